@@ -1,0 +1,95 @@
+import { CreateBucketCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver, { S3rverEvent } from 's3rver';
+
+/** s3rver accepts this access key id only, and checks no signature. */
+export const EMBEDDED_S3_ACCESS_KEY = 'S3RVER';
+/** A new object each time: the SDK writes to the credentials object it is given. */
+export const embeddedS3Credentials = () => ({ accessKeyId: EMBEDDED_S3_ACCESS_KEY, secretAccessKey: EMBEDDED_S3_ACCESS_KEY });
+export const EMBEDDED_S3_REGION = 'us-east-1';
+
+export interface EmbeddedS3Options {
+  /** Buckets that exist from the start. @default [] */
+  readonly buckets?: readonly string[];
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** Where objects are stored; a temporary folder removed on close when not given. */
+  readonly directory?: string;
+}
+
+export interface EmbeddedS3 {
+  /** `http://127.0.0.1:PORT` */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Emits s3rver's in-process S3 events (keys NOT URL-encoded, unlike real S3). */
+  onObjectEvent(listener: (event: S3rverEvent) => void): void;
+  /** A client with the embedded server's credentials. */
+  client(overrides?: Omit<S3ClientConfig, 'endpoint'>): S3Client;
+  createBucket(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * An S3 server in this process (s3rver) on a loopback port. Its continuation tokens are patched (patches/) so
+ * that ListObjectsV2 pagination works on Node 17+.
+ */
+export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<EmbeddedS3> {
+  const ownDirectory = options.directory === undefined;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'inspect-pipeline-s3-')));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    silent: true,
+    directory,
+    vhostBuckets: false,
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+  });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients: S3Client[] = [];
+
+  return {
+    endpoint,
+    port,
+    onObjectEvent: (listener) => {
+      server.on('event', listener);
+    },
+    client: (overrides = {}) => {
+      const client = createS3Client({ credentials: embeddedS3Credentials(), ...overrides, endpoint });
+      clients.push(client);
+      return client;
+    },
+    createBucket: async (name) => {
+      const client = createS3Client({ endpoint, credentials: embeddedS3Credentials() });
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: name }));
+      } finally {
+        client.destroy();
+      }
+    },
+    close: async () => {
+      for (const client of clients) client.destroy();
+      // Keep-alive sockets of clients would otherwise hold the server open.
+      server.httpServer?.closeAllConnections();
+      await server.close();
+      if (ownDirectory) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * An S3 client for an S3-compatible endpoint (the embedded server, the simulator's gateway). Checksums are
+ * computed only where S3 requires them: with the SDK default, streamed bodies are sent aws-chunked, which s3rver
+ * stores framing and all.
+ */
+export function createS3Client(config: S3ClientConfig & { endpoint: string }): S3Client {
+  return new S3Client({
+    region: EMBEDDED_S3_REGION,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...config,
+  });
+}

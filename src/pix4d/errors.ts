@@ -1,0 +1,117 @@
+/**
+ * Errors of the Pix4Dinspect client. Each sets `name` to a fixed string: Step Functions Retry and Catch match on
+ * it, and bundlers rename classes. Messages carry the endpoint, the HTTP status and a short excerpt of the answer,
+ * with every credential the client knows removed.
+ */
+
+export interface Pix4dErrorDetails {
+  /** `METHOD /path/` of the call, without host or query. */
+  readonly endpoint: string;
+  /** HTTP status, when the service answered. */
+  readonly status?: number;
+  /** The start of the answer's body, credentials removed. */
+  readonly bodyExcerpt?: string;
+  readonly cause?: unknown;
+}
+
+export class Pix4dApiError extends Error {
+  override name = 'Pix4dApiError';
+  readonly endpoint: string;
+  readonly status: number | undefined;
+  readonly bodyExcerpt: string | undefined;
+  /** True when repeating the same call later may succeed. */
+  readonly transient: boolean = false;
+
+  constructor(summary: string, details: Pix4dErrorDetails) {
+    super(describe(summary, details), details.cause === undefined ? undefined : { cause: details.cause });
+    this.endpoint = details.endpoint;
+    this.status = details.status;
+    this.bodyExcerpt = details.bodyExcerpt;
+  }
+}
+
+function describe(summary: string, { endpoint, status, bodyExcerpt }: Pix4dErrorDetails): string {
+  const parts = [`${summary}: ${endpoint}`];
+  if (status !== undefined) parts.push(`answered ${status}`);
+  if (bodyExcerpt) parts.push(bodyExcerpt);
+  return parts.join(' ');
+}
+
+/** 400: the service refused the request's content (unknown asset, bad field, image outside the prefix...). */
+export class Pix4dBadRequestError extends Pix4dApiError {
+  override name = 'Pix4dBadRequestError';
+}
+
+/** The token endpoint refused the username, password or API key. */
+export class Pix4dAuthenticationError extends Pix4dApiError {
+  override name = 'Pix4dAuthenticationError';
+}
+
+/** 401 again after a fresh token. */
+export class Pix4dUnauthorizedError extends Pix4dApiError {
+  override name = 'Pix4dUnauthorizedError';
+}
+
+/** 403: wrong API key, organization or permissions. */
+export class Pix4dForbiddenError extends Pix4dApiError {
+  override name = 'Pix4dForbiddenError';
+}
+
+export class Pix4dNotFoundError extends Pix4dApiError {
+  override name = 'Pix4dNotFoundError';
+}
+
+/** Any other 4xx. */
+export class Pix4dClientError extends Pix4dApiError {
+  override name = 'Pix4dClientError';
+}
+
+/** 429 after every allowed retry. */
+export class Pix4dThrottledError extends Pix4dApiError {
+  override name = 'Pix4dThrottledError';
+  override readonly transient = true;
+}
+
+/** 5xx after every allowed retry. */
+export class Pix4dServerError extends Pix4dApiError {
+  override name = 'Pix4dServerError';
+  override readonly transient = true;
+}
+
+/** The connection failed or was cut before an answer. */
+export class Pix4dNetworkError extends Pix4dApiError {
+  override name = 'Pix4dNetworkError';
+  override readonly transient = true;
+}
+
+/** No answer within the request timeout. */
+export class Pix4dTimeoutError extends Pix4dApiError {
+  override name = 'Pix4dTimeoutError';
+  override readonly transient = true;
+}
+
+/** A 2xx answer whose body is not the documented shape. */
+export class Pix4dUnexpectedResponseError extends Pix4dApiError {
+  override name = 'Pix4dUnexpectedResponseError';
+}
+
+/** The sum of `nb_images_registered` differs from the number of keys sent. */
+export class ImageRegistrationMismatchError extends Error {
+  override name = 'ImageRegistrationMismatchError';
+
+  constructor(
+    readonly inspectionId: number,
+    readonly sent: number,
+    readonly registered: number,
+  ) {
+    super(`Inspection ${inspectionId}: sent ${sent} image keys for registration but the service registered ${registered}`);
+  }
+}
+
+/** Names of the errors that a later attempt may get past; Step Functions Retry lists these. */
+export const TRANSIENT_PIX4D_ERRORS = [
+  'Pix4dThrottledError',
+  'Pix4dServerError',
+  'Pix4dNetworkError',
+  'Pix4dTimeoutError',
+] as const;
