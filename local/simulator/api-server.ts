@@ -1,0 +1,435 @@
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { TokenIssuer } from './jwt';
+import { isoWithOffset, ServiceState, StoredInspection } from './service-state';
+import type { ScriptedFault, SimulatorSettings } from './settings';
+
+/**
+ * The Pix4Dinspect API, strict the way a Django REST Framework service is: 403 for the API key, 401 for the
+ * token, 400 with field errors for bad bodies, 404 for unknown ids, and the documented limits.
+ */
+
+export interface SimulatorAccount {
+  readonly username: string;
+  readonly password: string;
+  readonly apiKey: string;
+  /** When set, every API call must send it as `pix4d-organization-uuid`. */
+  readonly organizationUuid?: string;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly fault?: string;
+}
+
+type Answer = { readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> };
+
+class HttpProblem extends Error {
+  constructor(readonly answer: Answer) {
+    super(`HTTP ${answer.status}`);
+  }
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_KEYS_PER_CALL = 499;
+const IMAGE_EXTENSIONS = /\.(jpe?g|tiff?|mp4|mov)$/i;
+const HEAD_CONCURRENCY = 16;
+
+const createAssetBody = z.object({
+  name: z.string().trim().min(1).max(255),
+  type: z.number().int().positive(),
+  latitude: z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(Number).pipe(z.number().min(-90).max(90)).optional(),
+  longitude: z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(Number).pipe(z.number().min(-180).max(180)).optional(),
+  description: z.string().max(2000).optional(),
+});
+
+const processingParametersBody = z.object({
+  is_video: z.boolean(),
+  generate_point_cloud: z.boolean(),
+  clip_point_cloud: z.boolean(),
+  clipping_radius: z.number().nonnegative(),
+  detect_antennas: z.boolean(),
+});
+
+const createInspectionBody = z.object({
+  asset: z.number().int(),
+  processing_parameters: processingParametersBody,
+  name: z.string().max(255).optional(),
+  description: z.string().max(2000).optional(),
+  inspection_date: z
+    .string()
+    .refine((value) => !Number.isNaN(Date.parse(value)), 'Datetime has wrong format.')
+    .optional(),
+});
+
+const registerImagesBody = z.object({
+  image_keys: z
+    .array(z.string().min(1))
+    .min(1, 'This list may not be empty.')
+    .max(MAX_KEYS_PER_CALL, `Ensure this field has no more than ${MAX_KEYS_PER_CALL} elements.`),
+});
+
+export interface ApiServerDependencies {
+  readonly state: ServiceState;
+  readonly account: SimulatorAccount;
+  readonly settings: SimulatorSettings;
+  readonly faults: ScriptedFault[];
+  readonly requests: RecordedRequest[];
+  /** Reads the simulator's bucket directly, to check that registered keys exist. */
+  readonly bucketClient: S3Client;
+  readonly random?: () => number;
+}
+
+export function createApiHandler(deps: ApiServerDependencies): (req: IncomingMessage, res: ServerResponse) => void {
+  const tokens = new TokenIssuer();
+  const random = deps.random ?? Math.random;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    const record = (status: number, fault?: string) => deps.requests.push({ method, path, status, ...(fault ? { fault } : {}) });
+
+    const scripted = takeScriptedFault(deps.faults, method, path);
+    if (scripted?.action === 'disconnect') {
+      record(0, 'disconnect');
+      req.socket.destroy();
+      return;
+    }
+    if (scripted?.action === 'delay') await sleep(scripted.ms);
+    if (scripted?.action === 'answer') {
+      record(scripted.status, 'scripted');
+      return send(res, faultAnswer(scripted.status, scripted.retryAfterSeconds ?? deps.settings.retryAfterSeconds));
+    }
+    const injected = randomFault(deps.settings, random);
+    if (injected && !scripted) {
+      record(injected.status, 'injected');
+      return send(res, injected);
+    }
+
+    let answer: Answer;
+    try {
+      const body = await readBody(req);
+      answer = await route(method, path, req, body);
+    } catch (error) {
+      answer = error instanceof HttpProblem ? error.answer : { status: 500, body: { detail: 'Internal server error.' } };
+    }
+    if (scripted?.action === 'lose-answer') {
+      record(scripted.status, 'lost answer');
+      return send(res, faultAnswer(scripted.status, deps.settings.retryAfterSeconds));
+    }
+    record(answer.status);
+    send(res, answer);
+  }
+
+  async function route(method: string, path: string, req: IncomingMessage, body: Buffer): Promise<Answer> {
+    if (path === '/v1/auth/token/') {
+      allow(method, ['POST']);
+      return issueToken(req, body);
+    }
+    const segments = path.split('/');
+    // ['', 'v1', resource, id?, action?, '']
+    if (segments[0] !== '' || segments[1] !== 'v1' || segments.at(-1) !== '') throw notFound();
+    const [resource, id, action, ...rest] = segments.slice(2, -1);
+    if (rest.length > 0) throw notFound();
+    authenticate(req);
+    const now = Date.now();
+
+    if (resource === 'assets' && id === undefined) {
+      allow(method, ['GET', 'POST']);
+      return method === 'POST' ? createAsset(body, now) : { status: 200, body: page([...deps.state.assets.values()]) };
+    }
+    if (resource === 'assets' && action === undefined) {
+      allow(method, ['GET']);
+      const asset = deps.state.assets.get(parseId(id));
+      if (!asset) throw notFound();
+      return { status: 200, body: asset };
+    }
+    if (resource === 'inspections' && id === undefined) {
+      allow(method, ['POST']);
+      return createInspection(body, now);
+    }
+    if (resource !== 'inspections') throw notFound();
+    const inspection = deps.state.inspections.get(parseId(id));
+    if (!inspection) throw notFound();
+    switch (action) {
+      case undefined:
+        allow(method, ['GET']);
+        return { status: 200, body: deps.state.inspectionView(inspection, now) };
+      case 's3_credentials':
+        allow(method, ['GET']);
+        return s3Credentials(inspection, now);
+      case 'register_images':
+        allow(method, ['POST']);
+        return registerImages(inspection, body, now);
+      case 'process':
+        allow(method, ['POST']);
+        return startProcessing(inspection, now);
+      default:
+        throw notFound();
+    }
+  }
+
+  function issueToken(req: IncomingMessage, body: Buffer): Answer {
+    requireApiKey(req);
+    const fields = parseTokenForm(req.headers['content-type'], body);
+    const missing = ['username', 'password'].filter((name) => !fields[name]);
+    if (missing.length > 0) throw badRequest(Object.fromEntries(missing.map((name) => [name, ['This field is required.']])));
+    if (fields.username !== deps.account.username || fields.password !== deps.account.password) {
+      throw new HttpProblem({ status: 401, body: { detail: 'No active account found with the given credentials' } });
+    }
+    const lifetime = deps.settings.tokenTtlSeconds;
+    return { status: 200, body: { api_token: tokens.issue(deps.account.username, lifetime), expires_in: lifetime } };
+  }
+
+  function authenticate(req: IncomingMessage): void {
+    requireApiKey(req);
+    const header = req.headers.authorization;
+    if (!header) throw unauthorized('Authentication credentials were not provided.');
+    const match = /^Bearer ([^\s]+)$/.exec(header);
+    if (!match) throw unauthorized('Authorization header must contain two space-delimited values', 'bad_authorization_header');
+    const verdict = tokens.verify(match[1] as string);
+    if (verdict === 'expired') throw unauthorized('Token is expired', 'token_not_valid');
+    if (typeof verdict === 'string') throw unauthorized('Given token not valid for any token type', 'token_not_valid');
+    const organization = deps.account.organizationUuid;
+    if (organization && req.headers['pix4d-organization-uuid'] !== organization) {
+      throw new HttpProblem({ status: 403, body: { detail: 'You do not have permission to perform this action.' } });
+    }
+  }
+
+  function requireApiKey(req: IncomingMessage): void {
+    const key = req.headers['x-api-key'];
+    if (!key) throw new HttpProblem({ status: 403, body: { detail: 'API key is missing.' } });
+    if (key !== deps.account.apiKey) throw new HttpProblem({ status: 403, body: { detail: 'Invalid API key.' } });
+  }
+
+  function createAsset(body: Buffer, now: number): Answer {
+    const input = validate(createAssetBody, parseJson(body));
+    const asset = deps.state.createAsset(
+      {
+        name: input.name,
+        type: input.type,
+        latitude: input.latitude === undefined ? null : input.latitude.toFixed(8),
+        longitude: input.longitude === undefined ? null : input.longitude.toFixed(8),
+        description: input.description ?? '',
+      },
+      now,
+    );
+    return { status: 201, body: asset };
+  }
+
+  function createInspection(body: Buffer, now: number): Answer {
+    const input = validate(createInspectionBody, parseJson(body));
+    if (!deps.state.assets.has(input.asset)) throw badRequest({ asset: [`Invalid pk "${input.asset}" - object does not exist.`] });
+    const inspection = deps.state.createInspection(
+      {
+        assetId: input.asset,
+        name: input.name ?? `Inspection ${isoWithOffset(now).slice(0, 10)}`,
+        description: input.description ?? '',
+        inspectionDate: input.inspection_date ? isoWithOffset(Date.parse(input.inspection_date)) : isoWithOffset(now),
+        processingParameters: input.processing_parameters,
+      },
+      now,
+    );
+    return { status: 201, body: deps.state.inspectionView(inspection, now) };
+  }
+
+  function s3Credentials(inspection: StoredInspection, now: number): Answer {
+    const issued = deps.state.issueCredentials(inspection, deps.settings.credentialsTtlSeconds, now);
+    return {
+      status: 200,
+      body: {
+        access_key: issued.accessKeyId,
+        secret_key: issued.secretAccessKey,
+        session_token: issued.sessionToken,
+        expiration: new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        bucket: issued.bucket,
+        key: issued.keyPrefix,
+        server_time: isoWithOffset(now),
+        region: 'us-east-1',
+      },
+    };
+  }
+
+  async function registerImages(inspection: StoredInspection, body: Buffer, now: number): Promise<Answer> {
+    if (inspection.processing) throw badRequest({ detail: 'Images cannot be registered once processing has started.' });
+    const { image_keys } = validate(registerImagesBody, parseJson(body));
+    const outside = image_keys.filter((key) => !key.startsWith(`${inspection.keyPrefix}/`) || key.length <= inspection.keyPrefix.length + 1);
+    if (outside.length > 0) {
+      throw badRequest({ image_keys: [`${outside.length} key(s) outside the inspection's prefix ${inspection.keyPrefix}/, e.g. ${outside[0]}`] });
+    }
+    const unsupported = image_keys.filter((key) => !IMAGE_EXTENSIONS.test(key));
+    if (unsupported.length > 0) {
+      throw badRequest({ image_keys: [`${unsupported.length} key(s) without a supported image extension, e.g. ${unsupported[0]}`] });
+    }
+    const missing = await findMissingObjects(deps.bucketClient, deps.state.bucket, image_keys);
+    if (missing.length > 0) {
+      throw badRequest({ image_keys: [`${missing.length} key(s) not found in bucket ${deps.state.bucket}, e.g. ${missing[0]}`] });
+    }
+    for (const key of image_keys) inspection.registeredKeys.add(key);
+    inspection.updatedAt = isoWithOffset(now);
+    return { status: 200, body: { nb_images_registered: image_keys.length } };
+  }
+
+  function startProcessing(inspection: StoredInspection, now: number): Answer {
+    if (inspection.registeredKeys.size === 0) throw badRequest({ detail: 'No images are registered for this inspection.' });
+    if (inspection.processing) throw badRequest({ detail: 'Processing was already started for this inspection.' });
+    inspection.processing = {
+      startedAt: now,
+      durationMs: deps.settings.processingSeconds * 1000,
+      outcome: deps.settings.processingOutcome,
+      taskUuid: randomUUID(),
+    };
+    inspection.updatedAt = isoWithOffset(now);
+    return { status: 202, body: deps.state.inspectionView(inspection, now) };
+  }
+
+  return (req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, { status: 500, body: { detail: 'Internal server error.' } });
+    });
+  };
+}
+
+function takeScriptedFault(faults: ScriptedFault[], method: string, path: string): ScriptedFault | undefined {
+  const index = faults.findIndex(
+    (fault) => (!fault.method || fault.method === method) && (!fault.pathIncludes || path.includes(fault.pathIncludes)),
+  );
+  return index < 0 ? undefined : faults.splice(index, 1)[0];
+}
+
+function randomFault(settings: SimulatorSettings, random: () => number): Answer | undefined {
+  const draw = random();
+  if (draw < settings.rateLimitRate) return faultAnswer(429, settings.retryAfterSeconds);
+  if (draw < settings.rateLimitRate + settings.errorRate) return faultAnswer([502, 503, 504][Math.floor(random() * 3)] ?? 503, 0);
+  return undefined;
+}
+
+function faultAnswer(status: number, retryAfterSeconds: number): Answer {
+  if (status === 429) {
+    return {
+      status,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+      body: { detail: `Request was throttled. Expected available in ${retryAfterSeconds} seconds.` },
+    };
+  }
+  return { status, body: { detail: status >= 500 ? 'The service is temporarily unavailable.' : 'Simulated fault.' } };
+}
+
+async function findMissingObjects(client: S3Client, bucket: string, keys: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < keys.length) {
+      const key = keys[next++] as string;
+      try {
+        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw error;
+        missing.push(key);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, keys.length) }, worker));
+  return missing;
+}
+
+/**
+ * The token endpoint takes the tutorial's two curl forms: `-d "username=...&password=..."` (urlencoded, even under
+ * a JSON content type) and `--form` (multipart, which curl labels `application/json; boundary=...` when the
+ * content type is overridden). A real JSON body is accepted too.
+ */
+export function parseTokenForm(contentType: string | undefined, body: Buffer): Record<string, string> {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType ?? '')?.[1];
+  if (boundary) return parseMultipart(body.toString('utf8'), boundary);
+  const text = body.toString('utf8').trim();
+  if (text.startsWith('{')) {
+    try {
+      const json = JSON.parse(text) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(json).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    } catch {
+      throw badRequest({ detail: 'JSON parse error.' });
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+function parseMultipart(text: string, boundary: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const part of text.split(`--${boundary}`)) {
+    const split = part.indexOf('\r\n\r\n');
+    if (split < 0) continue;
+    const name = /name="([^"]*)"/i.exec(part.slice(0, split))?.[1];
+    if (name) fields[name] = part.slice(split + 4).replace(/\r\n$/, '');
+  }
+  return fields;
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8') || 'null');
+  } catch (error) {
+    throw badRequest({ detail: `JSON parse error - ${(error as Error).message}` });
+  }
+}
+
+function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw badRequest({ non_field_errors: ['Invalid data. Expected a dictionary.'] });
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors: Record<string, string[]> = {};
+  for (const issue of result.error.issues) {
+    const field = issue.path.join('.') || 'non_field_errors';
+    const absent = issue.code === 'invalid_type' && issue.message.includes('undefined');
+    (errors[field] ??= []).push(absent ? 'This field is required.' : issue.message);
+  }
+  throw badRequest(errors);
+}
+
+function parseId(text: string | undefined): number {
+  if (!text || !/^\d+$/.test(text)) throw notFound();
+  return Number(text);
+}
+
+function allow(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method)) {
+    throw new HttpProblem({ status: 405, body: { detail: `Method "${method}" not allowed.` }, headers: { Allow: allowed.join(', ') } });
+  }
+}
+
+function page<T>(results: T[]): Record<string, unknown> {
+  return { count: results.length, next: null, previous: null, results };
+}
+
+const badRequest = (body: Record<string, unknown>) => new HttpProblem({ status: 400, body });
+const notFound = () => new HttpProblem({ status: 404, body: { detail: 'Not found.' } });
+const unauthorized = (detail: string, code?: string) =>
+  new HttpProblem({ status: 401, body: code ? { detail, code } : { detail }, headers: { 'WWW-Authenticate': 'Bearer realm="api"' } });
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpProblem({ status: 413, body: { detail: 'Request body too large.' } });
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
+  res.writeHead(answer.status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(payload),
+    ...answer.headers,
+  });
+  res.end(payload);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

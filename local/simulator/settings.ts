@@ -1,0 +1,51 @@
+export type ProcessingOutcome = 'completed' | 'failed' | 'never';
+
+/** Behaviour of the simulated service; every field can be changed while it runs. */
+export interface SimulatorSettings {
+  /** Share of API requests answered 502, 503 or 504 before they have any effect (0..1). */
+  errorRate: number;
+  /** Share of API requests answered 429 with a `Retry-After` header (0..1). */
+  rateLimitRate: number;
+  /** `Retry-After` of those 429s, in seconds. */
+  retryAfterSeconds: number;
+  /** Lifetime of the JWTs the token endpoint issues (`expires_in`). */
+  tokenTtlSeconds: number;
+  /** Lifetime of the S3 credentials `s3_credentials/` hands out. */
+  credentialsTtlSeconds: number;
+  /** Time from `process/` to the final status. */
+  processingSeconds: number;
+  /** How processing ends: `never` keeps it in progress forever. */
+  processingOutcome: ProcessingOutcome;
+}
+
+export const DEFAULT_SIMULATOR_SETTINGS: Readonly<SimulatorSettings> = Object.freeze({
+  errorRate: 0,
+  rateLimitRate: 0,
+  retryAfterSeconds: 1,
+  // The tutorial's answer.
+  tokenTtlSeconds: 172_800,
+  credentialsTtlSeconds: 3_600,
+  processingSeconds: 20,
+  processingOutcome: 'completed',
+});
+
+/**
+ * A fault for the next matching API request, for tests that need one exact failure rather than a rate:
+ * - `answer`: reply with `status` before the request has any effect;
+ * - `lose-answer`: perform the request, then reply with `status` (the caller cannot know it worked);
+ * - `delay`: hold the answer for `ms`;
+ * - `disconnect`: close the connection without an answer.
+ */
+export type ScriptedFault = FaultMatch &
+  (
+    | { readonly action: 'answer'; readonly status: number; readonly retryAfterSeconds?: number }
+    | { readonly action: 'lose-answer'; readonly status: number }
+    | { readonly action: 'delay'; readonly ms: number }
+    | { readonly action: 'disconnect' }
+  );
+
+export interface FaultMatch {
+  readonly method?: 'GET' | 'POST';
+  /** The fault applies to requests whose path contains this text; to any request when absent. */
+  readonly pathIncludes?: string;
+}

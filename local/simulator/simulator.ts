@@ -1,0 +1,98 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
+import { createApiHandler, RecordedRequest, SimulatorAccount } from './api-server';
+import { createS3GatewayHandler, RecordedS3Request } from './s3-gateway';
+import { ServiceState } from './service-state';
+import { DEFAULT_SIMULATOR_SETTINGS, ScriptedFault, SimulatorSettings } from './settings';
+
+export const SIMULATOR_BUCKET = 'prod-pix4d-cloud-default';
+
+export interface SimulatorOptions {
+  /** Port of the API (token endpoint included). @default 0 (any free port) */
+  readonly port?: number;
+  /** Port of the S3 endpoint for the simulator's bucket. @default 0 */
+  readonly s3Port?: number;
+  /** An embedded S3 server to keep the bucket on; one is started (and stopped with the simulator) when absent. */
+  readonly embeddedS3?: EmbeddedS3;
+  /** The account; any field not given is generated. */
+  readonly account?: Partial<SimulatorAccount>;
+  readonly settings?: Partial<SimulatorSettings>;
+}
+
+export interface Simulator {
+  /** Base URL of the API and of the token endpoint (`POST /v1/auth/token/`). */
+  readonly apiUrl: string;
+  /** Endpoint of the S3 bucket that `s3_credentials/` hands out credentials for. */
+  readonly s3Endpoint: string;
+  readonly bucket: string;
+  readonly account: SimulatorAccount;
+  /** Live settings: changes apply to the next request. */
+  readonly settings: SimulatorSettings;
+  /** The embedded S3 server behind the bucket (direct access, no credential checks). */
+  readonly embeddedS3: EmbeddedS3;
+  /** Every API request answered, in order. */
+  readonly requests: readonly RecordedRequest[];
+  /** Every S3 request the gateway answered, in order. */
+  readonly s3Requests: readonly RecordedS3Request[];
+  /** Queue a fault for the next matching API request. */
+  injectFault(fault: ScriptedFault): void;
+  close(): Promise<void>;
+}
+
+/** Starts the Pix4Dinspect simulator on loopback: its API, and the S3 endpoint of its bucket. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const embeddedS3 = options.embeddedS3 ?? (await startEmbeddedS3());
+  await embeddedS3.createBucket(SIMULATOR_BUCKET);
+  const account: SimulatorAccount = {
+    username: options.account?.username ?? `pilot-${randomBytes(3).toString('hex')}@example.com`,
+    password: options.account?.password ?? randomBytes(12).toString('base64url'),
+    apiKey: options.account?.apiKey ?? randomBytes(20).toString('hex'),
+    ...(options.account?.organizationUuid ? { organizationUuid: options.account.organizationUuid } : {}),
+  };
+  const settings: SimulatorSettings = { ...DEFAULT_SIMULATOR_SETTINGS, ...options.settings };
+  const state = new ServiceState(SIMULATOR_BUCKET);
+  const faults: ScriptedFault[] = [];
+  const requests: RecordedRequest[] = [];
+  const s3Requests: RecordedS3Request[] = [];
+  const bucketClient = embeddedS3.client();
+
+  const api = await listen(createApiHandler({ state, account, settings, faults, requests, bucketClient }), options.port ?? 0);
+  const gateway = await listen(
+    createS3GatewayHandler({ state, upstreamEndpoint: embeddedS3.endpoint, log: s3Requests }),
+    options.s3Port ?? 0,
+  );
+
+  return {
+    apiUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+    s3Endpoint: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`,
+    bucket: SIMULATOR_BUCKET,
+    account,
+    settings,
+    embeddedS3,
+    requests,
+    s3Requests,
+    injectFault: (fault) => {
+      faults.push(fault);
+    },
+    close: async () => {
+      await Promise.all([stop(api), stop(gateway)]);
+      bucketClient.destroy();
+      if (!options.embeddedS3) await embeddedS3.close();
+    },
+  };
+}
+
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Server> {
+  const server = createServer(handler);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
