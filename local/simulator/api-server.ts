@@ -84,8 +84,14 @@ export interface ApiServerDependencies {
   readonly random?: () => number;
 }
 
-export function createApiHandler(deps: ApiServerDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  const tokens = new TokenIssuer();
+export interface ApiHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Invalidates every token issued so far, as a password change or key rotation would. */
+  revokeTokens(): void;
+}
+
+export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
+  let tokens = new TokenIssuer();
   const random = deps.random ?? Math.random;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -102,7 +108,8 @@ export function createApiHandler(deps: ApiServerDependencies): (req: IncomingMes
     if (scripted?.action === 'delay') await sleep(scripted.ms);
     if (scripted?.action === 'answer') {
       record(scripted.status, 'scripted');
-      return send(res, faultAnswer(scripted.status, scripted.retryAfterSeconds ?? deps.settings.retryAfterSeconds));
+      const answer = faultAnswer(scripted.status, scripted.retryAfterSeconds ?? deps.settings.retryAfterSeconds);
+      return send(res, scripted.body === undefined ? answer : { ...answer, body: scripted.body });
     }
     const injected = randomFault(deps.settings, random);
     if (injected && !scripted) {
@@ -287,11 +294,16 @@ export function createApiHandler(deps: ApiServerDependencies): (req: IncomingMes
     return { status: 202, body: deps.state.inspectionView(inspection, now) };
   }
 
-  return (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, { status: 500, body: { detail: 'Internal server error.' } });
     });
   };
+  return Object.assign(handler, {
+    revokeTokens: () => {
+      tokens = new TokenIssuer();
+    },
+  });
 }
 
 function takeScriptedFault(faults: ScriptedFault[], method: string, path: string): ScriptedFault | undefined {

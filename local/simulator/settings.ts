@@ -31,14 +31,14 @@ export const DEFAULT_SIMULATOR_SETTINGS: Readonly<SimulatorSettings> = Object.fr
 
 /**
  * A fault for the next matching API request, for tests that need one exact failure rather than a rate:
- * - `answer`: reply with `status` before the request has any effect;
+ * - `answer`: reply with `status` (and `body`, when given) before the request has any effect;
  * - `lose-answer`: perform the request, then reply with `status` (the caller cannot know it worked);
  * - `delay`: hold the answer for `ms`;
  * - `disconnect`: close the connection without an answer.
  */
 export type ScriptedFault = FaultMatch &
   (
-    | { readonly action: 'answer'; readonly status: number; readonly retryAfterSeconds?: number }
+    | { readonly action: 'answer'; readonly status: number; readonly body?: unknown; readonly retryAfterSeconds?: number }
     | { readonly action: 'lose-answer'; readonly status: number }
     | { readonly action: 'delay'; readonly ms: number }
     | { readonly action: 'disconnect' }

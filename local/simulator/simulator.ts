@@ -38,6 +38,8 @@ export interface Simulator {
   readonly s3Requests: readonly RecordedS3Request[];
   /** Queue a fault for the next matching API request. */
   injectFault(fault: ScriptedFault): void;
+  /** Invalidate every token issued so far: the next call with one gets 401. */
+  revokeTokens(): void;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const s3Requests: RecordedS3Request[] = [];
   const bucketClient = embeddedS3.client();
 
-  const api = await listen(createApiHandler({ state, account, settings, faults, requests, bucketClient }), options.port ?? 0);
+  const apiHandler = createApiHandler({ state, account, settings, faults, requests, bucketClient });
+  const api = await listen(apiHandler, options.port ?? 0);
   const gateway = await listen(
     createS3GatewayHandler({ state, upstreamEndpoint: embeddedS3.endpoint, log: s3Requests }),
     options.s3Port ?? 0,
@@ -76,6 +79,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     injectFault: (fault) => {
       faults.push(fault);
     },
+    revokeTokens: () => apiHandler.revokeTokens(),
     close: async () => {
       await Promise.all([stop(api), stop(gateway)]);
       bucketClient.destroy();
