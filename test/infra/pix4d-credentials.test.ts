@@ -1,0 +1,205 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { describe, expect, it } from 'vitest';
+import { SECRET_PLACEHOLDER_PREFIX } from '../../functions/shared/pix4d-account';
+import { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
+import { Pix4dCredentials, type Pix4dCredentialsProps } from '../../lib/pix4d-credentials';
+
+const COMPLETE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pix4d/inspect-AbC123';
+const PARTIAL_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pix4d/inspect';
+const SECRET_NAME = 'pix4d/inspect';
+
+/**
+ * These tests read templates. CloudFormation's own template checks (which flag the imported-secret stacks, empty
+ * of resources for now) and cdk-nag run in cdk-nag.test.ts on the app as the CLI builds it.
+ */
+function newApp(): App {
+  return new App({ builtinCloudFormationValidation: false });
+}
+
+function pipelineTemplate(props: { secretArn?: string; secretName?: string } = {}): Template {
+  return Template.fromStack(new InspectPipelineStack(newApp(), 'InspectPipeline', props));
+}
+
+/** A stack holding the construct and a role that was granted read access to its secret. */
+function grantedTemplate(props: Pix4dCredentialsProps): Template {
+  const stack = new Stack(newApp(), 'Granted');
+  const credentials = new Pix4dCredentials(stack, 'Pix4dCredentials', props);
+  const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  credentials.grantRead(role);
+  return Template.fromStack(stack);
+}
+
+function readStatement(resource: unknown): object {
+  return {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({
+          Effect: 'Allow',
+          Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
+          Resource: resource,
+        }),
+      ]),
+    },
+  };
+}
+
+describe('Pix4dCredentials', () => {
+  it('creates one secret documenting its JSON shape, under the default key', () => {
+    // Prepare
+    const props = {};
+
+    // Act
+    const template = pipelineTemplate(props);
+
+    // Assess
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('"username".*"password".*"apiKey".*"organizationUuid"'),
+      GenerateSecretString: { GenerateStringKey: 'password', SecretStringTemplate: Match.anyValue() },
+      KmsKeyId: Match.absent(),
+    });
+    const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+    const placeholders = JSON.parse(secret?.Properties.GenerateSecretString.SecretStringTemplate) as object;
+    expect(Object.keys(placeholders).sort()).toStrictEqual(['apiKey', 'username']);
+    for (const value of Object.values(placeholders)) expect(value).toMatch(new RegExp(`^${SECRET_PLACEHOLDER_PREFIX}`));
+  });
+
+  it('outputs the created secret ARN with instructions for the operator', () => {
+    // Prepare
+    const props = {};
+
+    // Act
+    const template = pipelineTemplate(props);
+
+    // Assess
+    const [logicalId] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+    template.hasOutput('Pix4dSecretArn', {
+      Value: { Ref: logicalId },
+      Description: Match.stringLikeRegexp('put the Pix4Dinspect account there as JSON'),
+    });
+  });
+
+  it('imports a secret by complete ARN without creating one', () => {
+    // Prepare
+    const props = { secretArn: COMPLETE_ARN };
+
+    // Act
+    const template = pipelineTemplate(props);
+
+    // Assess
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.hasOutput('Pix4dSecretArn', { Value: COMPLETE_ARN });
+  });
+
+  it('imports a secret by name without creating one', () => {
+    // Prepare
+    const props = { secretName: SECRET_NAME };
+
+    // Act
+    const template = pipelineTemplate(props);
+
+    // Assess
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const output = template.findOutputs('Pix4dSecretArn').Pix4dSecretArn;
+    expect(JSON.stringify(output?.Value)).toContain(`:secret:${SECRET_NAME}`);
+  });
+
+  it('uses an existing secret handle as is', () => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Existing');
+    const existingSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Existing', COMPLETE_ARN);
+
+    // Act
+    const credentials = new Pix4dCredentials(stack, 'Pix4dCredentials', { existingSecret });
+
+    // Assess
+    expect(credentials.secret).toBe(existingSecret);
+    Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+
+  it('refuses an ARN together with a name, naming both props', () => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Conflicting');
+
+    // Act
+    const build = (): Pix4dCredentials =>
+      new Pix4dCredentials(stack, 'Pix4dCredentials', { secretArn: COMPLETE_ARN, secretName: SECRET_NAME });
+
+    // Assess
+    expect(build).toThrow(/props secretArn and secretName conflict/);
+  });
+
+  it('refuses an existing secret together with an ARN, naming both props', () => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Conflicting');
+    const existingSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', SECRET_NAME);
+
+    // Act
+    const build = (): Pix4dCredentials =>
+      new Pix4dCredentials(stack, 'Pix4dCredentials', { existingSecret, secretArn: COMPLETE_ARN });
+
+    // Assess
+    expect(build).toThrow(/props existingSecret and secretArn conflict/);
+  });
+
+  it.each([
+    [{ secretArn: 'pix4d/inspect' }, /secretArn "pix4d\/inspect" is not a Secrets Manager secret ARN/],
+    [{ secretArn: 'arn:aws:s3:::drop-bucket' }, /is not a Secrets Manager secret ARN/],
+    [{ secretName: ' ' }, /secretName is empty/],
+  ])('refuses an unusable reference %#', (props, expected) => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Unusable');
+
+    // Act
+    const build = (): Pix4dCredentials => new Pix4dCredentials(stack, 'Pix4dCredentials', props);
+
+    // Assess
+    expect(build).toThrow(expected);
+  });
+
+  it('grantRead lets a role get the value of a created secret', () => {
+    // Prepare
+    const props = {};
+
+    // Act
+    const template = grantedTemplate(props);
+
+    // Assess
+    const [logicalId] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      ...readStatement({ Ref: logicalId }),
+      Roles: [{ Ref: Match.stringLikeRegexp('^Reader') }],
+    });
+  });
+
+  it('grantRead lets a role get the value of a secret imported by complete ARN', () => {
+    // Prepare
+    const props = { secretArn: COMPLETE_ARN };
+
+    // Act
+    const template = grantedTemplate(props);
+
+    // Assess
+    template.hasResourceProperties('AWS::IAM::Policy', readStatement(COMPLETE_ARN));
+  });
+
+  it('grantRead covers the suffix Secrets Manager adds to a partial ARN or a name', () => {
+    // Prepare
+    const byPartialArn = { secretArn: PARTIAL_ARN };
+    const byName = { secretName: SECRET_NAME };
+
+    // Act
+    const partialArnTemplate = grantedTemplate(byPartialArn);
+    const nameTemplate = grantedTemplate(byName);
+
+    // Assess
+    partialArnTemplate.hasResourceProperties('AWS::IAM::Policy', readStatement(`${PARTIAL_ARN}-??????`));
+    nameTemplate.hasResourceProperties(
+      'AWS::IAM::Policy',
+      readStatement({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`:secret:${SECRET_NAME}-\\?{6}$`)])] }),
+    );
+  });
+});
