@@ -264,7 +264,13 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
   async function registerImages(inspection: StoredInspection, body: Buffer, now: number): Promise<Answer> {
     if (inspection.processing) throw badRequest({ detail: 'Images cannot be registered once processing has started.' });
     const { image_keys } = validate(registerImagesBody, parseJson(body));
-    const outside = image_keys.filter((key) => !key.startsWith(`${inspection.keyPrefix}/`) || key.length <= inspection.keyPrefix.length + 1);
+    // A `.` or `..` segment would make a key below the prefix name an object elsewhere once treated as a path.
+    const outside = image_keys.filter(
+      (key) =>
+        !key.startsWith(`${inspection.keyPrefix}/`) ||
+        key.length <= inspection.keyPrefix.length + 1 ||
+        key.split('/').some((segment) => segment === '.' || segment === '..'),
+    );
     if (outside.length > 0) {
       throw badRequest({ image_keys: [`${outside.length} key(s) outside the inspection's prefix ${inspection.keyPrefix}/, e.g. ${outside[0]}`] });
     }

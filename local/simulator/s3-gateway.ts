@@ -37,7 +37,9 @@ export function createS3GatewayHandler(options: S3GatewayOptions): (req: Incomin
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://gateway');
-    const target = parseTarget(req.headers.host, url.pathname, options.state.bucket);
+    // URL resolves `..` segments in its pathname; S3 keys are literal, so the raw path is what counts.
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const target = parseTarget(req.headers.host, rawPath, options.state.bucket);
     const refusal = await check(req, method, url, target);
     if (refusal) {
       // Read and discard the body, so that the client sees the refusal instead of a reset connection.
@@ -136,7 +138,7 @@ function authorize(
 ): S3Refusal | undefined {
   if (target.bucket !== issued.bucket) return accessDenied();
   const inside = (key: string | undefined) =>
-    key !== undefined && key.startsWith(`${issued.keyPrefix}/`) && !key.split('/').includes('..');
+    key !== undefined && key.startsWith(`${issued.keyPrefix}/`) && !key.split('/').some((segment) => segment === '.' || segment === '..');
 
   if (target.key === undefined) {
     const listing = method === 'GET' && (query.get('list-type') === '2' || [...query.keys()].every((name) => ['prefix', 'delimiter', 'marker', 'max-keys', 'encoding-type'].includes(name)));
