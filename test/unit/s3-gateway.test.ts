@@ -1,0 +1,495 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client } from '../../local/s3/embedded-s3.js';
+import { startSimulator, type Simulator } from '../../local/simulator/simulator.js';
+import type { SimulatorSettings } from '../../local/simulator/settings.js';
+
+/**
+ * The simulator's S3 endpoint, spoken to with SDK clients built from the `s3_credentials/` answer: it must accept
+ * what the inspection's temporary credentials allow, store it byte for byte in the embedded server, and refuse
+ * everything else with S3's own error codes.
+ */
+
+interface S3Credentials {
+  access_key: string;
+  secret_key: string;
+  session_token: string;
+  expiration: string;
+  bucket: string;
+  key: string;
+  server_time: string;
+  region: string;
+}
+
+interface SdkError {
+  name?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const PROCESSING_PARAMETERS = {
+  is_video: false,
+  generate_point_cloud: true,
+  clip_point_cloud: true,
+  clipping_radius: 0,
+  detect_antennas: true,
+};
+
+let simulator: Simulator;
+let initialSettings: SimulatorSettings;
+let apiHeaders: Record<string, string>;
+let assetId: number;
+let credentials: S3Credentials;
+let client: S3Client;
+let direct: S3Client;
+const clients: S3Client[] = [];
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function newInspectionCredentials(): Promise<S3Credentials> {
+  const created = await fetch(`${simulator.apiUrl}/v1/inspections/`, {
+    method: 'POST',
+    headers: apiHeaders,
+    body: JSON.stringify({ asset: assetId, processing_parameters: PROCESSING_PARAMETERS }),
+  });
+  expect(created.status).toBe(201);
+  const { id } = (await created.json()) as { id: number };
+  const answer = await fetch(`${simulator.apiUrl}/v1/inspections/${id}/s3_credentials/`, { headers: apiHeaders });
+  expect(answer.status).toBe(200);
+  return (await answer.json()) as S3Credentials;
+}
+
+/** A client of the simulator's S3 endpoint, as a user of the tutorial would build it from s3_credentials. */
+function gatewayClient(
+  from: S3Credentials,
+  overrides: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string | undefined } = {},
+  config: Omit<S3ClientConfig, 'endpoint' | 'credentials'> = {},
+): S3Client {
+  const sessionToken = 'sessionToken' in overrides ? overrides.sessionToken : from.session_token;
+  const created = createS3Client({
+    endpoint: simulator.s3Endpoint,
+    region: from.region,
+    credentials: {
+      accessKeyId: overrides.accessKeyId ?? from.access_key,
+      secretAccessKey: overrides.secretAccessKey ?? from.secret_key,
+      ...(sessionToken === undefined ? {} : { sessionToken }),
+    },
+    maxAttempts: 1,
+    ...config,
+  });
+  clients.push(created);
+  return created;
+}
+
+async function readDirect(key: string): Promise<Uint8Array> {
+  const object = await direct.send(new GetObjectCommand({ Bucket: simulator.bucket, Key: key }));
+  return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+}
+
+async function existsDirect(key: string): Promise<boolean> {
+  try {
+    await direct.send(new HeadObjectCommand({ Bucket: simulator.bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if ((error as SdkError).$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
+}
+
+/** Runs the send and returns the SDK error it failed with (fails the test when it succeeds). */
+async function refusal(send: Promise<unknown>): Promise<{ code: string | undefined; status: number | undefined }> {
+  const error = await send.then(
+    () => undefined,
+    (caught: unknown) => caught as SdkError,
+  );
+  expect(error, 'the request was expected to be refused').toBeDefined();
+  return { code: error?.Code ?? error?.name, status: error?.$metadata?.httpStatusCode };
+}
+
+beforeAll(async () => {
+  simulator = await startSimulator();
+  initialSettings = { ...simulator.settings };
+  const { username, password, apiKey } = simulator.account;
+  const tokenAnswer = await fetch(`${simulator.apiUrl}/v1/auth/token/`, {
+    method: 'POST',
+    headers: { 'X-Api-Key': apiKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const { api_token } = (await tokenAnswer.json()) as { api_token: string };
+  apiHeaders = { Authorization: `Bearer ${api_token}`, 'X-Api-Key': apiKey, 'Content-Type': 'application/json' };
+  const asset = await fetch(`${simulator.apiUrl}/v1/assets/`, {
+    method: 'POST',
+    headers: apiHeaders,
+    body: JSON.stringify({ name: 'Demo Cell Tower', type: 1 }),
+  });
+  assetId = ((await asset.json()) as { id: number }).id;
+  credentials = await newInspectionCredentials();
+  client = gatewayClient(credentials);
+  direct = simulator.embeddedS3.client();
+});
+
+afterEach(() => {
+  Object.assign(simulator.settings, initialSettings);
+});
+
+afterAll(async () => {
+  for (const created of clients) created.destroy();
+  await simulator?.close();
+});
+
+describe('accepted writes', () => {
+  it('stores a PutObject under the prefix byte for byte', async () => {
+    // Prepare
+    const body = randomBytes(256 * 1024);
+    const key = `${credentials.key}/DJI_0001.JPG`;
+
+    // Act
+    const answer = await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: body }));
+
+    // Assess
+    expect(answer.$metadata.httpStatusCode).toBe(200);
+    expect(sha256(await readDirect(key))).toBe(sha256(body));
+  });
+
+  it('handles keys with spaces, +, %, unicode and sub-folders (write, read back, list)', async () => {
+    // Prepare
+    const names = [
+      'flight 1/DJI 0001.JPG',
+      'a+b/c+d.jpg',
+      '100% done/IMG%201.jpg',
+      'tür/ĉielo ✓ 写真.jpg',
+      'deep/er/and/deeper/x.jpg',
+      "odd!'()*~=&;,$@ chars.jpg",
+    ];
+    const bodies = names.map((name) => Buffer.from(`photo ${name} ${randomBytes(8).toString('hex')}`));
+    const keys = names.map((name) => `${credentials.key}/awkward/${name}`);
+
+    // Act
+    for (const [index, key] of keys.entries()) {
+      await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: bodies[index] }));
+    }
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key}/awkward/` }));
+
+    // Assess
+    for (const [index, key] of keys.entries()) {
+      expect(sha256(await readDirect(key)), key).toBe(sha256(bodies[index] as Buffer));
+      const viaGateway = await client.send(new GetObjectCommand({ Bucket: credentials.bucket, Key: key }));
+      expect(sha256((await viaGateway.Body?.transformToByteArray()) ?? new Uint8Array()), key).toBe(sha256(bodies[index] as Buffer));
+    }
+    expect((listed.Contents ?? []).map((object) => object.Key).sort()).toEqual([...keys].sort());
+  });
+
+  it('stores a ~12 MiB multipart Upload (lib-storage, 5 MiB parts) byte for byte', async () => {
+    // Prepare
+    const body = randomBytes(12 * 1024 * 1024 + 12_345);
+    const key = `${credentials.key}/multipart/DJI_0100.JPG`;
+    const before = simulator.s3Requests.length;
+
+    // Act
+    const upload = new Upload({
+      client,
+      params: { Bucket: credentials.bucket, Key: key, Body: body },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 2,
+    });
+    await upload.done();
+
+    // Assess
+    expect(sha256(await readDirect(key))).toBe(sha256(body));
+    const parts = simulator.s3Requests.slice(before).filter((request) => request.method === 'PUT' && request.key === key);
+    expect(parts.length).toBe(3);
+    for (const part of parts) expect(part.status).toBe(200);
+  });
+
+  it("stores a streamed body sent with the SDK's default checksum behaviour (aws-chunked) byte for byte", async () => {
+    // Prepare
+    const defaultClient = gatewayClient(credentials, {}, { requestChecksumCalculation: 'WHEN_SUPPORTED', responseChecksumValidation: 'WHEN_SUPPORTED' });
+    const sent: Record<string, string>[] = [];
+    defaultClient.middlewareStack.add(
+      (next) => async (args) => {
+        sent.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'observeSentHeaders' },
+    );
+    const chunks = Array.from({ length: 8 }, () => randomBytes(100_000 + Math.floor(Math.random() * 1_000)));
+    const body = Buffer.concat(chunks);
+    const key = `${credentials.key}/streamed/DJI_0200.JPG`;
+
+    // Act
+    await defaultClient.send(
+      new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: Readable.from(chunks), ContentLength: body.length }),
+    );
+
+    // Assess
+    const headers = sent.at(-1) ?? {};
+    const chunked = /aws-chunked/i.test(headers['content-encoding'] ?? '') || (headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
+    expect(chunked, `the SDK did not send aws-chunked: ${JSON.stringify(headers)}`).toBe(true);
+    const stored = await readDirect(key);
+    expect(stored.length).toBe(body.length);
+    expect(sha256(stored)).toBe(sha256(body));
+  });
+
+  it('lists with a prefix inside the inspection prefix', async () => {
+    // Prepare
+    const keys = [`${credentials.key}/list/a.jpg`, `${credentials.key}/list/b.jpg`];
+    for (const key of keys) await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' }));
+
+    // Act
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key}/list/` }));
+
+    // Assess
+    expect(listed.$metadata.httpStatusCode).toBe(200);
+    expect((listed.Contents ?? []).map((object) => object.Key).sort()).toEqual(keys);
+  });
+});
+
+describe('refusals', () => {
+  it('refuses a write outside the prefix with 403 AccessDenied', async () => {
+    // Prepare
+    const other = await newInspectionCredentials();
+    const keys = [
+      `${other.key}/DJI_0001.JPG`,
+      `${credentials.key}-sibling/DJI_0001.JPG`,
+      `${credentials.key}/../${other.key.split('/').at(-1)}/DJI_0002.JPG`,
+      'DJI_0001.JPG',
+    ];
+
+    // Act
+    const refusals = [];
+    for (const key of keys) refusals.push(await refusal(client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' }))));
+
+    // Assess
+    for (const refused of refusals) expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await existsDirect(`${other.key}/DJI_0001.JPG`)).toBe(false);
+    expect(await existsDirect(`${other.key}/DJI_0002.JPG`)).toBe(false);
+    expect(await existsDirect('DJI_0001.JPG')).toBe(false);
+  });
+
+  it('refuses another bucket with 403 AccessDenied', async () => {
+    // Prepare
+    await simulator.embeddedS3.createBucket('someone-elses-bucket');
+    const key = `${credentials.key}/DJI_0001.JPG`;
+
+    // Act
+    const refused = await refusal(client.send(new PutObjectCommand({ Bucket: 'someone-elses-bucket', Key: key, Body: 'x' })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
+    const stolen = await refusal(direct.send(new HeadObjectCommand({ Bucket: 'someone-elses-bucket', Key: key })));
+    expect(stolen.status).toBe(404);
+  });
+
+  it('refuses an unknown access key with 403 InvalidAccessKeyId', async () => {
+    // Prepare
+    const stranger = gatewayClient(credentials, { accessKeyId: 'ASIAUNKNOWN000000000' });
+    const key = `${credentials.key}/unknown-key.jpg`;
+
+    // Act
+    const refused = await refusal(stranger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
+    expect(await existsDirect(key)).toBe(false);
+  });
+
+  it('refuses a wrong secret with 403 SignatureDoesNotMatch', async () => {
+    // Prepare
+    const forger = gatewayClient(credentials, { secretAccessKey: `${credentials.secret_key.slice(0, -1)}X` });
+    const key = `${credentials.key}/wrong-secret.jpg`;
+
+    // Act
+    const refused = await refusal(forger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'SignatureDoesNotMatch', status: 403 });
+    expect(await existsDirect(key)).toBe(false);
+  });
+
+  it('refuses a wrong session token with 400 InvalidToken', async () => {
+    // Prepare
+    const other = await newInspectionCredentials();
+    const mixed = gatewayClient(credentials, { sessionToken: other.session_token });
+    const key = `${credentials.key}/wrong-token.jpg`;
+
+    // Act
+    const refused = await refusal(mixed.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'InvalidToken', status: 400 });
+    expect(await existsDirect(key)).toBe(false);
+  });
+
+  it('refuses a missing session token with 400 InvalidToken', async () => {
+    // Prepare
+    const tokenless = gatewayClient(credentials, { sessionToken: undefined });
+    const key = `${credentials.key}/no-token.jpg`;
+
+    // Act
+    const refused = await refusal(tokenless.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'InvalidToken', status: 400 });
+    expect(await existsDirect(key)).toBe(false);
+  });
+
+  it('refuses expired credentials with 403 ExpiredToken', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 1;
+    const shortLived = await newInspectionCredentials();
+    const shortClient = gatewayClient(shortLived);
+    const before = await shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: `${shortLived.key}/before.jpg`, Body: 'x' }));
+    await sleep(1_200);
+    const key = `${shortLived.key}/after.jpg`;
+
+    // Act
+    const refused = await refusal(shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: key, Body: 'x' })));
+
+    // Assess
+    expect(before.$metadata.httpStatusCode).toBe(200);
+    expect(refused).toEqual({ code: 'ExpiredToken', status: 403 });
+    expect(await existsDirect(key)).toBe(false);
+  });
+
+  it("refuses the embedded S3 server's own S3RVER keys", async () => {
+    // Prepare
+    const insider = createS3Client({ endpoint: simulator.s3Endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
+    clients.push(insider);
+    const key = `${credentials.key}/insider.jpg`;
+
+    // Act
+    const refused = await refusal(insider.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+
+    // Assess
+    expect(refused.status).toBe(403);
+    expect(refused.code).toBe('InvalidAccessKeyId');
+    expect(await existsDirect(key)).toBe(false);
+  });
+
+  it('refuses an anonymous fetch PUT with 403', async () => {
+    // Prepare
+    const key = `${credentials.key}/anonymous.jpg`;
+    const url = `${simulator.s3Endpoint}/${credentials.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+
+    // Act
+    const answer = await fetch(url, { method: 'PUT', body: 'anonymous bytes' });
+
+    // Assess
+    expect(answer.status).toBe(403);
+    expect(await answer.text()).toContain('<Code>AccessDenied</Code>');
+    expect(await existsDirect(key)).toBe(false);
+  });
+
+  it('refuses DeleteObject of an object under the prefix with 403 AccessDenied', async () => {
+    // Prepare
+    const key = `${credentials.key}/keep-me.jpg`;
+    await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'keep' }));
+
+    // Act
+    const refused = await refusal(client.send(new DeleteObjectCommand({ Bucket: credentials.bucket, Key: key })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(Buffer.from(await readDirect(key)).toString()).toBe('keep');
+  });
+
+  it("refuses a key that names another inspection's prefix and climbs back with `..` (403 AccessDenied, as S3's literal key match would)", async () => {
+    // Prepare
+    const other = await newInspectionCredentials();
+    const mine = credentials.key.split('/').at(-1) as string;
+    // Literally below the OTHER inspection's prefix; only a path normalisation makes it look like ours.
+    const key = `${other.key}/../${mine}/climbed.jpg`;
+
+    // Act
+    const refused = await refusal(client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await existsDirect(`${credentials.key}/climbed.jpg`)).toBe(false);
+  });
+
+  it("refuses DeleteObjects (bulk delete) of objects under the prefix with 403 AccessDenied", async () => {
+    // Prepare
+    const key = `${credentials.key}/keep-me-too.jpg`;
+    await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'keep' }));
+
+    // Act
+    const refused = await refusal(client.send(new DeleteObjectsCommand({ Bucket: credentials.bucket, Delete: { Objects: [{ Key: key }] } })));
+
+    // Assess
+    expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await existsDirect(key)).toBe(true);
+  });
+
+  it("refuses CopyObject from another inspection's prefix into this one with 403 AccessDenied", async () => {
+    // Prepare
+    const other = await newInspectionCredentials();
+    const source = `${other.key}/secret.jpg`;
+    await direct.send(new PutObjectCommand({ Bucket: simulator.bucket, Key: source, Body: 'not yours' }));
+    const target = `${credentials.key}/copied.jpg`;
+
+    // Act
+    const refused = await refusal(
+      client.send(new CopyObjectCommand({ Bucket: credentials.bucket, Key: target, CopySource: `${credentials.bucket}/${source}` })),
+    );
+
+    // Assess
+    expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await existsDirect(target)).toBe(false);
+  });
+
+  it('refuses ListObjectsV2 without a prefix, or with a prefix outside the inspection', async () => {
+    // Prepare
+    const other = await newInspectionCredentials();
+
+    // Act
+    const noPrefix = await refusal(client.send(new ListObjectsV2Command({ Bucket: credentials.bucket })));
+    const otherPrefix = await refusal(client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${other.key}/` })));
+    const userPrefix = await refusal(
+      client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key.split('/')[0]}/` })),
+    );
+
+    // Assess
+    expect(noPrefix).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(otherPrefix).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(userPrefix).toEqual({ code: 'AccessDenied', status: 403 });
+  });
+
+  it('records the refusals in simulator.s3Requests', async () => {
+    // Prepare
+    const before = simulator.s3Requests.length;
+    const stranger = gatewayClient(credentials, { accessKeyId: 'ASIAUNKNOWN000000001' });
+    const forger = gatewayClient(credentials, { secretAccessKey: 'not-the-secret' });
+    const tokenless = gatewayClient(credentials, { sessionToken: 'not-the-token' });
+    const outside = `${credentials.key}-elsewhere/x.jpg`;
+
+    // Act
+    await refusal(client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: outside, Body: 'x' })));
+    await refusal(stranger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/s.jpg`, Body: 'x' })));
+    await refusal(forger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/f.jpg`, Body: 'x' })));
+    await refusal(tokenless.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/t.jpg`, Body: 'x' })));
+
+    // Assess
+    const recorded = simulator.s3Requests.slice(before);
+    expect(recorded).toEqual([
+      { method: 'PUT', key: outside, status: 403, code: 'AccessDenied' },
+      { method: 'PUT', key: `${credentials.key}/s.jpg`, status: 403, code: 'InvalidAccessKeyId' },
+      { method: 'PUT', key: `${credentials.key}/f.jpg`, status: 403, code: 'SignatureDoesNotMatch' },
+      { method: 'PUT', key: `${credentials.key}/t.jpg`, status: 400, code: 'InvalidToken' },
+    ]);
+  });
+});
