@@ -46,6 +46,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
     vhostBuckets: false,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
+  server.middleware.unshift(conditionalWrites(server));
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: S3Client[] = [];
@@ -76,6 +77,59 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
       await server.close();
       if (ownDirectory) await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+type KoaContext = {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  status: number;
+  type: string;
+  body: unknown;
+};
+
+/**
+ * S3's conditional writes (`If-None-Match: *`, `If-Match: <etag>` on PutObject and CompleteMultipartUpload), which
+ * s3rver lacks: the pipeline's asset registry relies on them so that two flights of a new asset create one asset.
+ * Writes to one key are serialised while the condition is checked and the object written.
+ */
+function conditionalWrites(server: S3rver) {
+  const locks = new Map<string, Promise<void>>();
+  return async (ctx: KoaContext, next: () => Promise<void>) => {
+    const ifNoneMatch = ctx.headers['if-none-match'];
+    const ifMatch = ctx.headers['if-match'];
+    const writes = ctx.method === 'PUT' || ctx.method === 'POST';
+    if (!writes || (ifNoneMatch === undefined && ifMatch === undefined)) return next();
+    const [, bucket = '', ...keyParts] = ctx.path.split('/');
+    const key = decodeURIComponent(keyParts.join('/'));
+    const lockKey = `${bucket}/${key}`;
+    const previous = locks.get(lockKey) ?? Promise.resolve();
+    let release!: () => void;
+    const current = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => current);
+    locks.set(lockKey, chained);
+    await previous;
+    try {
+      const etag = await server.store
+        .getMetadata(bucket, key)
+        .then((metadata) => metadata.etag)
+        .catch(() => undefined);
+      const fails = (ifNoneMatch === '*' && etag !== undefined) || (ifMatch !== undefined && ifMatch !== etag);
+      if (fails) {
+        ctx.status = 412;
+        ctx.type = 'application/xml';
+        ctx.body =
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
+          '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
+          `<Condition>${ifNoneMatch !== undefined ? 'If-None-Match' : 'If-Match'}</Condition></Error>`;
+        return;
+      }
+      await next();
+    } finally {
+      release();
+      if (locks.get(lockKey) === chained) locks.delete(lockKey);
+    }
   };
 }
 

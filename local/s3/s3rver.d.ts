@@ -26,6 +26,9 @@ declare module 's3rver' {
   class S3rver extends EventEmitter {
     constructor(options: S3rverOptions);
     httpServer?: Server;
+    /** Koa's middleware list: composed when the server starts listening. */
+    middleware: ((ctx: never, next: () => Promise<void>) => Promise<void> | void)[];
+    store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> };
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     on(event: 'event', listener: (event: S3rverEvent) => void): this;
