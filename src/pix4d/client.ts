@@ -43,7 +43,16 @@ export interface Pix4dInspectApi {
   getInspection(inspectionId: number): Promise<Inspection>;
   getS3Credentials(inspectionId: number): Promise<TemporaryS3Credentials>;
   registerImages(inspectionId: number, imageKeys: readonly string[]): Promise<ImageRegistration>;
-  startProcessing(inspectionId: number): Promise<ProcessingStart>;
+  startProcessing(inspectionId: number, options?: StartProcessingOptions): Promise<ProcessingStart>;
+}
+
+export interface StartProcessingOptions {
+  /**
+   * The status read before an earlier attempt to start (kept by the caller across retries). When the inspection's
+   * status differs from it, processing has started already and no request is sent.
+   * @default the status read now
+   */
+  readonly statusBefore?: InspectionStatus;
 }
 
 export interface Pix4dAccount {
@@ -178,9 +187,11 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
    * Starting processing consumes allowance, so a failure that may have reached the service is never answered by
    * sending the request again blindly: the inspection's status is read first, and compared with the one before.
    */
-  async startProcessing(inspectionId: number): Promise<ProcessingStart> {
+  async startProcessing(inspectionId: number, options: StartProcessingOptions = {}): Promise<ProcessingStart> {
     const path = `/v1/inspections/${inspectionId}/process/`;
-    const before = await this.getInspection(inspectionId);
+    const current = await this.getInspection(inspectionId);
+    const before = options.statusBefore ? { ...current, status: options.statusBefore, pcs_task_uuid: null } : current;
+    if (hasProcessingStarted(before, current)) return { status: current.status, confirmedByStatus: true };
     const startedAt = this.now();
     for (let failures = 1; ; failures++) {
       try {
