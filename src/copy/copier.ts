@@ -1,0 +1,436 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createS3Client } from '../../local/s3/embedded-s3';
+import { fullJitterDelay, type BackoffPolicy } from '../pix4d/backoff';
+import type { TemporaryS3Credentials } from '../pix4d/temporary-s3-credentials';
+import { redact } from '../redact';
+import type { S3CredentialsSource } from './credentials-source';
+import { mapWithConcurrency } from './pool';
+
+/**
+ * The copy engine of "Copy photos": streams objects from the drop bucket into the inspection's prefix of the
+ * Pix4Dinspect bucket, with the inspection's temporary credentials, and checks that what landed has the size of
+ * what was listed.
+ *
+ * Memory. An object at or below the multipart threshold goes through as a stream (a PutObject whose body is the
+ * GetObject body): only socket and stream buffers are held. An object above it goes through lib-storage's
+ * `Upload`, which holds the `queueSize` parts being sent, and, while it cuts the next part from the stream, the
+ * chunks read for it, the part they are joined into, and the previous joined buffer (kept alive by the few bytes
+ * of it that start the next part). So each upload holds up to `(queueSize + 2) x partSize` bytes, not the
+ * `queueSize x partSize` of lib-storage's documentation, and the copy up to
+ *
+ *     concurrency x (queueSize + 2) x partSize = 8 x 4 x 8 MiB = 256 MiB with the defaults
+ *
+ * (`peakBufferBytes`), when every object in flight is above the threshold. Measured here: 4 uploads at once with
+ * queueSize 2 and 8 MiB parts held 122 MiB of live buffers (the formula: 128 MiB); 2 x (2 + 2) x 5 MiB, 45 MiB
+ * (40). Freed buffers stay counted until the garbage collector runs, so a Lambda's memory must leave room above
+ * this figure as well as for Node and the SDK (about 120 MiB).
+ */
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_PART_SIZE_BYTES = 8 * MiB;
+export const DEFAULT_QUEUE_SIZE = 2;
+export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 16 * MiB;
+export const DEFAULT_MAX_OBJECT_ATTEMPTS = 4;
+/** S3's smallest part (the last part excepted), enforced by lib-storage. */
+export const MIN_PART_SIZE_BYTES = 5 * MiB;
+/** S3's largest single PutObject. */
+export const MAX_SINGLE_PUT_BYTES = 5 * 1024 * MiB;
+/** S3's largest number of parts in one multipart upload. */
+const MAX_PARTS = 10_000;
+/** Attempts of one request by the SDK itself (throttling, 5xx, network), within one attempt of an object. */
+const SDK_MAX_ATTEMPTS = 3;
+
+/** Waits between attempts of one object: full jitter below 250 ms, 500 ms, 1 s... up to 2 s. */
+const OBJECT_BACKOFF: BackoffPolicy = { maxAttempts: Infinity, baseDelayMs: 250, maxDelayMs: 2_000, maxTotalMs: Infinity };
+
+/** Codes with which S3 refuses credentials that have expired: always answered with new credentials. */
+const EXPIRED_CREDENTIALS_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired']);
+/** Codes that may mean the same when a refresh was due anyway (a policy or key that has just been replaced). */
+const REFUSED_CREDENTIALS_CODES = new Set(['InvalidAccessKeyId', 'AccessDenied', 'InvalidToken', 'SignatureDoesNotMatch', 'Forbidden']);
+/** Source answers that another attempt cannot change. */
+const PERMANENT_SOURCE_CODES = new Set(['NoSuchKey', 'NoSuchBucket', 'InvalidObjectState']);
+
+/** One object to copy: `relativePath` (relative to the batch folder) is kept below the inspection's prefix. */
+export interface CopyItem {
+  readonly sourceKey: string;
+  readonly relativePath: string;
+  /** Size of the source object as listed; the copy must have it. */
+  readonly size: number;
+}
+
+export interface CopyOptions {
+  /** Objects in flight. @default 8 */
+  readonly concurrency?: number;
+  /** Part size of multipart uploads, at least 5 MiB (raised for objects that would need more than 10,000 parts). @default 8 MiB */
+  readonly partSizeBytes?: number;
+  /** Parts in flight per multipart upload. @default 2 */
+  readonly queueSize?: number;
+  /** Objects larger than this go through a multipart upload; the others through one streamed PutObject. @default 16 MiB */
+  readonly multipartThresholdBytes?: number;
+  /** Attempts per object (each with a new GetObject stream), the first included. @default 4 */
+  readonly maxObjectAttempts?: number;
+  /** S3-compatible endpoint of the destination (the simulator's gateway locally); absent: AWS S3 in the credentials' region. */
+  readonly destinationEndpoint?: string;
+  /** Called once per object, after its size has been verified. */
+  readonly onObjectCopied?: (event: { relativePath: string; bytes: number }) => void;
+}
+
+export interface CopySource {
+  readonly client: S3Client;
+  readonly bucket: string;
+}
+
+export interface CopiedPhoto {
+  readonly relativePath: string;
+  /** Key in the destination bucket: `keyPrefix/relativePath`. */
+  readonly key: string;
+  readonly bytes: number;
+}
+
+export interface CopyResult {
+  /** In the order of the items. */
+  readonly copied: CopiedPhoto[];
+  readonly bytes: number;
+}
+
+/** An object could not be copied within its attempts. The message names the path and the last error, never credentials. */
+export class PhotoCopyError extends Error {
+  override name = 'PhotoCopyError';
+
+  constructor(
+    readonly relativePath: string,
+    readonly attempts: number,
+    /** Where the last attempt failed: reading the source object, or writing (or checking) the copy. */
+    readonly failedAt: 'source' | 'destination',
+    readonly lastErrorName: string,
+    readonly lastErrorMessage: string,
+  ) {
+    super(
+      `Could not copy photo "${relativePath}" after ${attempts} attempt(s); the last failed at the ${failedAt}: ` +
+        `${lastErrorName}: ${lastErrorMessage}`,
+    );
+  }
+}
+
+/** The destination object's size differs from the source's, attempt after attempt. */
+export class CopySizeMismatchError extends Error {
+  override name = 'CopySizeMismatchError';
+
+  constructor(
+    readonly relativePath: string,
+    readonly expectedBytes: number,
+    /** `undefined` when the destination gave no Content-Length. */
+    readonly actualBytes: number | undefined,
+  ) {
+    super(`The copy of photo "${relativePath}" has ${actualBytes ?? 'an unknown number of'} bytes instead of ${expectedBytes}`);
+  }
+}
+
+/**
+ * Bytes the copy may hold at once in buffers: `concurrency x (queueSize + 2) x partSizeBytes`, 256 MiB with the
+ * defaults (see the module comment for why 2 more parts than `queueSize` per upload). Objects at or below the
+ * multipart threshold are streamed and add only socket buffers.
+ */
+export function peakBufferBytes(options: Pick<CopyOptions, 'concurrency' | 'partSizeBytes' | 'queueSize'> = {}): number {
+  const { concurrency, partSizeBytes, queueSize } = resolveOptions(options);
+  return concurrency * (queueSize + 2) * partSizeBytes;
+}
+
+/**
+ * Copies each item from `source` to `s3://<credentials.bucket>/<credentials.keyFor(relativePath)>`, `concurrency`
+ * objects at a time, and checks each copy's size with a HeadObject. Credentials are taken from `credentials` before
+ * each object (refreshed before they expire) and refreshed when the destination says they have expired.
+ *
+ * Rejects with `PhotoCopyError` or `CopySizeMismatchError` for the first object that fails all its attempts (no
+ * new object starts after it), or with the error of the credentials source when it cannot provide credentials.
+ */
+export async function copyPhotos(
+  items: readonly CopyItem[],
+  source: CopySource,
+  credentials: S3CredentialsSource,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  const settings = resolveOptions(options);
+  checkItems(items);
+  const destinations = new DestinationClients(settings.destinationEndpoint, settings.concurrency * settings.queueSize);
+  try {
+    const copied = await mapWithConcurrency(items, settings.concurrency, async (item) => {
+      const photo = await copyWithAttempts(item, source, credentials, destinations, settings);
+      options.onObjectCopied?.({ relativePath: photo.relativePath, bytes: photo.bytes });
+      return photo;
+    });
+    return { copied, bytes: copied.reduce((sum, photo) => sum + photo.bytes, 0) };
+  } finally {
+    destinations.destroy();
+  }
+}
+
+interface ResolvedOptions {
+  readonly concurrency: number;
+  readonly partSizeBytes: number;
+  readonly queueSize: number;
+  readonly multipartThresholdBytes: number;
+  readonly maxObjectAttempts: number;
+  readonly destinationEndpoint: string | undefined;
+}
+
+function resolveOptions(options: CopyOptions): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+    partSizeBytes: options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES,
+    queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
+    multipartThresholdBytes: options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES,
+    maxObjectAttempts: options.maxObjectAttempts ?? DEFAULT_MAX_OBJECT_ATTEMPTS,
+    destinationEndpoint: options.destinationEndpoint,
+  };
+  const positiveInteger = (name: keyof ResolvedOptions, value: number) => {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`);
+  };
+  positiveInteger('concurrency', resolved.concurrency);
+  positiveInteger('queueSize', resolved.queueSize);
+  positiveInteger('maxObjectAttempts', resolved.maxObjectAttempts);
+  if (!Number.isInteger(resolved.partSizeBytes) || resolved.partSizeBytes < MIN_PART_SIZE_BYTES) {
+    throw new RangeError(`partSizeBytes must be an integer of at least ${MIN_PART_SIZE_BYTES} (5 MiB), not ${resolved.partSizeBytes}`);
+  }
+  const threshold = resolved.multipartThresholdBytes;
+  if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_SINGLE_PUT_BYTES) {
+    throw new RangeError(`multipartThresholdBytes must be an integer from 0 to ${MAX_SINGLE_PUT_BYTES} (5 GiB), not ${threshold}`);
+  }
+  return resolved;
+}
+
+/** Each relative path names one object below the prefix: no empty path, no `.` or `..` segment, no duplicate. */
+function checkItems(items: readonly CopyItem[]): void {
+  const seen = new Set<string>();
+  for (const { relativePath } of items) {
+    const path = relativePath.replace(/^\/+/, '');
+    if (!path || path.split('/').some((segment) => segment === '.' || segment === '..')) {
+      throw new RangeError(`Not a relative path below the inspection's prefix: "${relativePath}"`);
+    }
+    if (seen.has(path)) throw new RangeError(`Two items have the relative path "${relativePath}"`);
+    seen.add(path);
+  }
+}
+
+/**
+ * Destination clients, one per credentials value, sharing one keep-alive connection pool sized for every request
+ * the copy can have in flight (`concurrency x queueSize`). The SDK retries throttling, 5xx and network errors of
+ * each request (standard mode); streamed PutObjects it cannot retry are retried here, object by object.
+ */
+class DestinationClients {
+  private readonly handler: NodeHttpHandler;
+  private readonly clients = new Map<TemporaryS3Credentials, S3Client>();
+
+  constructor(
+    private readonly endpoint: string | undefined,
+    maxSockets: number,
+  ) {
+    // Agent instances rather than options: the handler then keeps them for requests with `Expect: 100-continue`
+    // (every part of 2 MiB or more) instead of opening a throw-away connection for each.
+    this.handler = new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      connectionTimeout: 10_000,
+      // A source that stalls mid-stream leaves the destination's socket idle: cut it, and the attempt fails.
+      socketTimeout: 120_000,
+    });
+  }
+
+  for(credentials: TemporaryS3Credentials): S3Client {
+    let client = this.clients.get(credentials);
+    if (!client) {
+      const config: S3ClientConfig = {
+        region: credentials.region,
+        credentials: {
+          accessKeyId: credentials.accessKeyId,
+          secretAccessKey: credentials.secretAccessKey,
+          sessionToken: credentials.sessionToken,
+        },
+        requestHandler: this.handler,
+        retryMode: 'standard',
+        maxAttempts: SDK_MAX_ATTEMPTS,
+        logger: sdkLogger,
+      };
+      client = this.endpoint
+        ? createS3Client({ ...config, endpoint: this.endpoint })
+        : new S3Client({ ...config, requestChecksumCalculation: 'WHEN_REQUIRED' });
+      this.clients.set(credentials, client);
+    }
+    return client;
+  }
+
+  destroy(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+    this.handler.destroy();
+  }
+}
+
+/**
+ * The SDK's own warnings (socket pool exhaustion...), less the one it gives each time a streamed PutObject fails:
+ * it cannot send the stream again, and the copier retries the object instead. Its info and error lines are
+ * dropped: they carry each command's input, and the copier reports failures itself.
+ */
+const sdkLogger = {
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (...content: unknown[]) => {
+    if (!content.some((part) => typeof part === 'string' && part.includes('non-retryable streaming request'))) console.warn(...content);
+  },
+  error: () => {},
+};
+
+async function copyWithAttempts(
+  item: CopyItem,
+  source: CopySource,
+  credentialsSource: S3CredentialsSource,
+  destinations: DestinationClients,
+  settings: ResolvedOptions,
+): Promise<CopiedPhoto> {
+  const used = new Set<TemporaryS3Credentials>();
+  let lastError: unknown;
+  let lastFromSource = false;
+  let attempts = 0;
+  while (attempts < settings.maxObjectAttempts) {
+    attempts += 1;
+    // A source of credentials that fails has already retried what it could: its error goes out as it is.
+    const credentials = await credentialsSource.current();
+    used.add(credentials);
+    const key = credentials.keyFor(item.relativePath);
+    const attempt = new Attempt();
+    try {
+      const destination = destinations.for(credentials);
+      await attempt.transfer(item, source, destination, credentials.bucket, key, settings);
+      await attempt.verify(item, destination, credentials.bucket, key);
+      return { relativePath: item.relativePath, key, bytes: item.size };
+    } catch (error) {
+      lastError = error;
+      lastFromSource = attempt.isFromSource(error);
+      if (attempt.isPermanent(error) || attempts >= settings.maxObjectAttempts) break;
+      if (attempt.refusedCredentials(error, credentials, credentialsSource)) {
+        const replacement = await credentialsSource.refresh(credentials);
+        used.add(replacement);
+      }
+      await sleep(fullJitterDelay(attempts, OBJECT_BACKOFF));
+    }
+  }
+  if (lastError instanceof CopySizeMismatchError) throw lastError;
+  const secrets = [...used].flatMap((credentials) => [credentials.secretAccessKey, credentials.sessionToken]);
+  throw new PhotoCopyError(
+    item.relativePath,
+    attempts,
+    lastFromSource ? 'source' : 'destination',
+    redact(errorName(lastError), secrets),
+    redact(errorMessage(lastError), secrets),
+  );
+}
+
+/** One attempt at one object; it knows which errors came from the source. */
+class Attempt {
+  private readonly sourceErrors = new WeakSet<object>();
+
+  async transfer(item: CopyItem, source: CopySource, destination: S3Client, bucket: string, key: string, settings: ResolvedOptions): Promise<void> {
+    const answer = await this.fromSource(source.client.send(new GetObjectCommand({ Bucket: source.bucket, Key: item.sourceKey })));
+    const body = answer.Body;
+    if (!(body instanceof Readable)) throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
+    // An error of the source stream stops a PutObject (lib-storage sees it itself, reading the stream); it is the
+    // error that counts, not the abort it causes.
+    let streamError: Error | undefined;
+    const stopped = new AbortController();
+    body.on('error', (error) => {
+      streamError ??= this.markSource(error);
+      stopped.abort();
+    });
+    const length = answer.ContentLength ?? item.size;
+    const params = {
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentLength: length,
+      ...(answer.ContentType ? { ContentType: answer.ContentType } : {}),
+    };
+    try {
+      if (length <= settings.multipartThresholdBytes) {
+        await destination.send(new PutObjectCommand(params), { abortSignal: stopped.signal });
+      } else {
+        const upload = new Upload({
+          client: destination,
+          params,
+          partSize: Math.max(settings.partSizeBytes, Math.ceil(length / MAX_PARTS)),
+          queueSize: settings.queueSize,
+          leavePartsOnError: false,
+        });
+        await upload.done();
+      }
+    } catch (error) {
+      throw streamError ?? error;
+    } finally {
+      // After a failure the rest of the source is not wanted; its connection is closed rather than read to the end.
+      if (!body.readableEnded) body.destroy();
+    }
+  }
+
+  async verify(item: CopyItem, destination: S3Client, bucket: string, key: string): Promise<void> {
+    const head = await destination.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    if (head.ContentLength !== item.size) throw new CopySizeMismatchError(item.relativePath, item.size, head.ContentLength);
+  }
+
+  isPermanent(error: unknown): boolean {
+    return this.isFromSource(error) && PERMANENT_SOURCE_CODES.has(errorName(error));
+  }
+
+  /** Whether the destination refused the credentials in a way that new credentials may fix. */
+  refusedCredentials(error: unknown, used: TemporaryS3Credentials, source: S3CredentialsSource): boolean {
+    if (this.isFromSource(error) || error instanceof CopySizeMismatchError) return false;
+    const name = errorName(error);
+    if (EXPIRED_CREDENTIALS_CODES.has(name)) return true;
+    // HeadObject errors have no body, hence no code: a 403 is all there is.
+    const refused = REFUSED_CREDENTIALS_CODES.has(name) || httpStatus(error) === 403;
+    return refused && source.isDue(used);
+  }
+
+  private async fromSource<T>(request: Promise<T>): Promise<T> {
+    try {
+      return await request;
+    } catch (error) {
+      throw this.markSource(error);
+    }
+  }
+
+  private markSource<E>(error: E): E {
+    if (typeof error === 'object' && error !== null) this.sourceErrors.add(error);
+    return error;
+  }
+
+  isFromSource(error: unknown): boolean {
+    return typeof error === 'object' && error !== null && this.sourceErrors.has(error);
+  }
+}
+
+function errorName(error: unknown): string {
+  if (error instanceof Error) return error.name || 'Error';
+  return typeof error;
+}
+
+/** The message, with the HTTP status when there was one (a HeadObject's error has no body, hence no message). */
+function errorMessage(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = httpStatus(error);
+  const message = error.message && error.message !== 'UnknownError' ? error.message : 'no message';
+  return status === undefined ? message : `${message} (HTTP ${status})`;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata;
+  return typeof metadata?.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

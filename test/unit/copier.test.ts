@@ -1,0 +1,387 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
+import { startSimulator, Simulator } from '../../local/simulator/simulator';
+import {
+  copyPhotos,
+  CopyItem,
+  CopyOptions,
+  CopySizeMismatchError,
+  peakBufferBytes,
+  PhotoCopyError,
+} from '../../src/copy/copier';
+import { defaultRefreshMarginMs, InspectionCredentials } from '../../src/copy/credentials-source';
+import { Pix4dInspectClient } from '../../src/pix4d/client';
+import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
+import { TemporaryS3Credentials } from '../../src/pix4d/temporary-s3-credentials';
+
+/**
+ * The copy engine against the Pix4Dinspect simulator: a real drop bucket on the embedded S3 server, real
+ * credentials from the simulated API, and the simulator's S3 endpoint, which refuses expired credentials and
+ * writes outside the inspection's prefix. Copies are read back from the embedded server directly.
+ */
+
+const MiB = 1024 * 1024;
+const DROP_BUCKET = 'drop';
+
+let simulator: Simulator;
+let api: Pix4dInspectClient;
+let assetId: number;
+/** Reads and writes the drop bucket and the simulator's bucket directly, without credential checks. */
+let direct: S3Client;
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  simulator = await startSimulator();
+  await simulator.embeddedS3.createBucket(DROP_BUCKET);
+  direct = simulator.embeddedS3.client();
+  api = new Pix4dInspectClient({ account: simulator.account, authUrl: simulator.apiUrl, apiUrl: simulator.apiUrl });
+  assetId = (await api.createAsset({ name: 'Tower copier', type: 1 })).id;
+});
+
+afterAll(async () => {
+  await simulator.close();
+});
+
+afterEach(() => {
+  Object.assign(simulator.settings, DEFAULT_SIMULATOR_SETTINGS);
+});
+
+async function newInspectionId(): Promise<number> {
+  const inspection = await api.createInspection({ asset: assetId, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+  return inspection.id;
+}
+
+/** Puts objects in the drop bucket below `folder/` and returns the items to copy with their hashes. */
+async function dropPhotos(folder: string, photos: readonly { path: string; bytes: number }[]) {
+  const hashes = new Map<string, string>();
+  const items: CopyItem[] = [];
+  for (const { path, bytes } of photos) {
+    const body = randomBytes(bytes);
+    const sourceKey = `${folder}/${path}`;
+    await direct.send(new PutObjectCommand({ Bucket: DROP_BUCKET, Key: sourceKey, Body: body, ContentType: 'image/jpeg' }));
+    hashes.set(path, sha256(body));
+    items.push({ sourceKey, relativePath: path, size: bytes });
+  }
+  return { items, hashes };
+}
+
+async function destinationHash(key: string): Promise<string> {
+  const answer = await direct.send(new GetObjectCommand({ Bucket: simulator.bucket, Key: key }));
+  return sha256(await answer.Body!.transformToByteArray());
+}
+
+function options(extra: CopyOptions = {}): CopyOptions {
+  return { destinationEndpoint: simulator.s3Endpoint, ...extra };
+}
+
+const source = () => ({ client: direct, bucket: DROP_BUCKET });
+
+const credentialRequests = (inspectionId: number) =>
+  simulator.requests.filter((request) => request.path === `/v1/inspections/${inspectionId}/s3_credentials/`).length;
+
+describe('copyPhotos', () => {
+  it('copies photos with awkward names byte for byte below the inspection prefix, keeping their relative paths', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const awkward = [
+      'DCIM/100MEDIA/DJI_0001.JPG',
+      'DCIM/101MEDIA/DJI_0001.JPG',
+      'with space/photo 1.jpg',
+      'plus+sign/a+b.jpg',
+      'percent%20literal/100%.jpg',
+      'unicode/Mâst façade ü.jpg',
+      'unicode/鉄塔-写真.jpeg',
+      'symbols/(1) [a] {b} ~c! @d $e & f=g; h,i.tif',
+      'deep/a/b/c/d/e/IMG.TIFF',
+    ];
+    const photos = [
+      ...awkward.map((path, index) => ({ path, bytes: 1_000 + index * 7_919 })),
+      ...Array.from({ length: 21 }, (_, index) => ({ path: `DCIM/102MEDIA/DJI_${String(index).padStart(4, '0')}.JPG`, bytes: 50_000 + index * 1_013 })),
+    ];
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, photos);
+    const reported: string[] = [];
+
+    // Act
+    const result = await copyPhotos(items, source(), credentials, options({ onObjectCopied: ({ relativePath }) => reported.push(relativePath) }));
+
+    // Assess
+    const { keyPrefix } = await credentials.current();
+    expect(result.copied.map((photo) => photo.relativePath)).toEqual(photos.map((photo) => photo.path));
+    expect(result.copied.map((photo) => photo.key)).toEqual(photos.map((photo) => `${keyPrefix}/${photo.path}`));
+    expect(result.bytes).toBe(photos.reduce((sum, photo) => sum + photo.bytes, 0));
+    expect(reported.sort()).toEqual(photos.map((photo) => photo.path).sort());
+    for (const photo of result.copied) {
+      expect(await destinationHash(photo.key), photo.relativePath).toBe(hashes.get(photo.relativePath));
+    }
+    expect(await destinationHash(`${keyPrefix}/DCIM/100MEDIA/DJI_0001.JPG`)).not.toBe(await destinationHash(`${keyPrefix}/DCIM/101MEDIA/DJI_0001.JPG`));
+  });
+
+  it('sends a large object as a multipart upload, and a small one as a single PutObject, both intact', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
+      { path: 'DCIM/large.tif', bytes: 40 * MiB },
+      { path: 'DCIM/small.jpg', bytes: 6 * MiB },
+    ]);
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(items, source(), credentials, options({ partSizeBytes: 5 * MiB, queueSize: 3 }));
+
+    // Assess
+    const [large, small] = result.copied;
+    const requests = simulator.s3Requests.slice(mark);
+    const putsOf = (key: string) => requests.filter((request) => request.method === 'PUT' && request.key === key);
+    expect(putsOf(large!.key)).toHaveLength(8);
+    expect(putsOf(large!.key).every((request) => request.status === 200)).toBe(true);
+    // CreateMultipartUpload and CompleteMultipartUpload.
+    expect(requests.filter((request) => request.method === 'POST' && request.key === large!.key)).toHaveLength(2);
+    expect(putsOf(small!.key)).toHaveLength(1);
+    expect(requests.filter((request) => request.method === 'POST' && request.key === small!.key)).toHaveLength(0);
+    expect(await destinationHash(large!.key)).toBe(hashes.get('DCIM/large.tif'));
+    expect(await destinationHash(small!.key)).toBe(hashes.get('DCIM/small.jpg'));
+    expect(result.bytes).toBe(46 * MiB);
+  });
+
+  it('refreshes short-lived credentials before they expire, across calls sharing one credentials source', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 3;
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const folder = `tower-1/flight-${inspectionId}`;
+    const photos = Array.from({ length: 24 }, (_, index) => ({ path: `DCIM/DJI_${index}.JPG`, bytes: 20_000 + index }));
+    const { items, hashes } = await dropPhotos(folder, photos);
+
+    // Act
+    const first = await copyPhotos(items.slice(0, 12), source(), credentials, options({ concurrency: 2 }));
+    const firstCredentials = await credentials.current();
+    await sleep(3_200);
+    const second = await copyPhotos(items.slice(12), source(), credentials, options({ concurrency: 2 }));
+
+    // Assess
+    const copied = [...first.copied, ...second.copied];
+    expect(copied).toHaveLength(24);
+    for (const photo of copied) expect(await destinationHash(photo.key)).toBe(hashes.get(photo.relativePath));
+    expect(credentialRequests(inspectionId)).toBeGreaterThan(1);
+    expect(await credentials.current()).not.toBe(firstCredentials);
+  });
+
+  it('answers an ExpiredToken by refreshing the credentials and copying the object again', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 1;
+    const inspectionId = await newInspectionId();
+    // A local clock that stands still: nothing looks due, so only the destination's refusal can cause a refresh.
+    const frozen = new Date();
+    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0, now: () => frozen });
+    const stale = await credentials.current();
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
+      { path: 'DCIM/a.jpg', bytes: 10_000 },
+      { path: 'DCIM/b.jpg', bytes: 20_000 },
+      { path: 'DCIM/c.jpg', bytes: 30_000 },
+      { path: 'DCIM/d.tif', bytes: 11 * MiB },
+    ]);
+    await sleep(1_200);
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(items, source(), credentials, options({ concurrency: 4, partSizeBytes: 5 * MiB, multipartThresholdBytes: 8 * MiB }));
+
+    // Assess
+    const refusals = simulator.s3Requests.slice(mark).filter((request) => request.code === 'ExpiredToken');
+    // Every object started with the stale credentials: three PutObjects and one CreateMultipartUpload were refused.
+    const keyOf = (path: string) => `${stale.keyPrefix}/${path}`;
+    expect(refusals.filter((request) => request.method === 'PUT').map((request) => request.key).sort()).toEqual(
+      expect.arrayContaining(['DCIM/a.jpg', 'DCIM/b.jpg', 'DCIM/c.jpg'].map(keyOf)),
+    );
+    expect(refusals.some((request) => request.method === 'POST' && request.key === keyOf('DCIM/d.tif'))).toBe(true);
+    expect(credentials.fetches).toBeGreaterThanOrEqual(2);
+    expect(result.copied).toHaveLength(4);
+    expect(await credentials.current()).not.toBe(stale);
+    for (const photo of result.copied) expect(await destinationHash(photo.key)).toBe(hashes.get(photo.relativePath));
+  });
+
+  it('fails with PhotoCopyError naming the path when a source object has disappeared, and starts no further object', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const folder = `tower-1/flight-${inspectionId}`;
+    const { items } = await dropPhotos(folder, [
+      { path: 'DCIM/before.jpg', bytes: 1_000 },
+      { path: 'DCIM/gone photo.jpg', bytes: 1_000 },
+      { path: 'DCIM/after.jpg', bytes: 1_000 },
+    ]);
+    await direct.send(new DeleteObjectCommand({ Bucket: DROP_BUCKET, Key: `${folder}/DCIM/gone photo.jpg` }));
+
+    // Act
+    const outcome = await copyPhotos(items, source(), credentials, options({ concurrency: 1 })).catch((error: unknown) => error);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(PhotoCopyError);
+    const error = outcome as PhotoCopyError;
+    expect(error.name).toBe('PhotoCopyError');
+    expect(error.message).toContain('"DCIM/gone photo.jpg"');
+    expect(error.message).toContain('NoSuchKey');
+    expect(error).toMatchObject({ relativePath: 'DCIM/gone photo.jpg', failedAt: 'source', lastErrorName: 'NoSuchKey', attempts: 1 });
+    const { keyPrefix, secretAccessKey, sessionToken } = await credentials.current();
+    const written = simulator.s3Requests.filter((request) => request.method === 'PUT' && request.key?.startsWith(`${keyPrefix}/`));
+    expect(written.map((request) => request.key)).toEqual([`${keyPrefix}/DCIM/before.jpg`]);
+    for (const text of [error.message, JSON.stringify(error), inspect(error)]) {
+      expect(text).not.toContain(secretAccessKey);
+      expect(text).not.toContain(sessionToken);
+    }
+  });
+
+  it('gives up after the attempts when every credential it gets has expired, without revealing any of them', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 0;
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const { items } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/never.jpg', bytes: 5_000 }]);
+
+    // Act
+    const outcome = await copyPhotos(items, source(), credentials, options({ maxObjectAttempts: 3 })).catch((error: unknown) => error);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(PhotoCopyError);
+    const error = outcome as PhotoCopyError;
+    expect(error).toMatchObject({ relativePath: 'DCIM/never.jpg', attempts: 3, failedAt: 'destination', lastErrorName: 'ExpiredToken' });
+    expect(error.message).toContain('DCIM/never.jpg');
+    expect(error.message).toContain('3 attempt(s)');
+    const issued = credentials.fetches;
+    expect(issued).toBeGreaterThanOrEqual(3);
+    const last = await credentials.current();
+    for (const text of [error.message, JSON.stringify(error), inspect(error)]) {
+      expect(text).not.toContain(last.secretAccessKey);
+      expect(text).not.toContain(last.sessionToken);
+    }
+  });
+
+  it('fails with CopySizeMismatchError when the copy does not have the listed size', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const { items } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/replaced.jpg', bytes: 12_345 }]);
+    // The listing saw another version of the object.
+    const listed: CopyItem = { ...items[0]!, size: 10_000 };
+
+    // Act
+    const outcome = await copyPhotos([listed], source(), credentials, options({ maxObjectAttempts: 2 })).catch((error: unknown) => error);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(CopySizeMismatchError);
+    expect(outcome).toMatchObject({ name: 'CopySizeMismatchError', relativePath: 'DCIM/replaced.jpg', expectedBytes: 10_000, actualBytes: 12_345 });
+    expect((outcome as Error).message).toContain('DCIM/replaced.jpg');
+  });
+
+  it('refuses items that would collide or leave the prefix before copying anything', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const item = (relativePath: string): CopyItem => ({ sourceKey: `x/${relativePath}`, relativePath, size: 1 });
+    const mark = simulator.requests.length;
+
+    // Act
+    const duplicate = copyPhotos([item('DCIM/a.jpg'), item('/DCIM/a.jpg')], source(), credentials, options());
+    const escaping = copyPhotos([item('DCIM/../../other/a.jpg')], source(), credentials, options());
+    const tooSmallParts = copyPhotos([item('a.jpg')], source(), credentials, options({ partSizeBytes: MiB }));
+
+    // Assess
+    await expect(duplicate).rejects.toThrow(/relative path "\/DCIM\/a.jpg"/);
+    await expect(escaping).rejects.toThrow(RangeError);
+    await expect(tooSmallParts).rejects.toThrow(/partSizeBytes/);
+    expect(simulator.requests.length).toBe(mark);
+  });
+});
+
+describe('peakBufferBytes', () => {
+  it('is concurrency x (queueSize + 2) x part size: 256 MiB with the defaults', () => {
+    // Prepare
+    const overrides = { concurrency: 2, partSizeBytes: 5 * MiB, queueSize: 4 };
+
+    // Act
+    const defaults = peakBufferBytes();
+    const custom = peakBufferBytes(overrides);
+
+    // Assess
+    expect(defaults).toBe(256 * MiB);
+    expect(custom).toBe(60 * MiB);
+  });
+});
+
+describe('InspectionCredentials', () => {
+  const answer = (lifetimeSeconds: number) => {
+    const serverTime = new Date('2026-11-28T10:00:00.000Z');
+    return TemporaryS3Credentials.fromApi(
+      {
+        access_key: 'ASIAEXAMPLE',
+        secret_key: 'secret',
+        session_token: 'token',
+        expiration: new Date(serverTime.getTime() + lifetimeSeconds * 1000),
+        bucket: 'bucket',
+        key: 'user/project-1',
+        server_time: serverTime,
+        region: 'us-east-1',
+      },
+      serverTime,
+    );
+  };
+
+  it('refreshes by default min(5 minutes, 25% of the lifetime) early', () => {
+    // Prepare
+    const hour = answer(3_600);
+    const fiveSeconds = answer(5);
+
+    // Act
+    const margins = [defaultRefreshMarginMs(hour), defaultRefreshMarginMs(fiveSeconds)];
+
+    // Assess
+    expect(margins).toEqual([300_000, 1_250]);
+  });
+
+  it('shares one request between concurrent callers, and fetches again once the cached credentials are due', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    // One-hour credentials inside a margin larger than their lifetime: always due.
+    const alwaysDue = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 3_700_000 });
+    const before = credentialRequests(inspectionId);
+
+    // Act
+    const together = await Promise.all([alwaysDue.current(), alwaysDue.current(), alwaysDue.current()]);
+    const afterTogether = credentialRequests(inspectionId);
+    const again = await alwaysDue.current();
+
+    // Assess
+    expect(afterTogether - before).toBe(1);
+    expect(new Set(together).size).toBe(1);
+    expect(again).not.toBe(together[0]);
+    expect(credentialRequests(inspectionId) - before).toBe(2);
+  });
+
+  it('keeps valid credentials, and refreshes once for many callers refused with the same credentials', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const refused = await credentials.current();
+    const before = credentialRequests(inspectionId);
+
+    // Act
+    const cached = await credentials.current();
+    const concurrent = await Promise.all([credentials.refresh(refused), credentials.refresh(), credentials.refresh(refused)]);
+    const late = await credentials.refresh(refused);
+
+    // Assess
+    expect(cached).toBe(refused);
+    expect(new Set(concurrent).size).toBe(1);
+    expect(concurrent[0]).not.toBe(refused);
+    expect(late).toBe(concurrent[0]);
+    expect(credentialRequests(inspectionId) - before).toBe(1);
+    expect(credentials.isDue(late)).toBe(false);
+  });
+});
