@@ -1,0 +1,83 @@
+import { buildNotification, NotificationInput } from '../notify/notification';
+import { BatchSummary, RUN_FILES } from './prepare-inspection';
+import { RunStore } from './run-store';
+import type { StepDependencies } from './step-dependencies';
+import type { NotifyInput, WorkflowState } from './workflow-state';
+
+const METRIC_FOR = {
+  'inspection.completed': 'InspectionsCompleted',
+  'inspection.failed': 'InspectionsFailed',
+  'inspection.timed_out': 'InspectionsTimedOut',
+} as const;
+
+/**
+ * The last step of every run: build the version-1 message from whatever the run reached, and publish it. Skipped
+ * files come from the run's summary in the work bucket, since the list can exceed the state's size limit.
+ */
+export async function notifyOutcome(input: NotifyInput, deps: StepDependencies): Promise<{ type: string; subject: string }> {
+  const { state } = input;
+  const prepared = state.prepared;
+  const runPrefix = prepared?.runPrefix ?? RunStore.prefixFor(input.batchId);
+  const summary = await new RunStore(deps.s3, deps.config.workBucket).find<BatchSummary>(runPrefix, RUN_FILES.summary);
+  const batch = prepared?.batch ?? state.batch;
+  const poll = state.processing?.poll;
+
+  const notification: NotificationInput = {
+    type: input.type,
+    batch: { bucket: batch?.bucket ?? 'unknown', prefix: batch?.prefix ?? 'unknown', id: input.batchId },
+    asset: { id: prepared?.asset.id ?? null, name: prepared?.asset.name ?? batch?.assetName ?? 'unknown' },
+    inspection: prepared
+      ? {
+          id: prepared.inspection.id,
+          projectId: prepared.inspection.projectId,
+          name: prepared.inspection.name,
+          status: poll?.status ?? null,
+        }
+      : null,
+    images: {
+      found: summary?.found ?? 0,
+      copied: state.registration?.copied ?? sumCopied(state),
+      registered: state.registration?.registered ?? 0,
+      skipped: summary?.skipped ?? [],
+    },
+    ...(input.type === 'inspection.failed' ? { error: describeFailure(state) } : {}),
+    ...(state.processing?.deadline ? { deadline: state.processing.deadline } : {}),
+    timings: {
+      closedAt: state.closedAt ?? deps.now().toISOString(),
+      processingStartedAt: state.processing?.startedAt ?? null,
+      finishedAt: deps.now().toISOString(),
+    },
+    secrets: [...deps.secrets()],
+  };
+  const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
+  await deps.publisher.publish(built);
+  deps.metrics.count(METRIC_FOR[input.type], 1);
+  deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
+  return { type: input.type, subject: built.subject };
+}
+
+function sumCopied(state: WorkflowState): number {
+  return (state.copy ?? []).reduce((sum, chunk) => sum + chunk.copied, 0);
+}
+
+/** Stage and reason of a failure: from the Catch that led here, or from the processing status. */
+function describeFailure(state: WorkflowState): { stage: string; message: string } {
+  if (!state.error) {
+    const status = state.processing?.poll.status;
+    return { stage: 'processing', message: `Pix4Dinspect reported a failed processing: ${status ? `${status.name} (${status.id})` : 'unknown status'}` };
+  }
+  const name = state.error.Error ?? 'Error';
+  const stage = name === 'ManifestError' ? 'manifest' : (state.failure?.stage ?? 'unknown');
+  return { stage, message: `${name}: ${causeMessage(state.error.Cause)}` };
+}
+
+/** A Lambda error's Cause is JSON `{errorType, errorMessage, trace}`; only the message is for people. */
+function causeMessage(cause: string | undefined): string {
+  if (!cause) return 'no details';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}

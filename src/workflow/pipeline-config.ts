@@ -1,0 +1,33 @@
+import { DEFAULT_PROCESSING_PARAMETERS, ProcessingParameters } from '../pix4d/schemas';
+import { DEFAULT_POLL_POLICY, DEFAULT_STATUS_CLASSES, PollPolicy, StatusClasses } from '../status/processing-status';
+import type { CopyOptions } from '../copy/copier';
+
+/** Settings of the workflow steps; the Lambdas read them from their environment, local mode passes them in. */
+export interface PipelineConfig {
+  /** Bucket of run data and the asset registry. */
+  readonly workBucket: string;
+  /** Asset type of assets the pipeline creates. @default 1 */
+  readonly defaultAssetType: number;
+  /** Merged under a manifest's `processing_parameters`. @default the tutorial's */
+  readonly defaultProcessingParameters: ProcessingParameters;
+  /** Photos per copy invocation (one Map iteration). @default 100 */
+  readonly photosPerChunk: number;
+  readonly copy: CopyOptions;
+  /** Time allowed from the start of processing to its end. @default 48 */
+  readonly deadlineHours: number;
+  readonly pollPolicy: PollPolicy;
+  readonly statusClasses: StatusClasses;
+  /** Base of inspection links. @default https://inspect.pix4d.com */
+  readonly inspectBaseUrl: string;
+}
+
+export const DEFAULT_PIPELINE_CONFIG: Omit<PipelineConfig, 'workBucket'> = {
+  defaultAssetType: 1,
+  defaultProcessingParameters: DEFAULT_PROCESSING_PARAMETERS,
+  photosPerChunk: 100,
+  copy: {},
+  deadlineHours: 48,
+  pollPolicy: DEFAULT_POLL_POLICY,
+  statusClasses: DEFAULT_STATUS_CLASSES,
+  inspectBaseUrl: 'https://inspect.pix4d.com',
+};

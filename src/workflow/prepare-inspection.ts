@@ -1,0 +1,110 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { AssetRegistry, ResolvedAsset } from '../assets/asset-registry';
+import { classifyBatch, listBatch, SkippedObject } from '../batch/list-batch';
+import { Manifest, parseManifest } from '../batch/manifest';
+import type { InspectionRequest } from '../ingest/batch-events';
+import type { Pix4dInspectApi } from '../pix4d/client';
+import type { ProcessingParameters } from '../pix4d/schemas';
+import { RunStore } from './run-store';
+import type { StepDependencies } from './step-dependencies';
+import type { PreparedInspection } from './workflow-state';
+
+/** A closed batch with no photo the pipeline can send. */
+export class NoPhotosError extends Error {
+  override name = 'NoPhotosError';
+}
+
+export interface RunImage {
+  readonly sourceKey: string;
+  readonly relativePath: string;
+  readonly size: number;
+}
+
+/** The run's summary of the batch, kept for the notification whatever happens later. */
+export interface BatchSummary {
+  readonly found: number;
+  readonly skipped: readonly SkippedObject[];
+}
+
+export const RUN_FILES = {
+  images: 'images.json',
+  summary: 'summary.json',
+  prepared: 'prepared.json',
+  processingStart: 'processing-start.json',
+} as const;
+
+/**
+ * Step 1: read the manifest, list and classify the photos, keep the lists in the work bucket, resolve the asset
+ * and create the inspection. A retried step returns what the first attempt prepared, so a batch never gets two
+ * inspections from one run.
+ */
+export async function prepareInspection(request: InspectionRequest, batchId: string, deps: StepDependencies): Promise<PreparedInspection> {
+  const store = new RunStore(deps.s3, deps.config.workBucket);
+  const runPrefix = RunStore.prefixFor(batchId);
+  const earlier = await store.find<PreparedInspection>(runPrefix, RUN_FILES.prepared);
+  if (earlier) return earlier;
+
+  const { batch } = request;
+  const manifest = request.manifest ? await readManifest(deps, batch.bucket, request.manifest.key) : {};
+  const parameters: ProcessingParameters = { ...deps.config.defaultProcessingParameters, ...manifest.processing_parameters };
+
+  const { objects } = await listBatch(deps.s3, batch.bucket, batch.prefix);
+  const { images, skipped } = await classifyBatch(deps.s3, batch.bucket, objects, {
+    isVideo: parameters.is_video,
+    prefix: batch.prefix,
+    inspectContent: false,
+    ...(manifest.images ? { selection: manifest.images } : {}),
+  });
+  const runImages: RunImage[] = images.map((image) => ({ sourceKey: image.key, relativePath: image.relativePath, size: image.size }));
+  await store.write(runPrefix, RUN_FILES.summary, { found: objects.length, skipped } satisfies BatchSummary);
+  await store.write(runPrefix, RUN_FILES.images, runImages);
+  deps.logger.info('Batch classified', { batch: batch.prefix, found: objects.length, accepted: images.length, skipped: skipped.length });
+  if (images.length === 0) {
+    const example = skipped[0] ? ` (for example ${skipped[0].key}: ${skipped[0].reason})` : '';
+    throw new NoPhotosError(`No photo to process in ${batch.prefix}: ${objects.length} object(s) found, ${skipped.length} skipped${example}`);
+  }
+
+  const api = await deps.pix4d();
+  const asset = await resolveAsset(manifest, batch.assetName, api, deps);
+  const inspection = await api.createInspection({
+    asset: asset.id,
+    name: manifest.inspection?.name ?? batch.flightName,
+    processing_parameters: parameters,
+    ...(manifest.inspection?.description ? { description: manifest.inspection.description } : {}),
+    ...(manifest.inspection?.inspection_date ? { inspection_date: manifest.inspection.inspection_date } : {}),
+  });
+  const prepared: PreparedInspection = {
+    batchId,
+    batch,
+    runPrefix,
+    asset: { id: asset.id, name: asset.name, source: asset.source },
+    inspection: { id: inspection.id, projectId: inspection.project_id ?? null, name: inspection.name ?? batch.flightName },
+    images: { found: objects.length, accepted: images.length, skipped: skipped.length },
+    chunks: Array.from({ length: Math.ceil(images.length / deps.config.photosPerChunk) }, (_, index) => ({ index })),
+  };
+  await store.write(runPrefix, RUN_FILES.prepared, prepared);
+  deps.logger.info('Inspection created', { batch: batch.prefix, assetId: asset.id, inspectionId: inspection.id });
+  return prepared;
+}
+
+async function readManifest(deps: StepDependencies, bucket: string, key: string): Promise<Manifest> {
+  const answer = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return parseManifest(await answer.Body!.transformToString());
+}
+
+/** Manifest `asset.id`, else the registry by name, else a new asset recorded in the registry. */
+async function resolveAsset(manifest: Manifest, folderName: string, api: Pix4dInspectApi, deps: StepDependencies): Promise<ResolvedAsset> {
+  const asset = manifest.asset;
+  if (asset && 'id' in asset) return { id: asset.id, name: folderName, source: 'manifest' };
+  const registry = new AssetRegistry({ s3: deps.s3, bucket: deps.config.workBucket });
+  return registry.resolve(
+    {
+      name: asset?.name ?? folderName,
+      type: asset?.type ?? deps.config.defaultAssetType,
+      ...(asset?.latitude === undefined ? {} : { latitude: asset.latitude }),
+      ...(asset?.longitude === undefined ? {} : { longitude: asset.longitude }),
+      ...(asset?.description === undefined ? {} : { description: asset.description }),
+    },
+    api,
+  );
+}

@@ -1,0 +1,53 @@
+import { decideAfterPoll, waitBeforePoll } from '../status/processing-status';
+import type { InspectionStatus } from '../pix4d/schemas';
+import { RUN_FILES } from './prepare-inspection';
+import { RunStore } from './run-store';
+import type { StepDependencies } from './step-dependencies';
+import type { CheckInput, PollState, ProcessingState } from './workflow-state';
+
+interface ProcessingStartRecord {
+  readonly statusBefore: InspectionStatus;
+  readonly requestedAt: string;
+}
+
+/**
+ * Step 4: start processing, which consumes allowance. The status before the first attempt is kept in the work
+ * bucket, so that a retried step (after a timeout or a lost answer) sees that processing already started instead
+ * of asking again.
+ */
+export async function startProcessing(input: { runPrefix: string; inspectionId: number }, deps: StepDependencies): Promise<ProcessingState> {
+  const store = new RunStore(deps.s3, deps.config.workBucket);
+  const api = await deps.pix4d();
+  let record = await store.find<ProcessingStartRecord>(input.runPrefix, RUN_FILES.processingStart);
+  if (!record) {
+    const inspection = await api.getInspection(input.inspectionId);
+    record = { statusBefore: { id: inspection.status.id, name: inspection.status.name }, requestedAt: deps.now().toISOString() };
+    await store.write(input.runPrefix, RUN_FILES.processingStart, record);
+  }
+  const start = await api.startProcessing(input.inspectionId, { statusBefore: record.statusBefore });
+  const startedAt = new Date(record.requestedAt);
+  const deadline = new Date(startedAt.getTime() + deps.config.deadlineHours * 3_600_000);
+  deps.logger.info('Processing started', { inspectionId: input.inspectionId, status: start.status, confirmedByStatus: start.confirmedByStatus });
+  return {
+    startedAt: startedAt.toISOString(),
+    deadline: deadline.toISOString(),
+    poll: { outcome: 'in_progress', waitSeconds: waitBeforePoll(0, deps.config.pollPolicy), pollCount: 0, status: { id: start.status.id, name: start.status.name } },
+  };
+}
+
+/** Step 5: read the inspection's status, classify it and say how long to wait before the next look. */
+export async function checkProcessing(input: CheckInput, deps: StepDependencies): Promise<PollState> {
+  const api = await deps.pix4d();
+  const inspection = await api.getInspection(input.inspectionId);
+  const status = { id: inspection.status.id, name: inspection.status.name };
+  const decision = decideAfterPoll({
+    status,
+    pollCount: input.pollCount + 1,
+    now: deps.now(),
+    deadline: new Date(input.deadline),
+    classes: deps.config.statusClasses,
+    policy: deps.config.pollPolicy,
+  });
+  deps.logger.info('Processing status', { inspectionId: input.inspectionId, status, outcome: decision.outcome, poll: decision.pollCount });
+  return { ...decision, status };
+}

@@ -1,0 +1,82 @@
+import type { BatchRef, InspectionRequest } from '../ingest/batch-events';
+
+/**
+ * The shapes that travel through the state machine between steps. Only ids, counts and small keys: image lists
+ * live in the work bucket (`RunStore`), and no credential ever appears here.
+ */
+
+export interface PreparedInspection {
+  readonly batchId: string;
+  readonly batch: BatchRef;
+  readonly runPrefix: string;
+  readonly asset: { readonly id: number; readonly name: string; readonly source: 'manifest' | 'registry' | 'created' };
+  readonly inspection: { readonly id: number; readonly projectId: number | null; readonly name: string };
+  readonly images: { readonly found: number; readonly accepted: number; readonly skipped: number };
+  /** One item per copy invocation (the Map's items). */
+  readonly chunks: readonly { readonly index: number }[];
+}
+
+export interface CopyChunkInput {
+  readonly runPrefix: string;
+  readonly dropBucket: string;
+  readonly inspectionId: number;
+  readonly chunkIndex: number;
+}
+
+export interface CopyChunkResult {
+  readonly chunkIndex: number;
+  readonly copied: number;
+  readonly bytes: number;
+  /** Inspect's prefix the photos were written under (needed to register them). */
+  readonly keyPrefix: string;
+}
+
+export interface RegisterInput {
+  readonly runPrefix: string;
+  readonly inspectionId: number;
+  readonly copy: readonly CopyChunkResult[];
+}
+
+export interface RegistrationResult {
+  readonly copied: number;
+  readonly registered: number;
+  readonly calls: number;
+}
+
+export interface PollState {
+  readonly outcome: 'completed' | 'failed' | 'timed_out' | 'in_progress';
+  readonly waitSeconds: number;
+  readonly pollCount: number;
+  readonly status: { readonly id: number; readonly name: string } | null;
+}
+
+export interface ProcessingState {
+  readonly startedAt: string;
+  readonly deadline: string;
+  readonly poll: PollState;
+}
+
+export interface CheckInput {
+  readonly inspectionId: number;
+  readonly deadline: string;
+  readonly pollCount: number;
+}
+
+/** The whole state as the notify step receives it: any part may be missing, depending on where the run stopped. */
+export interface WorkflowState extends Partial<InspectionRequest> {
+  readonly prepared?: PreparedInspection;
+  readonly copy?: readonly CopyChunkResult[];
+  readonly registration?: RegistrationResult;
+  readonly processing?: ProcessingState;
+  /** Set by the Pass state a Catch leads to. */
+  readonly failure?: { readonly stage: string };
+  /** Set by a Catch: the Lambda error's name and its JSON cause. */
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+}
+
+export interface NotifyInput {
+  /** The execution's name, which identifies the closed batch. */
+  readonly batchId: string;
+  readonly type: 'inspection.completed' | 'inspection.failed' | 'inspection.timed_out';
+  readonly state: WorkflowState;
+}
