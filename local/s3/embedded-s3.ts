@@ -1,4 +1,5 @@
 import { CreateBucketCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../src/s3-client';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ export const EMBEDDED_S3_ACCESS_KEY = 'S3RVER';
 /** A new object each time: the SDK writes to the credentials object it is given. */
 export const embeddedS3Credentials = () => ({ accessKeyId: EMBEDDED_S3_ACCESS_KEY, secretAccessKey: EMBEDDED_S3_ACCESS_KEY });
 export const EMBEDDED_S3_REGION = 'us-east-1';
+export { createS3Client };
 
 export interface EmbeddedS3Options {
   /** Buckets that exist from the start. @default [] */
@@ -131,19 +133,4 @@ function conditionalWrites(server: S3rver) {
       if (locks.get(lockKey) === chained) locks.delete(lockKey);
     }
   };
-}
-
-/**
- * An S3 client for an S3-compatible endpoint (the embedded server, the simulator's gateway). Checksums are
- * computed only where S3 requires them: with the SDK default, streamed bodies are sent aws-chunked, which s3rver
- * stores framing and all.
- */
-export function createS3Client(config: S3ClientConfig & { endpoint: string }): S3Client {
-  return new S3Client({
-    region: EMBEDDED_S3_REGION,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...config,
-  });
 }

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createS3Client } from '../../local/s3/embedded-s3';
+import { createS3Client } from '../s3-client';
 import { fullJitterDelay, type BackoffPolicy } from '../pix4d/backoff';
 import type { TemporaryS3Credentials } from '../pix4d/temporary-s3-credentials';
 import { redact } from '../redact';
@@ -80,6 +80,23 @@ export interface CopyOptions {
   readonly destinationEndpoint?: string;
   /** Called once per object, after its size has been verified. */
   readonly onObjectCopied?: (event: { relativePath: string; bytes: number }) => void;
+  /**
+   * Judges each object by its first bytes before anything is written: a reason skips the object. The copy reads
+   * the photos anyway, so the check costs no extra request (and no other function needs to read them).
+   * @default every object is copied
+   */
+  readonly checkContent?: ContentCheck;
+}
+
+/** The reason to skip an object, from its relative path and its first bytes; undefined to copy it. */
+export interface ContentCheck {
+  readonly bytesNeeded: number;
+  reasonToSkip(relativePath: string, firstBytes: Uint8Array): string | undefined;
+}
+
+export interface SkippedPhoto {
+  readonly relativePath: string;
+  readonly reason: string;
 }
 
 export interface CopySource {
@@ -97,6 +114,8 @@ export interface CopiedPhoto {
 export interface CopyResult {
   /** In the order of the items. */
   readonly copied: CopiedPhoto[];
+  /** Objects the content check ruled out, in the order of the items. */
+  readonly skipped: SkippedPhoto[];
   readonly bytes: number;
 }
 
@@ -161,12 +180,14 @@ export async function copyPhotos(
   checkItems(items);
   const destinations = new DestinationClients(settings.destinationEndpoint, settings.concurrency * settings.queueSize);
   try {
-    const copied = await mapWithConcurrency(items, settings.concurrency, async (item) => {
-      const photo = await copyWithAttempts(item, source, credentials, destinations, settings);
-      options.onObjectCopied?.({ relativePath: photo.relativePath, bytes: photo.bytes });
-      return photo;
+    const outcomes = await mapWithConcurrency(items, settings.concurrency, async (item) => {
+      const outcome = await copyWithAttempts(item, source, credentials, destinations, settings);
+      if ('key' in outcome) options.onObjectCopied?.({ relativePath: outcome.relativePath, bytes: outcome.bytes });
+      return outcome;
     });
-    return { copied, bytes: copied.reduce((sum, photo) => sum + photo.bytes, 0) };
+    const copied = outcomes.filter((outcome): outcome is CopiedPhoto => 'key' in outcome);
+    const skipped = outcomes.filter((outcome): outcome is SkippedPhoto => 'reason' in outcome);
+    return { copied, skipped, bytes: copied.reduce((sum, photo) => sum + photo.bytes, 0) };
   } finally {
     destinations.destroy();
   }
@@ -179,6 +200,7 @@ interface ResolvedOptions {
   readonly multipartThresholdBytes: number;
   readonly maxObjectAttempts: number;
   readonly destinationEndpoint: string | undefined;
+  readonly checkContent: ContentCheck | undefined;
 }
 
 function resolveOptions(options: CopyOptions): ResolvedOptions {
@@ -189,6 +211,7 @@ function resolveOptions(options: CopyOptions): ResolvedOptions {
     multipartThresholdBytes: options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES,
     maxObjectAttempts: options.maxObjectAttempts ?? DEFAULT_MAX_OBJECT_ATTEMPTS,
     destinationEndpoint: options.destinationEndpoint,
+    checkContent: options.checkContent,
   };
   const positiveInteger = (name: keyof ResolvedOptions, value: number) => {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`);
@@ -294,7 +317,7 @@ async function copyWithAttempts(
   credentialsSource: S3CredentialsSource,
   destinations: DestinationClients,
   settings: ResolvedOptions,
-): Promise<CopiedPhoto> {
+): Promise<CopiedPhoto | SkippedPhoto> {
   const used = new Set<TemporaryS3Credentials>();
   let lastError: unknown;
   let lastFromSource = false;
@@ -308,7 +331,8 @@ async function copyWithAttempts(
     const attempt = new Attempt();
     try {
       const destination = destinations.for(credentials);
-      await attempt.transfer(item, source, destination, credentials.bucket, key, settings);
+      const skipReason = await attempt.transfer(item, source, destination, credentials.bucket, key, settings);
+      if (skipReason !== undefined) return { relativePath: item.relativePath, reason: skipReason };
       await attempt.verify(item, destination, credentials.bucket, key);
       return { relativePath: item.relativePath, key, bytes: item.size };
     } catch (error) {
@@ -337,10 +361,28 @@ async function copyWithAttempts(
 class Attempt {
   private readonly sourceErrors = new WeakSet<object>();
 
-  async transfer(item: CopyItem, source: CopySource, destination: S3Client, bucket: string, key: string, settings: ResolvedOptions): Promise<void> {
+  /** Streams the object across; returns the content check's reason instead when it rules the object out. */
+  async transfer(
+    item: CopyItem,
+    source: CopySource,
+    destination: S3Client,
+    bucket: string,
+    key: string,
+    settings: ResolvedOptions,
+  ): Promise<string | undefined> {
     const answer = await this.fromSource(source.client.send(new GetObjectCommand({ Bucket: source.bucket, Key: item.sourceKey })));
-    const body = answer.Body;
-    if (!(body instanceof Readable)) throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
+    const received = answer.Body;
+    if (!(received instanceof Readable)) throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
+    let body: Readable = received;
+    if (settings.checkContent) {
+      const peeked = await this.fromSource(peek(body, settings.checkContent.bytesNeeded));
+      const reason = settings.checkContent.reasonToSkip(item.relativePath, peeked.firstBytes);
+      if (reason !== undefined) {
+        body.destroy();
+        return reason;
+      }
+      body = peeked.rest;
+    }
     // An error of the source stream stops a PutObject (lib-storage sees it itself, reading the stream); it is the
     // error that counts, not the abort it causes.
     let streamError: Error | undefined;
@@ -376,6 +418,7 @@ class Attempt {
       // After a failure the rest of the source is not wanted; its connection is closed rather than read to the end.
       if (!body.readableEnded) body.destroy();
     }
+    return undefined;
   }
 
   async verify(item: CopyItem, destination: S3Client, bucket: string, key: string): Promise<void> {
@@ -413,6 +456,47 @@ class Attempt {
   isFromSource(error: unknown): boolean {
     return typeof error === 'object' && error !== null && this.sourceErrors.has(error);
   }
+}
+
+/**
+ * The first `count` bytes of a stream (fewer if it is shorter), and a stream of the whole content for whoever
+ * reads it next: the same stream with the bytes put back, or a new one when the stream already ended.
+ */
+async function peek(stream: Readable, count: number): Promise<{ firstBytes: Uint8Array; rest: Readable }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  const onEnd = () => {
+    ended = true;
+  };
+  stream.once('end', onEnd);
+  try {
+    while (size < count && !ended) {
+      const chunk = stream.read() as Buffer | null;
+      if (chunk !== null) {
+        chunks.push(chunk);
+        size += chunk.length;
+        continue;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          stream.off('readable', done);
+          stream.off('end', done);
+          stream.off('error', reject);
+          resolve();
+        };
+        stream.once('readable', done);
+        stream.once('end', done);
+        stream.once('error', reject);
+      });
+    }
+  } finally {
+    stream.off('end', onEnd);
+  }
+  const head = Buffer.concat(chunks);
+  if (ended) return { firstBytes: head.subarray(0, count), rest: Readable.from([head]) };
+  if (head.length > 0) stream.unshift(head);
+  return { firstBytes: head.subarray(0, count), rest: stream };
 }
 
 function errorName(error: unknown): string {

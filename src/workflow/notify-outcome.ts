@@ -1,6 +1,7 @@
 import { buildNotification, NotificationInput } from '../notify/notification';
 import { BatchSummary, RUN_FILES } from './prepare-inspection';
 import { RunStore } from './run-store';
+import { ChunkRecord, chunkRecordName } from './transfer-steps';
 import type { StepDependencies } from './step-dependencies';
 import type { NotifyInput, WorkflowState } from './workflow-state';
 
@@ -18,7 +19,12 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const { state } = input;
   const prepared = state.prepared;
   const runPrefix = prepared?.runPrefix ?? RunStore.prefixFor(input.batchId);
-  const summary = await new RunStore(deps.s3, deps.config.workBucket).find<BatchSummary>(runPrefix, RUN_FILES.summary);
+  const store = new RunStore(deps.s3, deps.config.workBucket);
+  const summary = await store.find<BatchSummary>(runPrefix, RUN_FILES.summary);
+  const chunkRecords = await Promise.all(
+    (state.copy ?? []).map((chunk) => store.find<ChunkRecord>(runPrefix, chunkRecordName(chunk.chunkIndex))),
+  );
+  const skippedWhileCopying = chunkRecords.flatMap((record) => record?.skipped ?? []);
   const batch = prepared?.batch ?? state.batch;
   const poll = state.processing?.poll;
 
@@ -38,7 +44,7 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
       found: summary?.found ?? 0,
       copied: state.registration?.copied ?? sumCopied(state),
       registered: state.registration?.registered ?? 0,
-      skipped: summary?.skipped ?? [],
+      skipped: [...(summary?.skipped ?? []), ...skippedWhileCopying],
     },
     ...(input.type === 'inspection.failed' ? { error: describeFailure(state) } : {}),
     ...(state.processing?.deadline ? { deadline: state.processing.deadline } : {}),

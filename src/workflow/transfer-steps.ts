@@ -1,9 +1,19 @@
+import { FIRST_BYTES_NEEDED, skipReasonByContent } from '../batch/classify';
+import type { SkippedObject } from '../batch/list-batch';
 import { copyPhotos } from '../copy/copier';
 import { InspectionCredentials } from '../copy/credentials-source';
-import { RunImage, RUN_FILES } from './prepare-inspection';
+import { NoPhotosError, RunImage, RUN_FILES } from './prepare-inspection';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { CopyChunkInput, CopyChunkResult, RegisterInput, RegistrationResult } from './workflow-state';
+
+/** What one copy invocation did, kept for registration and for the notification. */
+export interface ChunkRecord {
+  readonly copied: readonly string[];
+  readonly skipped: readonly SkippedObject[];
+}
+
+export const chunkRecordName = (index: number) => `copy-${index}.json`;
 
 /** The copies did not account for every accepted photo. */
 export class CopyIncompleteError extends Error {
@@ -24,23 +34,40 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
   const result = await copyPhotos(chunk, { client: deps.s3, bucket: input.dropBucket }, credentials, {
     ...deps.config.copy,
     ...(deps.destinationEndpoint ? { destinationEndpoint: deps.destinationEndpoint } : {}),
+    checkContent: { bytesNeeded: FIRST_BYTES_NEEDED, reasonToSkip: skipReasonByContent },
   });
+  const sourceKeys = new Map(chunk.map((image) => [image.relativePath, image.sourceKey]));
+  const record: ChunkRecord = {
+    copied: result.copied.map((photo) => photo.relativePath),
+    skipped: result.skipped.map((photo) => ({ key: sourceKeys.get(photo.relativePath) ?? photo.relativePath, reason: photo.reason })),
+  };
+  await store.write(input.runPrefix, chunkRecordName(input.chunkIndex), record);
   deps.metrics.count('PhotosCopied', result.copied.length);
   deps.metrics.count('BytesCopied', result.bytes);
-  deps.logger.info('Chunk copied', { inspectionId: input.inspectionId, chunk: input.chunkIndex, photos: result.copied.length, bytes: result.bytes });
-  return { chunkIndex: input.chunkIndex, copied: result.copied.length, bytes: result.bytes, keyPrefix };
+  deps.logger.info('Chunk copied', {
+    inspectionId: input.inspectionId,
+    chunk: input.chunkIndex,
+    photos: result.copied.length,
+    skipped: result.skipped.length,
+    bytes: result.bytes,
+  });
+  return { chunkIndex: input.chunkIndex, copied: result.copied.length, skipped: result.skipped.length, bytes: result.bytes, keyPrefix };
 }
 
 /** Step 3: register every copied photo; the service must count exactly as many as were copied. */
 export async function registerPhotos(input: RegisterInput, deps: StepDependencies): Promise<RegistrationResult> {
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const images = await store.read<RunImage[]>(input.runPrefix, RUN_FILES.images);
-  const copied = input.copy.reduce((sum, chunk) => sum + chunk.copied, 0);
+  const records = await Promise.all(input.copy.map((chunk) => store.read<ChunkRecord>(input.runPrefix, chunkRecordName(chunk.chunkIndex))));
+  const copiedPaths = records.flatMap((record) => record.copied);
+  const skipped = records.reduce((sum, record) => sum + record.skipped.length, 0);
   const keyPrefix = input.copy[0]?.keyPrefix;
-  if (copied !== images.length || !keyPrefix) {
-    throw new CopyIncompleteError(`Copied ${copied} of ${images.length} photos; nothing registered`);
+  if (copiedPaths.length + skipped !== images.length || !keyPrefix) {
+    throw new CopyIncompleteError(`Copied ${copiedPaths.length} and skipped ${skipped} of ${images.length} photos; nothing registered`);
   }
-  const keys = images.map((image) => `${keyPrefix}/${image.relativePath}`);
+  if (copiedPaths.length === 0) throw new NoPhotosError(`None of the ${images.length} photos has image content; nothing registered`);
+  const copied = copiedPaths.length;
+  const keys = copiedPaths.map((relativePath) => `${keyPrefix}/${relativePath}`);
   const api = await deps.pix4d();
   const { registered, calls } = await api.registerImages(input.inspectionId, keys);
   deps.logger.info('Photos registered', { inspectionId: input.inspectionId, registered, calls });

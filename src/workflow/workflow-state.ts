@@ -26,6 +26,8 @@ export interface CopyChunkInput {
 export interface CopyChunkResult {
   readonly chunkIndex: number;
   readonly copied: number;
+  /** Photos whose content the copy ruled out (listed in the run's chunk record). */
+  readonly skipped: number;
   readonly bytes: number;
   /** Inspect's prefix the photos were written under (needed to register them). */
   readonly keyPrefix: string;
