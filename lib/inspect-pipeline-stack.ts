@@ -1,43 +1,30 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { Pix4dCredentials } from './pix4d-credentials';
+import { InspectPipeline, type InspectPipelineProps } from './inspect-pipeline';
 
-export interface InspectPipelineStackProps extends StackProps {
-  /**
-   * Name of an existing secret holding the Pix4Dinspect account (CDK context `secretName`).
-   *
-   * @default - a new secret, unless `secretArn` is given
-   */
-  readonly secretName?: string;
+export type InspectPipelineStackProps = StackProps & InspectPipelineProps;
 
-  /**
-   * Complete ARN of an existing secret holding the Pix4Dinspect account (CDK context `secretArn`).
-   *
-   * @default - a new secret, unless `secretName` is given
-   */
-  readonly secretArn?: string;
-}
-
-/**
- * The ready-to-deploy stack of the Pix4Dinspect drop-bucket pipeline. For now it holds the Pix4D credentials and
- * tells the operator where to put them.
- */
+/** The ready-to-deploy stack: the pipeline and the outputs an operator needs. */
 export class InspectPipelineStack extends Stack {
-  readonly credentials: Pix4dCredentials;
+  readonly pipeline: InspectPipeline;
 
   constructor(scope: Construct, id: string, props: InspectPipelineStackProps = {}) {
     super(scope, id, props);
+    this.pipeline = new InspectPipeline(this, 'Pipeline', props);
+    const { pipeline } = this;
 
-    this.credentials = new Pix4dCredentials(this, 'Pix4dCredentials', {
-      secretName: props.secretName,
-      secretArn: props.secretArn,
-    });
-
+    new CfnOutput(this, 'DropBucketName', { value: pipeline.dropBucket.bucketName, description: 'Drop flights here, as <asset>/<flight>/...' });
+    new CfnOutput(this, 'NotificationTopicArn', { value: pipeline.topic.topicArn, description: 'One message per outcome (schema version 1)' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: pipeline.alarmTopic.topicArn, description: 'Operator alarms (DLQ, failed or timed-out executions)' });
+    new CfnOutput(this, 'StateMachineArn', { value: pipeline.workflow.stateMachine.stateMachineArn, description: 'The inspection workflow' });
+    new CfnOutput(this, 'BatchWaiterArn', { value: pipeline.waiter.stateMachine.stateMachineArn, description: 'Closes batches without manifest.json' });
     new CfnOutput(this, 'Pix4dSecretArn', {
-      value: this.credentials.secret.secretArn,
-      description:
-        'Secrets Manager secret read by the pipeline: put the Pix4Dinspect account there as JSON ' +
-        '{"username", "password", "apiKey", "organizationUuid" (optional)}',
+      value: pipeline.secret.secretArn,
+      description: 'Put the Pix4Dinspect account here as JSON {"username", "password", "apiKey", "organizationUuid" (optional)}',
+    });
+    new CfnOutput(this, 'UploadExample', {
+      value: `aws s3 cp ./photos/ s3://${pipeline.dropBucket.bucketName}/tower-123/flight-1/ --recursive`,
+      description: 'Drop a flight; add manifest.json last to close the batch at once',
     });
   }
 }

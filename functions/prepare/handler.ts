@@ -1,0 +1,14 @@
+import { prepareInspection } from '../../src/workflow/prepare-inspection';
+import type { InspectionRequest } from '../../src/ingest/batch-events';
+import type { StepDependencies } from '../../src/workflow/step-dependencies';
+import { stepHandler } from '../shared/step-handler';
+
+export interface PrepareEvent {
+  readonly request: InspectionRequest;
+  readonly batchId: string;
+}
+
+const prepare = (event: PrepareEvent, deps: StepDependencies) => prepareInspection(event.request, event.batchId, deps);
+
+export const createHandler = (deps?: () => StepDependencies) => stepHandler(prepare, deps);
+export const handler = createHandler();

@@ -1,0 +1,22 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context } from 'aws-lambda';
+import type { StepDependencies } from '../../src/workflow/step-dependencies';
+import { logger, metrics, once, stepDependenciesFromEnv } from './step-runtime';
+
+const defaultDependencies = once(stepDependenciesFromEnv);
+
+/**
+ * A workflow step as a Lambda handler: the state machine invokes it with the payload only (`payloadResponseOnly`),
+ * and whatever it returns becomes the task's result. `dependencies` is for local mode and tests; on AWS they come
+ * from the environment at the first invocation.
+ */
+export function stepHandler<I, O>(
+  step: (input: I, deps: StepDependencies) => Promise<O>,
+  dependencies: () => StepDependencies = defaultDependencies,
+) {
+  return middy(async (event: I, _context: Context) => step(event, dependencies()))
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics));
+}

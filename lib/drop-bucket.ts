@@ -1,0 +1,162 @@
+import { Annotations, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { AccessLogsBucket } from './access-logs-bucket';
+
+/** Prefix of the drop bucket's objects in the access logs bucket. */
+export const DROP_BUCKET_ACCESS_LOGS_PREFIX = 'drop-bucket/';
+
+/**
+ * Construct id of the stack-wide Lambda with which aws-cdk-lib writes S3 notification configurations
+ * (`NotificationsResourceHandler.singleton` in aws-s3, not exported).
+ */
+const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+export interface DropBucketProps {
+  /**
+   * A bucket to use as is, in the stack's account. Its settings (encryption, versioning, logging, policy) stay the
+   * owner's; `notifyQueue` still works: CDK merges the queue notification into the bucket's existing notification
+   * configuration through a custom resource, leaving the other notifications in place.
+   *
+   * @default - a new bucket
+   */
+  readonly existingBucket?: s3.IBucket;
+
+  /**
+   * Bucket receiving the server access logs of a created drop bucket, under `drop-bucket/`. A bucket created in the
+   * same stack gets the bucket policy statement that lets S3 deliver the logs; an imported one must already allow
+   * `logging.s3.amazonaws.com` to put objects under that prefix.
+   *
+   * @default - a new `AccessLogsBucket` (none with `existingBucket`)
+   */
+  readonly accessLogs?: s3.IBucket;
+
+  /**
+   * What happens to a created bucket when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The bucket users drop their inspection photos into.
+ *
+ * Imports an existing bucket (`existingBucket`) or creates one: public access blocked, SSL only, SSE-S3, versioned
+ * (an upload under an existing key must not destroy the photo already there), with server access logs.
+ */
+export class DropBucket extends Construct {
+  /** The drop bucket. */
+  readonly bucket: s3.IBucket;
+
+  /** The bucket receiving this bucket's server access logs; undefined for an `existingBucket`. */
+  readonly accessLogs: s3.IBucket | undefined;
+
+  constructor(scope: Construct, id: string, props: DropBucketProps = {}) {
+    super(scope, id);
+
+    if (props.existingBucket) {
+      assertNothingToConfigure(props);
+      this.bucket = props.existingBucket;
+      this.accessLogs = undefined;
+      return;
+    }
+
+    this.accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs').bucket;
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: DROP_BUCKET_ACCESS_LOGS_PREFIX,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+
+  /**
+   * Sends an `s3:ObjectCreated:*` notification to `queue` for each object created in the bucket (optionally only for
+   * keys matching `filters`).
+   *
+   * The queue's policy gets a statement letting `s3.amazonaws.com` send messages on behalf of this bucket only
+   * (`aws:SourceArn`) and of the bucket's account only (`aws:SourceAccount`: bucket names are global and reusable).
+   * An imported queue cannot get that statement: its owner must add it, or S3 refuses the notification at deploy.
+   */
+  notifyQueue(queue: sqs.IQueue, ...filters: s3.NotificationKeyFilter[]): void {
+    const { statementAdded } = queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [queue.queueArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': this.bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': this.bucket.env.account },
+        },
+      }),
+    );
+    if (!statementAdded) {
+      Annotations.of(this).addWarningV2(
+        'inspect-pipeline:dropBucketQueuePolicyNotAdded',
+        `Cannot add a statement to the policy of imported queue ${queue.node.path}: allow s3.amazonaws.com ` +
+          'sqs:SendMessage with aws:SourceArn of the drop bucket, or S3 refuses the notification.',
+      );
+    }
+    if (queue.encryptionMasterKey) {
+      // S3 encrypts the message it sends: it needs the queue's key (not the case with SQS managed SSE).
+      queue.encryptionMasterKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+        }),
+        true,
+      );
+    }
+
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new PolicyManagedQueueDestination(queue), ...filters);
+    acknowledgeNotificationsHandler(Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID));
+  }
+}
+
+/**
+ * A queue destination whose policy statement `notifyQueue` writes itself: `s3n.SqsDestination` grants S3 with an
+ * `aws:SourceArn` condition only.
+ */
+class PolicyManagedQueueDestination implements s3.IBucketNotificationDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(): s3.BucketNotificationDestinationConfig {
+    // Depending on the queue (and so on its policy) lets S3 validate the destination when the configuration is put.
+    return { arn: this.queue.queueArn, type: s3.BucketNotificationDestinationType.QUEUE, dependencies: [this.queue] };
+  }
+}
+
+function assertNothingToConfigure(props: DropBucketProps): void {
+  const given = (['accessLogs', 'removalPolicy'] as const).filter((key) => props[key] !== undefined);
+  if (given.length > 0) {
+    throw new Error(
+      `DropBucket: ${given.join(' and ')} cannot be applied to existingBucket, whose settings stay its owner's; ` +
+        'leave them out with an existing bucket',
+    );
+  }
+}
+
+const acknowledgedHandlers = new WeakSet<IConstruct>();
+
+/**
+ * The finding on aws-cdk-lib's S3 notifications handler, a stack-wide singleton whose role no prop sets. Acknowledged
+ * on the handler only, once, by the construct that makes it exist.
+ */
+function acknowledgeNotificationsHandler(handler: IConstruct | undefined): void {
+  if (!handler || acknowledgedHandlers.has(handler)) return;
+  acknowledgedHandlers.add(handler);
+  Validations.of(handler).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason:
+      'aws-cdk-lib attaches the AWS managed policy AWSLambdaBasicExecutionRole to the role of its S3 bucket ' +
+      'notifications handler, with no prop to replace it; the policy only lets the handler write its own CloudWatch ' +
+      'logs (its S3 permission, s3:PutBucketNotification, is an inline policy scoped to the drop bucket).',
+  });
+}

@@ -1,0 +1,205 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { ProcessingParameters } from '../src/pix4d/schemas';
+import type { StatusClasses } from '../src/status/processing-status';
+import { BatchWaiter } from './batch-waiter';
+import { DropBucket } from './drop-bucket';
+import { IngestQueue } from './ingest-queue';
+import { arnInFinding } from './nag-acknowledgements';
+import { InspectionWorkflow } from './inspection-workflow';
+import { Notifications } from './notifications';
+import { PipelineFunctions } from './pipeline-functions';
+import { Pix4dCredentials } from './pix4d-credentials';
+import { WorkBucket } from './work-bucket';
+import { WorkflowAlarms } from './workflow-alarms';
+
+export interface InspectPipelineProps {
+  /** Email address subscribed to the outcome notifications and to the alarms. @default no subscription */
+  readonly notificationEmail?: string;
+  /** An existing topic for the outcome notifications. @default a new topic (or `topicArn`) */
+  readonly existingTopic?: sns.ITopic;
+  /** ARN of an existing topic for the outcome notifications. @default a new topic (or `existingTopic`) */
+  readonly topicArn?: string;
+  /** An existing secret with the Pix4Dinspect account. @default a new secret (or `secretArn` / `secretName`) */
+  readonly existingSecret?: secretsmanager.ISecret;
+  /** ARN of an existing secret with the Pix4Dinspect account. @default a new secret */
+  readonly secretArn?: string;
+  /** Name of an existing secret with the Pix4Dinspect account. @default a new secret */
+  readonly secretName?: string;
+  /** An existing bucket to watch instead of a new drop bucket. @default a new, versioned, logged bucket */
+  readonly existingDropBucket?: s3.IBucket;
+  /** A batch without manifest.json closes after this long without a new object; 0 waits for a manifest. @default 10 minutes */
+  readonly quietPeriod?: Duration;
+  /** Folder levels that make a batch (`<asset>/<flight>/` is 2). @default 2 */
+  readonly batchDepth?: number;
+  /** Type of the assets the pipeline creates. @default 1 */
+  readonly defaultAssetType?: number;
+  /** Processing parameters under those of a manifest. @default the vendor tutorial's */
+  readonly defaultProcessingParameters?: Partial<ProcessingParameters>;
+  /** Time allowed for processing before `inspection.timed_out`. @default 48 hours */
+  readonly deadline?: Duration;
+  /** First wait between status checks; it grows 1.5x per check. @default 60 seconds */
+  readonly pollInitialWait?: Duration;
+  /** Longest wait between status checks. @default 15 minutes */
+  readonly pollMaxWait?: Duration;
+  /** Which statuses count as success and failure. @default id 7 / "Processing completed"; fail|error|abort|cancel */
+  readonly statusClasses?: StatusClasses;
+  /** Photos per copy invocation. @default 100 */
+  readonly photosPerChunk?: number;
+  /** Copy invocations at once. @default 10 */
+  readonly copyConcurrency?: number;
+  /** Host of the token endpoint. @default https://inspect.pix4d.com */
+  readonly pix4dAuthUrl?: string;
+  /** Host of the API. @default https://api.inspect.pix4d.com */
+  readonly pix4dApiUrl?: string;
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const INGEST_TIMEOUT = Duration.seconds(60);
+
+/**
+ * The Pix4Dinspect drop-bucket pipeline: photos dropped under `<asset>/<flight>/` become one processed inspection
+ * and one SNS message per closed batch. S3 -> SQS (DLQ) -> ingest Lambda -> batch waiter / inspection workflow
+ * (Step Functions) -> step Lambdas -> Pix4Dinspect, and the outcome to SNS. Alarms go to a separate topic.
+ */
+export class InspectPipeline extends Construct {
+  readonly dropBucket: s3.IBucket;
+  readonly workBucket: s3.IBucket;
+  readonly topic: sns.ITopic;
+  readonly alarmTopic: sns.ITopic;
+  readonly secret: secretsmanager.ISecret;
+  readonly queue: IngestQueue;
+  readonly functions: PipelineFunctions;
+  readonly workflow: InspectionWorkflow;
+  readonly waiter: BatchWaiter;
+
+  constructor(scope: Construct, id: string, props: InspectPipelineProps = {}) {
+    super(scope, id);
+    const credentials = new Pix4dCredentials(this, 'Pix4dCredentials', {
+      existingSecret: props.existingSecret,
+      secretArn: props.secretArn,
+      secretName: props.secretName,
+    });
+    const notifications = new Notifications(this, 'Notifications', {
+      existingTopic: props.existingTopic,
+      topicArn: props.topicArn,
+      notificationEmail: props.notificationEmail,
+    });
+    const drop = new DropBucket(this, 'DropBucket', { existingBucket: props.existingDropBucket });
+    const work = new WorkBucket(this, 'WorkBucket', drop.accessLogs ? { accessLogs: drop.accessLogs } : {});
+    const queue = new IngestQueue(this, 'IngestQueue', {
+      visibilityTimeout: Duration.seconds(INGEST_TIMEOUT.toSeconds() * 6),
+      consumerTimeout: INGEST_TIMEOUT,
+      alarmAction: notifications.alarmAction,
+    });
+    drop.notifyQueue(queue.queue);
+
+    const deadline = props.deadline ?? Duration.hours(48);
+    const functions = new PipelineFunctions(this, 'Functions', {
+      environment: {
+        WORK_BUCKET: work.bucket.bucketName,
+        PIX4D_SECRET_ARN: credentials.secret.secretArn,
+        DEADLINE_HOURS: String(deadline.toHours({ integral: false })),
+        ...optional('PIX4D_AUTH_URL', props.pix4dAuthUrl),
+        ...optional('PIX4D_API_URL', props.pix4dApiUrl),
+        ...optional('DEFAULT_ASSET_TYPE', props.defaultAssetType?.toString()),
+        ...optional('DEFAULT_PROCESSING_PARAMETERS', props.defaultProcessingParameters && JSON.stringify(props.defaultProcessingParameters)),
+        ...optional('PHOTOS_PER_CHUNK', props.photosPerChunk?.toString()),
+        ...optional('POLL_INITIAL_SECONDS', props.pollInitialWait?.toSeconds().toString()),
+        ...optional('POLL_MAX_SECONDS', props.pollMaxWait?.toSeconds().toString()),
+        ...optional('STATUS_CLASSES', props.statusClasses && JSON.stringify(props.statusClasses)),
+      },
+      stepEnvironment: {
+        ingest: {
+          BATCH_DEPTH: String(props.batchDepth ?? 2),
+          QUIET_PERIOD_SECONDS: String((props.quietPeriod ?? Duration.minutes(10)).toSeconds()),
+        },
+        notify: { TOPIC_ARN: notifications.topic.topicArn },
+      },
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    const fn = functions.functions;
+
+    const workflow = new InspectionWorkflow(this, 'InspectionWorkflow', {
+      prepare: fn.prepare,
+      copy: fn.copy,
+      register: fn.register,
+      startProcessing: fn['start-processing'],
+      checkStatus: fn['check-status'],
+      notify: fn.notify,
+      deadline,
+      ...(props.copyConcurrency ? { copyConcurrency: props.copyConcurrency } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    const waiter = new BatchWaiter(this, 'BatchWaiter', {
+      checkBatch: fn['check-batch'],
+      inspectionWorkflow: workflow.stateMachine,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    fn.ingest.addEnvironment('INSPECTION_STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
+    fn.ingest.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.stateMachine.stateMachineArn);
+    fn.ingest.addEventSource(new lambdaEvents.SqsEventSource(queue.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    new WorkflowAlarms(this, 'InspectionAlarms', { stateMachine: workflow.stateMachine, alarmAction: notifications.alarmAction });
+    new WorkflowAlarms(this, 'WaiterAlarms', { stateMachine: waiter.stateMachine, alarmAction: notifications.alarmAction });
+
+    // Least privilege on the drop bucket: only the copy function reads photos; nothing writes or deletes there.
+    workflow.stateMachine.grantStartExecution(fn.ingest);
+    waiter.stateMachine.grantStartExecution(fn.ingest);
+    drop.bucket.grantRead(fn.copy);
+    allowListing(drop.bucket, [fn.prepare, fn['check-batch']]);
+    fn.prepare.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [drop.bucket.arnForObjects('*/manifest.json')] }),
+    );
+    for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) work.bucket.grantRead(reader);
+    for (const writer of [fn.prepare, fn['start-processing']]) work.bucket.grantPut(writer);
+    for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']]) credentials.grantRead(user);
+    notifications.grantPublish(fn.notify);
+
+    this.acknowledgeWildcards(drop.bucket, work.bucket);
+    this.dropBucket = drop.bucket;
+    this.workBucket = work.bucket;
+    this.topic = notifications.topic;
+    this.alarmTopic = notifications.alarmTopic;
+    this.secret = credentials.secret;
+    this.queue = queue;
+    this.functions = functions;
+    this.workflow = workflow;
+    this.waiter = waiter;
+  }
+
+  /** Object-level S3 grants and X-Ray name every object or trace: these wildcards are the narrowest IAM offers. */
+  private acknowledgeWildcards(dropBucket: s3.IBucket, workBucket: s3.IBucket): void {
+    const reasons: Record<string, string> = {
+      [`Resource::${arnInFinding(dropBucket, dropBucket.bucketArn)}/*`]:
+        'The copy function reads any photo of the drop bucket (read only); prepare reads manifest.json files only.',
+      [`Resource::${arnInFinding(dropBucket, dropBucket.bucketArn)}/*/manifest.json`]: 'Prepare reads the manifest.json of any batch folder.',
+      [`Resource::${arnInFinding(workBucket, workBucket.bucketArn)}/*`]:
+        'The steps keep their run data (per-run keys created at run time) and the asset registry in the work bucket.',
+      'Action::s3:GetObject*': 'Read-only object actions of grantRead (GetObject, GetObjectVersion...).',
+      'Action::s3:GetBucket*': 'Read-only bucket actions of grantRead (location, versioning) needed by the SDK.',
+      'Action::s3:List*': 'Listing the batch folder.',
+      'Action::s3:Abort*': 'Work bucket only: aborting a failed multipart write of run data.',
+      'Resource::*': 'X-Ray trace segments cannot be scoped to a resource.',
+    };
+    for (const [finding, reason] of Object.entries(reasons)) {
+      Validations.of(this).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    }
+  }
+}
+
+function allowListing(bucket: s3.IBucket, grantees: iam.IGrantable[]): void {
+  for (const grantee of grantees) {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  }
+}
+
+function optional(name: string, value: string | undefined): Record<string, string> {
+  return value === undefined ? {} : { [name]: value };
+}

@@ -1,0 +1,174 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { TRANSIENT_PIX4D_ERRORS } from '../src/pix4d/errors';
+import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
+
+/** Errors of the Lambda service itself, worth a retry whatever the step. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+export interface InspectionWorkflowProps {
+  readonly prepare: lambda.IFunction;
+  readonly copy: lambda.IFunction;
+  readonly register: lambda.IFunction;
+  readonly startProcessing: lambda.IFunction;
+  readonly checkStatus: lambda.IFunction;
+  readonly notify: lambda.IFunction;
+  /** Copy invocations at once (Map MaxConcurrency). @default 10 */
+  readonly copyConcurrency?: number;
+  /** Processing deadline, after which the run ends `inspection.timed_out`. @default 48 hours */
+  readonly deadline?: Duration;
+  /** Time for everything before processing starts (listing, copying, registering). @default 12 hours */
+  readonly preparationAllowance?: Duration;
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The inspection workflow, one Standard execution per closed batch:
+ * Prepare inspection -> Copy photos -> Register photos -> Start processing -> (Wait for processing -> Check
+ * processing status -> Processing done?)* -> Notify completed | Notify failed | Notify timed out.
+ * Every task retries transient errors and catches the rest into "Notify failed" with the stage it failed at.
+ */
+export class InspectionWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: InspectionWorkflowProps) {
+    super(scope, id);
+    const notifyFailed = this.notify('Notify failed', props.notify, 'inspection.failed').next(
+      new sfn.Fail(this, 'Inspection failed', { error: 'InspectionFailed', cause: 'The inspection failed; see the notification' }),
+    );
+    const failAt = (stage: string) =>
+      new sfn.Pass(this, `${capitalize(stage)} failed`, { result: sfn.Result.fromObject({ stage }), resultPath: '$.failure' }).next(notifyFailed);
+
+    const prepare = this.invoke('Prepare inspection', props.prepare, {
+      'request.$': '$',
+      'batchId.$': '$$.Execution.Name',
+    }, '$.prepared');
+    prepare.addCatch(failAt('prepare'), { resultPath: '$.error' });
+
+    const copyChunk = this.invoke('Copy chunk', props.copy, {
+      'runPrefix.$': '$.runPrefix',
+      'dropBucket.$': '$.dropBucket',
+      'inspectionId.$': '$.inspectionId',
+      'chunkIndex.$': '$.chunk.index',
+    }, undefined, ['Sandbox.Timedout', 'States.Timeout', 'PhotoCopyError', 'CopySizeMismatchError']);
+    const copyPhotos = new sfn.Map(this, 'Copy photos', {
+      itemsPath: '$.prepared.chunks',
+      itemSelector: {
+        'runPrefix.$': '$.prepared.runPrefix',
+        'dropBucket.$': '$.prepared.batch.bucket',
+        'inspectionId.$': '$.prepared.inspection.id',
+        'chunk.$': '$$.Map.Item.Value',
+      },
+      maxConcurrency: props.copyConcurrency ?? 10,
+      resultPath: '$.copy',
+    }).itemProcessor(copyChunk);
+    copyPhotos.addCatch(failAt('copy'), { resultPath: '$.error' });
+
+    const register = this.invoke('Register photos', props.register, {
+      'runPrefix.$': '$.prepared.runPrefix',
+      'inspectionId.$': '$.prepared.inspection.id',
+      'copy.$': '$.copy',
+    }, '$.registration');
+    register.addCatch(failAt('register'), { resultPath: '$.error' });
+
+    const start = this.invoke('Start processing', props.startProcessing, {
+      'runPrefix.$': '$.prepared.runPrefix',
+      'inspectionId.$': '$.prepared.inspection.id',
+    }, '$.processing');
+    start.addCatch(failAt('processing'), { resultPath: '$.error' });
+
+    const wait = new sfn.Wait(this, 'Wait for processing', { time: sfn.WaitTime.secondsPath('$.processing.poll.waitSeconds') });
+    const check = this.invoke('Check processing status', props.checkStatus, {
+      'inspectionId.$': '$.prepared.inspection.id',
+      'deadline.$': '$.processing.deadline',
+      'pollCount.$': '$.processing.poll.pollCount',
+    }, '$.processing.poll');
+    check.addCatch(failAt('status'), { resultPath: '$.error' });
+
+    const notifyCompleted = this.notify('Notify completed', props.notify, 'inspection.completed').next(
+      new sfn.Succeed(this, 'Inspection completed'),
+    );
+    const notifyTimedOut = this.notify('Notify timed out', props.notify, 'inspection.timed_out').next(
+      new sfn.Fail(this, 'Inspection timed out', { error: 'InspectionTimedOut', cause: 'Processing passed its deadline' }),
+    );
+    const done = new sfn.Choice(this, 'Processing done?')
+      .when(sfn.Condition.stringEquals('$.processing.poll.outcome', 'completed'), notifyCompleted)
+      .when(sfn.Condition.stringEquals('$.processing.poll.outcome', 'failed'), notifyFailed)
+      .when(sfn.Condition.stringEquals('$.processing.poll.outcome', 'timed_out'), notifyTimedOut)
+      .otherwise(wait);
+
+    const definition = prepare.next(copyPhotos).next(register).next(start).next(wait).next(check).next(done);
+    const deadline = props.deadline ?? Duration.hours(48);
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      comment: 'One closed drop-bucket batch -> one Pix4Dinspect inspection and one notification',
+      timeout: Duration.seconds(deadline.toSeconds() + (props.preparationAllowance ?? Duration.hours(12)).toSeconds()),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', {
+          retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
+        level: sfn.LogLevel.ALL,
+        // Inputs and outputs carry ids and counts only, never credentials: keeping them helps the operator.
+        includeExecutionData: true,
+      },
+    });
+    acknowledgeInvokeWildcards(this.stateMachine, [props.prepare, props.copy, props.register, props.startProcessing, props.checkStatus, props.notify]);
+  }
+
+  /** A Lambda task that passes `payload` and keeps the function's answer at `resultPath`, with retries. */
+  private invoke(
+    name: string,
+    fn: lambda.IFunction,
+    payload: Record<string, unknown>,
+    /** Where the answer goes; none: it becomes the state's output. */
+    resultPath: string | undefined,
+    extraRetryErrors: string[] = [],
+  ): tasks.LambdaInvoke {
+    const task = new tasks.LambdaInvoke(this, name, {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromObject(payload),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      ...(resultPath ? { resultPath } : {}),
+    });
+    task.addRetry({
+      errors: [...LAMBDA_SERVICE_ERRORS, ...TRANSIENT_PIX4D_ERRORS, 'AssetRegistryBusyError', ...extraRetryErrors],
+      interval: Duration.seconds(5),
+      maxAttempts: 5,
+      backoffRate: 2,
+      maxDelay: Duration.minutes(2),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  }
+
+  /** Builds and publishes one outcome; a failure to notify ends the run failed (it is alarmed on). */
+  private notify(name: string, fn: lambda.IFunction, type: string): tasks.LambdaInvoke {
+    const task = this.invoke(name, fn, { type, 'state.$': '$', 'batchId.$': '$$.Execution.Name' }, '$.notification', [
+      'States.Timeout',
+      'Sandbox.Timedout',
+    ]);
+    task.addCatch(new sfn.Fail(this, `${name} did not publish`, { error: 'NotificationFailed', causePath: '$.error.Cause' }), {
+      resultPath: '$.error',
+    });
+    return task;
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

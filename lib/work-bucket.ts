@@ -1,0 +1,77 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { AccessLogsBucket, assertPositiveDays } from './access-logs-bucket';
+
+/** Prefix of the work bucket's objects in the access logs bucket. */
+export const WORK_BUCKET_ACCESS_LOGS_PREFIX = 'work-bucket/';
+
+/** Image lists and other per-run files; they expire after `runRetentionDays`. */
+export const RUNS_PREFIX = 'runs/';
+
+/** The asset registry; kept. */
+export const ASSET_REGISTRY_PREFIX = 'asset-registry/';
+
+/** Batch state; kept. */
+export const BATCHES_PREFIX = 'batches/';
+
+export interface WorkBucketProps {
+  /**
+   * Days after which S3 deletes an object under `runs/`. The asset registry and batch state never expire.
+   *
+   * @default 30
+   */
+  readonly runRetentionDays?: number;
+
+  /**
+   * Bucket receiving the server access logs, under `work-bucket/`. A bucket created in the same stack gets the
+   * bucket policy statement that lets S3 deliver the logs; an imported one must already allow
+   * `logging.s3.amazonaws.com` to put objects under that prefix.
+   *
+   * @default - a new `AccessLogsBucket`
+   */
+  readonly accessLogs?: s3.IBucket;
+
+  /**
+   * What happens to the bucket when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The pipeline's own storage: image lists per run under `runs/`, the asset registry under `asset-registry/`, batch
+ * state under `batches/`. Public access blocked, SSL only, SSE-S3, server access logs; `runs/` expires.
+ */
+export class WorkBucket extends Construct {
+  /** The work bucket. */
+  readonly bucket: s3.Bucket;
+
+  /** The bucket receiving this bucket's server access logs. */
+  readonly accessLogs: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: WorkBucketProps = {}) {
+    super(scope, id);
+    const runRetentionDays = props.runRetentionDays ?? 30;
+    assertPositiveDays('WorkBucket', 'runRetentionDays', runRetentionDays);
+
+    this.accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs').bucket;
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: WORK_BUCKET_ACCESS_LOGS_PREFIX,
+      lifecycleRules: [
+        {
+          id: 'ExpireRuns',
+          prefix: RUNS_PREFIX,
+          expiration: Duration.days(runRetentionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}
