@@ -1,11 +1,15 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { logger, metrics, once, stepDependenciesFromEnv } from './step-runtime';
 
 const defaultDependencies = once(stepDependenciesFromEnv);
+
+/** Flushes the step's metrics; most steps record none, and an empty flush would only log a warning. */
+const publishMetrics = async () => {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+};
 
 /**
  * A workflow step as a Lambda handler: the state machine invokes it with the payload only (`payloadResponseOnly`),
@@ -18,5 +22,5 @@ export function stepHandler<I, O>(
 ) {
   return middy(async (event: I, _context: Context) => step(event, dependencies()))
     .use(injectLambdaContext(logger, { clearState: true }))
-    .use(logMetrics(metrics));
+    .use({ after: publishMetrics, onError: publishMetrics });
 }

@@ -46,13 +46,15 @@ export interface LocalPipelineOptions {
   readonly duplicateEvents?: number;
   /** Length of every Wait state. @default 100 ms */
   readonly waitMs?: number;
+  /** Port of the embedded S3 server. @default 0 (any free port) */
+  readonly s3Port?: number;
   readonly config?: Partial<Omit<PipelineConfig, 'workBucket'>>;
   readonly onEvent?: (event: LocalPipelineEvent) => void;
 }
 
 export type LocalPipelineEvent =
   | { readonly event: 'object'; readonly key: string }
-  | { readonly event: 'execution-started'; readonly machine: string; readonly name: string }
+  | { readonly event: 'execution-started'; readonly machine: string; readonly name: string; readonly batch: string }
   | { readonly event: 'state'; readonly machine: string; readonly execution: string; readonly state: string }
   | { readonly event: 'execution-ended'; readonly machine: string; readonly name: string; readonly status: string; readonly transitions: number }
   | { readonly event: 'photo-copied'; readonly relativePath: string; readonly bytes: number }
@@ -85,7 +87,7 @@ const MAX_RECEIVES = 5;
  */
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
   const machines = synthesizeStateMachines();
-  const embeddedS3 = await startEmbeddedS3({ buckets: [LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET] });
+  const embeddedS3 = await startEmbeddedS3({ buckets: [LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET], ...(options.s3Port ? { port: options.s3Port } : {}) });
   const simulator = options.pix4d
     ? undefined
     : await startSimulator({
@@ -157,7 +159,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const starter = {
     start: async (machine: 'inspection' | 'waiter', name: string, input: object) => {
       const result = await stepFunctions.start(machine, name, input);
-      if (result === 'started') emit({ event: 'execution-started', machine, name });
+      if (result === 'started') emit({ event: 'execution-started', machine, name, batch: (input as { batch: { prefix: string } }).batch.prefix });
       return result;
     },
   };
