@@ -1,7 +1,7 @@
 import './node-version-warning';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseChoiceOption, parseNumberOption, UsageError } from './cli-options';
+import { parseChoiceOption, parseNumberOption, UsageError, withoutUndefined } from './cli-options';
 
 /**
  * `npm run -s local -- [options]`: the whole pipeline on this machine. Everything the pipeline itself prints (its
@@ -163,10 +163,6 @@ function externalPix4d(url: string) {
     },
     ...(process.env.PIX4D_S3_ENDPOINT?.trim() ? { s3Endpoint: process.env.PIX4D_S3_ENDPOINT.trim() } : {}),
   };
-}
-
-function withoutUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as never;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -20,6 +20,7 @@ import type { SimulatorSettings } from '../simulator/settings';
 import { Simulator, startSimulator } from '../simulator/simulator';
 import { LocalExecution, LocalStepFunctions } from './local-step-functions';
 import { synthesizeStateMachines } from './synthesized-state-machines';
+import { lambdaContext } from './lambda-context';
 
 export const LOCAL_DROP_BUCKET = 'inspect-drop';
 export const LOCAL_WORK_BUCKET = 'inspect-work';
@@ -174,7 +175,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const deliver = async (body: string) => {
     for (let receive = 1; receive <= MAX_RECEIVES; receive++) {
       const event: SQSEvent = { Records: [sqsRecord(`m-${++messageNumber}`, body, receive)] };
-      const answer = await ingest(event, lambdaContext());
+      const answer = await ingest(event, lambdaContext('inspect-pipeline-ingest', `ingest-${messageNumber}`, 256, 60_000));
       if (answer.batchItemFailures.length === 0) return;
     }
     deadLetters.push(JSON.parse(body));
@@ -247,22 +248,5 @@ function sqsRecord(messageId: string, body: string, receiveCount: number): SQSEv
     eventSource: 'aws:sqs',
     eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:inspect-ingest',
     awsRegion: 'us-east-1',
-  };
-}
-
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'inspect-pipeline-ingest',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:inspect-pipeline-ingest',
-    memoryLimitInMB: '256',
-    awsRequestId: `ingest-${Date.now()}`,
-    logGroupName: '/aws/lambda/inspect-pipeline-ingest',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }

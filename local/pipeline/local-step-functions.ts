@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { WorkflowStarter } from '../../src/ingest/ingest';
+import { lambdaContext } from './lambda-context';
 import type { LocalMachine, SynthesizedStateMachines } from './synthesized-state-machines';
 
 // aws-local-stepfunctions 3 uses this Node 22 API; Node 20 lacks it.
@@ -115,7 +116,7 @@ export class LocalStepFunctions implements WorkflowStarter {
         }
         const invoke = this.options.steps[target];
         if (!invoke) throw new Error(`No local handler for step ${target}`);
-        return [state, (input: unknown) => invoke(input, lambdaContext(target, executionName)) as Promise<never>];
+        return [state, (input: unknown) => invoke(input, lambdaContext(`inspect-pipeline-${target}`, `${executionName}-${target}-${Date.now()}`)) as Promise<never>];
       }),
     );
   }
@@ -134,21 +135,4 @@ export class LocalStepFunctions implements WorkflowStarter {
     const setting = this.options.waitMs ?? 100;
     return Object.fromEntries(local.waits.map((wait) => [wait, typeof setting === 'number' ? setting : (setting[wait] ?? 100)]));
   }
-}
-
-function lambdaContext(step: string, executionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `inspect-pipeline-${step}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:inspect-pipeline-${step}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: `${executionName}-${step}-${Date.now()}`,
-    logGroupName: `/aws/lambda/inspect-pipeline-${step}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 900_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }

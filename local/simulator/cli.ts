@@ -1,6 +1,6 @@
 import '../node-version-warning';
 import { parseArgs } from 'node:util';
-import { parseChoiceOption, parseNumberOption, UsageError } from '../cli-options';
+import { parseChoiceOption, parseNumberOption, UsageError, withoutUndefined } from '../cli-options';
 import type { SimulatorAccount } from './api-server';
 import type { ProcessingOutcome, SimulatorSettings } from './settings';
 import { startSimulator } from './simulator';
@@ -133,10 +133,6 @@ async function main(argv: string[]): Promise<number> {
   await simulator.close();
   if (!options.json) process.stdout.write('Simulator stopped.\n');
   return 0;
-}
-
-function withoutUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as never;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,3 +1,4 @@
+import { mapWithConcurrency } from '../copy/pool';
 import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { FIRST_BYTES_NEEDED, skipReasonByContent, skipReasonByName } from './classify';
 import { MANIFEST_FILE } from './keys';
@@ -218,19 +219,4 @@ async function contentSkipReason(s3: S3Client, bucket: string, object: BatchObje
     if (isNoSuchKey(error)) return 'deleted from the bucket before it could be read';
     throw error;
   }
-}
-
-/** `items.map(fn)` with at most `limit` calls in flight; results in input order. */
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be an integer >= 1, got ${limit}`);
-  const results = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
