@@ -58,7 +58,8 @@ export class PipelineFunctions extends Construct {
           ...props.environment,
           ...props.stepEnvironment?.[step],
         },
-        bundling: { minify: true, sourceMap: true, target: 'node24', format: nodejs.OutputFormat.CJS },
+        // The SDK is bundled too: the functions run the versions the tests ran, not whatever the runtime ships.
+        bundling: { minify: true, sourceMap: true, target: 'node24', format: nodejs.OutputFormat.CJS, externalModules: [] },
       });
       (fn.node.defaultChild as lambda.CfnFunction).addMetadata(STEP_METADATA_KEY, step);
       return [step, fn] as const;
