@@ -48,7 +48,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
     vhostBuckets: false,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
-  server.middleware.unshift(conditionalWrites(server));
+  server.middleware.unshift(consistentKeys(server));
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: S3Client[] = [];
@@ -89,21 +89,23 @@ type KoaContext = {
   status: number;
   type: string;
   body: unknown;
+  querystring: string;
+  res: NodeJS.EventEmitter;
 };
 
 /**
- * S3's conditional writes (`If-None-Match: *`, `If-Match: <etag>` on PutObject and CompleteMultipartUpload), which
- * s3rver lacks: the pipeline's asset registry relies on them so that two flights of a new asset create one asset.
- * Writes to one key are serialised while the condition is checked and the object written.
+ * Two things S3 guarantees and s3rver does not:
+ * - requests on one key do not interleave: s3rver writes an object, its metadata and its checksum as separate
+ *   files, so a read during a write could mix them. Each request holds its key until its answer is sent;
+ * - conditional writes (`If-None-Match: *`, `If-Match: <etag>` on PutObject and CompleteMultipartUpload), on
+ *   which the pipeline's asset registry relies so that two flights of a new asset create one asset.
  */
-function conditionalWrites(server: S3rver) {
+function consistentKeys(server: S3rver) {
   const locks = new Map<string, Promise<void>>();
   return async (ctx: KoaContext, next: () => Promise<void>) => {
-    const ifNoneMatch = ctx.headers['if-none-match'];
-    const ifMatch = ctx.headers['if-match'];
-    const writes = ctx.method === 'PUT' || ctx.method === 'POST';
-    if (!writes || (ifNoneMatch === undefined && ifMatch === undefined)) return next();
     const [, bucket = '', ...keyParts] = ctx.path.split('/');
+    // Parts of a multipart upload are files of their own: they may go in parallel.
+    if (!bucket || keyParts.join('/') === '' || /(^|&)partNumber=/.test(ctx.querystring)) return next();
     const key = decodeURIComponent(keyParts.join('/'));
     const lockKey = `${bucket}/${key}`;
     const previous = locks.get(lockKey) ?? Promise.resolve();
@@ -111,26 +113,39 @@ function conditionalWrites(server: S3rver) {
     const current = new Promise<void>((resolve) => (release = resolve));
     const chained = previous.then(() => current);
     locks.set(lockKey, chained);
+    const unlock = () => {
+      release();
+      if (locks.get(lockKey) === chained) locks.delete(lockKey);
+    };
+    // Held until the answer (a streamed body included) has gone out or the connection closed.
+    ctx.res.once('finish', unlock);
+    ctx.res.once('close', unlock);
     await previous;
     try {
-      const etag = await server.store
-        .getMetadata(bucket, key)
-        .then((metadata) => metadata.etag)
-        .catch(() => undefined);
-      const fails = (ifNoneMatch === '*' && etag !== undefined) || (ifMatch !== undefined && ifMatch !== etag);
-      if (fails) {
+      if (await preconditionFails(server, ctx, bucket, key)) {
         ctx.status = 412;
         ctx.type = 'application/xml';
         ctx.body =
           '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
-          '<Message>At least one of the pre-conditions you specified did not hold</Message>' +
-          `<Condition>${ifNoneMatch !== undefined ? 'If-None-Match' : 'If-Match'}</Condition></Error>`;
+          '<Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
         return;
       }
       await next();
-    } finally {
-      release();
-      if (locks.get(lockKey) === chained) locks.delete(lockKey);
+    } catch (error) {
+      unlock();
+      throw error;
     }
   };
+}
+
+async function preconditionFails(server: S3rver, ctx: KoaContext, bucket: string, key: string): Promise<boolean> {
+  const ifNoneMatch = ctx.headers['if-none-match'];
+  const ifMatch = ctx.headers['if-match'];
+  const writes = ctx.method === 'PUT' || ctx.method === 'POST';
+  if (!writes || (ifNoneMatch === undefined && ifMatch === undefined)) return false;
+  const etag = await server.store
+    .getMetadata(bucket, key)
+    .then((metadata) => metadata.etag)
+    .catch(() => undefined);
+  return (ifNoneMatch === '*' && etag !== undefined) || (ifMatch !== undefined && ifMatch !== etag);
 }

@@ -15,7 +15,10 @@ export interface AssetRegistryOptions {
   readonly bucket: string;
   /** @default 'asset-registry/' */
   readonly prefix?: string;
-  /** A claim older than this is taken over (its creator died before recording the id). @default 120000 */
+  /**
+   * A claim older than this is taken over: its creator died before recording the id. Longer than a prepare step
+   * can live (5 minute Lambda timeout), so a live creator never loses its claim. @default 360000
+   */
   readonly staleClaimMs?: number;
   /** How long to wait for another creator's id. @default 60000 */
   readonly waitForOtherMs?: number;
@@ -47,7 +50,7 @@ export class AssetRegistry {
 
   constructor(private readonly options: AssetRegistryOptions) {
     this.prefix = options.prefix ?? 'asset-registry/';
-    this.staleClaimMs = options.staleClaimMs ?? 120_000;
+    this.staleClaimMs = options.staleClaimMs ?? 360_000;
     this.waitForOtherMs = options.waitForOtherMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -61,20 +64,37 @@ export class AssetRegistry {
       const current = await this.read(key);
       if (current?.entry.state === 'created') return { id: current.entry.id, name: input.name, source: 'registry' };
       const claimable = !current || this.now() - current.entry.claimedAt > this.staleClaimMs;
-      if (claimable && (await this.claim(key, input.name, current?.eTag))) {
-        const asset = await api.createAsset(input).catch(async (error: unknown) => {
-          // Leave a claim that is already stale, so the next attempt takes over at once.
-          await this.write(key, { state: 'creating', name: input.name, claimedAt: 0 });
-          throw error;
-        });
-        await this.write(key, { state: 'created', name: input.name, id: asset.id, createdAt: this.now() });
-        return { id: asset.id, name: input.name, source: 'created' };
-      }
+      const claim = claimable ? await this.claim(key, input.name, current?.eTag) : undefined;
+      if (claim !== undefined) return this.create(key, claim, input, api);
       if (this.now() + wait > deadline) {
         throw new AssetRegistryBusyError(`Asset "${input.name}" is being created by another run; try again`);
       }
       await this.sleep(wait);
     }
+  }
+
+  /**
+   * Creates the asset under this run's claim. Both outcomes are recorded only while the claim is still this run's
+   * (`If-Match`), so a run that took over a claim it thought stale keeps what it recorded.
+   */
+  private async create(key: string, claimETag: string, input: CreateAssetInput, api: Pix4dInspectApi): Promise<ResolvedAsset> {
+    let id: number;
+    try {
+      id = (await api.createAsset(input)).id;
+    } catch (error) {
+      // A claim that is already stale lets the next attempt take over at once.
+      await this.write(key, { state: 'creating', name: input.name, claimedAt: 0 }, claimETag).catch(ignorePreconditionFailed);
+      throw error;
+    }
+    const recorded = await this.write(key, { state: 'created', name: input.name, id, createdAt: this.now() }, claimETag).then(
+      () => true,
+      (error: unknown) => ignorePreconditionFailed(error).then(() => false),
+    );
+    if (!recorded) {
+      const winner = await this.read(key);
+      if (winner?.entry.state === 'created') return { id: winner.entry.id, name: input.name, source: 'registry' };
+    }
+    return { id, name: input.name, source: 'created' };
   }
 
   private keyFor(name: string): string {
@@ -92,10 +112,10 @@ export class AssetRegistry {
     }
   }
 
-  /** True when this run now owns the creation: a new record, or a stale claim replaced (`If-Match`). */
-  private async claim(key: string, name: string, staleETag: string | undefined): Promise<boolean> {
+  /** The ETag of this run's claim when it now owns the creation: a new record, or a stale claim replaced. */
+  private async claim(key: string, name: string, staleETag: string | undefined): Promise<string | undefined> {
     try {
-      await this.options.s3.send(
+      const answer = await this.options.s3.send(
         new PutObjectCommand({
           Bucket: this.options.bucket,
           Key: key,
@@ -104,17 +124,28 @@ export class AssetRegistry {
           ...(staleETag ? { IfMatch: staleETag } : { IfNoneMatch: '*' }),
         }),
       );
-      return true;
+      return answer.ETag ?? '';
     } catch (error) {
-      const name = (error as Error).name;
-      if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') return false;
-      throw error;
+      await ignorePreconditionFailed(error);
+      return undefined;
     }
   }
 
-  private async write(key: string, entry: RegistryEntry): Promise<void> {
+  private async write(key: string, entry: RegistryEntry, ifMatch: string): Promise<void> {
     await this.options.s3.send(
-      new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: JSON.stringify(entry), ContentType: 'application/json' }),
+      new PutObjectCommand({
+        Bucket: this.options.bucket,
+        Key: key,
+        Body: JSON.stringify(entry),
+        ContentType: 'application/json',
+        IfMatch: ifMatch,
+      }),
     );
   }
+}
+
+/** A conditional write that lost to another run is expected; anything else is not. */
+async function ignorePreconditionFailed(error: unknown): Promise<void> {
+  const name = (error as Error).name;
+  if (name !== 'PreconditionFailed' && name !== 'ConditionalRequestConflict') throw error;
 }

@@ -14,6 +14,8 @@ export function executionName(kind: 'm' | 'q' | 'w', batchPrefix: string, ...dis
   const room = MAX_NAME_LENGTH - kind.length - hash.length - 2;
   const slug = batchPrefix
     .normalize('NFKD')
+    // The accents NFKD splits off are dropped, so "été" reads "ete".
+    .replace(/\p{M}/gu, '')
     .replace(/[^A-Za-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, room)
