@@ -49,6 +49,13 @@ export interface LocalPipelineOptions {
   readonly waitMs?: number;
   /** Port of the embedded S3 server. @default 0 (any free port) */
   readonly s3Port?: number;
+  /**
+   * The clock of the workflow steps and of the simulator's processing. A run can simulate hours in seconds by
+   * advancing it by each Wait state's duration (`advanceClockOnWait`). @default Date.now
+   */
+  readonly clock?: () => number;
+  /** Called when a Wait state starts, with its input, so that a simulated clock can jump ahead. */
+  readonly onWait?: (state: string, input: unknown) => void;
   readonly config?: Partial<Omit<PipelineConfig, 'workBucket'>>;
   readonly onEvent?: (event: LocalPipelineEvent) => void;
 }
@@ -95,6 +102,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         embeddedS3,
         ...(options.simulatorAccount ? { account: options.simulatorAccount } : {}),
         ...(options.simulatorSettings ? { settings: options.simulatorSettings } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
       });
   const pix4d: ExternalPix4d = options.pix4d ?? {
     apiUrl: simulator!.apiUrl,
@@ -135,7 +143,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     secrets: () => [pix4d.account.password, pix4d.account.apiKey],
     logger: stepLogger,
     metrics: { count: () => undefined },
-    now: () => new Date(),
+    now: () => new Date((options.clock ?? Date.now)()),
   };
   const stepDeps = () => deps;
   const invoker = (handler: { (event: never, context: Context): Promise<unknown> }) => (event: unknown, context: Context) =>
@@ -153,7 +161,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       'check-batch': invoker(createCheckBatch(() => s3)),
     },
     waitMs: options.waitMs ?? 100,
-    onStateEntered: (execution, state) => emit({ event: 'state', machine: execution.machine, execution: execution.name, state }),
+    onStateEntered: (execution, state, input) => {
+      if (machines[execution.machine].waits.includes(state)) options.onWait?.(state, input);
+      emit({ event: 'state', machine: execution.machine, execution: execution.name, state });
+    },
     onExecutionEnded: (execution) =>
       emit({ event: 'execution-ended', machine: execution.machine, name: execution.name, status: execution.status, transitions: execution.transitions }),
   });

@@ -38,7 +38,7 @@ export interface LocalStepFunctionsOptions {
   readonly waitMs?: number | Partial<Record<string, number>>;
   /** Pause before a Retry. @default 20 */
   readonly retryMs?: number;
-  readonly onStateEntered?: (execution: LocalExecution, state: string) => void;
+  readonly onStateEntered?: (execution: LocalExecution, state: string, input: unknown) => void;
   readonly onExecutionEnded?: (execution: LocalExecution) => void;
 }
 
@@ -88,7 +88,8 @@ export class LocalStepFunctions implements WorkflowStarter {
       for await (const event of run.eventLogs) {
         if (event.type === 'StateEntered') {
           execution.transitions += 1;
-          this.options.onStateEntered?.(execution, (event as { state: { name: string } }).state.name);
+          const { state } = event as { state: { name: string; input: unknown } };
+          this.options.onStateEntered?.(execution, state.name, state.input);
         }
       }
     })().catch(() => undefined);

@@ -19,6 +19,8 @@ export interface SimulatorOptions {
   /** The account; any field not given is generated. */
   readonly account?: Partial<SimulatorAccount>;
   readonly settings?: Partial<SimulatorSettings>;
+  /** Clock of processing progress (statuses). @default Date.now */
+  readonly clock?: () => number;
 }
 
 export interface Simulator {
@@ -60,7 +62,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const s3Requests: RecordedS3Request[] = [];
   const bucketClient = embeddedS3.client();
 
-  const apiHandler = createApiHandler({ state, account, settings, faults, requests, bucketClient });
+  const apiHandler = createApiHandler({ state, account, settings, faults, requests, bucketClient, ...(options.clock ? { clock: options.clock } : {}) });
   const api = await listen(apiHandler, options.port ?? 0);
   const gateway = await listen(
     createS3GatewayHandler({ state, upstreamEndpoint: embeddedS3.endpoint, log: s3Requests }),
