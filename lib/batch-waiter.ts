@@ -35,7 +35,11 @@ export class BatchWaiter extends Construct {
     const wait = new sfn.Wait(this, 'Wait for quiet period', { time: sfn.WaitTime.secondsPath('$.settlement.waitSeconds') });
     const check = new tasks.LambdaInvoke(this, 'Check batch', {
       lambdaFunction: props.checkBatch,
-      payload: sfn.TaskInput.fromObject({ 'batch.$': '$.batch', 'quietPeriodSeconds.$': '$.quietPeriodSeconds' }),
+      payload: sfn.TaskInput.fromObject({
+        'batch.$': '$.batch',
+        'quietPeriodSeconds.$': '$.quietPeriodSeconds',
+        'watchId.$': '$$.Execution.Name',
+      }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
       resultPath: '$.settlement',

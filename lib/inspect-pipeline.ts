@@ -5,7 +5,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { ProcessingParameters } from '../src/pix4d/schemas';
 import type { StatusClasses } from '../src/status/processing-status';
 import { BatchWaiter } from './batch-waiter';
@@ -159,10 +160,12 @@ export class InspectPipeline extends Construct {
     );
     for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) work.bucket.grantRead(reader);
     for (const writer of [fn.prepare, fn['start-processing']]) work.bucket.grantPut(writer);
+    // Where each batch stands, for the operator CLI (`batches/<run>.json`).
+    for (const recorder of [fn['check-batch'], fn.register, fn.notify]) work.bucket.grantPut(recorder, 'batches/*');
     for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']]) credentials.grantRead(user);
     notifications.grantPublish(fn.notify);
 
-    this.acknowledgeWildcards(drop.bucket, work.bucket);
+    acknowledgeWildcards(functions, [workflow.stateMachine, waiter.stateMachine], drop.bucket, work.bucket);
     this.dropBucket = drop.bucket;
     this.workBucket = work.bucket;
     this.topic = notifications.topic;
@@ -173,24 +176,48 @@ export class InspectPipeline extends Construct {
     this.workflow = workflow;
     this.waiter = waiter;
   }
+}
 
-  /** Object-level S3 grants and X-Ray name every object or trace: these wildcards are the narrowest IAM offers. */
-  private acknowledgeWildcards(dropBucket: s3.IBucket, workBucket: s3.IBucket): void {
-    const reasons: Record<string, string> = {
-      [`Resource::${arnInFinding(dropBucket, dropBucket.bucketArn)}/*`]:
-        'The copy function reads any photo of the drop bucket (read only); prepare reads manifest.json files only.',
-      [`Resource::${arnInFinding(dropBucket, dropBucket.bucketArn)}/*/manifest.json`]: 'Prepare reads the manifest.json of any batch folder.',
-      [`Resource::${arnInFinding(workBucket, workBucket.bucketArn)}/*`]:
-        'The steps keep their run data (per-run keys created at run time) and the asset registry in the work bucket.',
-      'Action::s3:GetObject*': 'Read-only object actions of grantRead (GetObject, GetObjectVersion...).',
-      'Action::s3:GetBucket*': 'Read-only bucket actions of grantRead (location, versioning) needed by the SDK.',
-      'Action::s3:List*': 'Listing the batch folder.',
-      'Action::s3:Abort*': 'Work bucket only: aborting a failed multipart write of run data.',
-      'Resource::*': 'X-Ray trace segments cannot be scoped to a resource.',
-    };
-    for (const [finding, reason] of Object.entries(reasons)) {
-      Validations.of(this).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+/**
+ * The wildcards cdk-nag finds in the grants above, acknowledged on the role that has them, each with its reason:
+ * object-level S3 grants name keys created at run time, and X-Ray and log delivery take no resource.
+ */
+function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.IStateMachine[], dropBucket: s3.IBucket, workBucket: s3.IBucket): void {
+  const drop = arnInFinding(dropBucket, dropBucket.bucketArn);
+  const work = arnInFinding(workBucket, workBucket.bucketArn);
+  const reasons = {
+    dropObjects: [`Resource::${drop}/*`, 'Reads any photo of the drop bucket (read only): the photos of a batch are named at upload.'],
+    manifests: [`Resource::${drop}/*/manifest.json`, 'Reads the manifest.json of any batch folder, nothing else of the drop bucket.'],
+    workObjects: [`Resource::${work}/*`, 'Run data (runs/<run>/...) and the asset registry of the work bucket, named at run time.'],
+    batchRecords: [`Resource::${work}/batches/*`, 'Writes the batch state records (batches/<run>.json) of the work bucket.'],
+    getObject: ['Action::s3:GetObject*', 'Read-only object actions of grantRead (GetObject, GetObjectVersion...).'],
+    getBucket: ['Action::s3:GetBucket*', 'Read-only bucket actions of grantRead (location, versioning) the SDK uses.'],
+    list: ['Action::s3:List*', 'Listing within the bucket it reads.'],
+    abort: ['Action::s3:Abort*', 'Aborting its own failed multipart writes to the work bucket.'],
+    tracing: ['Resource::*', 'X-Ray trace segments take no resource.'],
+  } as const;
+  const { functions: fn } = functions;
+  const findings: [IConstruct, (keyof typeof reasons)[]][] = [
+    [fn.copy, ['dropObjects', 'workObjects', 'getObject', 'getBucket', 'list', 'tracing']],
+    [fn.prepare, ['manifests', 'workObjects', 'getObject', 'getBucket', 'list', 'abort', 'tracing']],
+    [fn.register, ['workObjects', 'batchRecords', 'getObject', 'getBucket', 'list', 'abort', 'tracing']],
+    [fn['start-processing'], ['workObjects', 'getObject', 'getBucket', 'list', 'abort', 'tracing']],
+    [fn.notify, ['workObjects', 'batchRecords', 'getObject', 'getBucket', 'list', 'abort', 'tracing']],
+    [fn['check-batch'], ['batchRecords', 'abort', 'tracing']],
+    [fn['check-status'], ['tracing']],
+    [fn.ingest, ['tracing']],
+  ];
+  for (const [construct, keys] of findings) {
+    for (const key of keys) {
+      const [finding, reason] = reasons[key];
+      Validations.of(construct).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     }
+  }
+  for (const stateMachine of stateMachines) {
+    Validations.of(stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Log delivery to CloudWatch Logs and X-Ray tracing of a state machine take no resource.',
+    });
   }
 }
 

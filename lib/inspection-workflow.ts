@@ -62,6 +62,8 @@ export class InspectionWorkflow extends Construct {
       'inspectionId.$': '$.inspectionId',
       'chunkIndex.$': '$.chunk.index',
     }, undefined, ['Sandbox.Timedout', 'States.Timeout', 'PhotoCopyError', 'CopySizeMismatchError']);
+    // A Catch cannot leave the Map: the chunk fails with its own error, which the Map's Catch sends to "Notify failed".
+    copyChunk.addCatch(new sfn.Fail(this, 'Chunk failed', { errorPath: '$.Error', causePath: '$.Cause' }));
     const copyPhotos = new sfn.Map(this, 'Copy photos', {
       itemsPath: '$.prepared.chunks',
       itemSelector: {

@@ -2,15 +2,25 @@ import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { BatchWatch } from '../../src/ingest/batch-events';
-import { checkSettlement } from '../../src/ingest/batch-settlement';
+import { checkSettlement, recordWatch } from '../../src/ingest/batch-settlement';
+import { requireEnv } from '../shared/config';
 import { logger, once } from '../shared/step-runtime';
 
-const defaultClient = once(() => new S3Client({}));
+export interface CheckBatchDependencies {
+  readonly s3: S3Client;
+  /** Where the batch's state is recorded for the operator CLI. */
+  readonly workBucket: string;
+  readonly now: () => Date;
+}
+
+const defaultDependencies = once((): CheckBatchDependencies => ({ s3: new S3Client({}), workBucket: requireEnv('WORK_BUCKET'), now: () => new Date() }));
 
 /** The batch waiter's step: has the batch been quiet long enough, and if so, which inspection should start? */
-export const createHandler = (s3: () => S3Client = defaultClient, now: () => Date = () => new Date()) =>
-  middy(async (event: BatchWatch) => {
-    const settlement = await checkSettlement(event.batch, event.quietPeriodSeconds, s3(), now());
+export const createHandler = (dependencies: () => CheckBatchDependencies = defaultDependencies) =>
+  middy(async (event: BatchWatch & { watchId: string }) => {
+    const { s3, workBucket, now } = dependencies();
+    const settlement = await checkSettlement(event.batch, event.quietPeriodSeconds, s3, now());
+    await recordWatch(s3, workBucket, event.watchId, event.batch, settlement, now());
     logger.info('Batch checked', { batch: event.batch.prefix, state: settlement.state });
     return settlement;
   }).use(injectLambdaContext(logger, { clearState: true }));

@@ -158,7 +158,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       'start-processing': invoker(createStartProcessing(stepDeps)),
       'check-status': invoker(createCheckStatus(stepDeps)),
       notify: invoker(createNotify(stepDeps)),
-      'check-batch': invoker(createCheckBatch(() => s3)),
+      'check-batch': invoker(createCheckBatch(() => ({ s3, workBucket: LOCAL_WORK_BUCKET, now: deps.now }))),
     },
     waitMs: options.waitMs ?? 100,
     onStateEntered: (execution, state, input) => {

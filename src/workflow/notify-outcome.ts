@@ -1,4 +1,5 @@
-import { buildNotification, NotificationInput } from '../notify/notification';
+import { BatchStateStore } from '../batch-state/batch-state';
+import { buildNotification, NotificationInput, NotificationV1 } from '../notify/notification';
 import { BatchSummary, RUN_FILES } from './prepare-inspection';
 import { RunStore } from './run-store';
 import { ChunkRecord, chunkRecordName } from './transfer-steps';
@@ -57,9 +58,37 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   };
   const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
   await deps.publisher.publish(built);
+  await recordOutcome(deps, input, built.message);
   deps.metrics.count(METRIC_FOR[input.type], 1);
   deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
   return { type: input.type, subject: built.subject };
+}
+
+const FINAL_STATE = { 'inspection.completed': 'completed', 'inspection.failed': 'failed', 'inspection.timed_out': 'timed_out' } as const;
+
+/** The run's final record for the operator CLI, from the message just published. */
+async function recordOutcome(deps: StepDependencies, input: NotifyInput, message: NotificationV1): Promise<void> {
+  const prefix = message.batch.prefix;
+  await new BatchStateStore(deps.s3, deps.config.workBucket).record(
+    {
+      batchId: input.batchId,
+      bucket: message.batch.bucket,
+      prefix,
+      asset: message.asset.name,
+      flight: input.state.prepared?.batch.flightName ?? input.state.batch?.flightName ?? prefix,
+      state: FINAL_STATE[input.type],
+      photos: {
+        found: message.images.found,
+        copied: message.images.copied,
+        registered: message.images.registered,
+        skipped: message.images.skippedTotal,
+      },
+      ...(message.inspection ? { inspection: { id: message.inspection.id, url: message.inspection.url } } : {}),
+      ...('error' in message && message.error ? { error: message.error } : {}),
+      closedAt: message.timings.closedAt,
+    },
+    deps.now(),
+  );
 }
 
 function sumCopied(state: WorkflowState): number {

@@ -5,6 +5,7 @@ import { Manifest, parseManifest } from '../batch/manifest';
 import type { InspectionRequest } from '../ingest/batch-events';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { ProcessingParameters } from '../pix4d/schemas';
+import { recordPrepared } from './record-progress';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { PreparedInspection } from './workflow-state';
@@ -83,6 +84,7 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
     chunks: Array.from({ length: Math.ceil(images.length / deps.config.photosPerChunk) }, (_, index) => ({ index })),
   };
   await store.write(runPrefix, RUN_FILES.prepared, prepared);
+  await recordPrepared(deps, prepared, 'copying');
   deps.logger.info('Inspection created', { batch: batch.prefix, assetId: asset.id, inspectionId: inspection.id });
   return prepared;
 }

@@ -1,6 +1,7 @@
 import { decideAfterPoll, waitBeforePoll } from '../status/processing-status';
 import type { InspectionStatus } from '../pix4d/schemas';
 import { RUN_FILES } from './prepare-inspection';
+import { recordProgress } from './record-progress';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { CheckInput, PollState, ProcessingState } from './workflow-state';
@@ -27,6 +28,7 @@ export async function startProcessing(input: { runPrefix: string; inspectionId: 
   const start = await api.startProcessing(input.inspectionId, { statusBefore: record.statusBefore });
   const startedAt = new Date(record.requestedAt);
   const deadline = new Date(startedAt.getTime() + deps.config.deadlineHours * 3_600_000);
+  await recordProgress(deps, input.runPrefix, 'processing');
   deps.logger.info('Processing started', { inspectionId: input.inspectionId, status: start.status, confirmedByStatus: start.confirmedByStatus });
   return {
     startedAt: startedAt.toISOString(),

@@ -3,6 +3,7 @@ import type { SkippedObject } from '../batch/list-batch';
 import { copyPhotos } from '../copy/copier';
 import { InspectionCredentials } from '../copy/credentials-source';
 import { NoPhotosError, RunImage, RUN_FILES } from './prepare-inspection';
+import { recordProgress } from './record-progress';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { CopyChunkInput, CopyChunkResult, RegisterInput, RegistrationResult } from './workflow-state';
@@ -67,6 +68,7 @@ export async function registerPhotos(input: RegisterInput, deps: StepDependencie
   }
   if (copiedPaths.length === 0) throw new NoPhotosError(`None of the ${images.length} photos has image content; nothing registered`);
   const copied = copiedPaths.length;
+  await recordProgress(deps, input.runPrefix, 'registering', { copied });
   const keys = copiedPaths.map((relativePath) => `${keyPrefix}/${relativePath}`);
   const api = await deps.pix4d();
   const { registered, calls } = await api.registerImages(input.inspectionId, keys);

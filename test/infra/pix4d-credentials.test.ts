@@ -2,9 +2,10 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SECRET_PLACEHOLDER_PREFIX } from '../../functions/shared/pix4d-account';
-import { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
+import { buildApp, cdkJsonContext } from '../../lib/app';
+import { STEP_METADATA_KEY } from '../../lib/pipeline-functions';
 import { Pix4dCredentials, type Pix4dCredentialsProps } from '../../lib/pix4d-credentials';
 
 const COMPLETE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pix4d/inspect-AbC123';
@@ -12,15 +13,33 @@ const PARTIAL_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pix4d/
 const SECRET_NAME = 'pix4d/inspect';
 
 /**
- * These tests read templates. CloudFormation's own template checks (which flag the imported-secret stacks, empty
- * of resources for now) and cdk-nag run in cdk-nag.test.ts on the app as the CLI builds it.
+ * These tests read templates. cdk-nag runs in cdk-nag.test.ts on the app as the CLI builds it, in each secret
+ * variant; the whole pipeline stack's other resources are checked in pipeline-stack.test.ts.
  */
 function newApp(): App {
   return new App({ builtinCloudFormationValidation: false });
 }
 
-function pipelineTemplate(props: { secretArn?: string; secretName?: string } = {}): Template {
-  return Template.fromStack(new InspectPipelineStack(newApp(), 'InspectPipeline', props));
+/** The ready stack as `cdk synth` builds it from `-c secretArn=...` or `-c secretName=...` (bundling skipped). */
+function pipelineTemplate(context: { secretArn?: string; secretName?: string } = {}): Template {
+  const { stack } = buildApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
+  return Template.fromStack(stack);
+}
+
+/** Each variant of the pipeline stack, synthesized once. */
+const pipeline = {} as { created: Template; byArn: Template; byName: Template };
+
+beforeAll(() => {
+  pipeline.created = pipelineTemplate();
+  pipeline.byArn = pipelineTemplate({ secretArn: COMPLETE_ARN });
+  pipeline.byName = pipelineTemplate({ secretName: SECRET_NAME });
+});
+
+/** Environment variable PIX4D_SECRET_ARN of the pipeline's prepare function. */
+function secretArnOfPrepare(template: Template): unknown {
+  const functions = template.findResources('AWS::Lambda::Function', { Metadata: { [STEP_METADATA_KEY]: 'prepare' } });
+  const [prepare] = Object.values(functions);
+  return prepare?.Properties.Environment.Variables.PIX4D_SECRET_ARN;
 }
 
 /** A stack holding the construct and a role that was granted read access to its secret. */
@@ -49,62 +68,70 @@ function readStatement(resource: unknown): object {
 describe('Pix4dCredentials', () => {
   it('creates one secret documenting its JSON shape, under the default key', () => {
     // Prepare
-    const props = {};
+    const template = pipeline.created;
 
     // Act
-    const template = pipelineTemplate(props);
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
 
     // Assess
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    expect(Object.keys(secrets)).toHaveLength(1);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Description: Match.stringLikeRegexp('"username".*"password".*"apiKey".*"organizationUuid"'),
       GenerateSecretString: { GenerateStringKey: 'password', SecretStringTemplate: Match.anyValue() },
       KmsKeyId: Match.absent(),
     });
-    const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+    const [secret] = Object.values(secrets);
     const placeholders = JSON.parse(secret?.Properties.GenerateSecretString.SecretStringTemplate) as object;
     expect(Object.keys(placeholders).sort()).toStrictEqual(['apiKey', 'username']);
     for (const value of Object.values(placeholders)) expect(value).toMatch(new RegExp(`^${SECRET_PLACEHOLDER_PREFIX}`));
   });
 
-  it('outputs the created secret ARN with instructions for the operator', () => {
+  it('outputs the created secret ARN with instructions for the operator, and gives it to the functions', () => {
     // Prepare
-    const props = {};
+    const template = pipeline.created;
 
     // Act
-    const template = pipelineTemplate(props);
+    const [logicalId] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
 
     // Assess
-    const [logicalId] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
     template.hasOutput('Pix4dSecretArn', {
       Value: { Ref: logicalId },
-      Description: Match.stringLikeRegexp('put the Pix4Dinspect account there as JSON'),
+      Description: Match.stringLikeRegexp('Pix4Dinspect account .*JSON.*"username".*"password".*"apiKey".*"organizationUuid"'),
     });
+    expect(secretArnOfPrepare(template)).toStrictEqual({ Ref: logicalId });
+    template.hasResourceProperties('AWS::IAM::Policy', readStatement({ Ref: logicalId }));
   });
 
-  it('imports a secret by complete ARN without creating one', () => {
+  it('imports a secret by complete ARN without creating one, and lets the functions read it', () => {
     // Prepare
-    const props = { secretArn: COMPLETE_ARN };
+    const template = pipeline.byArn;
 
     // Act
-    const template = pipelineTemplate(props);
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
 
     // Assess
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(secrets).toStrictEqual({});
     template.hasOutput('Pix4dSecretArn', { Value: COMPLETE_ARN });
+    expect(secretArnOfPrepare(template)).toBe(COMPLETE_ARN);
+    template.hasResourceProperties('AWS::IAM::Policy', readStatement(COMPLETE_ARN));
   });
 
-  it('imports a secret by name without creating one', () => {
+  it('imports a secret by name without creating one, and lets the functions read it', () => {
     // Prepare
-    const props = { secretName: SECRET_NAME };
+    const template = pipeline.byName;
 
     // Act
-    const template = pipelineTemplate(props);
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
 
     // Assess
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(secrets).toStrictEqual({});
     const output = template.findOutputs('Pix4dSecretArn').Pix4dSecretArn;
     expect(JSON.stringify(output?.Value)).toContain(`:secret:${SECRET_NAME}`);
+    expect(JSON.stringify(secretArnOfPrepare(template))).toContain(`:secret:${SECRET_NAME}`);
+    template.hasResourceProperties(
+      'AWS::IAM::Policy',
+      readStatement({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`:secret:${SECRET_NAME}-\\?{6}$`)])] }),
+    );
   });
 
   it('uses an existing secret handle as is', () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { BatchStateStore } from '../../src/batch-state/batch-state';
 import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
 import { dropFlight, photos } from '../helpers/flights';
 
@@ -42,6 +43,16 @@ describe('the inspection workflow, locally', () => {
     const registerCalls = local.simulator!.requests.filter((request) => request.path.endsWith('/register_images/') && request.status === 200);
     expect(registerCalls).toHaveLength(3);
     expect(local.simulator!.requests.filter((request) => request.path.endsWith('/process/'))).toHaveLength(1);
+    const records = await new BatchStateStore(local.s3, local.workBucket).recent(10);
+    expect(records).toEqual([
+      expect.objectContaining({
+        batchId: message!.batch.id,
+        prefix: 'tower-123/flight-1/',
+        state: 'completed',
+        photos: { found: 1_200, copied: 1_200, registered: 1_200, skipped: 0 },
+        inspection: { id: message!.inspection!.id, url: message!.inspection!.url },
+      }),
+    ]);
   }, 180_000);
 
   it('reports a failed processing as inspection.failed at stage processing', async () => {
@@ -106,6 +117,12 @@ describe('the inspection workflow, locally', () => {
     // Assess
     expect(local.executions.filter((execution) => execution.machine === 'inspection')).toHaveLength(1);
     expect(local.notifications).toEqual([expect.objectContaining({ type: 'inspection.completed', images: expect.objectContaining({ registered: 4 }) })]);
+    const records = await new BatchStateStore(local.s3, local.workBucket).recent(10);
+    const inspectionId = local.notifications[0]!.batch.id;
+    expect(records.find((record) => record.batchId === inspectionId)?.state).toBe('completed');
+    const watches = records.filter((record) => record.state === 'collecting');
+    expect(watches.length).toBeGreaterThan(0);
+    expect(watches.every((record) => record.closedInto === inspectionId)).toBe(true);
   }, 60_000);
 
   it('creates one asset for two flights of a new tower closing together', async () => {

@@ -49,7 +49,7 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + 100_000));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 500 });
+    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 500, objects: 3 });
   });
 
   it('waits at least one second just before the quiet period ends', async () => {
@@ -62,7 +62,7 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + QUIET_SECONDS * 1000 - 1));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 1 });
+    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 1, objects: 1 });
   });
 
   it('is settled after the quiet period, with a content-derived name that is stable and changes when an object is added', async () => {
@@ -133,7 +133,7 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + 10_000));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 10 });
+    expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 10, objects: 2 });
   });
 
   it('reports an empty folder (nothing, or only a folder marker)', async () => {

@@ -1,0 +1,38 @@
+import { BatchStateName, BatchStateStore } from '../batch-state/batch-state';
+import { inspectionUrl } from '../notify/notification';
+import { RUN_FILES } from './prepare-inspection';
+import { RunStore } from './run-store';
+import type { StepDependencies } from './step-dependencies';
+import type { PreparedInspection } from './workflow-state';
+
+/** Records where a prepared run stands, for the operator CLI; the run's own files say which batch it is. */
+export async function recordProgress(
+  deps: StepDependencies,
+  runPrefix: string,
+  state: BatchStateName,
+  details: { copied?: number; registered?: number } = {},
+): Promise<void> {
+  const prepared = await new RunStore(deps.s3, deps.config.workBucket).read<PreparedInspection>(runPrefix, RUN_FILES.prepared);
+  await recordPrepared(deps, prepared, state, details);
+}
+
+export async function recordPrepared(
+  deps: StepDependencies,
+  prepared: PreparedInspection,
+  state: BatchStateName,
+  details: { copied?: number; registered?: number } = {},
+): Promise<void> {
+  await new BatchStateStore(deps.s3, deps.config.workBucket).record(
+    {
+      batchId: prepared.batchId,
+      bucket: prepared.batch.bucket,
+      prefix: prepared.batch.prefix,
+      asset: prepared.asset.name,
+      flight: prepared.batch.flightName,
+      state,
+      photos: { found: prepared.images.found, skipped: prepared.images.skipped, ...details },
+      inspection: { id: prepared.inspection.id, url: inspectionUrl(prepared.inspection.projectId, deps.config.inspectBaseUrl) },
+    },
+    deps.now(),
+  );
+}
