@@ -14,6 +14,7 @@ export class InspectPipelineStack extends Stack {
     const { pipeline } = this;
 
     new CfnOutput(this, 'DropBucketName', { value: pipeline.dropBucket.bucketName, description: 'Drop flights here, as <asset>/<flight>/...' });
+    new CfnOutput(this, 'WorkBucketName', { value: pipeline.workBucket.bucketName, description: 'Run data, asset registry and batch states (batches/)' });
     new CfnOutput(this, 'NotificationTopicArn', { value: pipeline.topic.topicArn, description: 'One message per outcome (schema version 1)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: pipeline.alarmTopic.topicArn, description: 'Operator alarms (DLQ, failed or timed-out executions)' });
     new CfnOutput(this, 'StateMachineArn', { value: pipeline.workflow.stateMachine.stateMachineArn, description: 'The inspection workflow' });

@@ -38,6 +38,7 @@ async function serve(options: CliOptions, write: Write): Promise<number> {
     event: 'serving',
     s3Endpoint: pipeline.s3Endpoint,
     dropBucket: pipeline.dropBucket,
+    workBucket: pipeline.workBucket,
     region: EMBEDDED_S3_REGION,
     accessKeyId: EMBEDDED_S3_ACCESS_KEY,
     secretAccessKey: EMBEDDED_S3_ACCESS_KEY,
@@ -49,7 +50,7 @@ async function serve(options: CliOptions, write: Write): Promise<number> {
       [
         'inspect-pipeline is serving locally (stop with Ctrl-C)',
         `  S3 endpoint   ${endpoint.s3Endpoint}   region ${endpoint.region}`,
-        `  Drop bucket   ${endpoint.dropBucket}`,
+        `  Drop bucket   ${endpoint.dropBucket}   (work bucket ${endpoint.workBucket})`,
         `  Access keys   ${endpoint.accessKeyId} / ${endpoint.secretAccessKey}`,
         '',
         'Drop a flight, for example:',
