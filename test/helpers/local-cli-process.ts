@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { NotificationV1 } from '../../src/notify/notification';
+
+/**
+ * The local pipeline's command line (`tsx local/cli.ts`), run as a person would run `npm run -s local -- ...`:
+ * spawn it, collect stdout and stderr completely, wait for lines or for the exit.
+ */
+
+export const PROJECT_ROOT = join(__dirname, '..', '..');
+const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = 'local/cli.ts';
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited and both streams are fully read. */
+  readonly exited: Promise<Exit>;
+}
+
+export interface FinishedCli {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliLine {
+  readonly event?: string;
+  readonly [field: string]: unknown;
+}
+
+const started = new Set<ChildProcess>();
+
+/** Starts the CLI from the project root with these arguments. */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  const child = spawn(TSX, [CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: tsx runs the CLI in a child process, and a kill must reach both.
+    detached: true,
+  });
+  started.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (err += text));
+  // 'close' comes after 'exit' once stdio is drained: nothing printed is lost.
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('close', (code, signal) => {
+      started.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Runs the CLI to its end (killed, and the promise rejected, after `limitMs`). */
+export async function runCli(args: readonly string[], limitMs = 90_000, env: NodeJS.ProcessEnv = {}): Promise<FinishedCli> {
+  const running = startCli(args, env);
+  const { code, signal } = await exitWithin(running, limitMs);
+  return { code, signal, stdout: running.stdout(), stderr: running.stderr() };
+}
+
+/** The exit of the process, or a rejection naming its output when it does not exit within `limitMs` (then killed). */
+export async function exitWithin(running: RunningCli, limitMs: number): Promise<Exit> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      killGroup(running.child);
+      reject(new Error(`the CLI did not exit within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([running.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves with the first complete stdout line for which `matches` is true (lines that are not JSON never match);
+ * rejects when the process exits first or after `limitMs`.
+ */
+export function waitForLine(running: RunningCli, matches: (line: CliLine) => boolean, limitMs = 60_000): Promise<CliLine> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      for (const text of running.stdout().split('\n').slice(0, -1)) {
+        const line = tryParse(text);
+        if (line && matches(line)) {
+          cleanup();
+          resolve(line);
+          return;
+        }
+      }
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no matching stdout line within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+    }, limitMs);
+    const onExit = () => {
+      cleanup();
+      reject(new Error(`the CLI exited before printing a matching line; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      running.child.stdout!.off('data', check);
+      running.child.off('exit', onExit);
+    };
+    running.child.stdout!.on('data', check);
+    running.child.once('exit', onExit);
+    check();
+  });
+}
+
+/** Every stdout line parsed as JSON; throws naming the first line that is not a JSON object. */
+export function jsonLines(stdout: string): CliLine[] {
+  const lines = stdout.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines.map((text, index) => {
+    const line = tryParse(text);
+    if (!line) throw new Error(`stdout line ${index + 1} is not a JSON object: ${JSON.stringify(text.slice(0, 200))}`);
+    return line;
+  });
+}
+
+/** The notifications among the JSON lines, in order. */
+export function notificationsOf(lines: readonly CliLine[]): NotificationV1[] {
+  return lines.filter((line) => line.event === 'notification').map((line) => line.message as NotificationV1);
+}
+
+/** Kills every CLI process still running, with the processes it started (for afterEach/afterAll). */
+export function killStartedClis(): void {
+  for (const child of started) killGroup(child);
+  started.clear();
+}
+
+/** SIGKILL to the process group of a CLI started here (tsx and the node process running the CLI). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+function tryParse(text: string): CliLine | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as CliLine) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tail(text: string, chars = 4_000): string {
+  return text.length <= chars ? text : `…${text.slice(-chars)}`;
+}
