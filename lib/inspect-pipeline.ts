@@ -148,7 +148,11 @@ export class InspectPipeline extends Construct {
     fn.ingest.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.stateMachine.stateMachineArn);
     fn.ingest.addEventSource(new lambdaEvents.SqsEventSource(queue.queue, { batchSize: 10, reportBatchItemFailures: true }));
     new WorkflowAlarms(this, 'InspectionAlarms', { stateMachine: workflow.stateMachine, alarmAction: notifications.alarmAction });
-    new WorkflowAlarms(this, 'WaiterAlarms', { stateMachine: waiter.stateMachine, alarmAction: notifications.alarmAction });
+    new WorkflowAlarms(this, 'WaiterAlarms', {
+      stateMachine: waiter.stateMachine,
+      alarmAction: notifications.alarmAction,
+      workflowName: 'the batch waiter (batches without manifest.json)',
+    });
 
     // Least privilege on the drop bucket: only the copy function reads photos; nothing writes or deletes there.
     workflow.stateMachine.grantStartExecution(fn.ingest);

@@ -15,6 +15,13 @@ export interface WorkflowAlarmsProps {
    * @default - no action: the alarms only show in the console
    */
   readonly alarmAction?: cloudwatch.IAlarmAction;
+
+  /**
+   * What the state machine is, in the alarm descriptions an operator reads.
+   *
+   * @default 'the inspection workflow'
+   */
+  readonly workflowName?: string;
 }
 
 /**
@@ -34,24 +41,25 @@ export class WorkflowAlarms extends Construct {
   constructor(scope: Construct, id: string, props: WorkflowAlarmsProps) {
     super(scope, id);
     const { stateMachine } = props;
+    const name = props.workflowName ?? 'the inspection workflow';
 
     this.executionsFailed = executionAlarm(
       this,
       'ExecutionsFailed',
       stateMachine.metricFailed({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
-      'An execution of the inspect pipeline state machine failed: see its execution history.',
+      `An execution of ${name} failed: see its execution history and the notification it published.`,
     );
     this.executionsTimedOut = executionAlarm(
       this,
       'ExecutionsTimedOut',
       stateMachine.metricTimedOut({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
-      'An execution of the inspect pipeline state machine timed out: Pix4D processing may be stuck.',
+      `An execution of ${name} ran past its time limit (TimeoutSeconds) and was stopped.`,
     );
     this.executionsAborted = executionAlarm(
       this,
       'ExecutionsAborted',
       stateMachine.metricAborted({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
-      'An execution of the inspect pipeline state machine was aborted: its batch did not finish.',
+      `An execution of ${name} was stopped (StopExecution): its batch did not finish.`,
     );
     if (props.alarmAction) {
       for (const alarm of this.alarms) alarm.addAlarmAction(props.alarmAction);
