@@ -40,7 +40,12 @@ const started = new Set<ChildProcess>();
 
 /** Starts the CLI from the project root with these arguments. */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(TSX, [CLI, ...args], {
+  return startScript(CLI, args, env);
+}
+
+/** Starts a TypeScript entry point of the project (`tsx <script> ...args`) in its own process group. */
+export function startScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  const child = spawn(TSX, [script, ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -143,7 +148,7 @@ export function killStartedClis(): void {
 }
 
 /** SIGKILL to the process group of a CLI started here (tsx and the node process running the CLI). */
-function killGroup(child: ChildProcess): void {
+export function killGroup(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid, 'SIGKILL');

@@ -1,0 +1,429 @@
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { join, posix, relative, sep } from 'node:path';
+import { UsageError } from '../local/cli-options';
+import { BatchStateStore } from '../src/batch-state/batch-state';
+import { FIRST_BYTES_NEEDED, skipReasonByContent, skipReasonByName } from '../src/batch/classify';
+import { MANIFEST_FILE } from '../src/batch/keys';
+import type { Manifest } from '../src/batch/manifest';
+import { mapWithConcurrency } from '../src/copy/pool';
+import type { Output } from './output';
+import { buildManifest, nextGeneration, validateManifest, type SetFlag } from './manifest-text';
+import { followAndReport, manifestRunId } from './follow';
+import { formatBytes, UploadProgress } from './progress';
+import { requireDropBucket, requireWorkBucket, type Targets } from './targets';
+
+/**
+ * `upload DIR`: every file of a folder into `<asset>/<flight>/` (sub-folders kept), in parallel, multipart for
+ * large files, skipping what is already there with the same size and checksum (so an interrupted upload is
+ * finished by running the same command again), then `manifest.json` last, which closes the batch.
+ */
+
+/** PutObject up to this size, lib-storage's multipart upload above. */
+export const SINGLE_PART_MAX = 16 * 1024 * 1024;
+export const PART_SIZE = 8 * 1024 * 1024;
+export const PART_QUEUE = 4;
+export const FILE_CONCURRENCY = 8;
+/** User metadata (`x-amz-meta-sha256`) with the file's SHA-256, which a multipart ETag does not give. */
+export const SHA256_METADATA = 'sha256';
+
+export interface UploadOptions {
+  readonly dir: string;
+  readonly asset: string;
+  readonly flight: string;
+  readonly manifestFile?: string | undefined;
+  readonly assetId?: number | undefined;
+  readonly sets: readonly SetFlag[];
+  readonly skipUnsupported: boolean;
+  readonly wait: boolean;
+  readonly timeoutSeconds: number;
+  readonly json: boolean;
+}
+
+export interface LocalFile {
+  readonly path: string;
+  /** Relative to DIR with `/`, as in the key. */
+  readonly relativePath: string;
+  readonly size: number;
+}
+
+export interface Digests {
+  readonly md5: string;
+  readonly sha256: string;
+}
+
+export interface RemoteObject {
+  readonly size: number;
+  readonly eTag: string;
+  /** `x-amz-meta-sha256`: undefined when not read yet (HeadObject), null when the object has none. */
+  readonly sha256?: string | null;
+}
+
+/**
+ * Whether an object already holds a file's content: sizes must match, then the ETag (the MD5 of a single-part
+ * upload) or, for multipart objects (ETag `<md5 of parts>-N`) and encrypted ones, the SHA-256 this CLI stores in
+ * the user metadata. `unknown` asks for that metadata (a HeadObject).
+ */
+export function compareWithRemote(local: { readonly size: number } & Digests, remote: RemoteObject | undefined): 'same' | 'different' | 'unknown' {
+  if (remote === undefined || remote.size !== local.size) return 'different';
+  if (remote.eTag.replace(/"/g, '').toLowerCase() === local.md5) return 'same';
+  if (remote.sha256 === undefined) return 'unknown';
+  return remote.sha256 === local.sha256 ? 'same' : 'different';
+}
+
+/** Every file under `dir` (symbolic links followed), sorted by relative path. */
+export async function listLocalFiles(dir: string): Promise<LocalFile[]> {
+  const files: LocalFile[] = [];
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      const info = entry.isSymbolicLink() ? await stat(path) : entry;
+      if (info.isDirectory()) await walk(path);
+      else if (info.isFile()) {
+        files.push({ path, relativePath: relative(dir, path).split(sep).join(posix.sep), size: (await stat(path)).size });
+      }
+    }
+  };
+  await walk(dir);
+  return files.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+}
+
+/**
+ * Why the pipeline will skip a file, or undefined: not in the manifest's `images`, then by name and size, then by
+ * the first bytes (a text file named `.jpg`), exactly as the workflow classifies the objects.
+ */
+export function skipReasonOf(file: Pick<LocalFile, 'relativePath' | 'size'>, firstBytes: Uint8Array | undefined, manifest: Manifest): string | undefined {
+  if (manifest.images !== undefined && !manifest.images.includes(file.relativePath)) return 'not listed in manifest.json images';
+  const byName = skipReasonByName(file.relativePath, file.size, manifest.processing_parameters?.is_video ?? false);
+  if (byName !== undefined || firstBytes === undefined) return byName;
+  return skipReasonByContent(file.relativePath, firstBytes);
+}
+
+export type ManifestSource = 'flags' | 'file' | 'folder';
+
+/**
+ * The manifest to write: `--manifest FILE`, else a `manifest.json` at the top of DIR (never uploaded as a photo),
+ * else built from the flags. Flags that build a manifest cannot be combined with a manifest file.
+ */
+export async function chooseManifest(options: UploadOptions, files: readonly LocalFile[]): Promise<{ text: string; source: ManifestSource; manifest: Manifest }> {
+  const folderManifest = files.find((file) => file.relativePath === MANIFEST_FILE);
+  const flagsGiven = options.assetId !== undefined ? '--asset-id' : options.sets.length > 0 ? '--set' : undefined;
+  if (options.manifestFile !== undefined) {
+    if (flagsGiven) throw new UsageError(`${flagsGiven} cannot be combined with --manifest: put it into the manifest file`);
+    let text: string;
+    try {
+      text = await readFile(options.manifestFile, 'utf8');
+    } catch {
+      throw new UsageError(`--manifest: cannot read ${options.manifestFile}`);
+    }
+    return { text, source: 'file', manifest: validateManifest(text, `--manifest ${options.manifestFile}`) };
+  }
+  if (folderManifest) {
+    if (flagsGiven) {
+      throw new UsageError(`${flagsGiven} cannot be combined with ${folderManifest.path}, which is the manifest: edit it, or give --manifest FILE`);
+    }
+    const text = await readFile(folderManifest.path, 'utf8');
+    return { text, source: 'folder', manifest: validateManifest(text, folderManifest.path) };
+  }
+  const text = buildManifest({ asset: options.asset, flight: options.flight, assetId: options.assetId, sets: options.sets });
+  return { text, source: 'flags', manifest: validateManifest(text, 'the manifest built from the flags') };
+}
+
+export type ManifestAction = 'write' | 'new-generation' | 'unchanged';
+
+/**
+ * What to do with manifest.json once the files are up:
+ * - none in the bucket, or a different one: write it (it closes the batch and starts its run);
+ * - the same JSON, nothing uploaded: leave it (the batch already ran with this content; `retry` runs it again);
+ * - the same JSON, files uploaded: the same bytes would have the same ETag, which names a run that already
+ *   happened, so write the next generation (same JSON, new ETag) for the batch to run with the new files.
+ */
+export function planManifest(text: string, existing: string | undefined, uploadedFiles: number): { action: ManifestAction; text: string } {
+  if (existing === undefined || !sameJson(existing, text)) return { action: 'write', text };
+  if (uploadedFiles === 0) return { action: 'unchanged', text: existing };
+  return { action: 'new-generation', text: nextGeneration(existing) };
+}
+
+function sameJson(a: string, b: string): boolean {
+  try {
+    return JSON.stringify(JSON.parse(a.replace(/^\uFEFF/, ''))) === JSON.stringify(JSON.parse(b.replace(/^\uFEFF/, '')));
+  } catch {
+    return a === b;
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+export function md5Hex(data: string | Uint8Array): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+/** The objects under a prefix, by key relative to it. */
+export async function listRemote(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, RemoteObject>> {
+  const objects = new Map<string, RemoteObject>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const object of page.Contents ?? []) {
+      if (object.Key) objects.set(object.Key.slice(prefix.length), { size: object.Size ?? 0, eTag: object.ETag ?? '' });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+export async function readObjectText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await answer.Body!.transformToString('utf8');
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Writes a manifest whose run has not happened yet: when the work bucket is known and the ETag (MD5 of the bytes)
+ * would name a run already recorded (an older generation written again), the next generation is taken instead.
+ */
+export async function writeManifest(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  text: string,
+  store: BatchStateStore | undefined,
+): Promise<{ text: string; eTag: string; runId: string; writtenAt: Date }> {
+  let body = text;
+  if (store) {
+    for (let attempt = 0; attempt < 100 && (await store.find(manifestRunId(bucket, prefix, md5Hex(body)))); attempt++) body = nextGeneration(body);
+  }
+  const writtenAt = new Date();
+  const answer = await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `${prefix}${MANIFEST_FILE}`,
+      Body: body,
+      ContentType: 'application/json',
+      ContentMD5: createHash('md5').update(body).digest('base64'),
+    }),
+  );
+  const eTag = (answer.ETag ?? md5Hex(body)).replace(/"/g, '');
+  return { text: body, eTag, runId: manifestRunId(bucket, prefix, eTag), writtenAt };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+};
+
+function contentTypeOf(relativePath: string): string {
+  return CONTENT_TYPES[posix.extname(relativePath).toLowerCase()] ?? 'application/octet-stream';
+}
+
+async function firstBytesOf(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(FIRST_BYTES_NEEDED);
+    const { bytesRead } = await handle.read(buffer, 0, FIRST_BYTES_NEEDED, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function hashFile(path: string): Promise<Digests> {
+  const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    md5.update(chunk as Buffer);
+    sha256.update(chunk as Buffer);
+  }
+  return { md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+}
+
+/** Whether the object already holds the file, reading its metadata only when the listing cannot tell. */
+export async function alreadyThere(s3: S3Client, bucket: string, key: string, local: { size: number } & Digests, listed: RemoteObject | undefined): Promise<boolean> {
+  const verdict = compareWithRemote(local, listed);
+  if (verdict !== 'unknown') return verdict === 'same';
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const remote: RemoteObject = { size: head.ContentLength ?? -1, eTag: head.ETag ?? '', sha256: head.Metadata?.[SHA256_METADATA] ?? null };
+  return compareWithRemote(local, remote) === 'same';
+}
+
+export interface UploadSummary {
+  readonly event: 'uploaded';
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly files: number;
+  readonly uploaded: number;
+  readonly skipped: number;
+  readonly bytesSent: number;
+  readonly seconds: number;
+  readonly warnings: { path: string; reason: string }[];
+  readonly manifest: { source: ManifestSource; action: ManifestAction; eTag: string | undefined; runId: string | undefined };
+}
+
+export async function runUpload(options: UploadOptions, resolve: () => Promise<Targets>, out: Output): Promise<number> {
+  // Everything that can be refused is refused before the first byte goes up.
+  const dirInfo = await stat(options.dir).catch(() => undefined);
+  if (!dirInfo?.isDirectory()) throw new UsageError(`upload: ${options.dir} is not a folder`);
+  const all = await listLocalFiles(options.dir);
+  const { text: manifestText, source, manifest } = await chooseManifest(options, all);
+  const files = all.filter((file) => file.relativePath !== MANIFEST_FILE);
+  if (files.length === 0) throw new UsageError(`upload: ${options.dir} holds no files to upload`);
+  if (source === 'folder') out.note(`Using ${join(options.dir, MANIFEST_FILE)} as the batch's manifest.json (written last, not as a photo)`);
+  else if (source === 'file' && all.length !== files.length) out.note(`Not uploading ${join(options.dir, MANIFEST_FILE)}: --manifest ${options.manifestFile} is the manifest`);
+
+  const targets = await resolve();
+  const bucket = requireDropBucket(targets);
+  const store = options.wait ? new BatchStateStore(targets.s3, requireWorkBucket(targets, '--wait')) : targets.workBucket ? new BatchStateStore(targets.s3, targets.workBucket) : undefined;
+  const prefix = `${options.asset}/${options.flight}/`;
+  const s3 = targets.s3;
+
+  // What the pipeline will skip, said before uploading.
+  const reasons = await mapWithConcurrency(files, 16, async (file) => skipReasonOf(file, file.size > 0 ? await firstBytesOf(file.path) : undefined, manifest));
+  const warnings = files.flatMap((file, index) => (reasons[index] === undefined ? [] : [{ path: file.relativePath, reason: reasons[index] as string }]));
+  for (const warning of warnings) {
+    out.warn(`${warning.path} will be skipped: ${warning.reason}${options.skipUnsupported ? ' (not uploaded: --skip-unsupported)' : ''}`);
+  }
+  for (const image of manifest.images ?? []) {
+    if (!files.some((file) => file.relativePath === image)) out.warn(`manifest.json lists ${image}, which is not in ${options.dir}`);
+  }
+  const toSend = options.skipUnsupported ? files.filter((_, index) => reasons[index] === undefined) : files;
+  if (toSend.length === 0) throw new UsageError(`upload: every file of ${options.dir} would be skipped by the pipeline, and --skip-unsupported leaves none to upload`);
+  if (warnings.length === files.length) out.warn(`none of the files is a photo the pipeline will process: the batch will fail`);
+
+  const remote = await listRemote(s3, bucket, prefix);
+  const localPaths = new Set(files.map((file) => file.relativePath));
+  const extra = [...remote.keys()].filter((path) => path !== MANIFEST_FILE && !localPaths.has(path));
+  if (extra.length > 0) {
+    out.warn(`${extra.length} object(s) under s3://${bucket}/${prefix} are not in ${options.dir} and are part of the batch too (e.g. ${extra[0]})`);
+  }
+
+  const totalBytes = toSend.reduce((sum, file) => sum + file.size, 0);
+  out.info(`Uploading ${plural(toSend.length, 'file')} (${formatBytes(totalBytes)}) from ${options.dir} to s3://${bucket}/${prefix}`);
+  const progress = new UploadProgress(out.progress, out.progressIsTerminal, toSend.length, totalBytes);
+  const started = Date.now();
+  let uploaded = 0;
+  let bytesSent = 0;
+  const send = async (file: LocalFile): Promise<void> => {
+    const key = `${prefix}${file.relativePath}`;
+    const listed = remote.get(file.relativePath);
+    if (file.size <= SINGLE_PART_MAX) {
+      const body = await readFile(file.path);
+      const digests: Digests = { md5: md5Hex(body), sha256: createHash('sha256').update(body).digest('hex') };
+      if (await alreadyThere(s3, bucket, key, { size: body.length, ...digests }, listed)) return progress.skipped(body.length);
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: Buffer.from(digests.md5, 'hex').toString('base64'),
+          ContentType: contentTypeOf(file.relativePath),
+          Metadata: { [SHA256_METADATA]: digests.sha256 },
+        }),
+      );
+      progress.sent(body.length);
+      bytesSent += body.length;
+    } else {
+      const digests = await hashFile(file.path);
+      if (await alreadyThere(s3, bucket, key, { size: file.size, ...digests }, listed)) return progress.skipped(file.size);
+      const upload = new Upload({
+        client: s3,
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: createReadStream(file.path, { highWaterMark: 1024 * 1024 }),
+          ContentType: contentTypeOf(file.relativePath),
+          Metadata: { [SHA256_METADATA]: digests.sha256 },
+        },
+        partSize: PART_SIZE,
+        queueSize: PART_QUEUE,
+      });
+      let reported = 0;
+      upload.on('httpUploadProgress', ({ loaded }) => {
+        if (loaded !== undefined && loaded > reported) {
+          progress.sent(loaded - reported);
+          reported = loaded;
+        }
+      });
+      await upload.done();
+      if (reported < file.size) progress.sent(file.size - reported);
+      bytesSent += file.size;
+    }
+    uploaded += 1;
+    progress.uploaded();
+  };
+  try {
+    await mapWithConcurrency(toSend, FILE_CONCURRENCY, async (file) => {
+      try {
+        await send(file);
+      } catch (error) {
+        throw new Error(`${file.relativePath}: ${(error as Error).message}`, { cause: error });
+      }
+    });
+  } catch (error) {
+    progress.interrupt();
+    out.error(`upload stopped: ${(error as Error).message}. Run the same command again to finish: what is already in the bucket is skipped.`);
+    return 1;
+  }
+  progress.finish();
+  const skipped = toSend.length - uploaded;
+  const seconds = (Date.now() - started) / 1000;
+
+  // manifest.json last: it closes the batch.
+  const existingManifest = remote.has(MANIFEST_FILE) ? await readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`) : undefined;
+  const plan = planManifest(manifestText, existingManifest, uploaded);
+  let eTag: string | undefined;
+  let runId: string | undefined;
+  let writtenAt = new Date();
+  if (plan.action === 'unchanged') {
+    eTag = remote.get(MANIFEST_FILE)?.eTag.replace(/"/g, '');
+    runId = eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag);
+    writtenAt = new Date(0);
+  } else {
+    const written = await writeManifest(s3, bucket, prefix, plan.text, store);
+    ({ eTag, runId, writtenAt } = written);
+  }
+
+  const summary: UploadSummary = {
+    event: 'uploaded',
+    bucket,
+    prefix,
+    files: toSend.length,
+    uploaded,
+    skipped,
+    bytesSent,
+    seconds: Math.round(seconds * 10) / 10,
+    warnings,
+    manifest: { source, action: plan.action, eTag, runId },
+  };
+  if (out.json) out.result(summary);
+  else {
+    out.line(
+      `Uploaded ${uploaded} of ${plural(toSend.length, 'file')} (${formatBytes(bytesSent)}) to s3://${bucket}/${prefix} in ${seconds.toFixed(1)} s; ` +
+        `${skipped} already there with the same content.`,
+    );
+    out.line(
+      plan.action === 'unchanged'
+        ? `manifest.json unchanged and every file already there: nothing new to run (run \`retry ${options.asset}/${options.flight}\` to run the batch again).`
+        : plan.action === 'new-generation'
+          ? `manifest.json written again (same content, new ETag) so that the batch runs again with the new files: run ${runId}.`
+          : `manifest.json written last: the batch is closed and its inspection starts (run ${runId}).`,
+    );
+  }
+  if (!options.wait || !store) return 0;
+  return followAndReport(out, { store, prefix, expectedId: runId, since: writtenAt, timeoutSeconds: options.timeoutSeconds });
+}

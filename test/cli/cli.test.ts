@@ -1,0 +1,339 @@
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchState } from '../../src/batch-state/batch-state';
+import { createS3Client } from '../../src/s3-client';
+import { jpegBytes } from '../helpers/flights';
+import { exitWithin, jsonLines, killStartedClis, PROJECT_ROOT, startCli, waitForLine, type CliLine, type FinishedCli, type RunningCli } from '../helpers/local-cli-process';
+import { killOperatorCli, runOperatorCli, startOperatorCli } from '../helpers/operator-cli-process';
+
+/**
+ * The operator CLI against `npm run local -- --serve`: the whole pipeline on this machine, reached only through
+ * its S3 endpoint, as an operator would reach a deployed stack. Every command is a separate process.
+ */
+
+const MIB = 1024 * 1024;
+
+interface Served {
+  readonly s3Endpoint: string;
+  readonly dropBucket: string;
+  readonly workBucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+let serve: RunningCli;
+let served: Served;
+let s3: S3Client;
+let env: NodeJS.ProcessEnv;
+const temporaryFolders: string[] = [];
+
+beforeAll(async () => {
+  serve = startCli(['--serve', '--json', '--processing-seconds', '1']);
+  served = (await waitForLine(serve, (line) => line.event === 'serving', 60_000)) as unknown as Served;
+  s3 = createS3Client({ endpoint: served.s3Endpoint, credentials: { accessKeyId: served.accessKeyId, secretAccessKey: served.secretAccessKey } });
+  env = {
+    AWS_ACCESS_KEY_ID: served.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: served.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}, 90_000);
+
+afterAll(async () => {
+  killStartedClis();
+  s3?.destroy();
+  if (serve) {
+    serve.child.kill('SIGTERM');
+    await exitWithin(serve, 60_000).catch(() => undefined);
+  }
+  killStartedClis();
+  await Promise.all(temporaryFolders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
+}, 90_000);
+
+/** The CLI with the local endpoint and its keys. */
+function cli(args: readonly string[], limitMs = 90_000): Promise<FinishedCli> {
+  return runOperatorCli([...args, '--endpoint', served.s3Endpoint], env, limitMs);
+}
+
+async function temporaryFolder(): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'inspect-cli-test-'));
+  temporaryFolders.push(folder);
+  return folder;
+}
+
+async function writeFiles(root: string, files: Record<string, Buffer | string>): Promise<void> {
+  for (const [relativePath, body] of Object.entries(files)) {
+    await mkdir(dirname(join(root, relativePath)), { recursive: true });
+    await writeFile(join(root, relativePath), body);
+  }
+}
+
+async function listKeys(prefix: string): Promise<{ key: string; size: number }[]> {
+  const objects: { key: string; size: number }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: served.dropBucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const object of page.Contents ?? []) objects.push({ key: object.Key!, size: object.Size ?? 0 });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+async function objectBytes(key: string): Promise<Buffer> {
+  const answer = await s3.send(new GetObjectCommand({ Bucket: served.dropBucket, Key: key }));
+  return Buffer.from(await answer.Body!.transformToByteArray());
+}
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+function linesOf(run: FinishedCli): CliLine[] {
+  return jsonLines(run.stdout);
+}
+
+/** The first flight: sub-folders, a name with a space, a junk file, and one file large enough for multipart. */
+const FIRST = { asset: 'tower-cli', flight: 'flight-1', prefix: 'tower-cli/flight-1/' };
+const FIRST_FILES: Record<string, Buffer | string> = {
+  'DCIM/100MEDIA/DJI_0001.JPG': jpegBytes(4_096, 1),
+  'DCIM/100MEDIA/DJI_0002.JPG': jpegBytes(4_096, 2),
+  'DCIM/101MEDIA/DJI_0001.JPG': jpegBytes(4_096, 3),
+  'DCIM/101MEDIA/DJI 0003.JPG': jpegBytes(4_096, 4),
+  'DCIM/101MEDIA/DJI_0004.JPG': jpegBytes(20 * MIB, 5),
+  'DCIM/notes.txt': 'flight notes, not a photo\n',
+};
+const FIRST_PHOTOS = Object.keys(FIRST_FILES).filter((path) => path.endsWith('.JPG')).length;
+
+let firstUpload: Promise<{ dir: string; run: FinishedCli }> | undefined;
+
+/** The first flight's `upload --wait --json`, run once and shared by the tests that start from it. */
+function uploadFirstFlight(): Promise<{ dir: string; run: FinishedCli }> {
+  firstUpload ??= (async () => {
+    const dir = await temporaryFolder();
+    await writeFiles(dir, FIRST_FILES);
+    const run = await cli(['upload', dir, '--asset', FIRST.asset, '--flight', FIRST.flight, '--wait', '--json']);
+    return { dir, run };
+  })();
+  return firstUpload;
+}
+
+describe('the operator CLI against local serve mode', () => {
+  it('upload --wait: uploads a flight with sub-folders, warns about the junk file, writes manifest.json last, ends completed (exit 0)', async () => {
+    // Prepare: the flight's files (uploadFirstFlight writes them)
+
+    // Act
+    const { run } = await uploadFirstFlight();
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('warning: DCIM/notes.txt will be skipped: unsupported extension (.txt)');
+    const lines = linesOf(run);
+    expect(lines[0]).toMatchObject({ event: 'uploaded', files: 6, uploaded: 6, skipped: 0, manifest: { source: 'flags', action: 'write' } });
+    const outcome = lines.at(-1)!;
+    expect(outcome).toMatchObject({
+      event: 'outcome',
+      state: 'completed',
+      prefix: FIRST.prefix,
+      photos: { found: 6, registered: FIRST_PHOTOS, skipped: 1 },
+      inspection: { url: expect.stringMatching(/^https:\/\/.+\/project\/\d+\/$/) },
+    });
+    expect(outcome.batchId).toBe((lines[0]!.manifest as { runId: string }).runId);
+    const keys = (await listKeys(FIRST.prefix)).map((object) => object.key.slice(FIRST.prefix.length)).sort();
+    expect(keys).toEqual([...Object.keys(FIRST_FILES), 'manifest.json'].sort());
+    expect(JSON.parse((await objectBytes(`${FIRST.prefix}manifest.json`)).toString('utf8'))).toEqual({
+      asset: { name: FIRST.asset },
+      inspection: { name: FIRST.flight },
+    });
+    const large = await s3.send(new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}DCIM/101MEDIA/DJI_0004.JPG` }));
+    // What resumability compares for multipart objects, whose ETag on S3 is not the file's MD5.
+    expect(large.Metadata?.sha256).toBe(sha256(FIRST_FILES['DCIM/101MEDIA/DJI_0004.JPG'] as Buffer));
+    expect(large.ContentLength).toBe(20 * MIB);
+  }, 120_000);
+
+  it('a second identical upload skips every file and leaves manifest.json as it is (nothing new to run)', async () => {
+    // Prepare
+    const { dir, run: first } = await uploadFirstFlight();
+    expect(first.code, first.stderr).toBe(0);
+    const before = await s3.send(new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}manifest.json` }));
+
+    // Act
+    const run = await cli(['upload', dir, '--asset', FIRST.asset, '--flight', FIRST.flight, '--json']);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    expect(linesOf(run)).toEqual([
+      expect.objectContaining({ event: 'uploaded', files: 6, uploaded: 0, skipped: 6, bytesSent: 0, manifest: expect.objectContaining({ action: 'unchanged' }) }),
+    ]);
+    const after = await s3.send(new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}manifest.json` }));
+    expect(after.ETag).toBe(before.ETag);
+    expect(after.LastModified).toEqual(before.LastModified);
+  }, 120_000);
+
+  it('an upload killed half-way is finished by the same command: complete files skipped, every object intact, manifest.json written', async () => {
+    // Prepare: 60 files, four of them multipart
+    const prefix = 'tower-cut/flight-1/';
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 4; i++) files[`DCIM/100MEDIA/BIG_${i}.JPG`] = jpegBytes(20 * MIB, 100 + i);
+    for (let i = 0; i < 56; i++) files[`DCIM/101MEDIA/DJI_${String(i).padStart(4, '0')}.JPG`] = jpegBytes(512 * 1024, 200 + i);
+    const dir = await temporaryFolder();
+    await writeFiles(dir, files);
+    const args = ['upload', dir, '--asset', 'tower-cut', '--flight', 'flight-1', '--json', '--endpoint', served.s3Endpoint];
+
+    // Act: kill it (SIGKILL, no clean-up) as soon as a file is in the bucket, then run the same command again
+    const interrupted = startOperatorCli(args, env);
+    let seen: { key: string; size: number }[] = [];
+    while (seen.length === 0 && interrupted.child.exitCode === null) {
+      seen = await listKeys(prefix);
+      if (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    killOperatorCli(interrupted);
+    const killed = await exitWithin(interrupted, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const leftBehind = await listKeys(prefix);
+    const completeBefore = leftBehind.filter((object) => object.size === files[object.key.slice(prefix.length)]?.length).length;
+    const rerun = await runOperatorCli(args, env);
+
+    // Assess
+    expect(killed.signal, 'the first upload was killed, not finished').toBe('SIGKILL');
+    expect(leftBehind.some((object) => object.key.endsWith('manifest.json')), 'no manifest.json after the interruption').toBe(false);
+    expect(leftBehind.length, 'some files were up, not all').toBeLessThan(60);
+    expect(completeBefore).toBeGreaterThan(0);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(linesOf(rerun)[0]).toMatchObject({ event: 'uploaded', files: 60, skipped: completeBefore, uploaded: 60 - completeBefore });
+    const after = await listKeys(prefix);
+    expect(after.map((object) => object.key.slice(prefix.length)).sort()).toEqual([...Object.keys(files), 'manifest.json'].sort());
+    for (const [relativePath, body] of Object.entries(files)) {
+      expect(sha256(await objectBytes(`${prefix}${relativePath}`)), relativePath).toBe(sha256(body));
+    }
+  }, 120_000);
+
+  it('status --json lists the first batch as completed with its link; status prints it as a table', async () => {
+    // Prepare
+    const { run: first } = await uploadFirstFlight();
+    expect(first.code, first.stderr).toBe(0);
+    const outcome = linesOf(first).at(-1)!;
+
+    // Act
+    const json = await cli(['status', '--json']);
+    const table = await cli(['status', '--asset', FIRST.asset]);
+
+    // Assess
+    expect(json.code, json.stderr).toBe(0);
+    const records = JSON.parse(json.stdout) as (BatchState & { ageSeconds: number })[];
+    expect(records.find((record) => record.batchId === outcome.batchId)).toMatchObject({
+      prefix: FIRST.prefix,
+      asset: FIRST.asset,
+      flight: FIRST.flight,
+      state: 'completed',
+      inspection: { id: (outcome.inspection as { id: number }).id, url: (outcome.inspection as { url: string }).url },
+      ageSeconds: expect.any(Number),
+    });
+    expect(records.every((record) => !(record.state === 'collecting' && record.closedInto))).toBe(true);
+    expect(table.code, table.stderr).toBe(0);
+    const [header, ...rows] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^BATCH\s+STATE\s+PHOTOS\s+AGE\s+LINK$/);
+    expect(rows.some((row) => row.startsWith('tower-cli/flight-1 ') && row.includes('completed') && row.includes(`${FIRST_PHOTOS}/6, 1 skipped`) && row.endsWith((outcome.inspection as { url: string }).url))).toBe(true);
+    expect(rows.every((row) => row.startsWith('tower-cli/'))).toBe(true);
+  }, 120_000);
+
+  it('retry --wait says what it does, and runs the batch again into a second inspection of the same flight', async () => {
+    // Prepare
+    const { run: first } = await uploadFirstFlight();
+    expect(first.code, first.stderr).toBe(0);
+    const firstOutcome = linesOf(first).at(-1)!;
+    const manifestBefore = (await objectBytes(`${FIRST.prefix}manifest.json`)).toString('utf8');
+
+    // Act
+    const run = await cli(['retry', `${FIRST.asset}/${FIRST.flight}`, '--wait', '--json']);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`Re-running ${FIRST.prefix}: uploading manifest.json again (new ETag), which starts a new inspection`);
+    const lines = linesOf(run);
+    const outcome = lines.at(-1)!;
+    expect(outcome).toMatchObject({ event: 'outcome', state: 'completed', prefix: FIRST.prefix });
+    expect(outcome.batchId).not.toBe(firstOutcome.batchId);
+    expect((outcome.inspection as { id: number }).id).not.toBe((firstOutcome.inspection as { id: number }).id);
+    const manifestAfter = (await objectBytes(`${FIRST.prefix}manifest.json`)).toString('utf8');
+    expect(manifestAfter).not.toBe(manifestBefore);
+    expect(JSON.parse(manifestAfter)).toEqual(JSON.parse(manifestBefore));
+    const status = await cli(['status', '--json', '--asset', FIRST.asset]);
+    const completed = (JSON.parse(status.stdout) as BatchState[]).filter((record) => record.prefix === FIRST.prefix && record.state === 'completed');
+    expect(new Set(completed.map((record) => record.batchId))).toEqual(new Set([firstOutcome.batchId, outcome.batchId]));
+  }, 120_000);
+
+  it('upload --wait of a flight without any photo ends failed: exit 1, the stage and reason on stderr', async () => {
+    // Prepare
+    const dir = await temporaryFolder();
+    await writeFiles(dir, { 'docs/readme.txt': 'no photos here\n' });
+
+    // Act
+    const run = await cli(['upload', dir, '--asset', 'tower-empty', '--flight', 'flight-1', '--wait']);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain('warning: none of the files is a photo the pipeline will process');
+    expect(run.stderr).toMatch(/error: tower-empty\/flight-1\/ failed at stage prepare: .*readme\.txt/);
+    expect(run.stdout).toMatch(/\d\d:\d\d:\d\d {2}failed at stage prepare/);
+  }, 120_000);
+
+  it.each([
+    { name: 'an unknown command', args: ['frobnicate'], named: 'frobnicate' },
+    { name: 'upload without --asset', args: ['upload', '.', '--flight', 'f'], named: '--asset' },
+    { name: 'an unknown processing parameter', args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.colour=red'], named: 'processing_parameters.colour' },
+    { name: 'a processing parameter of the wrong type', args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.clipping_radius=far'], named: 'processing_parameters.clipping_radius' },
+    { name: 'an unknown option', args: ['status', '--bogus'], named: '--bogus' },
+    { name: 'retry of a folder that holds nothing', args: ['retry', 'no-such-tower/flight-0'], named: 'no-such-tower/flight-0' },
+  ])('bad usage, $name: exit 2, the message names $named', async ({ args, named }) => {
+    // Prepare: the arguments
+
+    // Act
+    const run = await cli(args, 30_000);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(named);
+    expect(run.stdout).toBe('');
+  }, 60_000);
+
+  it('the package bin (bin/inspect-pipeline-cli.js) runs the same CLI through tsx: --help exits 0, an unknown command exits 2', async () => {
+    // Prepare
+    const bin = join(PROJECT_ROOT, 'bin', 'inspect-pipeline-cli.js');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [bin, ...args], { cwd: tmpdir(), env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+        );
+      });
+
+    // Act
+    const help = await run(['--help']);
+    const unknown = await run(['frobnicate']);
+
+    // Assess
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: inspect-pipeline <command>/);
+    expect(help.stdout).toContain('retry ASSET/FLIGHT');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  }, 60_000);
+
+  it('an invalid --manifest: exit 2 with the manifest problem named, and nothing uploaded', async () => {
+    // Prepare
+    const dir = await temporaryFolder();
+    await writeFiles(dir, { 'photos/DJI_0001.JPG': jpegBytes(2_048, 9) });
+    const manifest = join(await temporaryFolder(), 'manifest.json');
+    await writeFile(manifest, JSON.stringify({ inspection: { name: 'x' }, colour: 'red' }));
+
+    // Act
+    const run = await cli(['upload', dir, '--asset', 'tower-bad', '--flight', 'flight-1', '--manifest', manifest], 30_000);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`--manifest ${manifest}: manifest.json is invalid: unknown field "colour"`);
+    expect(await listKeys('tower-bad/')).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,21 @@
+import { exitWithin, killGroup, startScript, type FinishedCli, type RunningCli } from './local-cli-process';
+
+/** The operator CLI (`tsx cli/main.ts`), run as `npm run -s cli -- ...` runs it, stdout and stderr collected. */
+
+const CLI = 'cli/main.ts';
+
+export function startOperatorCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  return startScript(CLI, args, env);
+}
+
+/** Runs the operator CLI to its end (killed, and the promise rejected, after `limitMs`). */
+export async function runOperatorCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, limitMs = 90_000): Promise<FinishedCli> {
+  const running = startOperatorCli(args, env);
+  const { code, signal } = await exitWithin(running, limitMs);
+  return { code, signal, stdout: running.stdout(), stderr: running.stderr() };
+}
+
+/** SIGKILL to the whole process group: an interruption with no chance to clean up. */
+export function killOperatorCli(running: RunningCli): void {
+  killGroup(running.child);
+}
