@@ -1,6 +1,6 @@
 import '../local/node-version-warning';
 import { parseArgs } from 'node:util';
-import { parseNumberOption, UsageError } from '../local/cli-options';
+import { parseFolderOption, parseNumberOption, UsageError } from '../local/cli-options';
 import { parseSetFlag } from './manifest-text';
 import { createOutput, processStreams, type Streams } from './output';
 import { runRetry } from './retry';
@@ -117,10 +117,7 @@ function timeoutOf(value: string | undefined): number {
 
 function folderName(option: string, value: string | undefined): string {
   if (value === undefined) throw new UsageError(`upload: --${option} NAME is required`);
-  if (value.trim() === '' || value.includes('/') || value === '.' || value === '..') {
-    throw new UsageError(`--${option} must be one folder name without "/" (got "${value}")`);
-  }
-  return value;
+  return parseFolderOption(option, value);
 }
 
 async function upload(args: string[], streams: Streams, resolver: Resolver): Promise<number> {
@@ -175,9 +172,7 @@ async function status(args: string[], streams: Streams, resolver: Resolver): Pro
   if (positionals.length > 0) throw new UsageError(`status: unexpected argument "${positionals[0]}"`);
   const limit = parseNumberOption('limit', values.limit, 1, 1_000) ?? 20;
   if (!Number.isInteger(limit)) throw new UsageError(`--limit must be a whole number (got "${values.limit}")`);
-  if (values.asset !== undefined && (values.asset.trim() === '' || values.asset.includes('/'))) {
-    throw new UsageError(`--asset must be one folder name without "/" (got "${values.asset}")`);
-  }
+  if (values.asset !== undefined) parseFolderOption('asset', values.asset);
   const targets = targetOptionsFrom(values);
   return runStatus({ asset: values.asset, limit, json: values.json }, () => resolver(targets), createOutput(streams, values.json));
 }

@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { LAMBDA_SERVICE_ERRORS } from './inspection-workflow';
+import { executionLogging } from './execution-logging';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
 
 export interface BatchWaiterProps {
@@ -84,14 +85,7 @@ export class BatchWaiter extends Construct {
       comment: 'Waits until a batch without manifest.json has been quiet, then starts its inspection once',
       timeout: props.timeout ?? Duration.days(7),
       tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', {
-          retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-          removalPolicy: RemovalPolicy.RETAIN,
-        }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
-      },
+      logs: executionLogging(this, props.logRetention),
     });
     acknowledgeInvokeWildcards(this.stateMachine, [props.checkBatch]);
   }

@@ -7,6 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { BATCH_STATE_PREFIX } from '../src/batch-state/batch-state';
 import type { ProcessingParameters } from '../src/pix4d/schemas';
 import type { StatusClasses } from '../src/status/processing-status';
 import { BatchWaiter } from './batch-waiter';
@@ -165,7 +166,7 @@ export class InspectPipeline extends Construct {
     for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) work.bucket.grantRead(reader);
     for (const writer of [fn.prepare, fn['start-processing']]) work.bucket.grantPut(writer);
     // Where each batch stands, for the operator CLI (`batches/<run>.json`).
-    for (const recorder of [fn['check-batch'], fn.register, fn.notify]) work.bucket.grantPut(recorder, 'batches/*');
+    for (const recorder of [fn['check-batch'], fn.register, fn.notify]) work.bucket.grantPut(recorder, `${BATCH_STATE_PREFIX}*`);
     for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']]) credentials.grantRead(user);
     notifications.grantPublish(fn.notify);
 
@@ -193,7 +194,7 @@ function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.I
     dropObjects: [`Resource::${drop}/*`, 'Reads any photo of the drop bucket (read only): the photos of a batch are named at upload.'],
     manifests: [`Resource::${drop}/*/manifest.json`, 'Reads the manifest.json of any batch folder, nothing else of the drop bucket.'],
     workObjects: [`Resource::${work}/*`, 'Run data (runs/<run>/...) and the asset registry of the work bucket, named at run time.'],
-    batchRecords: [`Resource::${work}/batches/*`, 'Writes the batch state records (batches/<run>.json) of the work bucket.'],
+    batchRecords: [`Resource::${work}/${BATCH_STATE_PREFIX}*`, 'Writes the batch state records (batches/<run>.json) of the work bucket.'],
     getObject: ['Action::s3:GetObject*', 'Read-only object actions of grantRead (GetObject, GetObjectVersion...).'],
     getBucket: ['Action::s3:GetBucket*', 'Read-only bucket actions of grantRead (location, versioning) the SDK uses.'],
     list: ['Action::s3:List*', 'Listing within the bucket it reads.'],

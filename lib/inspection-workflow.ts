@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { TRANSIENT_PIX4D_ERRORS } from '../src/pix4d/errors';
+import { executionLogging } from './execution-logging';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
 
 /** Errors of the Lambda service itself, worth a retry whatever the step. */
@@ -118,15 +119,7 @@ export class InspectionWorkflow extends Construct {
       comment: 'One closed drop-bucket batch -> one Pix4Dinspect inspection and one notification',
       timeout: Duration.seconds(deadline.toSeconds() + (props.preparationAllowance ?? Duration.hours(12)).toSeconds()),
       tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', {
-          retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-          removalPolicy: RemovalPolicy.RETAIN,
-        }),
-        level: sfn.LogLevel.ALL,
-        // Inputs and outputs carry ids and counts only, never credentials: keeping them helps the operator.
-        includeExecutionData: true,
-      },
+      logs: executionLogging(this, props.logRetention),
     });
     acknowledgeInvokeWildcards(this.stateMachine, [props.prepare, props.copy, props.register, props.startProcessing, props.checkStatus, props.notify]);
   }

@@ -1,19 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { RUNS_PREFIX } from '../src/workflow/run-store';
 import { AccessLogsBucket, assertPositiveDays } from './access-logs-bucket';
 
 /** Prefix of the work bucket's objects in the access logs bucket. */
 export const WORK_BUCKET_ACCESS_LOGS_PREFIX = 'work-bucket/';
-
-/** Image lists and other per-run files; they expire after `runRetentionDays`. */
-export const RUNS_PREFIX = 'runs/';
-
-/** The asset registry; kept. */
-export const ASSET_REGISTRY_PREFIX = 'asset-registry/';
-
-/** Batch state; kept. */
-export const BATCHES_PREFIX = 'batches/';
 
 export interface WorkBucketProps {
   /**

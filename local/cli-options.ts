@@ -27,3 +27,11 @@ export function parseChoiceOption<T extends string>(name: string, value: string 
 export function withoutUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as never;
 }
+
+/** A batch folder level (asset or flight): one non-empty folder name, or a UsageError that names the option. */
+export function parseFolderOption(name: string, value: string): string {
+  if (value.trim() === '' || value.includes('/') || value === '.' || value === '..') {
+    throw new UsageError(`--${name} must be one folder name without "/" (got "${value}")`);
+  }
+  return value;
+}

@@ -1,7 +1,7 @@
 import './node-version-warning';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseChoiceOption, parseNumberOption, UsageError, withoutUndefined } from './cli-options';
+import { parseChoiceOption, parseFolderOption, parseNumberOption, UsageError, withoutUndefined } from './cli-options';
 
 /**
  * `npm run -s local -- [options]`: the whole pipeline on this machine. Everything the pipeline itself prints (its
@@ -89,8 +89,8 @@ function readOptions(argv: string[]): CliOptions | 'help' {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.photos !== undefined && values.generate !== undefined) throw new UsageError('--photos and --generate exclude each other');
   if (values.manifest !== undefined && values['no-manifest']) throw new UsageError('--manifest and --no-manifest exclude each other');
-  const asset = segment('asset', values.asset ?? 'tower-001');
-  const flight = segment('flight', values.flight ?? 'flight-1');
+  const asset = parseFolderOption('asset', values.asset ?? 'tower-001');
+  const flight = parseFolderOption('flight', values.flight ?? 'flight-1');
   const manifest = values['no-manifest'] ? false : values.manifest !== undefined ? readManifest(values.manifest) : JSON.stringify({ inspection: { name: flight } });
   const simulatorSettings = withoutUndefined({
     errorRate: parseNumberOption('fault-rate', values['fault-rate'], 0, 1),
@@ -129,11 +129,6 @@ function readOptions(argv: string[]): CliOptions | 'help' {
       },
     },
   };
-}
-
-function segment(option: string, value: string): string {
-  if (!value || value.includes('/')) throw new UsageError(`--${option} must be one folder name without "/" (got "${value}")`);
-  return value;
 }
 
 function readManifest(path: string): string {

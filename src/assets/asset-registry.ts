@@ -36,6 +36,9 @@ type RegistryEntry =
   | { readonly state: 'creating'; readonly name: string; readonly claimedAt: number }
   | { readonly state: 'created'; readonly name: string; readonly id: number; readonly createdAt: number };
 
+/** Where the registry keeps one record per asset name; never expired. */
+export const ASSET_REGISTRY_PREFIX = 'asset-registry/';
+
 /** Another run is creating the same asset and did not finish in time; a retry will find its id. */
 export class AssetRegistryBusyError extends Error {
   override name = 'AssetRegistryBusyError';
@@ -49,7 +52,7 @@ export class AssetRegistry {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: AssetRegistryOptions) {
-    this.prefix = options.prefix ?? 'asset-registry/';
+    this.prefix = options.prefix ?? ASSET_REGISTRY_PREFIX;
     this.staleClaimMs = options.staleClaimMs ?? 360_000;
     this.waitForOtherMs = options.waitForOtherMs ?? 60_000;
     this.now = options.now ?? Date.now;

@@ -105,11 +105,3 @@ export class InspectionCredentials implements S3CredentialsSource {
     return this.pending;
   }
 }
-
-export function inspectionCredentials(
-  api: Pix4dInspectApi,
-  inspectionId: number,
-  options?: InspectionCredentialsOptions,
-): InspectionCredentials {
-  return new InspectionCredentials(api, inspectionId, options);
-}

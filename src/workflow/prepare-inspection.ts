@@ -1,6 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { AssetRegistry, ResolvedAsset } from '../assets/asset-registry';
 import { classifyBatch, listBatch, SkippedObject } from '../batch/list-batch';
+import { mapWithConcurrency } from '../copy/pool';
 import { Manifest, parseManifest } from '../batch/manifest';
 import type { InspectionRequest } from '../ingest/batch-events';
 import type { Pix4dInspectApi } from '../pix4d/client';
@@ -28,11 +29,13 @@ export interface BatchSummary {
 }
 
 export const RUN_FILES = {
-  images: 'images.json',
   summary: 'summary.json',
   prepared: 'prepared.json',
   processingStart: 'processing-start.json',
 } as const;
+
+/** The photos one copy invocation takes: each chunk has its own list, so a copy reads only its own. */
+export const chunkImagesName = (index: number) => `images-${index}.json`;
 
 /**
  * Step 1: read the manifest, list and classify the photos, keep the lists in the work bucket, resolve the asset
@@ -58,7 +61,11 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   });
   const runImages: RunImage[] = images.map((image) => ({ sourceKey: image.key, relativePath: image.relativePath, size: image.size }));
   await store.write(runPrefix, RUN_FILES.summary, { found: objects.length, skipped } satisfies BatchSummary);
-  await store.write(runPrefix, RUN_FILES.images, runImages);
+  const chunkCount = Math.ceil(runImages.length / deps.config.photosPerChunk);
+  const chunks = Array.from({ length: chunkCount }, (_, index) => ({ index }));
+  await mapWithConcurrency(chunks, 8, ({ index }) =>
+    store.write(runPrefix, chunkImagesName(index), runImages.slice(index * deps.config.photosPerChunk, (index + 1) * deps.config.photosPerChunk)),
+  );
   deps.logger.info('Batch classified', { batch: batch.prefix, found: objects.length, accepted: images.length, skipped: skipped.length });
   if (images.length === 0) {
     const example = skipped[0] ? ` (for example ${skipped[0].key}: ${skipped[0].reason})` : '';
@@ -81,7 +88,7 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
     asset: { id: asset.id, name: asset.name, source: asset.source },
     inspection: { id: inspection.id, projectId: inspection.project_id ?? null, name: inspection.name ?? batch.flightName },
     images: { found: objects.length, accepted: images.length, skipped: skipped.length },
-    chunks: Array.from({ length: Math.ceil(images.length / deps.config.photosPerChunk) }, (_, index) => ({ index })),
+    chunks,
   };
   await store.write(runPrefix, RUN_FILES.prepared, prepared);
   await recordPrepared(deps, prepared, 'copying');

@@ -1,5 +1,8 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
+/** Per-run files; the work bucket's lifecycle rule expires them. */
+export const RUNS_PREFIX = 'runs/';
+
 /**
  * What a workflow run keeps in the work bucket under `runs/<batch id>/`: lists too large for Step Functions state
  * (256 KB) and markers that make a retried step safe. Lifecycle rules expire them.
@@ -11,7 +14,7 @@ export class RunStore {
   ) {}
 
   static prefixFor(batchId: string): string {
-    return `runs/${batchId}/`;
+    return `${RUNS_PREFIX}${batchId}/`;
   }
 
   async write(runPrefix: string, name: string, value: unknown): Promise<void> {

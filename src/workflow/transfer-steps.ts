@@ -2,11 +2,11 @@ import { FIRST_BYTES_NEEDED, skipReasonByContent } from '../batch/classify';
 import type { SkippedObject } from '../batch/list-batch';
 import { copyPhotos } from '../copy/copier';
 import { InspectionCredentials } from '../copy/credentials-source';
-import { NoPhotosError, RunImage, RUN_FILES } from './prepare-inspection';
-import { recordProgress } from './record-progress';
+import { chunkImagesName, NoPhotosError, RunImage, RUN_FILES } from './prepare-inspection';
+import { recordPrepared } from './record-progress';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
-import type { CopyChunkInput, CopyChunkResult, RegisterInput, RegistrationResult } from './workflow-state';
+import type { CopyChunkInput, CopyChunkResult, PreparedInspection, RegisterInput, RegistrationResult } from './workflow-state';
 
 /** What one copy invocation did, kept for registration and for the notification. */
 export interface ChunkRecord {
@@ -27,9 +27,7 @@ export class CopyIncompleteError extends Error {
  */
 export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): Promise<CopyChunkResult> {
   const store = new RunStore(deps.s3, deps.config.workBucket);
-  const images = await store.read<RunImage[]>(input.runPrefix, RUN_FILES.images);
-  const size = deps.config.photosPerChunk;
-  const chunk = images.slice(input.chunkIndex * size, (input.chunkIndex + 1) * size);
+  const chunk = await store.read<RunImage[]>(input.runPrefix, chunkImagesName(input.chunkIndex));
   const credentials = new InspectionCredentials(await deps.pix4d(), input.inspectionId);
   const { keyPrefix } = await credentials.current();
   const result = await copyPhotos(chunk, { client: deps.s3, bucket: input.dropBucket }, credentials, {
@@ -58,17 +56,18 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
 /** Step 3: register every copied photo; the service must count exactly as many as were copied. */
 export async function registerPhotos(input: RegisterInput, deps: StepDependencies): Promise<RegistrationResult> {
   const store = new RunStore(deps.s3, deps.config.workBucket);
-  const images = await store.read<RunImage[]>(input.runPrefix, RUN_FILES.images);
+  const prepared = await store.read<PreparedInspection>(input.runPrefix, RUN_FILES.prepared);
+  const accepted = prepared.images.accepted;
   const records = await Promise.all(input.copy.map((chunk) => store.read<ChunkRecord>(input.runPrefix, chunkRecordName(chunk.chunkIndex))));
   const copiedPaths = records.flatMap((record) => record.copied);
   const skipped = records.reduce((sum, record) => sum + record.skipped.length, 0);
   const keyPrefix = input.copy[0]?.keyPrefix;
-  if (copiedPaths.length + skipped !== images.length || !keyPrefix) {
-    throw new CopyIncompleteError(`Copied ${copiedPaths.length} and skipped ${skipped} of ${images.length} photos; nothing registered`);
+  if (copiedPaths.length + skipped !== accepted || !keyPrefix) {
+    throw new CopyIncompleteError(`Copied ${copiedPaths.length} and skipped ${skipped} of ${accepted} photos; nothing registered`);
   }
-  if (copiedPaths.length === 0) throw new NoPhotosError(`None of the ${images.length} photos has image content; nothing registered`);
+  if (copiedPaths.length === 0) throw new NoPhotosError(`None of the ${accepted} photos has image content; nothing registered`);
   const copied = copiedPaths.length;
-  await recordProgress(deps, input.runPrefix, 'registering', { copied });
+  await recordPrepared(deps, prepared, 'registering', { copied });
   const keys = copiedPaths.map((relativePath) => `${keyPrefix}/${relativePath}`);
   const api = await deps.pix4d();
   const { registered, calls } = await api.registerImages(input.inspectionId, keys);
