@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Stack, Validations, type App, type CfnElement, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { Stack, type CfnElement, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ANALYTICS_REPORTING_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -9,15 +9,11 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext, STACK_ID, type InspectPipelineApp } from '../../lib/app';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
+import { acknowledgementsIn } from '../helpers/acknowledgements';
 
 const BASIC_EXECUTION_ROLE =
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 
-interface Acknowledgement {
-  readonly path: string;
-  readonly id: string;
-  readonly reason: string;
-}
 
 const outdirs: string[] = [];
 
@@ -43,20 +39,6 @@ function buildAppLikeTheCli(context: Record<string, string>): InspectPipelineApp
   });
 }
 
-function acknowledgementsIn(app: App): Acknowledgement[] {
-  return app.node.findAll().flatMap((construct) =>
-    construct.node.metadata
-      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((entry) =>
-        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
-          path: construct.node.path,
-          // aws-cdk-lib records rules without a plugin prefix as `Annotation::<id>`; cdk-nag strips it too.
-          id: id.replace(/^annotation::/i, ''),
-          reason,
-        })),
-      ),
-  );
-}
 
 function logicalIdOf(construct: IConstruct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);

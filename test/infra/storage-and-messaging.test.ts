@@ -19,6 +19,7 @@ import { IngestQueue } from '../../lib/ingest-queue';
 import { Notifications, type NotificationsProps } from '../../lib/notifications';
 import { WorkBucket } from '../../lib/work-bucket';
 import { WorkflowAlarms } from '../../lib/workflow-alarms';
+import { acknowledgementsIn } from '../helpers/acknowledgements';
 
 const CDK_JSON = join(__dirname, '..', '..', 'cdk.json');
 const EMAIL = 'operator@example.com';
@@ -123,19 +124,6 @@ const SSL_ONLY_TOPIC_STATEMENT = Match.objectLike({
   Condition: { Bool: { 'aws:SecureTransport': 'false' } },
 });
 
-function acknowledgementsIn(app: App): { path: string; id: string; reason: string }[] {
-  return app.node.findAll().flatMap((construct) =>
-    construct.node.metadata
-      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((entry) =>
-        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
-          path: construct.node.path,
-          id: id.replace(/^annotation::/i, ''),
-          reason,
-        })),
-      ),
-  );
-}
 
 describe('buckets', () => {
   it('block all public access, encrypt with SSE-S3 and are retained, every one of them', () => {

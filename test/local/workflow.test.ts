@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchStateStore } from '../../src/batch-state/batch-state';
 import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
+import { listBucket } from '../helpers/bucket-contents';
 import { dropFlight, photos } from '../helpers/flights';
 
 /**
@@ -149,6 +150,7 @@ describe('the inspection workflow, locally', () => {
 
     // Act
     await dropFlight(local.s3, local.dropBucket, 'tower-12/flight-6/', photos(2), { colour: 'red' });
+    const dropped = await listBucket(local.s3, local.dropBucket);
     await local.settle();
 
     // Assess
@@ -158,5 +160,7 @@ describe('the inspection workflow, locally', () => {
         error: { stage: 'manifest', message: expect.stringContaining('unknown field "colour"') },
       }),
     ]);
+    expect(dropped).toHaveLength(3);
+    expect(await listBucket(local.s3, local.dropBucket)).toEqual(dropped);
   }, 60_000);
 });

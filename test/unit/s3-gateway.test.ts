@@ -13,6 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { DEFAULT_PROCESSING_PARAMETERS, s3CredentialsResponseSchema } from '../../src/pix4d/schemas';
 import { createS3Client } from '../../local/s3/embedded-s3.js';
 import { startSimulator, type Simulator } from '../../local/simulator/simulator.js';
 import type { SimulatorSettings } from '../../local/simulator/settings.js';
@@ -23,16 +25,8 @@ import type { SimulatorSettings } from '../../local/simulator/settings.js';
  * everything else with S3's own error codes.
  */
 
-interface S3Credentials {
-  access_key: string;
-  secret_key: string;
-  session_token: string;
-  expiration: string;
-  bucket: string;
-  key: string;
-  server_time: string;
-  region: string;
-}
+/** The raw `s3_credentials/` answer, as the service sends it. */
+type S3Credentials = z.input<typeof s3CredentialsResponseSchema>;
 
 interface SdkError {
   name?: string;
@@ -40,13 +34,7 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
-const PROCESSING_PARAMETERS = {
-  is_video: false,
-  generate_point_cloud: true,
-  clip_point_cloud: true,
-  clipping_radius: 0,
-  detect_antennas: true,
-};
+const PROCESSING_PARAMETERS = DEFAULT_PROCESSING_PARAMETERS;
 
 let simulator: Simulator;
 let initialSettings: SimulatorSettings;

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { DEFAULT_PROCESSING_PARAMETERS, s3CredentialsResponseSchema } from '../../src/pix4d/schemas';
 import { startSimulator, type Simulator } from '../../local/simulator/simulator.js';
 import type { SimulatorSettings } from '../../local/simulator/settings.js';
 
@@ -15,13 +17,7 @@ import type { SimulatorSettings } from '../../local/simulator/settings.js';
 const run = promisify(execFile);
 const CURL = '/usr/bin/curl';
 
-const PROCESSING_PARAMETERS = {
-  is_video: false,
-  generate_point_cloud: true,
-  clip_point_cloud: true,
-  clipping_radius: 0,
-  detect_antennas: true,
-};
+const PROCESSING_PARAMETERS = DEFAULT_PROCESSING_PARAMETERS;
 const IN_PROGRESS_STATUS_IDS = [3, 4, 6];
 
 interface Answer {
@@ -30,16 +26,8 @@ interface Answer {
   body: unknown;
 }
 
-interface S3Credentials {
-  access_key: string;
-  secret_key: string;
-  session_token: string;
-  expiration: string;
-  bucket: string;
-  key: string;
-  server_time: string;
-  region: string;
-}
+/** The raw `s3_credentials/` answer, as the service sends it. */
+type S3Credentials = z.input<typeof s3CredentialsResponseSchema>;
 
 interface InspectionView {
   id: number;
