@@ -188,6 +188,8 @@ describe('copyPhotos', () => {
       { path: 'DCIM/d.tif', bytes: 11 * MiB },
     ]);
     await sleep(1_200);
+    // The refreshed credentials last, so that a slow machine does not see them expire too during the 11 MiB upload.
+    simulator.settings.credentialsTtlSeconds = 3_600;
     const mark = simulator.s3Requests.length;
 
     // Act
