@@ -1,10 +1,12 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { z } from 'zod';
+import { systemTimers, Timers } from '../../src/timers';
 import { TokenIssuer } from './jwt';
 import { isoWithOffset, ServiceState, StoredInspection } from './service-state';
-import type { ScriptedFault, SimulatorSettings } from './settings';
+import type { FaultMatch, ScriptedFault, SimulatorSettings } from './settings';
 
 /**
  * The Pix4Dinspect API, strict the way a Django REST Framework service is: 403 for the API key, 401 for the
@@ -22,6 +24,7 @@ export interface SimulatorAccount {
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
+  /** 0 when no answer was sent (a disconnect or a stall). */
   readonly status: number;
   readonly fault?: string;
 }
@@ -84,22 +87,68 @@ export interface ApiServerDependencies {
   readonly random?: () => number;
   /** The service's clock for processing progress; tests and benchmarks may run it faster. @default Date.now */
   readonly clock?: () => number;
+  /** The clock and timers of the service's own waits (the `delay` fault, stalls). @default systemTimers */
+  readonly timers?: Timers;
 }
 
 export interface ApiHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** Invalidates every token issued so far, as a password change or key rotation would. */
   revokeTokens(): void;
+  /** See `Simulator.stall`. */
+  stall(ms: number, match?: FaultMatch): void;
+}
+
+/** A stalled service: matching requests that arrive before `endsAt` are held, unanswered, until it ends. */
+interface Stall {
+  readonly endsAt: number;
+  readonly match: FaultMatch;
+  readonly held: Set<Socket>;
 }
 
 export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
   let tokens = new TokenIssuer();
   const random = deps.random ?? Math.random;
+  const timers = deps.timers ?? systemTimers;
+  const stalls = new Set<Stall>();
+
+  function activeStall(method: string, path: string): Stall | undefined {
+    const now = timers.now();
+    for (const stall of stalls) if (now < stall.endsAt && matches(stall.match, method, path)) return stall;
+    return undefined;
+  }
+
+  function stall(ms: number, match: FaultMatch = {}): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`A stall lasts a finite, non-negative number of ms, not ${ms}`);
+    const entry: Stall = { endsAt: timers.now() + ms, match, held: new Set() };
+    stalls.add(entry);
+    // A timeout signal rather than a sleep: a simulator closed during a stall keeps no timer alive.
+    timers.timeoutSignal(ms).addEventListener(
+      'abort',
+      () => {
+        stalls.delete(entry);
+        // A stalled service that recovers drops what it held: the callers see a cut connection.
+        for (const socket of entry.held) socket.destroy();
+        entry.held.clear();
+      },
+      { once: true },
+    );
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
     const record = (status: number, fault?: string) => deps.requests.push({ method, path, status, ...(fault ? { fault } : {}) });
+
+    // Before anything else, so that a stalled request takes no scripted fault and has no effect.
+    const stalled = activeStall(method, path);
+    if (stalled) {
+      record(0, 'stalled');
+      const socket = req.socket;
+      stalled.held.add(socket);
+      socket.once('close', () => stalled.held.delete(socket));
+      return;
+    }
 
     const scripted = takeScriptedFault(deps.faults, method, path);
     if (scripted?.action === 'disconnect') {
@@ -107,7 +156,7 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
       req.socket.destroy();
       return;
     }
-    if (scripted?.action === 'delay') await sleep(scripted.ms);
+    if (scripted?.action === 'delay') await timers.sleep(scripted.ms);
     if (scripted?.action === 'answer') {
       record(scripted.status, 'scripted');
       const answer = faultAnswer(scripted.status, scripted.retryAfterSeconds ?? deps.settings.retryAfterSeconds);
@@ -311,13 +360,16 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
     revokeTokens: () => {
       tokens = new TokenIssuer();
     },
+    stall,
   });
 }
 
+function matches(match: FaultMatch, method: string, path: string): boolean {
+  return (!match.method || match.method === method) && (!match.pathIncludes || path.includes(match.pathIncludes));
+}
+
 function takeScriptedFault(faults: ScriptedFault[], method: string, path: string): ScriptedFault | undefined {
-  const index = faults.findIndex(
-    (fault) => (!fault.method || fault.method === method) && (!fault.pathIncludes || path.includes(fault.pathIncludes)),
-  );
+  const index = faults.findIndex((fault) => matches(fault, method, path));
   return index < 0 ? undefined : faults.splice(index, 1)[0];
 }
 
@@ -451,5 +503,3 @@ function send(res: ServerResponse, answer: Answer): void {
   });
   res.end(payload);
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -33,7 +33,7 @@ export const DEFAULT_SIMULATOR_SETTINGS: Readonly<SimulatorSettings> = Object.fr
  * A fault for the next matching API request, for tests that need one exact failure rather than a rate:
  * - `answer`: reply with `status` (and `body`, when given) before the request has any effect;
  * - `lose-answer`: perform the request, then reply with `status` (the caller cannot know it worked);
- * - `delay`: hold the answer for `ms`;
+ * - `delay`: hold the answer for `ms` (on the simulator's timers);
  * - `disconnect`: close the connection without an answer.
  */
 export type ScriptedFault = FaultMatch &
@@ -44,6 +44,7 @@ export type ScriptedFault = FaultMatch &
     | { readonly action: 'disconnect' }
   );
 
+/** Which API requests a scripted fault or a stall (`Simulator.stall`) applies to. */
 export interface FaultMatch {
   readonly method?: 'GET' | 'POST';
   /** The fault applies to requests whose path contains this text; to any request when absent. */

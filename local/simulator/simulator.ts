@@ -1,11 +1,12 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import type { Timers } from '../../src/timers';
 import { EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
 import { createApiHandler, RecordedRequest, SimulatorAccount } from './api-server';
 import { createS3GatewayHandler, RecordedS3Request } from './s3-gateway';
 import { ServiceState } from './service-state';
-import { DEFAULT_SIMULATOR_SETTINGS, ScriptedFault, SimulatorSettings } from './settings';
+import { DEFAULT_SIMULATOR_SETTINGS, FaultMatch, ScriptedFault, SimulatorSettings } from './settings';
 
 export const SIMULATOR_BUCKET = 'prod-pix4d-cloud-default';
 
@@ -21,6 +22,11 @@ export interface SimulatorOptions {
   readonly settings?: Partial<SimulatorSettings>;
   /** Clock of processing progress (statuses). @default Date.now */
   readonly clock?: () => number;
+  /**
+   * Clock and timers of the service's own waits: the `delay` fault and stalls. Local mode may pass faster ones,
+   * with the client's. @default systemTimers
+   */
+  readonly timers?: Timers;
 }
 
 export interface Simulator {
@@ -34,12 +40,19 @@ export interface Simulator {
   readonly settings: SimulatorSettings;
   /** The embedded S3 server behind the bucket (direct access, no credential checks). */
   readonly embeddedS3: EmbeddedS3;
-  /** Every API request answered, in order. */
+  /** Every API request answered, in order, and every one dropped or stalled (status 0) when it arrived. */
   readonly requests: readonly RecordedRequest[];
   /** Every S3 request the gateway answered, in order. */
   readonly s3Requests: readonly RecordedS3Request[];
   /** Queue a fault for the next matching API request. */
   injectFault(fault: ScriptedFault): void;
+  /**
+   * Stall the service from now for `ms` (on the simulator's timers): every matching API request (the token
+   * endpoint's included; every request when `match` is absent) gets no answer and has no effect. When the stall
+   * ends, the connections held are closed without an answer; requests arriving after that are served normally.
+   * Stalled requests are recorded with status 0 and fault `stalled`.
+   */
+  stall(ms: number, match?: FaultMatch): void;
   /** Invalidate every token issued so far: the next call with one gets 401. */
   revokeTokens(): void;
   close(): Promise<void>;
@@ -62,7 +75,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const s3Requests: RecordedS3Request[] = [];
   const bucketClient = embeddedS3.client();
 
-  const apiHandler = createApiHandler({ state, account, settings, faults, requests, bucketClient, ...(options.clock ? { clock: options.clock } : {}) });
+  const apiHandler = createApiHandler({
+    state,
+    account,
+    settings,
+    faults,
+    requests,
+    bucketClient,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.timers ? { timers: options.timers } : {}),
+  });
   const api = await listen(apiHandler, options.port ?? 0);
   const gateway = await listen(
     createS3GatewayHandler({ state, upstreamEndpoint: embeddedS3.endpoint, log: s3Requests }),
@@ -82,6 +104,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       faults.push(fault);
     },
     revokeTokens: () => apiHandler.revokeTokens(),
+    stall: (ms, match) => apiHandler.stall(ms, match),
     close: async () => {
       await Promise.all([stop(api), stop(gateway)]);
       bucketClient.destroy();

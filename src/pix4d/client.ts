@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { redact } from '../redact';
+import { systemTimers, Timers } from '../timers';
 import { BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay, parseRetryAfter } from './backoff';
 import {
   ImageRegistrationMismatchError,
@@ -74,14 +75,19 @@ export interface Pix4dClientOptions {
   readonly authUrl?: string;
   /** Host of every other endpoint. @default https://api.inspect.pix4d.com */
   readonly apiUrl?: string;
-  /** Time allowed for one request, answer body included. @default 30000 */
+  /** Time allowed for one request, answer body included; a `withDeadline` view cuts it to the time left. @default 30000 */
   readonly requestTimeoutMs?: number;
   /** @default DEFAULT_BACKOFF */
   readonly backoff?: BackoffPolicy;
   readonly logger?: Pix4dLogger;
-  /** @default Date.now */
+  /**
+   * The clock and timers of every measure and wait of the client: retry waits, request timeouts, deadlines.
+   * @default systemTimers
+   */
+  readonly timers?: Timers;
+  /** Overrides `timers.now`. @default timers.now */
   readonly now?: () => number;
-  /** @default setTimeout-based */
+  /** Overrides `timers.sleep`. @default timers.sleep */
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default Math.random */
   readonly random?: () => number;
@@ -104,6 +110,20 @@ interface CachedToken {
   readonly refreshAt: number;
 }
 
+/** What a client and all its deadline views share: one token, one authentication at a time. */
+interface TokenSession {
+  token: CachedToken | undefined;
+  pending: Promise<CachedToken> | undefined;
+}
+
+/** The time bound of one public call, and what it has seen, for the error to throw when the time runs out. */
+interface CallBudget {
+  /** Epoch ms on the client's clock; no bound when undefined. */
+  readonly deadlineMs: number | undefined;
+  /** The last transient failure of the call: the error to report when the time runs out after it. */
+  lastTransient: Pix4dApiError | undefined;
+}
+
 interface RequestSpec {
   readonly method: 'GET' | 'POST';
   readonly url: string;
@@ -121,57 +141,88 @@ const RETRIED_STATUSES = new Set([429, 502, 503, 504]);
 /** Refresh a token this long before it expires, at most a tenth of its lifetime. */
 const TOKEN_REFRESH_MARGIN_MS = 60_000;
 const EXCERPT_LENGTH = 300;
+const TOKEN_ENDPOINT = 'POST /v1/auth/token/';
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * Errors thrown because a call's deadline came: an authentication shared with a caller that has more time left
+ * must not end that caller's call too.
+ */
+const endedByDeadline = new WeakSet<Error>();
 
 export class Pix4dInspectClient implements Pix4dInspectApi {
+  private readonly options: Pix4dClientOptions;
   private readonly account: Pix4dAccount;
   private readonly authUrl: string;
   private readonly apiUrl: string;
   private readonly requestTimeoutMs: number;
   private readonly backoff: BackoffPolicy;
   private readonly logger: Pix4dLogger | undefined;
+  private readonly timers: Timers;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
-  private token: CachedToken | undefined;
-  private pendingToken: Promise<CachedToken> | undefined;
+  // Not readonly: `withDeadline` points its view at this client's session and sets the view's deadline.
+  private session: TokenSession = { token: undefined, pending: undefined };
+  private deadlineMs: number | undefined;
 
   constructor(options: Pix4dClientOptions) {
+    this.options = options;
     this.account = options.account;
     this.authUrl = trimSlash(options.authUrl ?? DEFAULT_AUTH_URL);
     this.apiUrl = trimSlash(options.apiUrl ?? DEFAULT_API_URL);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.logger = options.logger;
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? defaultSleep;
+    const timers = options.timers ?? systemTimers;
+    this.timers = timers;
+    this.now = options.now ?? (() => timers.now());
+    this.sleep = options.sleep ?? ((ms) => timers.sleep(ms));
     this.random = options.random ?? Math.random;
   }
 
+  /**
+   * A view of this client whose every call ends by `deadlineMs` (epoch ms on the client's clock): a Lambda passes
+   * the end of its invocation, less a margin for its own work, so that a slow Pix4Dinspect makes the step fail with
+   * a retryable error instead of being killed at its timeout.
+   *
+   * Through the view, no attempt starts once the deadline has passed, each request timeout is cut to the time
+   * left, and no retry wait that would end after the deadline is started. When the time runs out the call throws
+   * a transient error (one of `TRANSIENT_PIX4D_ERRORS`): the last transient failure it met, else a
+   * `Pix4dTimeoutError`. The deadline only shortens the client's own bounds (attempts, total time, request
+   * timeout). The view shares this client's token and authentication; a view of a view keeps the earlier deadline.
+   */
+  withDeadline(deadlineMs: number): Pix4dInspectClient {
+    if (Number.isNaN(deadlineMs)) throw new RangeError('withDeadline needs a deadline in epoch milliseconds, not NaN');
+    const view = new Pix4dInspectClient(this.options);
+    view.session = this.session;
+    view.deadlineMs = this.deadlineMs === undefined ? deadlineMs : Math.min(this.deadlineMs, deadlineMs);
+    return view;
+  }
+
   createAsset(input: CreateAssetInput): Promise<Asset> {
-    return this.call('POST', '/v1/assets/', assetSchema, input);
+    return this.call(this.budget(), 'POST', '/v1/assets/', assetSchema, input);
   }
 
   createInspection(input: CreateInspectionInput): Promise<Inspection> {
-    return this.call('POST', '/v1/inspections/', inspectionSchema, input);
+    return this.call(this.budget(), 'POST', '/v1/inspections/', inspectionSchema, input);
   }
 
   getInspection(inspectionId: number): Promise<Inspection> {
-    return this.call('GET', `/v1/inspections/${inspectionId}/`, inspectionSchema);
+    return this.readInspection(this.budget(), inspectionId);
   }
 
   async getS3Credentials(inspectionId: number): Promise<TemporaryS3Credentials> {
-    const answer = await this.call('GET', `/v1/inspections/${inspectionId}/s3_credentials/`, s3CredentialsResponseSchema);
+    const answer = await this.call(this.budget(), 'GET', `/v1/inspections/${inspectionId}/s3_credentials/`, s3CredentialsResponseSchema);
     return TemporaryS3Credentials.fromApi(answer);
   }
 
   async registerImages(inspectionId: number, imageKeys: readonly string[]): Promise<ImageRegistration> {
+    const budget = this.budget();
     let registered = 0;
     let calls = 0;
     for (let start = 0; start < imageKeys.length; start += MAX_KEYS_PER_REGISTRATION) {
       const image_keys = imageKeys.slice(start, start + MAX_KEYS_PER_REGISTRATION);
-      const answer = await this.call('POST', `/v1/inspections/${inspectionId}/register_images/`, registerImagesResponseSchema, {
+      const answer = await this.call(budget, 'POST', `/v1/inspections/${inspectionId}/register_images/`, registerImagesResponseSchema, {
         image_keys,
       });
       registered += answer.nb_images_registered;
@@ -188,19 +239,21 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
    * sending the request again blindly: the inspection's status is read first, and compared with the one before.
    */
   async startProcessing(inspectionId: number, options: StartProcessingOptions = {}): Promise<ProcessingStart> {
+    const budget = this.budget();
     const path = `/v1/inspections/${inspectionId}/process/`;
-    const current = await this.getInspection(inspectionId);
+    const current = await this.readInspection(budget, inspectionId);
     const before = options.statusBefore ? { ...current, status: options.statusBefore, pcs_task_uuid: null } : current;
     if (hasProcessingStarted(before, current)) return { status: current.status, confirmedByStatus: true };
     const startedAt = this.now();
     for (let failures = 1; ; failures++) {
       try {
-        await this.call('POST', path, undefined, undefined, { retryAmbiguous: false });
-        const after = await this.getInspection(inspectionId);
+        await this.call(budget, 'POST', path, undefined, undefined, { retryAmbiguous: false });
+        const after = await this.readInspection(budget, inspectionId);
         return { status: after.status, confirmedByStatus: false };
       } catch (error) {
         if (!isAmbiguous(error)) throw error;
-        const after = await this.getInspection(inspectionId);
+        // Out of time, this read throws a transient error: the step is retried and compares with `statusBefore`.
+        const after = await this.readInspection(budget, inspectionId);
         if (hasProcessingStarted(before, after)) {
           this.logger?.warn('Processing start confirmed by the inspection status after an ambiguous failure', {
             endpoint: `POST ${path}`,
@@ -210,6 +263,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         }
         const delay = fullJitterDelay(failures, this.backoff, this.random);
         if (failures >= this.backoff.maxAttempts || this.now() - startedAt + delay > this.backoff.maxTotalMs) throw error;
+        // The error is ambiguous, hence transient: the step is retried rather than waiting past the deadline.
+        if (this.waitPassesDeadline(budget, delay)) throw this.stoppedByDeadline(error as Pix4dApiError, `POST ${path}`, delay, budget);
         this.logger?.warn('Processing did not start after an ambiguous failure; sending it again', {
           endpoint: `POST ${path}`,
           error: (error as Error).message,
@@ -220,7 +275,16 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     }
   }
 
+  private budget(): CallBudget {
+    return { deadlineMs: this.deadlineMs, lastTransient: undefined };
+  }
+
+  private readInspection(budget: CallBudget, inspectionId: number): Promise<Inspection> {
+    return this.call(budget, 'GET', `/v1/inspections/${inspectionId}/`, inspectionSchema);
+  }
+
   private async call<S extends z.ZodType>(
+    budget: CallBudget,
     method: 'GET' | 'POST',
     path: string,
     schema: S | undefined,
@@ -241,28 +305,67 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
 
-    let answer = await this.send(request((await this.currentToken()).value), options);
+    let answer = await this.send(request((await this.currentToken(budget)).value), options, budget);
     if (answer.status === 401) {
       // The token may have been revoked or have expired early: one fresh token, one more try.
       this.logger?.debug('Token refused; authenticating again', { endpoint: `${method} ${path}` });
-      this.token = undefined;
-      answer = await this.send(request((await this.currentToken()).value), options);
+      this.session.token = undefined;
+      answer = await this.send(request((await this.currentToken(budget)).value), options, budget);
     }
     if (!answer.ok) throw this.errorFor(answer, `${method} ${path}`);
     if (!schema) return undefined as z.output<S>;
     return this.parse(answer, `${method} ${path}`, schema);
   }
 
-  private currentToken(): Promise<CachedToken> {
-    if (this.token && this.now() < this.token.refreshAt) return Promise.resolve(this.token);
-    // Concurrent callers share one authentication.
-    this.pendingToken ??= this.authenticate().finally(() => {
-      this.pendingToken = undefined;
-    });
-    return this.pendingToken;
+  private async currentToken(budget: CallBudget): Promise<CachedToken> {
+    for (;;) {
+      const cached = this.session.token;
+      if (cached && this.now() < cached.refreshAt) return cached;
+      // Concurrent callers, of this client and of all its views, share one authentication (one token per
+      // container). It runs within the budget of the call that started it.
+      const started = this.session.pending === undefined;
+      const pending = this.session.pending ?? this.startAuthentication(budget);
+      try {
+        // Someone else's authentication may be bounded later than this call, or not at all.
+        return budget.deadlineMs === undefined ? await pending : await this.untilDeadline(pending, budget, TOKEN_ENDPOINT);
+      } catch (error) {
+        // Someone else's authentication ended at its caller's deadline: this call may have time for another.
+        const retry = !started && error instanceof Error && endedByDeadline.has(error) && this.timeLeft(budget) > 0;
+        if (!retry) throw error;
+      }
+    }
   }
 
-  private async authenticate(): Promise<CachedToken> {
+  private startAuthentication(budget: CallBudget): Promise<CachedToken> {
+    const pending: Promise<CachedToken> = this.authenticate(budget).finally(() => {
+      if (this.session.pending === pending) this.session.pending = undefined;
+    });
+    this.session.pending = pending;
+    return pending;
+  }
+
+  /** `promise`, or a rejection when the budget's deadline comes first (the promise runs on). */
+  private untilDeadline<T>(promise: Promise<T>, budget: CallBudget, endpoint: string): Promise<T> {
+    const left = this.timeLeft(budget);
+    if (left <= 0) return Promise.reject(this.outOfTime(budget, endpoint));
+    const signal = this.timers.timeoutSignal(left);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(this.outOfTime(budget, endpoint));
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private async authenticate(budget: CallBudget): Promise<CachedToken> {
     const path = '/v1/auth/token/';
     const requestedAt = this.now();
     const answer = await this.send(
@@ -278,6 +381,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         body: new URLSearchParams({ username: this.account.username, password: this.account.password }).toString(),
       },
       { retryAmbiguous: true },
+      budget,
     );
     const endpoint = `POST ${path}`;
     if (answer.status === 400 || answer.status === 401) {
@@ -290,28 +394,31 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       value: api_token,
       refreshAt: requestedAt + lifetimeMs - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 10),
     };
-    this.token = token;
+    this.session.token = token;
     return token;
   }
 
   /**
-   * Sends one request, repeating it on network errors, 429, 502, 503 and 504 within the backoff policy. Returns
-   * any other answer; throws the transient error once the policy is exhausted.
+   * Sends one request, repeating it on network errors, 429, 502, 503 and 504 within the backoff policy and the
+   * budget's deadline. Returns any other answer; throws the transient error once the policy or the time is exhausted.
    */
-  private async send(request: RequestSpec, options: CallOptions): Promise<BufferedAnswer> {
+  private async send(request: RequestSpec, options: CallOptions, budget: CallBudget): Promise<BufferedAnswer> {
     const endpoint = `${request.method} ${request.path}`;
     const startedAt = this.now();
     for (let failures = 1; ; failures++) {
+      const timeoutMs = this.attemptTimeout(budget, endpoint);
+      const signal = this.timers.timeoutSignal(timeoutMs);
       let outcome: BufferedAnswer | Pix4dApiError;
       try {
-        outcome = await this.fetchOnce(request);
+        outcome = await this.fetchOnce(request, signal);
       } catch (error) {
-        outcome = this.connectionError(error, endpoint);
+        outcome = this.connectionError(error, endpoint, signal, timeoutMs);
       }
       const retried = outcome instanceof Pix4dApiError || RETRIED_STATUSES.has(outcome.status);
       if (!retried) return outcome as BufferedAnswer;
 
       const error = outcome instanceof Pix4dApiError ? outcome : this.errorFor(outcome, endpoint);
+      if (error.transient) budget.lastTransient = error;
       const throttled = !(outcome instanceof Pix4dApiError) && outcome.status === 429;
       if (!throttled && !options.retryAmbiguous) throw error;
 
@@ -319,6 +426,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       const delay = Math.max(retryAfter ?? 0, fullJitterDelay(failures, this.backoff, this.random));
       const elapsed = this.now() - startedAt;
       if (failures >= this.backoff.maxAttempts || elapsed + delay > this.backoff.maxTotalMs) throw error;
+      if (this.waitPassesDeadline(budget, delay)) throw this.stoppedByDeadline(error, endpoint, delay, budget);
       this.logger?.warn('Pix4Dinspect call failed; retrying', {
         endpoint,
         status: error.status,
@@ -330,22 +438,63 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     }
   }
 
-  private async fetchOnce(request: RequestSpec): Promise<BufferedAnswer> {
+  /** The time left before the budget's deadline, in ms; Infinity without deadline. */
+  private timeLeft(budget: CallBudget): number {
+    return budget.deadlineMs === undefined ? Number.POSITIVE_INFINITY : budget.deadlineMs - this.now();
+  }
+
+  /** The timeout of the next attempt: the request timeout, cut to the time left. Throws when none is left. */
+  private attemptTimeout(budget: CallBudget, endpoint: string): number {
+    const left = this.timeLeft(budget);
+    if (left <= 0) throw this.outOfTime(budget, endpoint);
+    return Math.min(this.requestTimeoutMs, left);
+  }
+
+  /** A wait that ends at or after the deadline leaves no time for the attempt it waits for. */
+  private waitPassesDeadline(budget: CallBudget, delayMs: number): boolean {
+    return delayMs >= this.timeLeft(budget);
+  }
+
+  /** The error to throw when no attempt can start before the deadline; always transient. */
+  private outOfTime(budget: CallBudget, endpoint: string): Pix4dApiError {
+    const error = budget.lastTransient ?? new Pix4dTimeoutError("The invocation's time ran out before Pix4Dinspect could be called", { endpoint });
+    endedByDeadline.add(error);
+    return error;
+  }
+
+  private stoppedByDeadline(error: Pix4dApiError, endpoint: string, delayMs: number, budget: CallBudget): Pix4dApiError {
+    this.logger?.warn("Pix4Dinspect call failed; not retrying: the invocation's time would run out during the wait", {
+      endpoint,
+      status: error.status,
+      error: error.name,
+      delayMs,
+      timeLeftMs: Math.max(0, Math.floor(this.timeLeft(budget))),
+    });
+    endedByDeadline.add(error);
+    return error;
+  }
+
+  private async fetchOnce(request: RequestSpec, signal: AbortSignal): Promise<BufferedAnswer> {
     const response = await fetch(request.url, {
       method: request.method,
       headers: request.headers,
       ...(request.body === undefined ? {} : { body: request.body }),
-      signal: AbortSignal.timeout(this.requestTimeoutMs),
+      signal,
     });
     // The body is read under the same timeout, so a stalled answer is also cut.
     const text = await response.text();
     return { status: response.status, ok: response.ok, headers: response.headers, text };
   }
 
-  private connectionError(error: unknown, endpoint: string): Pix4dApiError {
+  private connectionError(error: unknown, endpoint: string, signal: AbortSignal, timeoutMs: number): Pix4dApiError {
     const cause = error instanceof Error ? error : new Error(String(error));
-    if (cause.name === 'TimeoutError' || cause.name === 'AbortError') {
-      return new Pix4dTimeoutError(`Pix4Dinspect did not answer within ${this.requestTimeoutMs} ms`, { endpoint });
+    // fetch rejects with the signal's reason, which a `Timers` other than the system's may shape differently.
+    if (signal.aborted || cause.name === 'TimeoutError' || cause.name === 'AbortError') {
+      const summary =
+        timeoutMs < this.requestTimeoutMs
+          ? `Pix4Dinspect did not answer within ${Math.ceil(timeoutMs)} ms, the time the invocation had left`
+          : `Pix4Dinspect did not answer within ${this.requestTimeoutMs} ms`;
+      return new Pix4dTimeoutError(summary, { endpoint });
     }
     const reason = cause.cause instanceof Error ? cause.cause.message : cause.message;
     return new Pix4dNetworkError(`Pix4Dinspect could not be reached (${this.scrub(reason)})`, { endpoint });
@@ -395,7 +544,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   }
 
   private scrub(text: string): string {
-    return redact(text, [this.account.password, this.account.apiKey, this.account.username, this.token?.value]);
+    return redact(text, [this.account.password, this.account.apiKey, this.account.username, this.session.token?.value]);
   }
 }
 

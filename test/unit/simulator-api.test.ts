@@ -903,3 +903,85 @@ describe('injected faults', () => {
     expect(simulator.requests.some((request) => request.path === `/v1/inspections/${inspection.id}/process/` && request.status === 502)).toBe(true);
   });
 });
+
+describe('stall', () => {
+  /** Waits until `count` requests have been recorded since `mark`, so that the next request arrives after them. */
+  async function untilRecorded(mark: number, count: number): Promise<void> {
+    for (let i = 0; i < 200 && simulator.requests.length - mark < count; i++) await sleep(10);
+  }
+
+  it('holds matching requests unanswered and without effect, serves the others, and closes the held ones when it ends', async () => {
+    // Prepare
+    const countBefore = ((await call('GET', '/v1/assets/')).body as { count: number }).count;
+    simulator.injectFault({ action: 'answer', status: 503, method: 'POST', pathIncludes: '/v1/assets/' });
+    const mark = simulator.requests.length;
+    simulator.stall(600, { method: 'POST', pathIncludes: '/v1/assets/' });
+    const startedAt = Date.now();
+
+    // Act
+    const stalled = call('POST', '/v1/assets/', { body: { name: 'Stalled', type: 1 } }).then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    await untilRecorded(mark, 1);
+    const other = await call('GET', '/v1/assets/');
+    const stalledOutcome = await stalled;
+    const heldFor = Date.now() - startedAt;
+    const afterStall = await call('POST', '/v1/assets/', { body: { name: 'After the stall', type: 1 } });
+    const next = await call('POST', '/v1/assets/', { body: { name: 'Next', type: 1 } });
+
+    // Assess
+    expect(other.status).toBe(200);
+    // The held connection is closed without an answer: fetch fails.
+    expect(stalledOutcome).toBeInstanceOf(TypeError);
+    expect(heldFor).toBeGreaterThanOrEqual(550);
+    // The stalled request took no scripted fault and created nothing.
+    expect(afterStall.status).toBe(503);
+    expect(next.status).toBe(201);
+    const countAfter = ((await call('GET', '/v1/assets/')).body as { count: number }).count;
+    expect(countAfter).toBe(countBefore + 1);
+    expect(simulator.requests.slice(mark, mark + 4)).toEqual([
+      { method: 'POST', path: '/v1/assets/', status: 0, fault: 'stalled' },
+      { method: 'GET', path: '/v1/assets/', status: 200 },
+      { method: 'POST', path: '/v1/assets/', status: 503, fault: 'scripted' },
+      { method: 'POST', path: '/v1/assets/', status: 201 },
+    ]);
+  });
+
+  it('stalls every request, the token endpoint included, when no match is given, and serves requests that arrive after it', async () => {
+    // Prepare
+    const mark = simulator.requests.length;
+    simulator.stall(300);
+
+    // Act
+    const during = await Promise.allSettled([
+      call('POST', '/v1/auth/token/', {
+        headers: { 'X-Api-Key': simulator.account.apiKey, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: simulator.account.username, password: simulator.account.password }).toString(),
+      }),
+      call('GET', `/v1/assets/${assetId}/`),
+    ]);
+    const after = await call('GET', `/v1/assets/${assetId}/`);
+
+    // Assess
+    expect(during.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(after.status).toBe(200);
+    const seen = simulator.requests.slice(mark);
+    expect(seen.filter((request) => request.fault === 'stalled').map((request) => `${request.method} ${request.path}`).sort()).toEqual([
+      `GET /v1/assets/${assetId}/`,
+      'POST /v1/auth/token/',
+    ]);
+    expect(seen.at(-1)).toEqual({ method: 'GET', path: `/v1/assets/${assetId}/`, status: 200 });
+  });
+
+  it('refuses a stall of a negative or endless duration', () => {
+    // Prepare
+    const durations = [-1, Number.NaN, Number.POSITIVE_INFINITY];
+
+    // Act
+    const attempts = durations.map((ms) => () => simulator.stall(ms));
+
+    // Assess
+    for (const attempt of attempts) expect(attempt).toThrow(RangeError);
+  });
+});
