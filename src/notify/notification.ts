@@ -21,8 +21,10 @@ export const DEFAULT_MAX_SKIPPED_LISTED = 100;
 export const EMAIL_SKIPPED_LISTED = 20;
 /** An error message longer than this is cut, ending with '…'. */
 export const MAX_ERROR_MESSAGE_CHARS = 2_000;
-/** SNS allows 100. */
-export const MAX_SUBJECT_CHARS = 100;
+/**
+ * The longest subject built. SNS wants a Subject "less than 100 characters long" (Publish API reference): 99 at most.
+ */
+export const MAX_SUBJECT_CHARS = 99;
 /** The whole `snsMessage` stays below this many bytes (UTF-8); SNS allows 256 KiB, attributes included. */
 export const MAX_SNS_MESSAGE_BYTES = 200 * 1024;
 /** Stands for a missing name: SNS attribute values must not be empty. */

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { checkPublish, SnsRequestError } from '../../local/aws/sns-publish-rules';
 import {
   buildNotification,
   MAX_ERROR_MESSAGE_CHARS,
   MAX_SNS_MESSAGE_BYTES,
+  MAX_SUBJECT_CHARS,
+  NOTIFICATION_TYPES,
   type NotificationInput,
   notificationSchema,
 } from '../../src/notify/notification';
@@ -218,7 +221,7 @@ describe('notificationSchema', () => {
 });
 
 describe('buildNotification: subject and attributes', () => {
-  it('keeps the subject on one printable ASCII line of at most 100 characters, whatever the names', () => {
+  it('keeps the subject on one printable ASCII line of at most 99 characters, whatever the names', () => {
     // Prepare
     const prefix = `Tour Eiffel – été 🗼\nRenée’s “tower”/${'Flüge-'.repeat(40)}/`;
     const types = [
@@ -234,7 +237,7 @@ describe('buildNotification: subject and attributes', () => {
 
     // Assess
     for (const subject of subjects) {
-      expect(subject.length).toBeLessThanOrEqual(100);
+      expect(subject.length).toBeLessThanOrEqual(99);
       expect(subject).toMatch(SUBJECT_CHARSET);
       expect(subject).toContain('Tour Eiffel - ete ? Renee\'s "tower"/Fluge-');
     }
@@ -430,5 +433,145 @@ describe('buildNotification: redaction', () => {
     const error = 'error' in built.message ? built.message.error.message : '';
     expect(error).toHaveLength(MAX_ERROR_MESSAGE_CHARS);
     expect(error.endsWith('x[redact…')).toBe(true);
+  });
+});
+
+describe('buildNotification: what SNS accepts', () => {
+  const topicArn = 'arn:aws:sns:eu-west-1:123456789012:inspection-outcomes';
+
+  /** The Publish request of `SnsNotificationPublisher`, for the SNS rules of local mode. */
+  function publishOf(built: ReturnType<typeof buildNotification>) {
+    return {
+      TopicArn: topicArn,
+      Subject: built.subject,
+      Message: built.snsMessage,
+      MessageStructure: 'json',
+      MessageAttributes: built.messageAttributes,
+    };
+  }
+
+  /** `head`, then `fill` and 'a' up to exactly `bytes` UTF-8 bytes. */
+  function ofBytes(head: string, fill: string, bytes: number): string {
+    let text = head;
+    while (Buffer.byteLength(text + fill, 'utf8') <= bytes) text += fill;
+    while (Buffer.byteLength(text, 'utf8') < bytes) text += 'a';
+    return text;
+  }
+
+  /** One input of each type; `inspection.failed` with a stage far over the subject's share. */
+  function eachType(overrides: Partial<NotificationInput>): NotificationInput[] {
+    return NOTIFICATION_TYPES.map((type) =>
+      designInput({
+        type,
+        ...(type === 'inspection.failed'
+          ? { error: { stage: `register\t\u00e9tape \u2013 ${'very-long-stage-'.repeat(8)}\n`, message: 'x' } }
+          : {}),
+        ...(type === 'inspection.timed_out' ? { deadline: '2026-11-30T10:04:00Z' } : {}),
+        ...overrides,
+      }),
+    );
+  }
+
+  const keyLike = ofBytes('tower-123/', 'flight-2026-11-28-', 1_023) + '/';
+  const unicodeKeyLike = ofBytes('Tour Eiffel \u2013 \u00e9t\u00e9 \ud83d\uddfc/Ren\u00e9e\u2019s \u201ctower\u201d/', '\u00fc\u6771\ud83d\ude81', 1_023) + '/';
+  const folders = [
+    keyLike,
+    unicodeKeyLike,
+    '\u6771\u4eac\u30bf\u30ef\u30fc/\u70b9\u691c-1/',
+    '\ud83d\uddfc\ud83d\ude81/',
+    'Caf\u00e9 Ren\u00e9e/Fl\u00fcge \u00e0 Z\u00fcrich/',
+    'tower\n123/flight\t1\r\n/',
+    '  \u0007bell\u007f/\u2028flight/',
+  ];
+
+  it('builds folders of the awkward kinds: 1,024 bytes (ASCII and unicode), CJK, emoji, line breaks, tabs', () => {
+    // Prepare
+    const lengths = [keyLike, unicodeKeyLike].map((folder) => Buffer.byteLength(folder, 'utf8'));
+
+    // Act
+    const hasLineBreak = folders.some((folder) => /[\r\n\u2028]/.test(folder));
+
+    // Assess
+    expect(lengths).toEqual([1_024, 1_024]);
+    expect(unicodeKeyLike).toMatch(/\u6771/);
+    expect(hasLineBreak).toBe(true);
+  });
+
+  it('gives every type, for every awkward folder and asset name, a request checkPublish accepts', () => {
+    // Prepare
+    const inputs = folders.flatMap((folder) =>
+      eachType({ batch: { bucket: 'drop-bucket', prefix: folder, id: 'batch-1' }, asset: { id: 915, name: folder } }),
+    );
+
+    // Act
+    const built = inputs.map((input) => buildNotification(input));
+
+    // Assess
+    expect(built).toHaveLength(folders.length * NOTIFICATION_TYPES.length);
+    for (const notification of built) {
+      expect(() => checkPublish(publishOf(notification))).not.toThrow();
+      expect(notification.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_CHARS);
+      expect(notification.subject).toMatch(SUBJECT_CHARSET);
+    }
+  });
+
+  it('uses the whole subject budget of 99 characters for a 1,024-byte folder, and SNS takes it', () => {
+    // Prepare
+    const inputs = eachType({ batch: { bucket: 'drop-bucket', prefix: keyLike, id: 'batch-1' } });
+
+    // Act
+    const subjects = inputs.map((input) => buildNotification(input).subject);
+
+    // Assess
+    expect(subjects.map((subject) => subject.length)).toEqual([99, 99, 99]);
+    expect(subjects[0]).toMatch(/^Inspection completed: tower-123\/flight-.*\.\.\. \(118 photos\)$/);
+    expect(subjects[1]).toMatch(/^Inspection failed at register etape - very\.\.\.: tower-123\/flight-.*\.\.\.$/);
+    expect(subjects[2]).toMatch(/^Inspection timed out: tower-123\/flight-.*\.\.\.$/);
+    for (const subject of subjects) expect(() => checkPublish({ TopicArn: topicArn, Subject: subject, Message: 'm' })).not.toThrow();
+  });
+
+  it('stays within what SNS accepts with the largest message: 10,000 skipped keys of 1 KB', () => {
+    // Prepare
+    const skipped = Array.from({ length: 10_000 }, (_, index) => ({
+      key: `${unicodeKeyLike}${String(index).padStart(5, '0')}.txt`,
+      reason: 'unsupported extension',
+    }));
+    const inputs = eachType({
+      batch: { bucket: 'drop-bucket', prefix: unicodeKeyLike, id: 'batch-1' },
+      asset: { id: 915, name: unicodeKeyLike },
+      images: { found: 10_000, copied: 0, registered: 0, skipped },
+    });
+
+    // Act
+    const built = inputs.map((input) => buildNotification(input, { maxSkippedListed: 10_000 }));
+
+    // Assess
+    for (const notification of built) {
+      expect(notification.message.images.skipped.length).toBeGreaterThan(10);
+      expect(() => checkPublish(publishOf(notification))).not.toThrow();
+    }
+  });
+
+  it('matches SNS: a subject of MAX_SUBJECT_CHARS is accepted, and one of 100 characters is refused', () => {
+    // Prepare
+    const built = buildNotification(designInput({ type: 'inspection.timed_out', batch: { bucket: 'b', prefix: keyLike, id: 'i' } }));
+    const hundred = built.subject.padEnd(100, 'x');
+
+    // Act
+    const refusal = (() => {
+      try {
+        checkPublish({ ...publishOf(built), Subject: hundred });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+
+    // Assess
+    expect(hundred).toHaveLength(100);
+    expect(refusal).toBeInstanceOf(SnsRequestError);
+    expect(refusal).toMatchObject({ code: 'InvalidParameter', statusCode: 400, message: 'Invalid parameter: Subject' });
+    expect(() => checkPublish({ ...publishOf(built), Subject: 'x'.repeat(MAX_SUBJECT_CHARS) })).not.toThrow();
+    expect(() => checkPublish({ ...publishOf(built), Subject: 'x'.repeat(MAX_SUBJECT_CHARS + 1) })).toThrow(SnsRequestError);
   });
 });
