@@ -4,7 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { LAMBDA_SERVICE_ERRORS } from './inspection-workflow';
+import { LAMBDA_SERVICE_ERRORS, taskTimeoutFor, TIMEOUT_ERRORS } from './inspection-workflow';
 import { executionLogging } from './execution-logging';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
 
@@ -43,10 +43,11 @@ export class BatchWaiter extends Construct {
       }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
+      taskTimeout: taskTimeoutFor(props.checkBatch),
       resultPath: '$.settlement',
     });
     check.addRetry({
-      errors: [...LAMBDA_SERVICE_ERRORS, 'States.Timeout', 'Sandbox.Timedout', 'S3ServiceException', 'InternalError', 'SlowDown'],
+      errors: [...LAMBDA_SERVICE_ERRORS, ...TIMEOUT_ERRORS, 'S3ServiceException', 'InternalError', 'SlowDown'],
       interval: Duration.seconds(5),
       maxAttempts: 5,
       backoffRate: 2,

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -16,6 +16,40 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
 ];
+
+/** A Lambda that timed out (`Sandbox.Timedout`), or a task the state machine stopped waiting for (`States.Timeout`). */
+export const TIMEOUT_ERRORS = ['Sandbox.Timedout', 'States.Timeout'];
+
+/**
+ * Step Functions waits this much longer than a function's own timeout before it gives up on the invocation
+ * (`States.Timeout`): the function's timeout fires first; this only ends an invocation the Lambda service lost.
+ */
+export const TASK_TIMEOUT_MARGIN = Duration.seconds(30);
+
+/** The timeout of a task that invokes `fn`: the function's timeout and the margin. */
+export function taskTimeoutFor(fn: lambda.IFunction): sfn.Timeout {
+  const timeout = fn instanceof lambda.Function && fn.timeout ? fn.timeout : Duration.minutes(15);
+  return sfn.Timeout.duration(Duration.seconds(timeout.toSeconds() + TASK_TIMEOUT_MARGIN.toSeconds()));
+}
+
+/** How a task retries; the defaults fit the steps that run once per batch. */
+interface TaskRetry {
+  /** Errors retried besides the Lambda service's and Pix4D's transient ones. @default none */
+  readonly errors?: string[];
+  /** @default 5 seconds */
+  readonly interval?: Duration;
+  /** @default 5 */
+  readonly maxAttempts?: number;
+  /** @default 2 minutes */
+  readonly maxDelay?: Duration;
+}
+
+/**
+ * The status check runs for up to 48 hours, so it outlasts a Pix4Dinspect outage of many minutes (ten attempts
+ * 30 s to 5 min apart, each giving up before its Lambda timeout) rather than failing a run that Pix4D keeps
+ * processing. Checking the status again is harmless.
+ */
+const POLL_RETRY: TaskRetry = { errors: TIMEOUT_ERRORS, interval: Duration.seconds(30), maxAttempts: 10, maxDelay: Duration.minutes(5) };
 
 export interface InspectionWorkflowProps {
   readonly prepare: lambda.IFunction;
@@ -51,10 +85,11 @@ export class InspectionWorkflow extends Construct {
     const failAt = (stage: string) =>
       new sfn.Pass(this, `${capitalize(stage)} failed`, { result: sfn.Result.fromObject({ stage }), resultPath: '$.failure' }).next(notifyFailed);
 
+    // Preparing again returns what the first attempt prepared once it was recorded.
     const prepare = this.invoke('Prepare inspection', props.prepare, {
       'request.$': '$',
       'batchId.$': '$$.Execution.Name',
-    }, '$.prepared');
+    }, '$.prepared', { errors: TIMEOUT_ERRORS });
     prepare.addCatch(failAt('prepare'), { resultPath: '$.error' });
 
     const copyChunk = this.invoke('Copy chunk', props.copy, {
@@ -62,7 +97,7 @@ export class InspectionWorkflow extends Construct {
       'dropBucket.$': '$.dropBucket',
       'inspectionId.$': '$.inspectionId',
       'chunkIndex.$': '$.chunk.index',
-    }, undefined, ['Sandbox.Timedout', 'States.Timeout', 'PhotoCopyError', 'CopySizeMismatchError']);
+    }, undefined, { errors: [...TIMEOUT_ERRORS, 'PhotoCopyError', 'CopySizeMismatchError'] });
     // A Catch cannot leave the Map: the chunk fails with its own error, which the Map's Catch sends to "Notify failed".
     copyChunk.addCatch(new sfn.Fail(this, 'Chunk failed', { errorPath: '$.Error', causePath: '$.Cause' }));
     const copyPhotos = new sfn.Map(this, 'Copy photos', {
@@ -85,10 +120,11 @@ export class InspectionWorkflow extends Construct {
     }, '$.registration');
     register.addCatch(failAt('register'), { resultPath: '$.error' });
 
+    // A retried start reads the status it recorded before its first request, so processing never starts twice.
     const start = this.invoke('Start processing', props.startProcessing, {
       'runPrefix.$': '$.prepared.runPrefix',
       'inspectionId.$': '$.prepared.inspection.id',
-    }, '$.processing');
+    }, '$.processing', { errors: TIMEOUT_ERRORS });
     start.addCatch(failAt('processing'), { resultPath: '$.error' });
 
     const wait = new sfn.Wait(this, 'Wait for processing', { time: sfn.WaitTime.secondsPath('$.processing.poll.waitSeconds') });
@@ -96,7 +132,7 @@ export class InspectionWorkflow extends Construct {
       'inspectionId.$': '$.prepared.inspection.id',
       'deadline.$': '$.processing.deadline',
       'pollCount.$': '$.processing.poll.pollCount',
-    }, '$.processing.poll');
+    }, '$.processing.poll', POLL_RETRY);
     check.addCatch(failAt('status'), { resultPath: '$.error' });
 
     const notifyCompleted = this.notify('Notify completed', props.notify, 'inspection.completed').next(
@@ -124,28 +160,32 @@ export class InspectionWorkflow extends Construct {
     acknowledgeInvokeWildcards(this.stateMachine, [props.prepare, props.copy, props.register, props.startProcessing, props.checkStatus, props.notify]);
   }
 
-  /** A Lambda task that passes `payload` and keeps the function's answer at `resultPath`, with retries. */
+  /**
+   * A Lambda task that passes `payload` and keeps the function's answer at `resultPath`, with retries, and a timeout
+   * just above the function's own.
+   */
   private invoke(
     name: string,
     fn: lambda.IFunction,
     payload: Record<string, unknown>,
     /** Where the answer goes; none: it becomes the state's output. */
     resultPath: string | undefined,
-    extraRetryErrors: string[] = [],
+    retry: TaskRetry = {},
   ): tasks.LambdaInvoke {
     const task = new tasks.LambdaInvoke(this, name, {
       lambdaFunction: fn,
       payload: sfn.TaskInput.fromObject(payload),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
+      taskTimeout: taskTimeoutFor(fn),
       ...(resultPath ? { resultPath } : {}),
     });
     task.addRetry({
-      errors: [...LAMBDA_SERVICE_ERRORS, ...TRANSIENT_PIX4D_ERRORS, 'AssetRegistryBusyError', ...extraRetryErrors],
-      interval: Duration.seconds(5),
-      maxAttempts: 5,
+      errors: [...LAMBDA_SERVICE_ERRORS, ...TRANSIENT_PIX4D_ERRORS, 'AssetRegistryBusyError', ...(retry.errors ?? [])],
+      interval: retry.interval ?? Duration.seconds(5),
+      maxAttempts: retry.maxAttempts ?? 5,
       backoffRate: 2,
-      maxDelay: Duration.minutes(2),
+      maxDelay: retry.maxDelay ?? Duration.minutes(2),
       jitterStrategy: sfn.JitterType.FULL,
     });
     return task;
@@ -153,10 +193,7 @@ export class InspectionWorkflow extends Construct {
 
   /** Builds and publishes one outcome; a failure to notify ends the run failed (it is alarmed on). */
   private notify(name: string, fn: lambda.IFunction, type: string): tasks.LambdaInvoke {
-    const task = this.invoke(name, fn, { type, 'state.$': '$', 'batchId.$': '$$.Execution.Name' }, '$.notification', [
-      'States.Timeout',
-      'Sandbox.Timedout',
-    ]);
+    const task = this.invoke(name, fn, { type, 'state.$': '$', 'batchId.$': '$$.Execution.Name' }, '$.notification', { errors: TIMEOUT_ERRORS });
     task.addCatch(new sfn.Fail(this, `${name} did not publish`, { error: 'NotificationFailed', causePath: '$.error.Cause' }), {
       resultPath: '$.error',
     });

@@ -1,5 +1,6 @@
-import { Arn, ArnFormat, Token, Validations, type ArnComponents } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Arn, ArnFormat, Stack, Token, Validations, type ArnComponents } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
@@ -65,9 +66,20 @@ export class Pix4dCredentials extends Construct {
     }
   }
 
-  /** Lets `grantee` read the secret's value (and decrypt it, were it under a customer managed key). */
+  /**
+   * Lets `grantee` read the secret's value (and decrypt it, were it under a customer managed key): only
+   * `GetSecretValue`, the one call the functions make (CDK's `grantRead` adds `DescribeSecret`). A secret imported
+   * by name or partial ARN is matched with the six characters Secrets Manager appends.
+   */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
+    const secret = this.secret;
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+    });
+    secret.encryptionKey?.grantDecrypt(new kms.ViaServicePrincipal(`secretsmanager.${Stack.of(this).region}.amazonaws.com`, grantee.grantPrincipal));
+    return grant;
   }
 }
 

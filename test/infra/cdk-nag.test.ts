@@ -58,14 +58,15 @@ function intendedAcknowledgements(stack: InspectPipelineStack, createdSecret: bo
   const root = `${STACK_ID}/Pipeline`;
   const drop = arn(pipeline.dropBucket);
   const work = arn(pipeline.workBucket);
-  const read = ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*'];
+  const runs = `Resource::${work}/runs/*`;
+  const records = `Resource::${work}/batches/*`;
   const perFunction: [IConstruct, string[]][] = [
-    [fn.copy, [`Resource::${drop}/*`, `Resource::${work}/*`, ...read, 'Resource::*']],
-    [fn.prepare, [`Resource::${drop}/*/manifest.json`, `Resource::${work}/*`, ...read, 'Action::s3:Abort*', 'Resource::*']],
-    [fn.register, [`Resource::${work}/*`, `Resource::${work}/batches/*`, ...read, 'Action::s3:Abort*', 'Resource::*']],
-    [fn['start-processing'], [`Resource::${work}/*`, ...read, 'Action::s3:Abort*', 'Resource::*']],
-    [fn.notify, [`Resource::${work}/*`, `Resource::${work}/batches/*`, ...read, 'Action::s3:Abort*', 'Resource::*']],
-    [fn['check-batch'], [`Resource::${work}/batches/*`, 'Action::s3:Abort*', 'Resource::*']],
+    [fn.copy, [`Resource::${drop}/*`, runs, 'Resource::*']],
+    [fn.prepare, [`Resource::${drop}/*/manifest.json`, runs, `Resource::${work}/asset-registry/*`, records, 'Resource::*']],
+    [fn.register, [runs, records, 'Resource::*']],
+    [fn['start-processing'], [runs, records, 'Resource::*']],
+    [fn.notify, [runs, records, 'Resource::*']],
+    [fn['check-batch'], [records, 'Resource::*']],
     [fn['check-status'], ['Resource::*']],
     [fn.ingest, ['Resource::*']],
   ];

@@ -57,7 +57,8 @@ function readStatement(resource: unknown): object {
       Statement: Match.arrayWith([
         Match.objectLike({
           Effect: 'Allow',
-          Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
+          // GetSecretValue alone: the functions make no other call to the secret.
+          Action: 'secretsmanager:GetSecretValue',
           Resource: resource,
         }),
       ]),
