@@ -27,8 +27,13 @@ async function runOnce(options: CliOptions, write: Write): Promise<number> {
   const started = Date.now();
   const report = options.json ? jsonReporter(write) : humanReporter(write, process.stdout.isTTY === true && process.stderr.isTTY === true);
   const result = await runLocalFlights(options.run, report.onEvent);
+  if (result.refused.length > 0) {
+    // On AWS these calls would fail the same way: the role in lib/ lacks a grant. (Before the outcomes, which come last.)
+    if (options.json) write(`${JSON.stringify({ event: 'iam-refused', calls: result.refused })}\n`);
+    else write(`\nIAM refused ${result.refused.length} call(s) that the synthesized roles do not allow:\n${result.refused.map((call) => `  ${call.caller}: ${call.action} on ${call.resource}`).join('\n')}\n`);
+  }
   report.finish(result.notifications, result.flights.length, (Date.now() - started) / 1000);
-  return result.succeeded ? 0 : 1;
+  return result.succeeded && result.refused.length === 0 ? 0 : 1;
 }
 
 async function serve(options: CliOptions, write: Write): Promise<number> {

@@ -25,6 +25,7 @@ Flight
   --quiet-seconds S         quiet period with --no-manifest (default 2)
   --flights N               drop N flights at once (<flight>-01, -02, ...)
   --duplicate-events N      deliver every S3 event N times (default 1)
+  --no-iam-check            do not hold each function's AWS calls to its role in the synthesized template
 Simulated Pix4Dinspect
   --fault-rate R            share of API requests answered 502/503/504 (0..1)
   --rate-limit-rate R       share of API requests answered 429 (0..1)
@@ -67,6 +68,7 @@ function readOptions(argv: string[]): CliOptions | 'help' {
       'quiet-seconds': { type: 'string' },
       flights: { type: 'string' },
       'duplicate-events': { type: 'string' },
+      'no-iam-check': { type: 'boolean', default: false },
       'fault-rate': { type: 'string' },
       'rate-limit-rate': { type: 'string' },
       'token-ttl': { type: 'string' },
@@ -123,6 +125,7 @@ function readOptions(argv: string[]): CliOptions | 'help' {
         simulatorAccount,
         quietPeriodSeconds: values['no-manifest'] ? (parseNumberOption('quiet-seconds', values['quiet-seconds'], 0.1) ?? 2) : 0,
         duplicateEvents: parseNumberOption('duplicate-events', values['duplicate-events'], 1, 100) ?? 1,
+        ...(values['no-iam-check'] ? { iamCheck: false } : {}),
         ...(deadlineSeconds === undefined ? {} : { deadlineSeconds }),
         ...(s3Port === undefined ? {} : { s3Port }),
         ...(pix4dUrl === undefined ? {} : { pix4d: externalPix4d(pix4dUrl) }),

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../src/copy/pool';
+import type { RefusedCall } from './iam/iam-authorizer';
 import type { NotificationV1 } from '../src/notify/notification';
 import { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions, startLocalPipeline } from './pipeline/local-pipeline';
 import { syntheticPhoto, syntheticPhotoName } from './synthetic-photos';
@@ -32,6 +33,8 @@ export interface DroppedFlight {
 export interface LocalRunResult {
   readonly flights: readonly DroppedFlight[];
   readonly notifications: readonly NotificationV1[];
+  /** AWS calls the synthesized roles did not allow (none without the IAM check). */
+  readonly refused: readonly RefusedCall[];
   /** Every flight ended `inspection.completed`. */
   readonly succeeded: boolean;
 }
@@ -105,6 +108,7 @@ export async function runLocalFlights(
     return {
       flights,
       notifications,
+      refused: pipeline.iam?.refused() ?? [],
       succeeded: notifications.length === flights.length && notifications.every((message) => message.type === 'inspection.completed'),
     };
   } finally {

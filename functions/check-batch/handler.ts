@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { BatchWatch } from '../../src/ingest/batch-events';
 import { checkSettlement, recordWatch } from '../../src/ingest/batch-settlement';
-import { requireEnv } from '../shared/config';
+import { Environment, requireEnv } from '../shared/config';
 import { logger, once } from '../shared/step-runtime';
 
 export interface CheckBatchDependencies {
@@ -13,7 +13,12 @@ export interface CheckBatchDependencies {
   readonly now: () => Date;
 }
 
-const defaultDependencies = once((): CheckBatchDependencies => ({ s3: new S3Client({}), workBucket: requireEnv('WORK_BUCKET'), now: () => new Date() }));
+/** The check-batch function's settings from its environment, and its S3 client. */
+export function checkBatchDependenciesFromEnv(env: Environment = process.env, s3: S3Client = new S3Client({})): CheckBatchDependencies {
+  return { s3, workBucket: requireEnv('WORK_BUCKET', env), now: () => new Date() };
+}
+
+const defaultDependencies = once(() => checkBatchDependenciesFromEnv());
 
 /** The batch waiter's step: has the batch been quiet long enough, and if so, which inspection should start? */
 export const createHandler = (dependencies: () => CheckBatchDependencies = defaultDependencies) =>

@@ -1,7 +1,7 @@
 import { checkProcessing } from '../../src/workflow/processing-steps';
 import type { CheckInput } from '../../src/workflow/workflow-state';
-import type { StepDependencies } from '../../src/workflow/step-dependencies';
+import type { InvocationDependencies } from '../shared/step-runtime';
 import { stepHandler } from '../shared/step-handler';
 
-export const createHandler = (deps?: () => StepDependencies) => stepHandler<CheckInput, Awaited<ReturnType<typeof checkProcessing>>>(checkProcessing, deps);
+export const createHandler = (deps?: InvocationDependencies) => stepHandler<CheckInput, Awaited<ReturnType<typeof checkProcessing>>>(checkProcessing, deps);
 export const handler = createHandler();

@@ -1,7 +1,7 @@
 import { copyChunk } from '../../src/workflow/transfer-steps';
 import type { CopyChunkInput } from '../../src/workflow/workflow-state';
-import type { StepDependencies } from '../../src/workflow/step-dependencies';
+import type { InvocationDependencies } from '../shared/step-runtime';
 import { stepHandler } from '../shared/step-handler';
 
-export const createHandler = (deps?: () => StepDependencies) => stepHandler<CopyChunkInput, Awaited<ReturnType<typeof copyChunk>>>(copyChunk, deps);
+export const createHandler = (deps?: InvocationDependencies) => stepHandler<CopyChunkInput, Awaited<ReturnType<typeof copyChunk>>>(copyChunk, deps);
 export const handler = createHandler();

@@ -5,7 +5,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { IngestRules } from '../../src/ingest/batch-events';
 import { ingestNotification, S3NotificationBody, WorkflowStarter } from '../../src/ingest/ingest';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
-import { numberEnv, requireEnv } from '../shared/config';
+import { Environment, numberEnv, requireEnv } from '../shared/config';
 import { logger, once, stepLogger } from '../shared/step-runtime';
 
 export interface IngestDependencies {
@@ -13,18 +13,21 @@ export interface IngestDependencies {
   readonly starter: WorkflowStarter;
 }
 
-const dependenciesFromEnv = once(
-  (): IngestDependencies => ({
+/** The ingest function's settings from its environment, and its Step Functions client. */
+export function ingestDependenciesFromEnv(env: Environment = process.env, sfn: SFNClient = new SFNClient({})): IngestDependencies {
+  return {
     rules: {
-      batchDepth: numberEnv('BATCH_DEPTH', 2, { min: 1, max: 10 }),
-      quietPeriodSeconds: numberEnv('QUIET_PERIOD_SECONDS', 600, { min: 0 }),
+      batchDepth: numberEnv('BATCH_DEPTH', 2, { min: 1, max: 10 }, env),
+      quietPeriodSeconds: numberEnv('QUIET_PERIOD_SECONDS', 600, { min: 0 }, env),
     },
-    starter: new SfnWorkflowStarter(new SFNClient({}), {
-      inspection: requireEnv('INSPECTION_STATE_MACHINE_ARN'),
-      waiter: requireEnv('WAITER_STATE_MACHINE_ARN'),
+    starter: new SfnWorkflowStarter(sfn, {
+      inspection: requireEnv('INSPECTION_STATE_MACHINE_ARN', env),
+      waiter: requireEnv('WAITER_STATE_MACHINE_ARN', env),
     }),
-  }),
-);
+  };
+}
+
+const dependenciesFromEnv = once(() => ingestDependenciesFromEnv());
 
 /**
  * SQS batch of S3 notifications -> executions started. Each message is handled on its own; the ones that fail are

@@ -2,6 +2,7 @@ import { prepareInspection } from '../../src/workflow/prepare-inspection';
 import type { InspectionRequest } from '../../src/ingest/batch-events';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { stepHandler } from '../shared/step-handler';
+import type { InvocationDependencies } from '../shared/step-runtime';
 
 export interface PrepareEvent {
   readonly request: InspectionRequest;
@@ -10,5 +11,5 @@ export interface PrepareEvent {
 
 const prepare = (event: PrepareEvent, deps: StepDependencies) => prepareInspection(event.request, event.batchId, deps);
 
-export const createHandler = (deps?: () => StepDependencies) => stepHandler(prepare, deps);
+export const createHandler = (deps?: InvocationDependencies) => stepHandler(prepare, deps);
 export const handler = createHandler();

@@ -36,6 +36,11 @@ export interface LoadPix4dAccountOptions {
   readonly maxAgeMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Where accounts read earlier are kept: one per Lambda container. Local mode runs every function in one process
+   * and gives each its own, so that each reads the secret as it would on AWS. @default the module's
+   */
+  readonly cache?: Pix4dAccountCache;
 }
 
 const requiredText = z
@@ -60,8 +65,11 @@ interface CacheEntry {
   readonly account: Promise<Pix4dAccount>;
 }
 
-// Module scope, so it lives as long as the Lambda container; keyed by ARN as one function may read several secrets.
-const cache = new Map<string, CacheEntry>();
+/** Accounts read so far, by secret ARN (one function may read several secrets). */
+export type Pix4dAccountCache = Map<string, CacheEntry>;
+
+// Module scope, so it lives as long as the Lambda container.
+const moduleCache: Pix4dAccountCache = new Map();
 
 /**
  * The Pix4D account stored as JSON in the secret `secretArn`, read with `client` and reused for `maxAgeMs`.
@@ -77,6 +85,7 @@ export async function loadPix4dAccount(
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_ACCOUNT_MAX_AGE_MS;
   if (!(maxAgeMs >= 0)) throw new RangeError(`maxAgeMs must be 0 or more, got ${maxAgeMs}`);
   const now = (options.now ?? Date.now)();
+  const cache = options.cache ?? moduleCache;
 
   const cached = cache.get(secretArn);
   if (cached && now - cached.loadedAt < maxAgeMs) return cached.account;
@@ -91,7 +100,7 @@ export async function loadPix4dAccount(
 
 /** Forgets every account read so far, so that the next call reads Secrets Manager again. For tests. */
 export function clearPix4dAccountCache(): void {
-  cache.clear();
+  moduleCache.clear();
 }
 
 async function readAccount(secretArn: string, client: SecretsManagerClient): Promise<Pix4dAccount> {

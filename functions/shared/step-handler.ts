@@ -2,9 +2,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
-import { logger, metrics, once, stepDependenciesFromEnv } from './step-runtime';
+import { InvocationDependencies, logger, metrics, once, stepRuntimeFromEnv } from './step-runtime';
 
-const defaultDependencies = once(stepDependenciesFromEnv);
+const container = once(() => stepRuntimeFromEnv());
+const defaultDependencies: InvocationDependencies = (context) => container()(context);
 
 /** Flushes the step's metrics; most steps record none, and an empty flush would only log a warning. */
 const publishMetrics = async () => {
@@ -14,13 +15,13 @@ const publishMetrics = async () => {
 /**
  * A workflow step as a Lambda handler: the state machine invokes it with the payload only (`payloadResponseOnly`),
  * and whatever it returns becomes the task's result. `dependencies` is for local mode and tests; on AWS they come
- * from the environment at the first invocation.
+ * from the environment at the first invocation, bounded per invocation by its remaining time.
  */
 export function stepHandler<I, O>(
   step: (input: I, deps: StepDependencies) => Promise<O>,
-  dependencies: () => StepDependencies = defaultDependencies,
+  dependencies: InvocationDependencies = defaultDependencies,
 ) {
-  return middy(async (event: I, _context: Context) => step(event, dependencies()))
+  return middy(async (event: I, context: Context) => step(event, dependencies(context)))
     .use(injectLambdaContext(logger, { clearState: true }))
     .use({ after: publishMetrics, onError: publishMetrics });
 }

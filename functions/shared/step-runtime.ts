@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -9,13 +10,13 @@ import { processingParametersSchema } from '../../src/pix4d/schemas';
 import { parseStatusClasses } from '../../src/status/processing-status';
 import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
 import { DEFAULT_PIPELINE_CONFIG, PipelineConfig } from '../../src/workflow/pipeline-config';
+import { systemTimers, type Timers } from '../../src/timers';
 import type { StepDependencies, StepLogger, StepMetrics } from '../../src/workflow/step-dependencies';
-import { numberEnv, optionalEnv, requireEnv } from './config';
-import { loadPix4dAccount } from './pix4d-account';
+import { Environment, NumberRange, numberEnv, optionalEnv, requireEnv } from './config';
+import { loadPix4dAccount, type Pix4dAccountCache } from './pix4d-account';
 
 /** One logger and one metrics object per Lambda container, shared by the handler adapters. */
 export const logger = new Logger({ serviceName: 'inspect-pipeline' });
-
 
 /** The domain modules log through this narrow interface, so they need no Powertools types. */
 export const stepLogger: StepLogger = {
@@ -34,26 +35,27 @@ const UNITS: Record<Parameters<StepMetrics['count']>[0], (typeof MetricUnit)[key
 };
 
 /** The steps' settings from the function's environment; a bad value fails with the variable's name. */
-export function pipelineConfigFromEnv(): PipelineConfig {
+export function pipelineConfigFromEnv(env: Environment = process.env): PipelineConfig {
   const defaults = DEFAULT_PIPELINE_CONFIG;
-  const parameters = optionalEnv('DEFAULT_PROCESSING_PARAMETERS', '');
+  const number = (name: string, fallback: number, range: NumberRange) => numberEnv(name, fallback, range, env);
+  const parameters = optionalEnv('DEFAULT_PROCESSING_PARAMETERS', '', env);
   return {
-    workBucket: requireEnv('WORK_BUCKET'),
-    defaultAssetType: numberEnv('DEFAULT_ASSET_TYPE', defaults.defaultAssetType, { min: 1 }),
+    workBucket: requireEnv('WORK_BUCKET', env),
+    defaultAssetType: number('DEFAULT_ASSET_TYPE', defaults.defaultAssetType, { min: 1 }),
     defaultProcessingParameters: parameters ? parseJsonEnv('DEFAULT_PROCESSING_PARAMETERS', parameters, processingParametersSchema.partial(), defaults.defaultProcessingParameters) : defaults.defaultProcessingParameters,
-    photosPerChunk: numberEnv('PHOTOS_PER_CHUNK', defaults.photosPerChunk, { min: 1, max: 1000 }),
+    photosPerChunk: number('PHOTOS_PER_CHUNK', defaults.photosPerChunk, { min: 1, max: 1000 }),
     copy: {
-      concurrency: numberEnv('COPY_CONCURRENCY', 8, { min: 1, max: 64 }),
-      partSizeBytes: numberEnv('COPY_PART_SIZE_MIB', 8, { min: 5, max: 512 }) * 1024 * 1024,
+      concurrency: number('COPY_CONCURRENCY', 8, { min: 1, max: 64 }),
+      partSizeBytes: number('COPY_PART_SIZE_MIB', 8, { min: 5, max: 512 }) * 1024 * 1024,
     },
-    deadlineHours: numberEnv('DEADLINE_HOURS', defaults.deadlineHours, { min: 0 }),
+    deadlineHours: number('DEADLINE_HOURS', defaults.deadlineHours, { min: 0 }),
     pollPolicy: {
-      initialWaitSeconds: numberEnv('POLL_INITIAL_SECONDS', defaults.pollPolicy.initialWaitSeconds, { min: 1 }),
-      factor: numberEnv('POLL_FACTOR', defaults.pollPolicy.factor, { min: 1 }),
-      maxWaitSeconds: numberEnv('POLL_MAX_SECONDS', defaults.pollPolicy.maxWaitSeconds, { min: 1 }),
+      initialWaitSeconds: number('POLL_INITIAL_SECONDS', defaults.pollPolicy.initialWaitSeconds, { min: 1 }),
+      factor: number('POLL_FACTOR', defaults.pollPolicy.factor, { min: 1 }),
+      maxWaitSeconds: number('POLL_MAX_SECONDS', defaults.pollPolicy.maxWaitSeconds, { min: 1 }),
     },
-    statusClasses: parseStatusClasses(process.env.STATUS_CLASSES),
-    inspectBaseUrl: optionalEnv('INSPECT_BASE_URL', defaults.inspectBaseUrl),
+    statusClasses: parseStatusClasses(env.STATUS_CLASSES),
+    inspectBaseUrl: optionalEnv('INSPECT_BASE_URL', defaults.inspectBaseUrl, env),
   };
 }
 
@@ -70,38 +72,70 @@ function parseJsonEnv<T extends object>(name: string, raw: string, schema: { saf
 }
 
 /**
- * Step dependencies of a Lambda: SDK clients created once per container, the Pix4D account read from Secrets
- * Manager by ARN (cached) and a Pix4D client kept while the account stays the same, so its token is reused.
+ * Time kept back from each invocation's remaining time for what follows the last Pix4D call (recording the run,
+ * returning): a Pix4D call gives up with a retryable error this long before Lambda would cut the invocation.
  */
-export function stepDependenciesFromEnv(): StepDependencies {
-  const config = pipelineConfigFromEnv();
-  const secretArn = requireEnv('PIX4D_SECRET_ARN');
-  const authUrl = optionalEnv('PIX4D_AUTH_URL', '');
-  const apiUrl = optionalEnv('PIX4D_API_URL', '');
-  const s3 = new S3Client({});
-  const secretsManager = new SecretsManagerClient({});
-  let current: { account: Pix4dAccount; client: Pix4dInspectApi } | undefined;
+export const INVOCATION_RESERVE_MS = 5_000;
 
-  const pix4d = async (): Promise<Pix4dInspectApi> => {
-    const account = await loadPix4dAccount(secretArn, secretsManager);
+/** The AWS SDK clients of one Lambda container. */
+export interface StepClients {
+  readonly s3: S3Client;
+  readonly secretsManager: SecretsManagerClient;
+  readonly sns: SNSClient;
+}
+
+export interface StepRuntimeOptions {
+  /** @default process.env */
+  readonly env?: Environment;
+  /** @default clients configured by the Lambda environment */
+  readonly clients?: StepClients;
+  /** @default systemTimers */
+  readonly timers?: Timers;
+}
+
+/** The dependencies of one invocation, from the invocation's Lambda context. */
+export type InvocationDependencies = (context: Context) => StepDependencies;
+
+/**
+ * A Lambda container's step dependencies: SDK clients created once, the Pix4D account read from Secrets Manager by
+ * ARN (cached) and a Pix4D client kept while the account stays the same, so its token is reused. Each invocation
+ * gets that client bounded by the invocation's remaining time (`getRemainingTimeInMillis()`, less
+ * `INVOCATION_RESERVE_MS`), so a slow Pix4Dinspect makes the step fail with a retryable error, never time out.
+ */
+export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): InvocationDependencies {
+  const env = options.env ?? process.env;
+  const timers = options.timers ?? systemTimers;
+  const config = pipelineConfigFromEnv(env);
+  const secretArn = requireEnv('PIX4D_SECRET_ARN', env);
+  const authUrl = optionalEnv('PIX4D_AUTH_URL', '', env);
+  const apiUrl = optionalEnv('PIX4D_API_URL', '', env);
+  const topicArn = optionalEnv('TOPIC_ARN', '', env);
+  const clients = options.clients ?? { s3: new S3Client({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}) };
+  let current: { account: Pix4dAccount; client: Pix4dInspectClient } | undefined;
+  const accounts: Pix4dAccountCache = new Map();
+
+  const pix4dClient = async (): Promise<Pix4dInspectClient> => {
+    const account = await loadPix4dAccount(secretArn, clients.secretsManager, { now: timers.now, cache: accounts });
     if (current?.account !== account) {
       current = {
         account,
-        client: new Pix4dInspectClient({ account, logger: stepLogger, ...(authUrl ? { authUrl } : {}), ...(apiUrl ? { apiUrl } : {}) }),
+        client: new Pix4dInspectClient({ account, logger: stepLogger, timers, ...(authUrl ? { authUrl } : {}), ...(apiUrl ? { apiUrl } : {}) }),
       };
     }
     return current.client;
   };
-  const topicArn = process.env.TOPIC_ARN;
-  return {
-    s3,
-    pix4d,
-    publisher: topicArn ? new SnsNotificationPublisher(new SNSClient({}), topicArn) : missingTopic(),
+  const container: Omit<StepDependencies, 'pix4d'> = {
+    s3: clients.s3,
+    publisher: topicArn ? new SnsNotificationPublisher(clients.sns, topicArn) : missingTopic(),
     config,
     secrets: () => (current ? [current.account.password, current.account.apiKey] : []),
     logger: stepLogger,
     metrics: { count: (name, value) => metrics.addMetric(name, UNITS[name], value) },
-    now: () => new Date(),
+    now: () => new Date(timers.now()),
+  };
+  return (context) => {
+    const deadline = timers.now() + context.getRemainingTimeInMillis() - INVOCATION_RESERVE_MS;
+    return { ...container, pix4d: async (): Promise<Pix4dInspectApi> => (await pix4dClient()).withDeadline(deadline) };
   };
 }
 

@@ -1,29 +1,37 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { S3rverEvent } from 's3rver';
-import { createHandler as createCheckBatch } from '../../functions/check-batch/handler';
+import { createHandler as createCheckBatch, checkBatchDependenciesFromEnv } from '../../functions/check-batch/handler';
 import { createHandler as createCheckStatus } from '../../functions/check-status/handler';
 import { createHandler as createCopy } from '../../functions/copy/handler';
-import { createHandler as createIngest } from '../../functions/ingest/handler';
+import { createHandler as createIngest, ingestDependenciesFromEnv } from '../../functions/ingest/handler';
 import { createHandler as createNotify } from '../../functions/notify/handler';
 import { createHandler as createPrepare } from '../../functions/prepare/handler';
 import { createHandler as createRegister } from '../../functions/register/handler';
 import { createHandler as createStartProcessing } from '../../functions/start-processing/handler';
-import { stepLogger } from '../../functions/shared/step-runtime';
+import { InvocationDependencies, StepClients, stepRuntimeFromEnv } from '../../functions/shared/step-runtime';
+import type { PipelineStep } from '../../lib/pipeline-functions';
 import type { NotificationV1 } from '../../src/notify/notification';
-import { Pix4dAccount, Pix4dInspectClient } from '../../src/pix4d/client';
-import { DEFAULT_PIPELINE_CONFIG, PipelineConfig } from '../../src/workflow/pipeline-config';
-import type { StepDependencies } from '../../src/workflow/step-dependencies';
+import type { Pix4dAccount } from '../../src/pix4d/client';
+import { scaledTimers } from '../../src/timers';
+import type { PipelineConfig } from '../../src/workflow/pipeline-config';
+import { LocalAwsServices } from '../aws/local-aws-services';
+import { IamAuthorizer } from '../iam/iam-authorizer';
+import { recordGrantUsage } from '../iam/grant-usage';
+import { holdToRole } from '../iam/sdk-identity';
 import { EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
 import type { SimulatorAccount } from '../simulator/api-server';
 import type { SimulatorSettings } from '../simulator/settings';
 import { Simulator, startSimulator } from '../simulator/simulator';
+import { LambdaHandler, LocalLambda } from './local-lambda';
 import { LocalExecution, LocalStepFunctions } from './local-step-functions';
-import { synthesizeStateMachines } from './synthesized-state-machines';
-import { lambdaContext } from './lambda-context';
+import { LOCAL_ACCOUNT, LOCAL_BUCKETS, LocalFunction, SynthesizedStack, synthesizeStack } from './synthesized-stack';
 
-export const LOCAL_DROP_BUCKET = 'inspect-drop';
-export const LOCAL_WORK_BUCKET = 'inspect-work';
+export const LOCAL_DROP_BUCKET = LOCAL_BUCKETS.drop;
+export const LOCAL_WORK_BUCKET = LOCAL_BUCKETS.work;
 
 /** A Pix4Dinspect other than the embedded simulator (a standalone simulator, or the real service). */
 export interface ExternalPix4d {
@@ -50,14 +58,27 @@ export interface LocalPipelineOptions {
   /** Port of the embedded S3 server. @default 0 (any free port) */
   readonly s3Port?: number;
   /**
+   * Hold every function's AWS calls, and each state machine's, to its role in the synthesized template, as IAM does.
+   * @default true
+   */
+  readonly iamCheck?: boolean;
+  /**
+   * How many times faster than the wall clock the functions' time runs: Lambda timeouts and remaining time, the
+   * Pix4D client's timeouts and waits, the simulator's faults (60: a function's minute takes a second). Limits keep
+   * their proportions, so minutes of a stalled Pix4Dinspect take seconds. @default 1
+   */
+  readonly timeScale?: number;
+  /**
    * The clock of the workflow steps and of the simulator's processing. A run can simulate hours in seconds by
-   * advancing it by each Wait state's duration (`advanceClockOnWait`). @default Date.now
+   * advancing it by each Wait state's duration (see `onWait`). @default the functions' clock
    */
   readonly clock?: () => number;
   /** Called when a Wait state starts, with its input, so that a simulated clock can jump ahead. */
   readonly onWait?: (state: string, input: unknown) => void;
   readonly config?: Partial<Omit<PipelineConfig, 'workBucket'>>;
   readonly onEvent?: (event: LocalPipelineEvent) => void;
+  /** The stack to run. @default the app's, synthesized with cdk.json's context */
+  readonly stack?: SynthesizedStack;
 }
 
 export type LocalPipelineEvent =
@@ -66,6 +87,7 @@ export type LocalPipelineEvent =
   | { readonly event: 'state'; readonly machine: string; readonly execution: string; readonly state: string }
   | { readonly event: 'execution-ended'; readonly machine: string; readonly name: string; readonly status: string; readonly transitions: number }
   | { readonly event: 'photo-copied'; readonly relativePath: string; readonly bytes: number }
+  | { readonly event: 'function-error'; readonly step: PipelineStep; readonly errorType: string; readonly message: string }
   | { readonly event: 'notification'; readonly message: NotificationV1 };
 
 export interface LocalPipeline {
@@ -75,34 +97,42 @@ export interface LocalPipeline {
   readonly embeddedS3: EmbeddedS3;
   /** Undefined with an external Pix4Dinspect. */
   readonly simulator: Simulator | undefined;
-  /** A client of the embedded S3 server, to drop photos with. */
+  /** A client of the embedded S3 server, to drop photos with (the uploader's own, not held to any role). */
   readonly s3: S3Client;
   readonly notifications: readonly NotificationV1[];
   readonly executions: readonly LocalExecution[];
-  /** S3 notifications the ingest handler failed on five times (the DLQ). */
+  /** S3 notifications the ingest function failed on five times (the DLQ), or that never reached it. */
   readonly deadLetters: readonly unknown[];
+  /** Every grant of the template, and which of them this run used (undefined without the IAM check). */
+  readonly iam: IamAuthorizer | undefined;
   /** Resolves once every S3 event has been ingested and every execution has ended. */
   settle(): Promise<void>;
   close(): Promise<void>;
 }
 
 const MAX_RECEIVES = 5;
+const WORKFLOW_STEPS = ['prepare', 'copy', 'register', 'start-processing', 'check-status', 'notify'] as const;
 
 /**
- * The whole pipeline on one machine: embedded S3 (drop, work and Inspect buckets), the Pix4Dinspect simulator,
- * S3 events of the drop bucket URL-encoded as S3 sends them and fed through the real ingest handler, the state
- * machines of the synthesized stack run locally with the real step handlers, notifications collected.
+ * The whole pipeline on one machine, as the synthesized stack defines it: embedded S3 (drop, work and Inspect
+ * buckets), the Pix4Dinspect simulator, in-process Secrets Manager, SNS and Step Functions behind the SDK clients,
+ * S3 events of the drop bucket URL-encoded as S3 sends them and delivered as SQS would to the real ingest handler,
+ * the state machines run locally with the real step handlers, each function with its template's environment,
+ * timeout and role, and every AWS call held to that role.
  */
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  const machines = synthesizeStateMachines();
+  const stack = options.stack ?? synthesizeStack();
+  const timers = scaledTimers(options.timeScale ?? 1);
+  const clock = options.clock ?? timers.now;
   const embeddedS3 = await startEmbeddedS3({ buckets: [LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET], ...(options.s3Port ? { port: options.s3Port } : {}) });
   const simulator = options.pix4d
     ? undefined
     : await startSimulator({
         embeddedS3,
+        timers,
+        clock,
         ...(options.simulatorAccount ? { account: options.simulatorAccount } : {}),
         ...(options.simulatorSettings ? { settings: options.simulatorSettings } : {}),
-        ...(options.clock ? { clock: options.clock } : {}),
       });
   const pix4d: ExternalPix4d = options.pix4d ?? {
     apiUrl: simulator!.apiUrl,
@@ -112,82 +142,133 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
   const emit = options.onEvent ?? (() => undefined);
   const notifications: NotificationV1[] = [];
-  const s3 = embeddedS3.client();
-  const client = new Pix4dInspectClient({
-    account: pix4d.account,
-    apiUrl: pix4d.apiUrl,
-    ...(pix4d.authUrl ? { authUrl: pix4d.authUrl } : {}),
-    logger: stepLogger,
-  });
-  const config: PipelineConfig = {
-    ...DEFAULT_PIPELINE_CONFIG,
-    workBucket: LOCAL_WORK_BUCKET,
-    deadlineHours: (options.deadlineSeconds ?? 48 * 3600) / 3600,
-    ...options.config,
-    copy: {
-      ...options.config?.copy,
-      onObjectCopied: (copied) => emit({ event: 'photo-copied', ...copied }),
-    },
-  };
-  const deps: StepDependencies = {
-    s3,
-    pix4d: async () => client,
-    publisher: {
-      publish: async (built) => {
-        notifications.push(built.message);
-        emit({ event: 'notification', message: built.message });
-      },
-    },
-    config,
-    ...(pix4d.s3Endpoint ? { destinationEndpoint: pix4d.s3Endpoint } : {}),
-    secrets: () => [pix4d.account.password, pix4d.account.apiKey],
-    logger: stepLogger,
-    metrics: { count: () => undefined },
-    now: () => new Date((options.clock ?? Date.now)()),
-  };
-  const stepDeps = () => deps;
-  const invoker = (handler: { (event: never, context: Context): Promise<unknown> }) => (event: unknown, context: Context) =>
-    handler(event as never, context);
+  const authorizer = options.iamCheck === false ? undefined : new IamAuthorizer(stack);
 
-  const stepFunctions = new LocalStepFunctions({
-    machines,
-    steps: {
-      prepare: invoker(createPrepare(stepDeps)),
-      copy: invoker(createCopy(stepDeps)),
-      register: invoker(createRegister(stepDeps)),
-      'start-processing': invoker(createStartProcessing(stepDeps)),
-      'check-status': invoker(createCheckStatus(stepDeps)),
-      notify: invoker(createNotify(stepDeps)),
-      'check-batch': invoker(createCheckBatch(() => ({ s3, workBucket: LOCAL_WORK_BUCKET, now: deps.now }))),
+  let stepFunctions: LocalStepFunctions | undefined;
+  const services = new LocalAwsServices({
+    secrets: new Map([[stack.resources.secretArn, JSON.stringify(pix4d.account)]]),
+    topics: new Set([stack.resources.topicArn]),
+    onPublish: ({ input }) => {
+      const message = JSON.parse((JSON.parse(input.Message!) as { default: string }).default) as NotificationV1;
+      notifications.push(message);
+      emit({ event: 'notification', message });
     },
+    executions: { start: (...args) => stepFunctions!.start(...args) },
+  });
+  const awsClient = { region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' }, requestHandler: services.requestHandler as never };
+  const asFunction = <C extends Parameters<typeof holdToRole>[0]>(fn: LocalFunction, client: C): C =>
+    authorizer ? holdToRole(client, { roleArn: fn.roleArn, sessionName: fn.name }, authorizer) : client;
+  const clientsOf = (fn: LocalFunction): StepClients & { sfn: SFNClient } => ({
+    s3: asFunction(fn, embeddedS3.client()),
+    secretsManager: asFunction(fn, new SecretsManagerClient(awsClient)),
+    sns: asFunction(fn, new SNSClient(awsClient)),
+    sfn: asFunction(fn, new SFNClient(awsClient)),
+  });
+  // The template's environment, with what local mode changes: the Pix4Dinspect to talk to and the local settings.
+  const environmentOf = (fn: LocalFunction): Record<string, string> => ({
+    ...fn.environment,
+    PIX4D_API_URL: pix4d.apiUrl,
+    ...(pix4d.authUrl ? { PIX4D_AUTH_URL: pix4d.authUrl } : {}),
+    ...(options.deadlineSeconds === undefined ? {} : { DEADLINE_HOURS: String(options.deadlineSeconds / 3600) }),
+    QUIET_PERIOD_SECONDS: String(options.quietPeriodSeconds ?? 2),
+  });
+
+  const workflowStep = (fn: LocalFunction): InvocationDependencies => {
+    const runtime = stepRuntimeFromEnv({ env: environmentOf(fn), clients: clientsOf(fn), timers });
+    return (context) => {
+      const deps = runtime(context);
+      return {
+        ...deps,
+        config: {
+          ...deps.config,
+          ...options.config,
+          copy: { ...deps.config.copy, ...options.config?.copy, onObjectCopied: (copied) => emit({ event: 'photo-copied', ...copied }) },
+        },
+        ...(pix4d.s3Endpoint ? { destinationEndpoint: pix4d.s3Endpoint } : {}),
+        metrics: { count: () => undefined },
+        now: () => new Date(clock()),
+      };
+    };
+  };
+  const handlers: Record<PipelineStep, LambdaHandler> = {
+    prepare: createPrepare(workflowStep(stack.functions.prepare)),
+    copy: createCopy(workflowStep(stack.functions.copy)),
+    register: createRegister(workflowStep(stack.functions.register)),
+    'start-processing': createStartProcessing(workflowStep(stack.functions['start-processing'])),
+    'check-status': createCheckStatus(workflowStep(stack.functions['check-status'])),
+    notify: createNotify(workflowStep(stack.functions.notify)),
+    'check-batch': createCheckBatch(
+      (() => {
+        const fn = stack.functions['check-batch'];
+        const deps = { ...checkBatchDependenciesFromEnv(environmentOf(fn), clientsOf(fn).s3), now: () => new Date(clock()) };
+        return () => deps;
+      })(),
+    ),
+    ingest: createIngest(
+      (() => {
+        const fn = stack.functions.ingest;
+        const deps = ingestDependenciesFromEnv(environmentOf(fn), clientsOf(fn).sfn);
+        return () => deps;
+      })(),
+    ),
+  } as Record<PipelineStep, LambdaHandler>;
+  const lambdaOf = (step: PipelineStep) =>
+    new LocalLambda(stack.functions[step], handlers[step], timers, (error) =>
+      emit({ event: 'function-error', step, errorType: error.errorType, message: error.errorMessage }),
+    );
+  const functions = Object.fromEntries(
+    [...WORKFLOW_STEPS, 'check-batch' as const].map((step) => [step, { arn: stack.functions[step].arn, lambda: lambdaOf(step) }]),
+  ) as unknown as ConstructorParameters<typeof LocalStepFunctions>[0]['functions'];
+
+  stepFunctions = new LocalStepFunctions({
+    machines: { inspection: stack.inspection, waiter: stack.waiter },
+    functions,
+    ...(authorizer ? { authorize: (caller, request) => authorizer.authorize(caller, request) } : {}),
     waitMs: options.waitMs ?? 100,
+    onExecutionStarted: (execution) =>
+      emit({ event: 'execution-started', machine: execution.machine, name: execution.name, batch: (execution.input as { batch: { prefix: string } }).batch.prefix }),
     onStateEntered: (execution, state, input) => {
-      if (machines[execution.machine].waits.includes(state)) options.onWait?.(state, input);
+      if (stack[execution.machine].waits.includes(state)) options.onWait?.(state, input);
       emit({ event: 'state', machine: execution.machine, execution: execution.name, state });
     },
     onExecutionEnded: (execution) =>
       emit({ event: 'execution-ended', machine: execution.machine, name: execution.name, status: execution.status, transitions: execution.transitions }),
   });
-  const starter = {
-    start: async (machine: 'inspection' | 'waiter', name: string, input: object) => {
-      const result = await stepFunctions.start(machine, name, input);
-      if (result === 'started') emit({ event: 'execution-started', machine, name, batch: (input as { batch: { prefix: string } }).batch.prefix });
-      return result;
-    },
+
+  const ingest = lambdaOf('ingest');
+  const ingestRole = { roleArn: stack.functions.ingest.roleArn, sessionName: stack.functions.ingest.name };
+  const queueArn = stack.resources.queueArn;
+  const dropBucketArn = `arn:aws:s3:::${LOCAL_DROP_BUCKET}`;
+  /** What must hold for S3's event to reach the function: the queue takes S3's message, the function may read it. */
+  const refusedDelivery = async (): Promise<string | undefined> => {
+    if (!authorizer) return undefined;
+    const sent = await authorizer.authorizeService('s3.amazonaws.com', {
+      action: 'sqs:SendMessage',
+      resource: queueArn,
+      context: { 'aws:SourceArn': dropBucketArn, 'aws:SourceAccount': LOCAL_ACCOUNT.account },
+    });
+    if (!sent.allowed) return sent.message;
+    // The event source mapping polls with the function's role (AWS Lambda: "Using Lambda with Amazon SQS").
+    for (const action of ['sqs:ReceiveMessage', 'sqs:GetQueueAttributes', 'sqs:DeleteMessage']) {
+      const decision = await authorizer.authorize(ingestRole, { action, resource: queueArn, context: {} });
+      if (!decision.allowed) return decision.message;
+    }
+    return undefined;
   };
-  const ingest = createIngest(() => ({
-    rules: { batchDepth: 2, quietPeriodSeconds: options.quietPeriodSeconds ?? 2 },
-    starter,
-  }));
 
   const pending = new Set<Promise<void>>();
   const deadLetters: unknown[] = [];
   let messageNumber = 0;
   const deliver = async (body: string) => {
+    const refused = await refusedDelivery();
+    if (refused) {
+      deadLetters.push({ notification: JSON.parse(body) as unknown, reason: refused });
+      return;
+    }
     for (let receive = 1; receive <= MAX_RECEIVES; receive++) {
-      const event: SQSEvent = { Records: [sqsRecord(`m-${++messageNumber}`, body, receive)] };
-      const answer = await ingest(event, lambdaContext('inspect-pipeline-ingest', `ingest-${messageNumber}`, 256, 60_000));
-      if (answer.batchItemFailures.length === 0) return;
+      const event: SQSEvent = { Records: [sqsRecord(`m-${++messageNumber}`, body, receive, queueArn)] };
+      const answer = (await ingest.invoke(event).catch(() => undefined)) as SQSBatchResponse | undefined;
+      if (answer && answer.batchItemFailures.length === 0) return;
     }
     deadLetters.push(JSON.parse(body));
   };
@@ -208,10 +289,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     workBucket: LOCAL_WORK_BUCKET,
     embeddedS3,
     simulator,
-    s3,
+    s3: embeddedS3.client(),
     notifications,
     executions: stepFunctions.executions,
     deadLetters,
+    iam: authorizer,
     settle: async () => {
       while (pending.size > 0 || stepFunctions.executions.some((execution) => execution.status === 'running')) {
         await Promise.all(pending);
@@ -219,6 +301,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       }
     },
     close: async () => {
+      if (authorizer) await recordGrantUsage(authorizer);
       if (simulator) await simulator.close();
       await embeddedS3.close();
     },
@@ -243,7 +326,7 @@ export function encodeEventKey(key: string): string {
     .join('/');
 }
 
-function sqsRecord(messageId: string, body: string, receiveCount: number): SQSEvent['Records'][number] {
+function sqsRecord(messageId: string, body: string, receiveCount: number, queueArn: string): SQSEvent['Records'][number] {
   return {
     messageId,
     receiptHandle: messageId,
@@ -257,7 +340,7 @@ function sqsRecord(messageId: string, body: string, receiveCount: number): SQSEv
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:inspect-ingest',
+    eventSourceARN: queueArn,
     awsRegion: 'us-east-1',
   };
 }

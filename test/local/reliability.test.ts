@@ -15,8 +15,11 @@ import { jsonLines, killStartedClis, notificationsOf, runCli } from '../helpers/
 let pipeline: LocalPipeline | undefined;
 
 afterEach(async () => {
+  // Every call each function and state machine made was allowed by its role in the synthesized template.
+  const refused = pipeline?.iam?.refused() ?? [];
   await pipeline?.close();
   pipeline = undefined;
+  expect(refused, 'AWS calls IAM refused').toEqual([]);
   killStartedClis();
 });
 

@@ -12,8 +12,11 @@ import { dropFlight, photos } from '../helpers/flights';
 let pipeline: LocalPipeline | undefined;
 
 afterEach(async () => {
+  // Every call each function and state machine made was allowed by its role in the synthesized template.
+  const refused = pipeline?.iam?.refused() ?? [];
   await pipeline?.close();
   pipeline = undefined;
+  expect(refused, 'AWS calls IAM refused').toEqual([]);
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
