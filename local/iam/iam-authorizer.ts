@@ -99,11 +99,10 @@ export class IamAuthorizer {
       {},
     );
     if (outcome.resultType === 'error') throw new Error(`IAM evaluation of ${request.action} by ${servicePrincipal} failed: ${outcome.errors.message}`);
-    const allowed = outcome.overallResult === 'Allowed';
-    return {
-      allowed,
-      message: allowed ? 'allowed' : `${servicePrincipal} is not authorized to perform: ${request.action} on resource: "${request.resource}": no statement of its resource policy allows it`,
-    };
+    if (outcome.overallResult === 'Allowed') return { allowed: true, message: 'allowed' };
+    const message = `${servicePrincipal} is not authorized to perform: ${request.action} on resource: "${request.resource}": no statement of its resource policy allows it`;
+    this.refusals.push({ caller: servicePrincipal, action: request.action, resource: request.resource, message });
+    return { allowed: false, message };
   }
 
   /** Every grant of every role's inline policies. */
