@@ -218,7 +218,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     );
   const functions = Object.fromEntries(
     [...WORKFLOW_STEPS, 'check-batch' as const].map((step) => [step, { arn: stack.functions[step].arn, lambda: lambdaOf(step) }]),
-  ) as unknown as ConstructorParameters<typeof LocalStepFunctions>[0]['functions'];
+  );
 
   stepFunctions = new LocalStepFunctions({
     machines: { inspection: stack.inspection, waiter: stack.waiter },

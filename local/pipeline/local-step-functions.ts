@@ -40,8 +40,8 @@ export interface LocalExecution {
 
 export interface LocalStepFunctionsOptions {
   readonly machines: Readonly<Record<MachineKey, LocalMachine>>;
-  /** The function behind each pipeline step, as Lambda runs it. */
-  readonly functions: Readonly<Record<PipelineStep, { readonly arn: string; readonly lambda: LocalLambda }>>;
+  /** The function behind each pipeline step the machines invoke, as Lambda runs it. */
+  readonly functions: Readonly<Partial<Record<PipelineStep, { readonly arn: string; readonly lambda: LocalLambda }>>>;
   /** Authorizes what a state machine's role does (invoke a function, start an execution). @default everything */
   readonly authorize?: (caller: Caller, request: IamRequest) => Promise<Decision>;
   /** How long every Wait state lasts locally. @default 100 */
@@ -154,6 +154,7 @@ export class LocalStepFunctions implements LocalExecutions {
       Object.entries(local.tasks).map(([state, target]) => {
         if (target === 'start-execution') return [state, async (input: unknown) => this.startFromTask(caller, input)];
         const fn = this.options.functions[target];
+        if (!fn) throw new Error(`State "${state}" invokes the ${target} function, which local mode was not given`);
         return [
           state,
           async (input: unknown) => {

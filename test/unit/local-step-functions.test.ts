@@ -31,7 +31,7 @@ function stepFunctions(definition: LocalMachine, handler: () => Promise<unknown>
   const lambda = new LocalLambda({ name: 'Produce', timeoutSeconds: 60, memorySize: 128 }, handler, scaledTimers(1));
   const local = new LocalStepFunctions({
     machines: { inspection: definition, waiter: { ...definition, arn: `${MACHINE_ARN}Waiter` } },
-    functions: { prepare: { arn: FUNCTION_ARN, lambda } } as never,
+    functions: { prepare: { arn: FUNCTION_ARN, lambda } },
     authorize: async (_caller, request) => {
       requests.push(request);
       return { allowed, message: allowed ? 'allowed' : `User: role is not authorized to perform: ${request.action} on resource: "${request.resource}"` };

@@ -36,6 +36,22 @@ afterEach(() => {
   Object.assign(simulator.settings, DEFAULT_SIMULATOR_SETTINGS);
 });
 
+/** A client that retries up to 100 times, 100 to 200 ms apart (the longest waits), recording when it waits and for how long. */
+function clientRecordingWaits() {
+  const waits: { at: number; ms: number }[] = [];
+  const timers = scaledTimers(1);
+  const { client } = clientFor({
+    timers,
+    random: () => 0.999,
+    backoff: { maxAttempts: 100, baseDelayMs: 100, maxDelayMs: 200, maxTotalMs: 60_000 },
+    sleep: async (ms) => {
+      waits.push({ at: timers.now(), ms });
+      await timers.sleep(ms);
+    },
+  });
+  return { client, timers, waits };
+}
+
 /** A client on wall-clock timers that record each request timeout, with short retry waits. */
 function clientFor(options: Partial<Pix4dClientOptions> = {}, target: Simulator = simulator): { client: Pix4dInspectClient; timers: ScaledTimers } {
   const timers = scaledTimers(1);
@@ -149,17 +165,7 @@ describe('a call through withDeadline', () => {
 
   it('with 503s answered at once, stops retrying before the deadline with the last transient error', async () => {
     // Prepare
-    const waits: { at: number; ms: number }[] = [];
-    const timers = scaledTimers(1);
-    const { client } = clientFor({
-      timers,
-      random: () => 0.999,
-      backoff: { maxAttempts: 100, baseDelayMs: 100, maxDelayMs: 200, maxTotalMs: 60_000 },
-      sleep: async (ms) => {
-        waits.push({ at: timers.now(), ms });
-        await timers.sleep(ms);
-      },
-    });
+    const { client, timers, waits } = clientRecordingWaits();
     const inspection = await newInspection(client);
     for (let i = 0; i < 40; i++) simulator.injectFault({ action: 'answer', status: 503, pathIncludes: `/inspections/${inspection.id}/` });
     const mark = simulator.requests.length;
@@ -301,17 +307,7 @@ describe('startProcessing through a view', () => {
 
   it('stops resending before the deadline when process/ keeps failing without effect, reading the status before each resend', async () => {
     // Prepare
-    const waits: { at: number; ms: number }[] = [];
-    const timers = scaledTimers(1);
-    const { client } = clientFor({
-      timers,
-      random: () => 0.999,
-      backoff: { maxAttempts: 100, baseDelayMs: 100, maxDelayMs: 200, maxTotalMs: 60_000 },
-      sleep: async (ms) => {
-        waits.push({ at: timers.now(), ms });
-        await timers.sleep(ms);
-      },
-    });
+    const { client, timers, waits } = clientRecordingWaits();
     const inspection = await readyInspection(client);
     for (let i = 0; i < 40; i++) simulator.injectFault({ action: 'answer', status: 503, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
     const mark = simulator.requests.length;
