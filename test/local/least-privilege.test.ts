@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GRANT_ACKNOWLEDGEMENTS } from '../../lib/grant-acknowledgements';
@@ -11,6 +11,9 @@ import { synthesizeStack } from '../../local/pipeline/synthesized-stack';
  * roles) recorded which grant allowed each call. This file runs after all the others (vitest.config.mts) and lists
  * every grant that no call used; each must be removed from lib/ or acknowledged in lib/grant-acknowledgements.ts.
  */
+
+/** Where the whole report (used, acknowledged and unused grants) is written, for people to read. */
+const REPORT_DIR = join(__dirname, '..', '..', 'test-results');
 
 describe('least privilege', () => {
   it('every grant of every role was used by a call of the local runs, or is acknowledged with its reason', async () => {
@@ -34,7 +37,8 @@ describe('least privilege', () => {
       'Used:',
       ...report.used.map((grant) => `  ${describeGrant(grant)}`),
     ];
-    await writeFile(join(dir!, 'grant-report.txt'), `${lines.join('\n')}\n`);
+    await mkdir(REPORT_DIR, { recursive: true });
+    await writeFile(join(REPORT_DIR, 'least-privilege.txt'), `${lines.join('\n')}\n`);
 
     // Assess
     expect(runs, 'no local run recorded its calls: run the whole suite (npm test)').toBeGreaterThan(0);
