@@ -159,7 +159,11 @@ export class LocalStepFunctions implements LocalExecutions {
           state,
           async (input: unknown) => {
             await this.authorize(caller, { action: 'lambda:InvokeFunction', resource: fn.arn, context: {} }, 'Lambda.AWSLambdaException', 'AWSLambda');
-            const result = await fn.lambda.invoke(input);
+            const result = await fn.lambda.invoke(input).catch((error: Error) => {
+              // Above Lambda's 6 MB the result is far above the state quota too: Step Functions fails the execution.
+              if (error.name === 'Function.ResponseSizeTooLarge') throw new StatesDataLimitExceededError(`The result of the function of state "${state}" is above Lambda's 6 MB`);
+              throw error;
+            });
             checkPayload(`The result of the function of state "${state}"`, result);
             return result as never;
           },

@@ -59,6 +59,17 @@ describe('LocalStepFunctions', () => {
     expect(execution.error).toMatch(/^States\.DataLimitExceeded: The result of the function of state "Produce" has \d+ bytes/);
   });
 
+  it("fails the execution with States.DataLimitExceeded when the function's answer is above Lambda's 6 MB", async () => {
+    // Prepare
+    const { local } = stepFunctions(machine(), async () => 'x'.repeat(7 * 1024 * 1024));
+
+    // Act
+    const execution = await runOnce(local);
+
+    // Assess
+    expect(execution.error).toBe('States.DataLimitExceeded: The result of the function of state "Produce" is above Lambda\'s 6 MB');
+  });
+
   it("fails the execution when a state's output passes the quota although its input and result each fit", async () => {
     // Prepare: 150 KiB of input plus 150 KiB of result, kept side by side by ResultPath.
     const { local } = stepFunctions(machine({ ResultPath: '$.result' }), async () => 'y'.repeat(150 * 1024));
