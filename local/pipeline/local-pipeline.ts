@@ -158,11 +158,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const awsClient = { region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' }, requestHandler: services.requestHandler as never };
   const asFunction = <C extends Parameters<typeof holdToRole>[0]>(fn: LocalFunction, client: C): C =>
     authorizer ? holdToRole(client, { roleArn: fn.roleArn, sessionName: fn.name }, authorizer) : client;
-  const clientsOf = (fn: LocalFunction): StepClients & { sfn: SFNClient } => ({
+  const clientsOf = (fn: LocalFunction): StepClients => ({
     s3: asFunction(fn, embeddedS3.client()),
     secretsManager: asFunction(fn, new SecretsManagerClient(awsClient)),
     sns: asFunction(fn, new SNSClient(awsClient)),
-    sfn: asFunction(fn, new SFNClient(awsClient)),
   });
   // The template's environment, with what local mode changes: the Pix4Dinspect to talk to and the local settings.
   const environmentOf = (fn: LocalFunction): Record<string, string> => ({
@@ -190,6 +189,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       };
     };
   };
+  const checkBatch = stack.functions['check-batch'];
+  const checkBatchDependencies = {
+    ...checkBatchDependenciesFromEnv(environmentOf(checkBatch), asFunction(checkBatch, embeddedS3.client())),
+    now: () => new Date(clock()),
+  };
+  const ingestFunction = stack.functions.ingest;
+  const ingestDependencies = ingestDependenciesFromEnv(environmentOf(ingestFunction), asFunction(ingestFunction, new SFNClient(awsClient)));
   const handlers: Record<PipelineStep, LambdaHandler> = {
     prepare: createPrepare(workflowStep(stack.functions.prepare)),
     copy: createCopy(workflowStep(stack.functions.copy)),
@@ -197,21 +203,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     'start-processing': createStartProcessing(workflowStep(stack.functions['start-processing'])),
     'check-status': createCheckStatus(workflowStep(stack.functions['check-status'])),
     notify: createNotify(workflowStep(stack.functions.notify)),
-    'check-batch': createCheckBatch(
-      (() => {
-        const fn = stack.functions['check-batch'];
-        const deps = { ...checkBatchDependenciesFromEnv(environmentOf(fn), clientsOf(fn).s3), now: () => new Date(clock()) };
-        return () => deps;
-      })(),
-    ),
-    ingest: createIngest(
-      (() => {
-        const fn = stack.functions.ingest;
-        const deps = ingestDependenciesFromEnv(environmentOf(fn), clientsOf(fn).sfn);
-        return () => deps;
-      })(),
-    ),
-  } as Record<PipelineStep, LambdaHandler>;
+    'check-batch': createCheckBatch(() => checkBatchDependencies),
+    ingest: createIngest(() => ingestDependencies),
+  };
   const lambdaOf = (step: PipelineStep) =>
     new LocalLambda(stack.functions[step], handlers[step], timers, (error) =>
       emit({ event: 'function-error', step, errorType: error.errorType, message: error.errorMessage }),
@@ -236,7 +230,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   });
 
   const ingest = lambdaOf('ingest');
-  const ingestRole = { roleArn: stack.functions.ingest.roleArn, sessionName: stack.functions.ingest.name };
+  const ingestRole = { roleArn: ingestFunction.roleArn, sessionName: ingestFunction.name };
   const queueArn = stack.resources.queueArn;
   const dropBucketArn = `arn:aws:s3:::${LOCAL_DROP_BUCKET}`;
   /** What must hold for S3's event to reach the function: the queue takes S3's message, the function may read it. */
