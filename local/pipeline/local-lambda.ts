@@ -61,21 +61,24 @@ export class LocalLambda {
     }
     const timeoutMs = this.settings.timeoutSeconds * 1000;
     const deadline = this.timers.now() + timeoutMs;
-    let timedOut = false;
-    const run = this.handler(JSON.parse(request) as never, this.context(requestId, deadline)).then(
-      (result) => result,
-      (error: unknown) => {
-        if (timedOut) return undefined;
-        const cause = error instanceof Error ? error : new Error(String(error));
-        throw new LambdaFunctionError(cause.name || 'Error', cause.message, (cause.stack ?? '').split('\n').slice(1, 6).map((line) => line.trim()));
-      },
-    );
-    const timeout = this.timers.sleep(timeoutMs).then(() => {
-      timedOut = true;
-      throw new LambdaFunctionError('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`);
+    // A timeout signal rather than a sleep: nothing is left pending once the invocation has ended.
+    const timeout = this.timers.timeoutSignal(timeoutMs);
+    const result = await new Promise<unknown>((resolve, reject) => {
+      const onTimeout = () =>
+        reject(new LambdaFunctionError('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`));
+      timeout.addEventListener('abort', onTimeout, { once: true });
+      this.handler(JSON.parse(request) as never, this.context(requestId, deadline)).then(
+        (value) => {
+          timeout.removeEventListener('abort', onTimeout);
+          resolve(value);
+        },
+        (error: unknown) => {
+          timeout.removeEventListener('abort', onTimeout);
+          const cause = error instanceof Error ? error : new Error(String(error));
+          reject(new LambdaFunctionError(cause.name || 'Error', cause.message, (cause.stack ?? '').split('\n').slice(1, 6).map((line) => line.trim())));
+        },
+      );
     });
-    timeout.catch(() => undefined);
-    const result = await Promise.race([run, timeout]);
     const response = JSON.stringify(result ?? null);
     if (Buffer.byteLength(response, 'utf8') > MAX_SYNC_PAYLOAD_BYTES) {
       throw new LambdaFunctionError('Function.ResponseSizeTooLarge', `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).`);
