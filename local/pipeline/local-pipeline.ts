@@ -12,7 +12,7 @@ import { createHandler as createNotify } from '../../functions/notify/handler';
 import { createHandler as createPrepare } from '../../functions/prepare/handler';
 import { createHandler as createRegister } from '../../functions/register/handler';
 import { createHandler as createStartProcessing } from '../../functions/start-processing/handler';
-import { InvocationDependencies, StepClients, stepRuntimeFromEnv } from '../../functions/shared/step-runtime';
+import { InvocationDependencies, once, StepClients, stepRuntimeFromEnv } from '../../functions/shared/step-runtime';
 import type { PipelineStep } from '../../lib/pipeline-functions';
 import type { NotificationV1 } from '../../src/notify/notification';
 import type { Pix4dAccount } from '../../src/pix4d/client';
@@ -90,6 +90,11 @@ export type LocalPipelineEvent =
   | { readonly event: 'function-error'; readonly step: PipelineStep; readonly errorType: string; readonly message: string }
   | { readonly event: 'notification'; readonly message: NotificationV1 };
 
+export interface DeadLetter {
+  readonly notification: unknown;
+  readonly reason: string;
+}
+
 export interface LocalPipeline {
   readonly s3Endpoint: string;
   readonly dropBucket: string;
@@ -101,8 +106,8 @@ export interface LocalPipeline {
   readonly s3: S3Client;
   readonly notifications: readonly NotificationV1[];
   readonly executions: readonly LocalExecution[];
-  /** S3 notifications the ingest function failed on five times (the DLQ), or that never reached it. */
-  readonly deadLetters: readonly unknown[];
+  /** S3 notifications the ingest function failed on five times (the DLQ), or that could not reach it, and why. */
+  readonly deadLetters: readonly DeadLetter[];
   /** Every grant of the template, and which of them this run used (undefined without the IAM check). */
   readonly iam: IamAuthorizer | undefined;
   /** Resolves once every S3 event has been ingested and every execution has ended. */
@@ -233,8 +238,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const ingestRole = { roleArn: ingestFunction.roleArn, sessionName: ingestFunction.name };
   const queueArn = stack.resources.queueArn;
   const dropBucketArn = `arn:aws:s3:::${LOCAL_DROP_BUCKET}`;
-  /** What must hold for S3's event to reach the function: the queue takes S3's message, the function may read it. */
-  const refusedDelivery = async (): Promise<string | undefined> => {
+  /**
+   * What must hold for S3's events to reach the function: the queue takes S3's messages, the function may read them.
+   * The same for every event, so judged once.
+   */
+  const refusedDelivery = once(async (): Promise<string | undefined> => {
     if (!authorizer) return undefined;
     const sent = await authorizer.authorizeService('s3.amazonaws.com', {
       action: 'sqs:SendMessage',
@@ -248,15 +256,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       if (!decision.allowed) return decision.message;
     }
     return undefined;
-  };
+  });
 
   const pending = new Set<Promise<void>>();
-  const deadLetters: unknown[] = [];
+  const deadLetters: DeadLetter[] = [];
   let messageNumber = 0;
   const deliver = async (body: string) => {
     const refused = await refusedDelivery();
     if (refused) {
-      deadLetters.push({ notification: JSON.parse(body) as unknown, reason: refused });
+      deadLetters.push({ notification: JSON.parse(body), reason: refused });
       return;
     }
     for (let receive = 1; receive <= MAX_RECEIVES; receive++) {
@@ -264,7 +272,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       const answer = (await ingest.invoke(event).catch(() => undefined)) as SQSBatchResponse | undefined;
       if (answer && answer.batchItemFailures.length === 0) return;
     }
-    deadLetters.push(JSON.parse(body));
+    deadLetters.push({ notification: JSON.parse(body), reason: `the ingest function failed on it ${MAX_RECEIVES} times` });
   };
   embeddedS3.onObjectEvent((event) => {
     const record = event.Records[0];
