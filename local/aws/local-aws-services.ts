@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
-import { raw } from '../iam/sdk-identity';
+import { json, jsonError, raw, snsError } from './service-answers';
 import { checkPublish, SnsRequestError } from './sns-publish-rules';
 
 /**
@@ -67,12 +67,11 @@ export class LocalAwsServices {
   private secretsManager(operation: string, input: Record<string, unknown>) {
     if (operation !== 'GetSecretValue') return jsonError('1.1', 400, 'UnknownOperationException', `Local mode does not serve Secrets Manager ${operation}`);
     const id = String(input.SecretId);
-    const arn = [...this.options.secrets.keys()].find((candidate) => candidate === id || candidate.split(':secret:')[1]?.replace(/-[A-Za-z0-9]{6}$/, '') === id);
+    const arn = [...this.options.secrets.keys()].find((candidate) => candidate === id || secretName(candidate) === id);
     if (!arn) return jsonError('1.1', 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-    const name = arn.split(':secret:')[1]!.replace(/-[A-Za-z0-9]{6}$/, '');
     return json('1.1', {
       ARN: arn,
-      Name: name,
+      Name: secretName(arn),
       SecretString: this.options.secrets.get(arn),
       VersionId: '00000000-0000-0000-0000-000000000001',
       VersionStages: ['AWSCURRENT'],
@@ -152,30 +151,14 @@ function publishInput(form: URLSearchParams): PublishCommandInput {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as unknown as PublishCommandInput;
 }
 
+/** A secret's name: its ARN's last part, without the six characters Secrets Manager appends. */
+function secretName(arn: string): string {
+  return (arn.split(':secret:')[1] ?? arn).replace(/-[A-Za-z0-9]{6}$/, '');
+}
+
 function target(request: SdkRequest): string {
   const header = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'x-amz-target')?.[1] ?? '';
   return header.split('.').pop() ?? '';
-}
-
-function json(version: '1.0' | '1.1', body: unknown) {
-  return raw(200, { 'content-type': `application/x-amz-json-${version}`, 'x-amzn-requestid': randomUUID() }, JSON.stringify(body));
-}
-
-function jsonError(version: '1.0' | '1.1', status: number, type: string, message: string) {
-  return raw(
-    status,
-    { 'content-type': `application/x-amz-json-${version}`, 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': type },
-    JSON.stringify({ __type: type, message }),
-  );
-}
-
-function snsError(status: number, code: string, message: string) {
-  return raw(
-    status,
-    { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() },
-    `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>${code}</Code>` +
-      `<Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
-  );
 }
 
 async function text(body: unknown): Promise<string> {

@@ -1,4 +1,4 @@
-import { runSimulation, type Simulation, type StatementExplain } from '@cloud-copilot/iam-simulate';
+import { runSimulation, type Simulation, type SingleResourceSimulationResult, type StatementExplain } from '@cloud-copilot/iam-simulate';
 import { LOCAL_ACCOUNT, type LocalRole, type PolicyDocument, type PolicyStatement } from '../pipeline/synthesized-stack';
 import type { IamRequest } from './aws-actions';
 
@@ -82,23 +82,7 @@ export class IamAuthorizer {
    * only the resource's policy can allow it.
    */
   async authorizeService(servicePrincipal: string, request: IamRequest): Promise<Decision> {
-    const resourcePolicy = this.resourcePolicyFor(request.resource);
-    const outcome = await runSimulation(
-      {
-        request: {
-          principal: servicePrincipal,
-          action: request.action,
-          resource: { resource: request.resource, accountId: LOCAL_ACCOUNT.account },
-          contextVariables: { 'aws:SecureTransport': 'true', ...request.context },
-        },
-        identityPolicies: [],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        ...(resourcePolicy ? { resourcePolicy } : {}),
-      },
-      {},
-    );
-    if (outcome.resultType === 'error') throw new Error(`IAM evaluation of ${request.action} by ${servicePrincipal} failed: ${outcome.errors.message}`);
+    const outcome = await this.simulate(servicePrincipal, [], request, {});
     if (outcome.overallResult === 'Allowed') return { allowed: true, message: 'allowed' };
     const message = `${servicePrincipal} is not authorized to perform: ${request.action} on resource: "${request.resource}": no statement of its resource policy allows it`;
     this.refusals.push({ caller: servicePrincipal, action: request.action, resource: request.resource, message });
@@ -132,31 +116,13 @@ export class IamAuthorizer {
     const role = this.source.roles.get(caller.roleArn);
     if (!role) throw new Error(`Local mode knows no role ${caller.roleArn}`);
     const { account } = LOCAL_ACCOUNT;
-    const resourcePolicy = this.resourcePolicyFor(request.resource);
-    const simulation: Simulation = {
-      request: {
-        principal: role.arn,
-        action: request.action,
-        resource: { resource: request.resource, accountId: account },
-        contextVariables: {
-          // Every SDK call of a deployed function goes over TLS, from the stack's own account and region.
-          'aws:SecureTransport': 'true',
-          'aws:PrincipalArn': role.arn,
-          'aws:PrincipalAccount': account,
-          'aws:RequestedRegion': LOCAL_ACCOUNT.region,
-          ...request.context,
-        },
-      },
-      identityPolicies: role.policies.map(({ name, document }) => ({ name, policy: document })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(resourcePolicy ? { resourcePolicy } : {}),
-    };
-    const outcome = await runSimulation(simulation, {});
-    if (outcome.resultType === 'error') {
-      throw new Error(`IAM evaluation of ${request.action} on ${request.resource} failed: ${outcome.errors.message}`);
-    }
-    if (outcome.resultType !== 'single') throw new Error(`IAM evaluation of ${request.action} on ${request.resource} was not for one resource`);
+    const outcome = await this.simulate(
+      role.arn,
+      role.policies.map(({ name, document }) => ({ name, policy: document })),
+      request,
+      // A deployed function's calls come from the stack's own account and region.
+      { 'aws:PrincipalArn': role.arn, 'aws:PrincipalAccount': account, 'aws:RequestedRegion': LOCAL_ACCOUNT.region },
+    );
     const analysis = outcome.result.analysis;
     const allowed = outcome.overallResult === 'Allowed';
     const used: string[] = [];
@@ -182,6 +148,34 @@ export class IamAuthorizer {
       used,
       message: allowed ? 'allowed' : `User: ${who} is not authorized to perform: ${request.action} on resource: "${request.resource}" ${why}`,
     };
+  }
+
+  /** One evaluation of `request` by `principal`, with the resource's policy; every call goes over TLS. */
+  private async simulate(
+    principal: string,
+    identityPolicies: Simulation['identityPolicies'],
+    request: IamRequest,
+    context: Record<string, string>,
+  ): Promise<SingleResourceSimulationResult> {
+    const resourcePolicy = this.resourcePolicyFor(request.resource);
+    const outcome = await runSimulation(
+      {
+        request: {
+          principal,
+          action: request.action,
+          resource: { resource: request.resource, accountId: LOCAL_ACCOUNT.account },
+          contextVariables: { 'aws:SecureTransport': 'true', ...context, ...request.context },
+        },
+        identityPolicies,
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(resourcePolicy ? { resourcePolicy } : {}),
+      },
+      {},
+    );
+    if (outcome.resultType === 'error') throw new Error(`IAM evaluation of ${request.action} on ${request.resource} by ${principal} failed: ${outcome.errors.message}`);
+    if (outcome.resultType !== 'single') throw new Error(`IAM evaluation of ${request.action} on ${request.resource} was not for one resource`);
+    return outcome;
   }
 
   /** Buckets protect their objects too; other resources are found by their own ARN. */

@@ -1,14 +1,7 @@
-import { Readable } from 'node:stream';
-import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { jsonError, RawResponse, s3Error, snsError } from '../aws/service-answers';
 import { iamRequestsFor } from './aws-actions';
 import type { Caller, IamAuthorizer } from './iam-authorizer';
-
-/** The raw HTTP answer the SDK's deserializer reads (structurally `HttpResponse` of the SDK). */
-interface RawResponse {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  readonly body: Readable;
-}
 
 type DeserializeNext = (args: { input: object; request: unknown }) => Promise<{ response: unknown; output?: unknown }>;
 type DeserializeContext = { clientName?: string; commandName?: string };
@@ -53,45 +46,18 @@ export function holdToRole<C extends SdkClientWithStack>(client: C, caller: Call
   return client;
 }
 
-/** The 403 each service sends when IAM refuses a call, in its own protocol. */
+/** The refusal each service sends when IAM refuses a call, in its own protocol. */
 function accessDenied(service: string, command: string, message: string): RawResponse {
-  const requestId = randomUUID();
   switch (service) {
     case 'S3Client':
-      // A HEAD answer has no body: the SDK names that error after the status (`Forbidden`), as it does on AWS.
-      if (command === 'HeadObjectCommand') return raw(403, { 'x-amz-request-id': requestId }, '');
-      return raw(
-        403,
-        { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${xml(message)}</Message><RequestId>${requestId}</RequestId></Error>`,
-      );
+      return s3Error(403, 'AccessDenied', message, command === 'HeadObjectCommand');
     case 'SNSClient':
-      return raw(
-        403,
-        { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-        `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>AuthorizationError</Code>` +
-          `<Message>${xml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-      );
+      return snsError(403, 'AuthorizationError', message);
     case 'SFNClient':
+      return jsonError('1.0', 400, 'AccessDeniedException', message);
     case 'SecretsManagerClient':
-      return raw(
-        400,
-        {
-          'content-type': service === 'SFNClient' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
-          'x-amzn-requestid': requestId,
-          'x-amzn-errortype': 'AccessDeniedException',
-        },
-        JSON.stringify({ __type: 'AccessDeniedException', message }),
-      );
+      return jsonError('1.1', 400, 'AccessDeniedException', message);
     default:
       throw new Error(`Local mode cannot answer a refused ${service} call`);
   }
-}
-
-export function raw(statusCode: number, headers: Record<string, string>, body: string): RawResponse {
-  return { statusCode, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers }, body: Readable.from(body ? [Buffer.from(body)] : []) };
-}
-
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
