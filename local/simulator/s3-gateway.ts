@@ -58,15 +58,16 @@ export function createS3GatewayHandler(options: S3GatewayOptions): (req: Incomin
         ? accessDenied('Query-string authentication is not accepted by this endpoint')
         : accessDenied('Anonymous access is denied');
     }
+    // Codes, statuses and messages after the S3 API reference, "Error responses", list of error codes.
     const issued = options.state.credentials.get(authorization.accessKeyId);
-    if (!issued) {
-      return { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
-    }
-    if (req.headers['x-amz-security-token'] !== issued.sessionToken) {
+    const token = req.headers['x-amz-security-token'];
+    // A temporary access key exists only with its session token: without one, S3 does not know the key.
+    if (!issued || token === undefined) return invalidAccessKeyId();
+    if (token !== issued.sessionToken) {
       return { status: 400, code: 'InvalidToken', message: 'The provided token is malformed or otherwise invalid.' };
     }
     if (Date.now() >= issued.expiresAt) {
-      return { status: 403, code: 'ExpiredToken', message: 'The provided token has expired.' };
+      return { status: 400, code: 'ExpiredToken', message: 'The provided token has expired.' };
     }
     const signed = await verifySigV4({ method, rawUrl: req.url ?? '/', headers: req.headers }, issued.secretAccessKey);
     if (!signed) {
@@ -157,17 +158,30 @@ function accessDenied(message = 'Access Denied'): S3Refusal {
   return { status: 403, code: 'AccessDenied', message };
 }
 
+function invalidAccessKeyId(): S3Refusal {
+  return { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
+}
+
+/**
+ * An S3 error answer. To a HEAD, S3 sends the status and headers only, never the error document (S3 API
+ * reference, HeadObject), so the client learns no code: an expired token is a bare 400.
+ */
 function refuse(res: ServerResponse, method: string, refusal: S3Refusal): void {
   const requestId = randomBytes(8).toString('hex').toUpperCase();
-  const body =
-    method === 'HEAD'
-      ? ''
-      : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message><RequestId>${requestId}</RequestId></Error>`;
-  res.writeHead(refusal.status, {
+  const headers = {
     'Content-Type': 'application/xml',
-    'Content-Length': Buffer.byteLength(body),
     'x-amz-request-id': requestId,
-  });
+    'x-amz-id-2': randomBytes(48).toString('base64'),
+    Server: 'AmazonS3',
+  };
+  if (method === 'HEAD') {
+    // No Content-Length either: to a HEAD it would give the length of an error document that is not sent.
+    res.writeHead(refusal.status, headers);
+    res.end();
+    return;
+  }
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${refusal.code}</Code><Message>${refusal.message}</Message><RequestId>${requestId}</RequestId></Error>`;
+  res.writeHead(refusal.status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 

@@ -63,7 +63,7 @@ export function parseSigV4Authorization(header: string | undefined): SigV4Author
 }
 
 /** sha256 / HMAC-sha256 in the `HashConstructor` shape the signer expects, without the @aws-crypto packages. */
-class NodeSha256 {
+export class NodeSha256 {
   private readonly hash: Hash | Hmac;
 
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {

@@ -50,10 +50,15 @@ const SDK_MAX_ATTEMPTS = 3;
 /** Waits between attempts of one object: full jitter below 250 ms, 500 ms, 1 s... up to 2 s. */
 const OBJECT_BACKOFF: BackoffPolicy = { maxAttempts: Infinity, baseDelayMs: 250, maxDelayMs: 2_000, maxTotalMs: Infinity };
 
-/** Codes with which S3 refuses credentials that have expired: always answered with new credentials. */
+/** Codes with which S3 refuses credentials that have expired (400 ExpiredToken): answered with new credentials. */
 const EXPIRED_CREDENTIALS_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired']);
 /** Codes that may mean the same when a refresh was due anyway (a policy or key that has just been replaced). */
 const REFUSED_CREDENTIALS_CODES = new Set(['InvalidAccessKeyId', 'AccessDenied', 'InvalidToken', 'SignatureDoesNotMatch', 'Forbidden']);
+/**
+ * Names the SDK gives an S3 error that came without a body, hence without a code, as every HeadObject error does:
+ * `Unknown` with @aws-sdk/client-s3 3.1164 (measured); the status names are there for a client that uses them.
+ */
+const CODELESS_ERROR_NAMES = new Set(['Unknown', 'UnknownError', 'BadRequest', 'Forbidden']);
 /** Source answers that another attempt cannot change. */
 const PERMANENT_SOURCE_CODES = new Set(['NoSuchKey', 'NoSuchBucket', 'InvalidObjectState']);
 
@@ -430,13 +435,18 @@ class Attempt {
     return this.isFromSource(error) && PERMANENT_SOURCE_CODES.has(errorName(error));
   }
 
-  /** Whether the destination refused the credentials in a way that new credentials may fix. */
+  /**
+   * Whether the destination refused the credentials in a way that new credentials may fix: S3's ExpiredToken, or,
+   * when the credentials are due, a refusal of the credentials or a codeless 400 or 403 (HeadObject errors have
+   * no body: expired credentials get a bare 400 there).
+   */
   refusedCredentials(error: unknown, used: TemporaryS3Credentials, source: S3CredentialsSource): boolean {
     if (this.isFromSource(error) || error instanceof CopySizeMismatchError) return false;
     const name = errorName(error);
     if (EXPIRED_CREDENTIALS_CODES.has(name)) return true;
-    // HeadObject errors have no body, hence no code: a 403 is all there is.
-    const refused = REFUSED_CREDENTIALS_CODES.has(name) || httpStatus(error) === 403;
+    const status = httpStatus(error);
+    const codeless = (status === 400 || status === 403) && CODELESS_ERROR_NAMES.has(name);
+    const refused = REFUSED_CREDENTIALS_CODES.has(name) || status === 403 || codeless;
     return refused && source.isDue(used);
   }
 

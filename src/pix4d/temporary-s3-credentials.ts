@@ -2,6 +2,9 @@ import { inspect } from 'node:util';
 import type { z } from 'zod';
 import type { s3CredentialsResponseSchema } from './schemas';
 
+/** The region of Pix4Dinspect's bucket in the vendor's tutorial, for an answer that names none. */
+export const DEFAULT_CREDENTIALS_REGION = 'us-east-1';
+
 /**
  * The temporary S3 credentials Pix4Dinspect hands out for one inspection: write access to `bucket` under
  * `keyPrefix/` until `expiration`. Printing, logging or serialising the object shows neither the secret nor the
@@ -19,6 +22,7 @@ export class TemporaryS3Credentials {
     readonly keyPrefix: string,
     /** The service's clock when it answered: judge `expiration` against it, not against the local clock. */
     readonly serverTime: Date,
+    /** The answer's region, or `DEFAULT_CREDENTIALS_REGION` when it names none. */
     readonly region: string,
     /** Local clock when the answer was received. */
     readonly receivedAt: Date,
@@ -33,9 +37,17 @@ export class TemporaryS3Credentials {
       answer.bucket,
       answer.key.replace(/\/+$/, ''),
       answer.server_time,
-      answer.region,
+      answer.region ?? DEFAULT_CREDENTIALS_REGION,
       receivedAt,
     );
+  }
+
+  /**
+   * The validity the service granted, `expiration - serverTime`, both on its own clock: zero or less when the
+   * answer was already expired as it was sent.
+   */
+  get lifetimeMs(): number {
+    return this.expiration.getTime() - this.serverTime.getTime();
   }
 
   /** Milliseconds of validity left at local time `now`, measured on the service's clock. */

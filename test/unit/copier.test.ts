@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
 import { startSimulator, Simulator } from '../../local/simulator/simulator';
@@ -80,6 +81,57 @@ function options(extra: CopyOptions = {}): CopyOptions {
 }
 
 const source = () => ({ client: direct, bucket: DROP_BUCKET });
+
+/**
+ * The drop bucket as a slow source: the first GetObject of `sourceKey` is held until `until` (epoch ms), either
+ * before its answer (`before-answer`: the copy then starts writing after that), or halfway through its body
+ * (`mid-body`: the write has started, and ends after that). Every other read is served at once.
+ */
+function slowSource(sourceKey: string, until: number, where: 'before-answer' | 'mid-body') {
+  const client = simulator.embeddedS3.client();
+  let held = false;
+  const wait = () => sleep(Math.max(0, until - Date.now()));
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const input = args.input as { Key?: string };
+      if (context.commandName !== 'GetObjectCommand' || input.Key !== sourceKey || held) return result;
+      held = true;
+      const output = result.output as GetObjectCommandOutput;
+      if (where === 'before-answer') {
+        await wait();
+        return result;
+      }
+      const body = output.Body as Readable;
+      async function* halted() {
+        let first = true;
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          if (!first) {
+            yield chunk;
+            continue;
+          }
+          first = false;
+          const half = Math.ceil(chunk.length / 2);
+          yield chunk.subarray(0, half);
+          await wait();
+          yield chunk.subarray(half);
+        }
+      }
+      output.Body = Readable.from(halted(), { objectMode: false }) as GetObjectCommandOutput['Body'];
+      return result;
+    },
+    { step: 'initialize', name: 'slowSource' },
+  );
+  return { client, bucket: DROP_BUCKET };
+}
+
+/** The gateway's requests since `mark` for keys below `keyPrefix/`, as `METHOD relative-path status [code]`. */
+function requestsSince(mark: number, keyPrefix: string): string[] {
+  return simulator.s3Requests
+    .slice(mark)
+    .filter((request) => request.key?.startsWith(`${keyPrefix}/`))
+    .map((request) => [request.method, request.key!.slice(keyPrefix.length + 1), request.status, request.code].filter(Boolean).join(' '));
+}
 
 const credentialRequests = (inspectionId: number) =>
   simulator.requests.filter((request) => request.path === `/v1/inspections/${inspectionId}/s3_credentials/`).length;
@@ -209,6 +261,118 @@ describe('copyPhotos', () => {
     for (const photo of result.copied) expect(await destinationHash(photo.key)).toBe(hashes.get(photo.relativePath));
   });
 
+  it('refreshes credentials that expire in the middle of a copy when a PutObject meets them (400 ExpiredToken)', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 3;
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0 });
+    const stale = await credentials.current();
+    simulator.settings.credentialsTtlSeconds = 3_600;
+    const photos = ['DCIM/1.jpg', 'DCIM/2.jpg', 'DCIM/3.jpg', 'DCIM/4.jpg'].map((path) => ({ path, bytes: 30_000 }));
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, photos);
+    // The third photo is read after the credentials have expired on the S3 endpoint's clock.
+    const slow = slowSource(items[2]!.sourceKey, stale.serverTime.getTime() + 3_100, 'before-answer');
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(items, slow, credentials, options({ concurrency: 1 }));
+
+    // Assess
+    expect(result.copied.map((photo) => photo.relativePath)).toEqual(photos.map((photo) => photo.path));
+    for (const photo of result.copied) expect(await destinationHash(photo.key)).toBe(hashes.get(photo.relativePath));
+    const requests = requestsSince(mark, stale.keyPrefix);
+    expect(requests.filter((request) => / 400 /.test(request))).toEqual(['PUT DCIM/3.jpg 400 ExpiredToken']);
+    expect(requests.slice(-4)).toEqual(['PUT DCIM/3.jpg 200', 'HEAD DCIM/3.jpg 200', 'PUT DCIM/4.jpg 200', 'HEAD DCIM/4.jpg 200']);
+    expect(credentialRequests(inspectionId)).toBe(2);
+    expect(await credentials.current()).not.toBe(stale);
+  });
+
+  it('refreshes credentials that expire while a photo streams, when the size check (HeadObject) meets them with a bare 400', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 3;
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0 });
+    const stale = await credentials.current();
+    simulator.settings.credentialsTtlSeconds = 3_600;
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/slow.jpg', bytes: 200_000 }]);
+    // The PutObject is accepted with valid credentials; its body ends after they have expired.
+    const slow = slowSource(items[0]!.sourceKey, stale.serverTime.getTime() + 3_100, 'mid-body');
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(items, slow, credentials, options());
+
+    // Assess
+    expect(result.copied).toHaveLength(1);
+    expect(await destinationHash(result.copied[0]!.key)).toBe(hashes.get('DCIM/slow.jpg'));
+    expect(requestsSince(mark, stale.keyPrefix)).toEqual([
+      'PUT DCIM/slow.jpg 200',
+      'HEAD DCIM/slow.jpg 400 ExpiredToken',
+      'PUT DCIM/slow.jpg 200',
+      'HEAD DCIM/slow.jpg 200',
+    ]);
+    expect(credentialRequests(inspectionId)).toBe(2);
+    expect(credentials.fetches).toBe(2);
+  });
+
+  it('takes a bare 400 of the size check for expiry when the credentials are due, even those the source still hands out', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 3;
+    const inspectionId = await newInspectionId();
+    // A margin longer than their lifetime makes the credentials due as they arrive; after asking once more, the
+    // source keeps them, and the local clock standing still, it keeps handing them out: only the copier's reading of
+    // the bare 400 can cause the refresh.
+    const frozen = new Date();
+    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 10 * 60_000, now: () => frozen });
+    const stale = await credentials.current();
+    simulator.settings.credentialsTtlSeconds = 3_600;
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/slow.jpg', bytes: 200_000 }]);
+    const slow = slowSource(items[0]!.sourceKey, stale.serverTime.getTime() + 3_100, 'mid-body');
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(items, slow, credentials, options());
+
+    // Assess
+    expect(await destinationHash(result.copied[0]!.key)).toBe(hashes.get('DCIM/slow.jpg'));
+    expect(requestsSince(mark, stale.keyPrefix)).toEqual([
+      'PUT DCIM/slow.jpg 200',
+      'HEAD DCIM/slow.jpg 400 ExpiredToken',
+      'PUT DCIM/slow.jpg 200',
+      'HEAD DCIM/slow.jpg 200',
+    ]);
+    // Two for the credentials due on arrival, one after the bare 400.
+    expect(credentialRequests(inspectionId)).toBe(3);
+  });
+
+  it('does not take a bare 400 of the size check for expiry while the credentials are not due, and refreshes on the ExpiredToken that follows', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 3;
+    const inspectionId = await newInspectionId();
+    // A local clock that stands still: the credentials never look due, so only S3's ExpiredToken can cause a refresh.
+    const frozen = new Date();
+    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0, now: () => frozen });
+    const stale = await credentials.current();
+    simulator.settings.credentialsTtlSeconds = 3_600;
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/slow.jpg', bytes: 200_000 }]);
+    const slow = slowSource(items[0]!.sourceKey, stale.serverTime.getTime() + 3_100, 'mid-body');
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(items, slow, credentials, options());
+
+    // Assess
+    expect(await destinationHash(result.copied[0]!.key)).toBe(hashes.get('DCIM/slow.jpg'));
+    expect(requestsSince(mark, stale.keyPrefix)).toEqual([
+      'PUT DCIM/slow.jpg 200',
+      'HEAD DCIM/slow.jpg 400 ExpiredToken',
+      'PUT DCIM/slow.jpg 400 ExpiredToken',
+      'PUT DCIM/slow.jpg 200',
+      'HEAD DCIM/slow.jpg 200',
+    ]);
+    expect(credentialRequests(inspectionId)).toBe(2);
+  });
+
   it('fails with PhotoCopyError naming the path when a source object has disappeared, and starts no further object', async () => {
     // Prepare
     const inspectionId = await newInspectionId();
@@ -256,8 +420,10 @@ describe('copyPhotos', () => {
     expect(error).toMatchObject({ relativePath: 'DCIM/never.jpg', attempts: 3, failedAt: 'destination', lastErrorName: 'ExpiredToken' });
     expect(error.message).toContain('DCIM/never.jpg');
     expect(error.message).toContain('3 attempt(s)');
-    const issued = credentials.fetches;
-    expect(issued).toBeGreaterThanOrEqual(3);
+    // Two requests for the first credentials (expired on arrival: asked for once more), one after the first
+    // refusal; the replacement, refused in turn, is not replaced before it is due.
+    expect(credentials.fetches).toBe(3);
+    expect(credentialRequests(inspectionId)).toBe(3);
     const last = await credentials.current();
     for (const text of [error.message, JSON.stringify(error), inspect(error)]) {
       expect(text).not.toContain(last.secretAccessKey);
@@ -347,22 +513,20 @@ describe('InspectionCredentials', () => {
     expect(margins).toEqual([300_000, 1_250]);
   });
 
-  it('shares one request between concurrent callers, and fetches again once the cached credentials are due', async () => {
+  it('asks once more for credentials due on arrival, shared by concurrent callers, then keeps them', async () => {
     // Prepare
     const inspectionId = await newInspectionId();
-    // One-hour credentials inside a margin larger than their lifetime: always due.
-    const alwaysDue = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 3_700_000 });
+    // One-hour credentials inside a margin larger than their lifetime: due as they arrive.
+    const dueOnArrival = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 3_700_000 });
     const before = credentialRequests(inspectionId);
 
     // Act
-    const together = await Promise.all([alwaysDue.current(), alwaysDue.current(), alwaysDue.current()]);
-    const afterTogether = credentialRequests(inspectionId);
-    const again = await alwaysDue.current();
+    const together = await Promise.all(Array.from({ length: 20 }, () => dueOnArrival.current()));
+    const again = await dueOnArrival.current();
 
     // Assess
-    expect(afterTogether - before).toBe(1);
     expect(new Set(together).size).toBe(1);
-    expect(again).not.toBe(together[0]);
+    expect(again).toBe(together[0]);
     expect(credentialRequests(inspectionId) - before).toBe(2);
   });
 

@@ -12,12 +12,14 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { DEFAULT_PROCESSING_PARAMETERS, s3CredentialsResponseSchema } from '../../src/pix4d/schemas';
 import { createS3Client } from '../../local/s3/embedded-s3.js';
 import { startSimulator, type Simulator } from '../../local/simulator/simulator.js';
 import type { SimulatorSettings } from '../../local/simulator/settings.js';
+import { NodeSha256 } from '../../local/simulator/s3-request.js';
 
 /**
  * The simulator's S3 endpoint, spoken to with SDK clients built from the `s3_credentials/` answer: it must accept
@@ -70,7 +72,7 @@ function gatewayClient(
   const sessionToken = 'sessionToken' in overrides ? overrides.sessionToken : from.session_token;
   const created = createS3Client({
     endpoint: simulator.s3Endpoint,
-    region: from.region,
+    region: from.region ?? 'us-east-1',
     credentials: {
       accessKeyId: overrides.accessKeyId ?? from.access_key,
       secretAccessKey: overrides.secretAccessKey ?? from.secret_key,
@@ -106,6 +108,41 @@ async function refusal(send: Promise<unknown>): Promise<{ code: string | undefin
   );
   expect(error, 'the request was expected to be refused').toBeDefined();
   return { code: error?.Code ?? error?.name, status: error?.$metadata?.httpStatusCode };
+}
+
+/**
+ * A plain `fetch` of an object through the simulator's S3 endpoint, SigV4-signed with `from` and `sessionToken`
+ * (null: none).
+ */
+async function signedFetch(method: 'GET' | 'HEAD', from: S3Credentials, key: string, sessionToken: string | null = from.session_token): Promise<Response> {
+  const url = new URL(`${simulator.s3Endpoint}/${from.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`);
+  const signer = new SignatureV4({
+    service: 's3',
+    region: from.region ?? 'us-east-1',
+    credentials: { accessKeyId: from.access_key, secretAccessKey: from.secret_key, ...(sessionToken === null ? {} : { sessionToken }) },
+    sha256: NodeSha256,
+    uriEscapePath: false,
+  });
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query: {},
+    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+  });
+  return fetch(url, { method, headers: signed.headers });
+}
+
+/** What a plain HTTP client receives: status, the headers that matter here, and the body as text. */
+async function received(answer: Response) {
+  return {
+    status: answer.status,
+    contentType: answer.headers.get('content-type'),
+    requestId: answer.headers.get('x-amz-request-id'),
+    body: await answer.text(),
+  };
 }
 
 beforeAll(async () => {
@@ -322,7 +359,7 @@ describe('refusals', () => {
     expect(await existsDirect(key)).toBe(false);
   });
 
-  it('refuses a missing session token with 400 InvalidToken', async () => {
+  it('refuses a temporary access key sent without its session token with 403 InvalidAccessKeyId', async () => {
     // Prepare
     const tokenless = gatewayClient(credentials, { sessionToken: undefined });
     const key = `${credentials.key}/no-token.jpg`;
@@ -331,25 +368,34 @@ describe('refusals', () => {
     const refused = await refusal(tokenless.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
 
     // Assess
-    expect(refused).toEqual({ code: 'InvalidToken', status: 400 });
+    expect(refused).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
     expect(await existsDirect(key)).toBe(false);
   });
 
-  it('refuses expired credentials with 403 ExpiredToken', async () => {
+  it('refuses expired credentials with 400 ExpiredToken, and a HeadObject with them with a bare 400', async () => {
     // Prepare
     simulator.settings.credentialsTtlSeconds = 1;
     const shortLived = await newInspectionCredentials();
     const shortClient = gatewayClient(shortLived);
-    const before = await shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: `${shortLived.key}/before.jpg`, Body: 'x' }));
+    const existing = `${shortLived.key}/before.jpg`;
+    const before = await shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: existing, Body: 'x' }));
     await sleep(1_200);
     const key = `${shortLived.key}/after.jpg`;
+    const mark = simulator.s3Requests.length;
 
     // Act
-    const refused = await refusal(shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: key, Body: 'x' })));
+    const refusedPut = await refusal(shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: key, Body: 'x' })));
+    const refusedHead = await refusal(shortClient.send(new HeadObjectCommand({ Bucket: shortLived.bucket, Key: existing })));
 
     // Assess
     expect(before.$metadata.httpStatusCode).toBe(200);
-    expect(refused).toEqual({ code: 'ExpiredToken', status: 403 });
+    expect(refusedPut).toEqual({ code: 'ExpiredToken', status: 400 });
+    // Without a body the SDK learns no code: it names the error `Unknown`.
+    expect(refusedHead).toEqual({ code: 'Unknown', status: 400 });
+    expect(simulator.s3Requests.slice(mark)).toEqual([
+      { method: 'PUT', key, status: 400, code: 'ExpiredToken' },
+      { method: 'HEAD', key: existing, status: 400, code: 'ExpiredToken' },
+    ]);
     expect(await existsDirect(key)).toBe(false);
   });
 
@@ -479,5 +525,71 @@ describe('refusals', () => {
       { method: 'PUT', key: `${credentials.key}/f.jpg`, status: 403, code: 'SignatureDoesNotMatch' },
       { method: 'PUT', key: `${credentials.key}/t.jpg`, status: 400, code: 'InvalidToken' },
     ]);
+  });
+});
+
+describe('refusals on the wire', () => {
+  it('answers a HEAD with expired credentials with a bare 400, and a GET with the ExpiredToken document', async () => {
+    // Prepare
+    simulator.settings.credentialsTtlSeconds = 1;
+    const shortLived = await newInspectionCredentials();
+    const key = `${shortLived.key}/wire-expired.jpg`;
+    await direct.send(new PutObjectCommand({ Bucket: simulator.bucket, Key: key, Body: 'x' }));
+    const beforeExpiry = await received(await signedFetch('HEAD', shortLived, key));
+    await sleep(1_200);
+
+    // Act
+    const head = await received(await signedFetch('HEAD', shortLived, key));
+    const get = await received(await signedFetch('GET', shortLived, key));
+
+    // Assess
+    expect(beforeExpiry.status).toBe(200);
+    expect(head).toEqual({ status: 400, contentType: 'application/xml', requestId: expect.stringMatching(/^[0-9A-F]{16}$/), body: '' });
+    expect(get.status).toBe(400);
+    expect(get.body).toContain('<Code>ExpiredToken</Code>');
+    expect(get.body).toContain('<Message>The provided token has expired.</Message>');
+    expect(get.body).toContain(`<RequestId>${get.requestId}</RequestId>`);
+  });
+
+  it('answers a HEAD without the session token with a bare 403, and a GET with InvalidAccessKeyId', async () => {
+    // Prepare
+    const key = `${credentials.key}/wire-tokenless.jpg`;
+    await direct.send(new PutObjectCommand({ Bucket: simulator.bucket, Key: key, Body: 'x' }));
+
+    // Act
+    const head = await received(await signedFetch('HEAD', credentials, key, null));
+    const get = await received(await signedFetch('GET', credentials, key, null));
+
+    // Assess
+    expect(head).toMatchObject({ status: 403, body: '' });
+    expect(get.status).toBe(403);
+    expect(get.body).toContain('<Code>InvalidAccessKeyId</Code>');
+  });
+
+  it('answers a HEAD with a malformed session token with a bare 400, and a GET with InvalidToken', async () => {
+    // Prepare
+    const key = `${credentials.key}/wire-bad-token.jpg`;
+    await direct.send(new PutObjectCommand({ Bucket: simulator.bucket, Key: key, Body: 'x' }));
+
+    // Act
+    const head = await received(await signedFetch('HEAD', credentials, key, 'not-a-session-token'));
+    const get = await received(await signedFetch('GET', credentials, key, 'not-a-session-token'));
+
+    // Assess
+    expect(head).toMatchObject({ status: 400, body: '' });
+    expect(get.status).toBe(400);
+    expect(get.body).toContain('<Code>InvalidToken</Code>');
+    expect(get.body).toContain('<Message>The provided token is malformed or otherwise invalid.</Message>');
+  });
+
+  it('answers a HEAD of a missing object under the prefix with a bare 404', async () => {
+    // Prepare
+    const key = `${credentials.key}/wire-missing.jpg`;
+
+    // Act
+    const head = await received(await signedFetch('HEAD', credentials, key));
+
+    // Assess
+    expect(head).toMatchObject({ status: 404, body: '' });
   });
 });
