@@ -28,6 +28,8 @@ Flight
   --no-iam-check            do not hold each function's AWS calls to its role in the synthesized template
 Simulated Pix4Dinspect
   --fault-rate R            share of API requests answered 502/503/504 (0..1)
+  --lost-answer-rate R      share of API requests that take effect, then lose their answer (502/504 or a
+                            dropped connection) (0..1)
   --rate-limit-rate R       share of API requests answered 429 (0..1)
   --token-ttl S             token lifetime in seconds
   --credentials-ttl S       S3 credentials lifetime in seconds
@@ -70,6 +72,7 @@ function readOptions(argv: string[]): CliOptions | 'help' {
       'duplicate-events': { type: 'string' },
       'no-iam-check': { type: 'boolean', default: false },
       'fault-rate': { type: 'string' },
+      'lost-answer-rate': { type: 'string' },
       'rate-limit-rate': { type: 'string' },
       'token-ttl': { type: 'string' },
       'credentials-ttl': { type: 'string' },
@@ -96,6 +99,7 @@ function readOptions(argv: string[]): CliOptions | 'help' {
   const manifest = values['no-manifest'] ? false : values.manifest !== undefined ? readManifest(values.manifest) : JSON.stringify({ inspection: { name: flight } });
   const simulatorSettings = withoutUndefined({
     errorRate: parseNumberOption('fault-rate', values['fault-rate'], 0, 1),
+    lostAnswerRate: parseNumberOption('lost-answer-rate', values['lost-answer-rate'], 0, 1),
     rateLimitRate: parseNumberOption('rate-limit-rate', values['rate-limit-rate'], 0, 1),
     tokenTtlSeconds: parseNumberOption('token-ttl', values['token-ttl'], 1),
     credentialsTtlSeconds: parseNumberOption('credentials-ttl', values['credentials-ttl'], 1),

@@ -41,6 +41,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_KEYS_PER_CALL = 499;
 const IMAGE_EXTENSIONS = /\.(jpe?g|tiff?|mp4|mov)$/i;
 const HEAD_CONCURRENCY = 16;
+/** Items per page of a list, as DRF's PAGE_SIZE setting. */
+const PAGE_SIZE = 100;
 
 const createAssetBody = z.object({
   name: z.string().trim().min(1).max(255),
@@ -175,15 +177,21 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
     } catch (error) {
       answer = error instanceof HttpProblem ? error.answer : { status: 500, body: { detail: 'Internal server error.' } };
     }
-    if (scripted?.action === 'lose-answer') {
-      record(scripted.status, 'lost answer');
-      return send(res, faultAnswer(scripted.status, deps.settings.retryAfterSeconds));
+    const lost = scripted?.action === 'lose-answer' ? scripted.status : randomLostAnswer(deps.settings, random);
+    if (lost !== undefined) {
+      record(lost, 'lost answer');
+      if (lost === 0) {
+        req.socket.destroy();
+        return;
+      }
+      return send(res, faultAnswer(lost, deps.settings.retryAfterSeconds));
     }
     record(answer.status);
     send(res, answer);
   }
 
   async function route(method: string, path: string, req: IncomingMessage, body: Buffer): Promise<Answer> {
+    const query = new URL(req.url ?? '/', 'http://simulator').searchParams;
     if (path === '/v1/auth/token/') {
       allow(method, ['POST']);
       return issueToken(req, body);
@@ -198,7 +206,7 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
 
     if (resource === 'assets' && id === undefined) {
       allow(method, ['GET', 'POST']);
-      return method === 'POST' ? createAsset(body, now) : { status: 200, body: page([...deps.state.assets.values()]) };
+      return method === 'POST' ? createAsset(body, now) : { status: 200, body: page([...deps.state.assets.values()], req, path, query) };
     }
     if (resource === 'assets' && action === undefined) {
       allow(method, ['GET']);
@@ -207,8 +215,10 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
       return { status: 200, body: asset };
     }
     if (resource === 'inspections' && id === undefined) {
-      allow(method, ['POST']);
-      return createInspection(body, now);
+      allow(method, ['GET', 'POST']);
+      if (method === 'POST') return createInspection(body, now);
+      const views = [...deps.state.inspections.values()].map((inspection) => deps.state.inspectionView(inspection, now));
+      return { status: 200, body: page(views, req, path, query) };
     }
     if (resource !== 'inspections') throw notFound();
     const inspection = deps.state.inspections.get(parseId(id));
@@ -333,7 +343,10 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
     if (missing.length > 0) {
       throw badRequest({ image_keys: [`${missing.length} key(s) not found in bucket ${deps.state.bucket}, e.g. ${missing[0]}`] });
     }
-    for (const key of image_keys) inspection.registeredKeys.add(key);
+    for (const key of image_keys) {
+      inspection.registeredKeys.add(key);
+      inspection.registrations.set(key, (inspection.registrations.get(key) ?? 0) + 1);
+    }
     inspection.updatedAt = isoWithOffset(now);
     return { status: 200, body: { nb_images_registered: image_keys.length } };
   }
@@ -378,6 +391,12 @@ function randomFault(settings: SimulatorSettings, random: () => number): Answer 
   if (draw < settings.rateLimitRate) return faultAnswer(429, settings.retryAfterSeconds);
   if (draw < settings.rateLimitRate + settings.errorRate) return faultAnswer([502, 503, 504][Math.floor(random() * 3)] ?? 503, 0);
   return undefined;
+}
+
+/** A lost answer for a request that took effect: 502 or 504 from the gateway, or a dropped connection (0). */
+function randomLostAnswer(settings: SimulatorSettings, random: () => number): number | undefined {
+  if (settings.lostAnswerRate <= 0 || random() >= settings.lostAnswerRate) return undefined;
+  return [502, 504, 0][Math.floor(random() * 3)] ?? 504;
 }
 
 function faultAnswer(status: number, retryAfterSeconds: number): Answer {
@@ -474,12 +493,23 @@ function allow(method: string, allowed: readonly string[]): void {
   }
 }
 
-function page<T>(results: T[]): Record<string, unknown> {
-  return { count: results.length, next: null, previous: null, results };
+/** Django REST Framework's page-number pagination: `?page=N`, absolute `next` and `previous` links. */
+function page<T>(all: readonly T[], req: IncomingMessage, path: string, query: URLSearchParams): Record<string, unknown> {
+  const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
+  const requested = query.get('page') ?? '1';
+  const number = /^\d+$/.test(requested) ? Number(requested) : Number.NaN;
+  if (!(number >= 1 && number <= pages)) throw notFound('Invalid page.');
+  const link = (to: number) => `http://${req.headers.host ?? '127.0.0.1'}${path}?page=${to}`;
+  return {
+    count: all.length,
+    next: number < pages ? link(number + 1) : null,
+    previous: number > 1 ? link(number - 1) : null,
+    results: all.slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE),
+  };
 }
 
 const badRequest = (body: Record<string, unknown>) => new HttpProblem({ status: 400, body });
-const notFound = () => new HttpProblem({ status: 404, body: { detail: 'Not found.' } });
+const notFound = (detail = 'Not found.') => new HttpProblem({ status: 404, body: { detail } });
 const unauthorized = (detail: string, code?: string) =>
   new HttpProblem({ status: 401, body: code ? { detail, code } : { detail }, headers: { 'WWW-Authenticate': 'Bearer realm="api"' } });
 

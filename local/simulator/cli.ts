@@ -18,6 +18,8 @@ and runs until Ctrl-C (SIGINT) or SIGTERM.
   --api-key TEXT            account API key (default: generated)
   --organization-uuid UUID  require this pix4d-organization-uuid header on API calls
   --error-rate R            share of API requests answered 502/503/504 (0..1, default 0)
+  --lost-answer-rate R      share of API requests that take effect, then lose their answer (502/504 or a
+                            dropped connection) (0..1, default 0)
   --rate-limit-rate R       share of API requests answered 429 (0..1, default 0)
   --retry-after S           Retry-After of those 429s in seconds (default 1)
   --token-ttl S             token lifetime in seconds (default 172800)
@@ -39,6 +41,7 @@ function readOptions(argv: string[]) {
       'api-key': { type: 'string' },
       'organization-uuid': { type: 'string' },
       'error-rate': { type: 'string' },
+      'lost-answer-rate': { type: 'string' },
       'rate-limit-rate': { type: 'string' },
       'retry-after': { type: 'string' },
       'token-ttl': { type: 'string' },
@@ -50,6 +53,7 @@ function readOptions(argv: string[]) {
   });
   const settings: Partial<SimulatorSettings> = withoutUndefined({
     errorRate: parseNumberOption('error-rate', values['error-rate'], 0, 1),
+    lostAnswerRate: parseNumberOption('lost-answer-rate', values['lost-answer-rate'], 0, 1),
     rateLimitRate: parseNumberOption('rate-limit-rate', values['rate-limit-rate'], 0, 1),
     retryAfterSeconds: parseNumberOption('retry-after', values['retry-after'], 0),
     tokenTtlSeconds: parseNumberOption('token-ttl', values['token-ttl'], 1),

@@ -50,7 +50,10 @@ export interface StoredInspection {
   readonly processingParameters: Record<string, unknown>;
   /** Every object of the inspection is written under `keyPrefix/`. */
   readonly keyPrefix: string;
+  /** The images of the inspection: a key registered again names the same image. */
   readonly registeredKeys: Set<string>;
+  /** How many register calls that took effect named each key, so that tests can count repeated registrations. */
+  readonly registrations: Map<string, number>;
   readonly createdAt: string;
   updatedAt: string;
   processing?: ProcessingRun;
@@ -97,6 +100,7 @@ export class ServiceState {
       projectId,
       keyPrefix: `${this.userPrefix}/project-${projectId}`,
       registeredKeys: new Set(),
+      registrations: new Map(),
       createdAt: at,
       updatedAt: at,
     };

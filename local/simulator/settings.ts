@@ -4,6 +4,11 @@ export type ProcessingOutcome = 'completed' | 'failed' | 'never';
 export interface SimulatorSettings {
   /** Share of API requests answered 502, 503 or 504 before they have any effect (0..1). */
   errorRate: number;
+  /**
+   * Share of API requests that take effect and then lose their answer (0..1): the caller gets a 502 or 504, or the
+   * connection is dropped, and cannot know that the request worked, as behind a gateway that timed out.
+   */
+  lostAnswerRate: number;
   /** Share of API requests answered 429 with a `Retry-After` header (0..1). */
   rateLimitRate: number;
   /** `Retry-After` of those 429s, in seconds. */
@@ -20,6 +25,7 @@ export interface SimulatorSettings {
 
 export const DEFAULT_SIMULATOR_SETTINGS: Readonly<SimulatorSettings> = Object.freeze({
   errorRate: 0,
+  lostAnswerRate: 0,
   rateLimitRate: 0,
   retryAfterSeconds: 1,
   // The tutorial's answer.
@@ -32,7 +38,8 @@ export const DEFAULT_SIMULATOR_SETTINGS: Readonly<SimulatorSettings> = Object.fr
 /**
  * A fault for the next matching API request, for tests that need one exact failure rather than a rate:
  * - `answer`: reply with `status` (and `body`, when given) before the request has any effect;
- * - `lose-answer`: perform the request, then reply with `status` (the caller cannot know it worked);
+ * - `lose-answer`: perform the request, then reply with `status`, or drop the connection when `status` is 0 (the
+ *   caller cannot know it worked);
  * - `delay`: hold the answer for `ms` (on the simulator's timers);
  * - `disconnect`: close the connection without an answer.
  */

@@ -55,7 +55,23 @@ export interface Simulator {
   stall(ms: number, match?: FaultMatch): void;
   /** Invalidate every token issued so far: the next call with one gets 401. */
   revokeTokens(): void;
+  /** What the simulated account holds now, to count what a run created. */
+  holdings(): SimulatorHoldings;
   close(): Promise<void>;
+}
+
+export interface SimulatorHoldings {
+  readonly assets: readonly { readonly id: number; readonly name: string; readonly type: number }[];
+  readonly inspections: readonly {
+    readonly id: number;
+    readonly assetId: number;
+    readonly name: string;
+    /** Registered images (a key registered again names the same image). */
+    readonly images: number;
+    /** Keys that more than one register call named. */
+    readonly registeredAgain: number;
+    readonly processingStarted: boolean;
+  }[];
 }
 
 /** Starts the Pix4Dinspect simulator on loopback: its API, and the S3 endpoint of its bucket. */
@@ -104,6 +120,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       faults.push(fault);
     },
     revokeTokens: () => apiHandler.revokeTokens(),
+    holdings: () => ({
+      assets: [...state.assets.values()].map(({ id, name, type }) => ({ id, name, type })),
+      inspections: [...state.inspections.values()].map((inspection) => ({
+        id: inspection.id,
+        assetId: inspection.assetId,
+        name: inspection.name,
+        images: inspection.registeredKeys.size,
+        registeredAgain: [...inspection.registrations.values()].filter((count) => count > 1).length,
+        processingStarted: inspection.processing !== undefined,
+      })),
+    }),
     stall: (ms, match) => apiHandler.stall(ms, match),
     close: async () => {
       await Promise.all([stop(api), stop(gateway)]);

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import { DEFAULT_PROCESSING_PARAMETERS, s3CredentialsResponseSchema } from '../../src/pix4d/schemas';
+import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
 import { startSimulator, type Simulator } from '../../local/simulator/simulator.js';
 import type { SimulatorSettings } from '../../local/simulator/settings.js';
 
@@ -27,7 +26,8 @@ interface Answer {
 }
 
 /** The raw `s3_credentials/` answer, as the service sends it. */
-type S3Credentials = z.input<typeof s3CredentialsResponseSchema>;
+/** The simulator's `s3_credentials/` answer: every field a string, as in the tutorial's example. */
+type S3Credentials = Record<'access_key' | 'secret_key' | 'session_token' | 'expiration' | 'bucket' | 'key' | 'server_time' | 'region', string>;
 
 interface InspectionView {
   id: number;
@@ -884,6 +884,29 @@ describe('injected faults', () => {
     expect(answer.headers.get('retry-after')).toBe('3');
   });
 
+  it('with lostAnswerRate = 1, performs every request, then answers 502 or 504 or drops the connection', async () => {
+    // Prepare
+    const countBefore = ((await call('GET', '/v1/assets/')).body as { count: number }).count;
+    simulator.settings.lostAnswerRate = 1;
+
+    // Act
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        call('POST', '/v1/assets/', { body: { name: 'Created, answer lost', type: 1 } }).then(
+          (answer) => answer.status,
+          () => 'dropped',
+        ),
+      ),
+    );
+
+    // Assess
+    simulator.settings.lostAnswerRate = 0;
+    for (const outcome of outcomes) expect([502, 504, 'dropped']).toContain(outcome);
+    const after = await call('GET', '/v1/assets/');
+    expect((after.body as { count: number }).count).toBe(countBefore + 12);
+    expect(simulator.requests.filter((request) => request.fault === 'lost answer').length).toBeGreaterThanOrEqual(12);
+  });
+
   it("lose-answer on process/ answers 502 although processing started", async () => {
     // Prepare
     simulator.settings.processingSeconds = 60;
@@ -901,6 +924,28 @@ describe('injected faults', () => {
     const retry = await call('POST', `/v1/inspections/${inspection.id}/process/`);
     expect(retry.status).toBe(400);
     expect(simulator.requests.some((request) => request.path === `/v1/inspections/${inspection.id}/process/` && request.status === 502)).toBe(true);
+  });
+});
+
+describe('lists', () => {
+  it('pages inspections as Django REST Framework does: 100 a page, absolute next and previous links, 404 past the end', async () => {
+    // Prepare
+    while (simulator.holdings().inspections.length < 120) await createInspection();
+    const total = simulator.holdings().inspections.length;
+
+    // Act
+    const first = await call('GET', '/v1/inspections/');
+    const firstPage = first.body as { count: number; next: string | null; previous: string | null; results: { id: number }[] };
+    const second = await fetch(firstPage.next!, { headers: apiHeaders() }).then((response) => response.json() as Promise<typeof firstPage>);
+    const past = await call('GET', '/v1/inspections/?page=99');
+
+    // Assess
+    expect(first.status).toBe(200);
+    expect(firstPage).toMatchObject({ count: total, previous: null, next: `${simulator.apiUrl}/v1/inspections/?page=2` });
+    expect(firstPage.results).toHaveLength(100);
+    expect(second.previous).toBe(`${simulator.apiUrl}/v1/inspections/?page=1`);
+    expect([...firstPage.results, ...second.results].map((inspection) => inspection.id)).toEqual(simulator.holdings().inspections.map((inspection) => inspection.id).slice(0, firstPage.results.length + second.results.length));
+    expect(past).toMatchObject({ status: 404, body: { detail: 'Invalid page.' } });
   });
 });
 
