@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { version as PIPELINE_VERSION } from '../../package.json';
 import { redact } from '../redact';
 import { systemTimers, Timers } from '../timers';
 import { BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay, parseRetryAfter } from './backoff';
@@ -8,10 +9,12 @@ import {
   Pix4dAuthenticationError,
   Pix4dBadRequestError,
   Pix4dClientError,
+  Pix4dCreateUnconfirmedError,
   Pix4dErrorDetails,
   Pix4dForbiddenError,
   Pix4dNetworkError,
   Pix4dNotFoundError,
+  Pix4dRedirectError,
   Pix4dServerError,
   Pix4dThrottledError,
   Pix4dTimeoutError,
@@ -20,11 +23,13 @@ import {
 } from './errors';
 import {
   Asset,
+  assetListSchema,
   assetSchema,
   CreateAssetInput,
   CreateInspectionInput,
   Inspection,
   InspectionStatus,
+  inspectionListSchema,
   inspectionSchema,
   registerImagesResponseSchema,
   s3CredentialsResponseSchema,
@@ -36,15 +41,29 @@ export const DEFAULT_AUTH_URL = 'https://inspect.pix4d.com';
 export const DEFAULT_API_URL = 'https://api.inspect.pix4d.com';
 /** The service takes fewer than 500 keys per `register_images` call. */
 export const MAX_KEYS_PER_REGISTRATION = 499;
+/** Sent with every request, so that the service's operators can tell the pipeline's traffic and its version. */
+export const USER_AGENT = `inspect-pipeline/${PIPELINE_VERSION}`;
 
 /** What the pipeline asks of Pix4Dinspect. The HTTP client implements it; so could any other transport. */
 export interface Pix4dInspectApi {
-  createAsset(input: CreateAssetInput): Promise<Asset>;
-  createInspection(input: CreateInspectionInput): Promise<Inspection>;
+  createAsset(input: CreateAssetInput, options?: CreateOptions): Promise<Asset>;
+  createInspection(input: CreateInspectionInput, options?: CreateOptions): Promise<Inspection>;
   getInspection(inspectionId: number): Promise<Inspection>;
   getS3Credentials(inspectionId: number): Promise<TemporaryS3Credentials>;
   registerImages(inspectionId: number, imageKeys: readonly string[]): Promise<ImageRegistration>;
   startProcessing(inspectionId: number, options?: StartProcessingOptions): Promise<ProcessingStart>;
+}
+
+/**
+ * A create is never sent twice blindly: after a failure that may have reached the service (a lost answer), the
+ * client looks for what the request created before it sends it again.
+ */
+export interface CreateOptions {
+  /**
+   * When an earlier attempt of the same create began (epoch ms), if one may have taken effect: a retried step, a
+   * claim taken over. The client looks for what it created before creating. @default no earlier attempt
+   */
+  readonly earlierAttemptAt?: number;
 }
 
 export interface StartProcessingOptions {
@@ -137,7 +156,12 @@ interface CallOptions {
   readonly retryAmbiguous: boolean;
 }
 
-const RETRIED_STATUSES = new Set([429, 502, 503, 504]);
+/** 500 too: a framework's error page (HTML) is as often a passing fault as a 502. */
+const RETRIED_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Allowance for the service's clock (creation times) differing from this one, in ms. */
+const CREATED_AT_SKEW_MS = 60_000;
+/** Pages of a list read at most to find what a lost create made. */
+const MAX_LIST_PAGES = 50;
 /** Refresh a token this long before it expires, at most a tenth of its lifetime. */
 const TOKEN_REFRESH_MARGIN_MS = 60_000;
 const EXCERPT_LENGTH = 300;
@@ -199,12 +223,28 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     return view;
   }
 
-  createAsset(input: CreateAssetInput): Promise<Asset> {
-    return this.call(this.budget(), 'POST', '/v1/assets/', assetSchema, input);
+  createAsset(input: CreateAssetInput, options: CreateOptions = {}): Promise<Asset> {
+    return this.createOnce(this.budget(), options, {
+      path: '/v1/assets/',
+      schema: assetSchema,
+      listSchema: assetListSchema,
+      body: input,
+      described: `an asset named "${input.name}" of type ${input.type}`,
+      isSame: (asset) => asset.name === input.name && asset.type === input.type,
+    });
   }
 
-  createInspection(input: CreateInspectionInput): Promise<Inspection> {
-    return this.call(this.budget(), 'POST', '/v1/inspections/', inspectionSchema, input);
+  createInspection(input: CreateInspectionInput, options: CreateOptions = {}): Promise<Inspection> {
+    return this.createOnce(this.budget(), options, {
+      path: '/v1/inspections/',
+      schema: inspectionSchema,
+      listSchema: inspectionListSchema,
+      body: input,
+      described: `an inspection${input.name === undefined ? '' : ` named "${input.name}"`} of asset ${input.asset}`,
+      isSame: (inspection) => assetIdOf(inspection) === input.asset && (input.name === undefined || inspection.name === input.name),
+      // Flights of one asset may share a name; the workflow gives each run's inspection its own description.
+      tieBreak: (inspection) => (inspection.description ?? '') === (input.description ?? ''),
+    });
   }
 
   getInspection(inspectionId: number): Promise<Inspection> {
@@ -275,6 +315,96 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     }
   }
 
+  /**
+   * POST a create once; after a failure that may have reached the service, wait, look in the list for what it
+   * created, and send it again only when nothing is there. Throttling (429) has no effect, so `send` retries it.
+   */
+  private async createOnce<T extends CreatedResource>(budget: CallBudget, options: CreateOptions, spec: CreateSpec<T>): Promise<T> {
+    const endpoint = `POST ${spec.path}`;
+    const firstAttemptAt = options.earlierAttemptAt ?? this.now();
+    if (options.earlierAttemptAt !== undefined) {
+      const earlier = await this.findCreated(budget, spec, firstAttemptAt, 'an earlier attempt of this step');
+      if (earlier) {
+        this.logger?.warn('Found what an earlier attempt created; not creating again', { endpoint, id: earlier.id });
+        return earlier;
+      }
+    }
+    const startedAt = this.now();
+    for (let failures = 1; ; failures++) {
+      try {
+        return (await this.call(budget, 'POST', spec.path, spec.schema, spec.body, { retryAmbiguous: false })) as T;
+      } catch (error) {
+        if (!isAmbiguous(error)) throw error;
+        // The service may still be creating when the gateway gives up: look after the wait, not at once.
+        const delay = fullJitterDelay(failures, this.backoff, this.random);
+        // Out of time or attempts, the error is transient: the retried step looks first (`earlierAttemptAt`).
+        if (failures >= this.backoff.maxAttempts || this.now() - startedAt + delay > this.backoff.maxTotalMs) throw error;
+        if (this.waitPassesDeadline(budget, delay)) throw this.stoppedByDeadline(error as Pix4dApiError, endpoint, delay, budget);
+        await this.sleep(delay);
+        const created = await this.findCreated(budget, spec, firstAttemptAt, `a lost answer (${(error as Error).name})`);
+        if (created) {
+          this.logger?.warn('Created although the answer was lost; found it in the list', { endpoint, id: created.id });
+          return created;
+        }
+        this.logger?.warn('Not created although the request may have reached the service; sending it again', {
+          endpoint,
+          error: (error as Error).name,
+          attempt: failures,
+        });
+      }
+    }
+  }
+
+  /**
+   * What a create that began at `since` made: the one resource of the list that matches it and was created since
+   * (with `CREATED_AT_SKEW_MS` for the two clocks). Undefined when there is none; `Pix4dCreateUnconfirmedError`
+   * when the list cannot tell (no list, another origin, too many pages, several matches or undated matches).
+   */
+  private async findCreated<T extends CreatedResource>(budget: CallBudget, spec: CreateSpec<T>, since: number, reason: string): Promise<T | undefined> {
+    const endpoint = `GET ${spec.path}`;
+    const after = since - CREATED_AT_SKEW_MS;
+    const unconfirmed = (why: string, details: Partial<Pix4dErrorDetails> = {}) =>
+      new Pix4dCreateUnconfirmedError(
+        `POST ${spec.path} may have created ${spec.described} after ${new Date(since).toISOString()} (${reason}), and ${why}. ` +
+          'Check Pix4Dinspect for it and delete any duplicate before running the batch again',
+        { endpoint, ...details },
+      );
+    const recent: T[] = [];
+    const undated: T[] = [];
+    let path: string | undefined = spec.path;
+    for (let pages = 0; path !== undefined; pages++) {
+      if (pages === MAX_LIST_PAGES) throw unconfirmed(`its list has more than ${MAX_LIST_PAGES} pages`);
+      let page: { items: readonly T[]; next: string | undefined };
+      try {
+        page = (await this.call(budget, 'GET', path, spec.listSchema)) as { items: readonly T[]; next: string | undefined };
+      } catch (error) {
+        if (error instanceof Pix4dApiError && error.transient) throw error;
+        const cause = error instanceof Pix4dApiError ? error : undefined;
+        throw unconfirmed(`the list could not be read to tell: ${(error as Error).message}`, cause?.status === undefined ? {} : { status: cause.status });
+      }
+      for (const item of page.items) {
+        if (!spec.isSame(item)) continue;
+        const createdAt = epochMsOf(item.created_at);
+        if (createdAt === undefined) undated.push(item);
+        else if (createdAt >= after) recent.push(item);
+      }
+      const next = page.next === undefined ? undefined : this.pathOnApi(page.next);
+      if (next === null) throw unconfirmed('the next page of its list is on another origin, where credentials are not sent');
+      path = next;
+    }
+    const matches = recent.length > 1 && spec.tieBreak ? recent.filter(spec.tieBreak) : recent;
+    if (matches.length === 1) return matches[0];
+    if (recent.length > 1) throw unconfirmed(`${recent.length} match it: ids ${recent.map((item) => item.id).join(', ')}`);
+    if (undated.length > 0) throw unconfirmed(`${undated.length} match it without a creation time: ids ${undated.map((item) => item.id).join(', ')}`);
+    return undefined;
+  }
+
+  /** The path and query of `url` below the API's base URL; null when it is elsewhere. */
+  private pathOnApi(url: string): string | null {
+    if (!url.startsWith(`${this.apiUrl}/`)) return null;
+    return url.slice(this.apiUrl.length);
+  }
+
   private budget(): CallBudget {
     return { deadlineMs: this.deadlineMs, lastTransient: undefined };
   }
@@ -291,12 +421,15 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     body?: unknown,
     options: CallOptions = { retryAmbiguous: true },
   ): Promise<z.output<S>> {
+    // Errors and logs name the endpoint without its query (a page number).
+    const endpointPath = path.split('?')[0] ?? path;
     const request = (token: string): RequestSpec => ({
       method,
-      path,
+      path: endpointPath,
       url: this.apiUrl + path,
       headers: {
         Accept: 'application/json',
+        'User-Agent': USER_AGENT,
         Authorization: `Bearer ${token}`,
         'X-Api-Key': this.account.apiKey,
         ...(this.account.organizationUuid ? { 'pix4d-organization-uuid': this.account.organizationUuid } : {}),
@@ -308,13 +441,13 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     let answer = await this.send(request((await this.currentToken(budget)).value), options, budget);
     if (answer.status === 401) {
       // The token may have been revoked or have expired early: one fresh token, one more try.
-      this.logger?.debug('Token refused; authenticating again', { endpoint: `${method} ${path}` });
+      this.logger?.debug('Token refused; authenticating again', { endpoint: `${method} ${endpointPath}` });
       this.session.token = undefined;
       answer = await this.send(request((await this.currentToken(budget)).value), options, budget);
     }
-    if (!answer.ok) throw this.errorFor(answer, `${method} ${path}`);
+    if (!answer.ok) throw this.errorFor(answer, `${method} ${endpointPath}`);
     if (!schema) return undefined as z.output<S>;
-    return this.parse(answer, `${method} ${path}`, schema);
+    return this.parse(answer, `${method} ${endpointPath}`, schema);
   }
 
   private async currentToken(budget: CallBudget): Promise<CachedToken> {
@@ -375,6 +508,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         url: this.authUrl + path,
         headers: {
           Accept: 'application/json',
+          'User-Agent': USER_AGENT,
           'Content-Type': 'application/x-www-form-urlencoded',
           'X-Api-Key': this.account.apiKey,
         },
@@ -414,6 +548,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       } catch (error) {
         outcome = this.connectionError(error, endpoint, signal, timeoutMs);
       }
+      if (!(outcome instanceof Pix4dApiError) && outcome.status >= 300 && outcome.status < 400) throw this.redirectError(outcome, endpoint);
       const retried = outcome instanceof Pix4dApiError || RETRIED_STATUSES.has(outcome.status);
       if (!retried) return outcome as BufferedAnswer;
 
@@ -478,6 +613,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     const response = await fetch(request.url, {
       method: request.method,
       headers: request.headers,
+      // A redirect is answered, never followed: see Pix4dRedirectError.
+      redirect: 'manual',
       ...(request.body === undefined ? {} : { body: request.body }),
       signal,
     });
@@ -498,6 +635,24 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     }
     const reason = cause.cause instanceof Error ? cause.cause.message : cause.message;
     return new Pix4dNetworkError(`Pix4Dinspect could not be reached (${this.scrub(reason)})`, { endpoint });
+  }
+
+  private redirectError(answer: BufferedAnswer, endpoint: string): Pix4dRedirectError {
+    const location = answer.headers.get('location');
+    let target = 'no Location';
+    if (location) {
+      try {
+        // Origin and path only: a query may hold anything.
+        const url = new URL(location, this.apiUrl);
+        target = url.origin + url.pathname;
+      } catch {
+        target = 'an unreadable Location';
+      }
+    }
+    return new Pix4dRedirectError(
+      `Pix4Dinspect redirected the request to ${this.scrub(target)}; redirects are not followed, so that the token and API key go nowhere else. Configure that address as the API or auth URL if it is Pix4Dinspect's`,
+      { endpoint, status: answer.status },
+    );
   }
 
   private errorFor(answer: BufferedAnswer, endpoint: string): Pix4dApiError {
@@ -553,6 +708,37 @@ interface BufferedAnswer {
   readonly ok: boolean;
   readonly headers: Headers;
   readonly text: string;
+}
+
+/** What a create answers and its list holds: an id, and the creation time the service gives it. */
+interface CreatedResource {
+  readonly id: number;
+  readonly created_at?: unknown;
+}
+
+interface CreateSpec<T extends CreatedResource> {
+  readonly path: string;
+  readonly schema: z.ZodType<T>;
+  readonly listSchema: z.ZodType<{ items: readonly T[]; next: string | undefined }>;
+  readonly body: unknown;
+  /** For people: `an asset named "tower-1" of type 1`. */
+  readonly described: string;
+  /** True for a resource that this create would have made. */
+  readonly isSame: (resource: T) => boolean;
+  /** Among several recent matches, true for the one this create made, when a field tells them apart. */
+  readonly tieBreak?: (resource: T) => boolean;
+}
+
+function assetIdOf(inspection: Inspection): number | undefined {
+  const asset: unknown = inspection.asset;
+  if (typeof asset === 'number') return asset;
+  if (typeof asset === 'object' && asset !== null && typeof (asset as { id?: unknown }).id === 'number') return (asset as { id: number }).id;
+  return undefined;
+}
+
+function epochMsOf(value: unknown): number | undefined {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function isAmbiguous(error: unknown): boolean {

@@ -95,6 +95,23 @@ export class Pix4dUnexpectedResponseError extends Pix4dApiError {
   override name = 'Pix4dUnexpectedResponseError';
 }
 
+/**
+ * A 3xx answer. The client follows no redirect: `fetch` would drop `Authorization` on another origin but still send
+ * `X-Api-Key`, and would turn a redirected POST into a GET.
+ */
+export class Pix4dRedirectError extends Pix4dApiError {
+  override name = 'Pix4dRedirectError';
+}
+
+/**
+ * A create whose answer was lost may have taken effect, and the client could not tell: the service offers no list
+ * to look in, or the list holds several resources that could be it. Sending it again could make a duplicate, so
+ * the run stops and says what may exist in Pix4Dinspect.
+ */
+export class Pix4dCreateUnconfirmedError extends Pix4dApiError {
+  override name = 'Pix4dCreateUnconfirmedError';
+}
+
 /** The sum of `nb_images_registered` differs from the number of keys sent. */
 export class ImageRegistrationMismatchError extends Error {
   override name = 'ImageRegistrationMismatchError';

@@ -73,8 +73,12 @@ function s3ClientFor(credentials: TemporaryS3Credentials): S3Client {
   });
 }
 
+let assetsCreated = 0;
+
+/** An inspection of a new asset; each asset has its own name, as the pipeline's registry keeps them. */
 async function newInspection(client: Pix4dInspectClient) {
-  const asset = await client.createAsset({ name: 'Tower 123', type: 1 });
+  assetsCreated += 1;
+  const asset = await client.createAsset({ name: `Tower ${assetsCreated}`, type: 1 });
   return client.createInspection({ asset: asset.id, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
 }
 
@@ -574,7 +578,7 @@ describe('temporary S3 credentials', () => {
     expect(printed).toContain(credentials.accessKeyId);
   });
 
-  it('are refused by S3 once expired (ExpiredToken) and outside the prefix (AccessDenied)', async () => {
+  it('are refused by S3 once expired (400 ExpiredToken) and outside the prefix (403 AccessDenied)', async () => {
     // Prepare
     simulator.settings.credentialsTtlSeconds = 1;
     const { client } = clientFor();
@@ -596,7 +600,7 @@ describe('temporary S3 credentials', () => {
     expect(outside.name).toBe('AccessDenied');
     expect(outside.$metadata.httpStatusCode).toBe(403);
     expect(expired.name).toBe('ExpiredToken');
-    expect(expired.$metadata.httpStatusCode).toBe(403);
+    expect(expired.$metadata.httpStatusCode).toBe(400);
     expect(credentials.remainingMs()).toBeLessThanOrEqual(0);
   });
 
