@@ -171,7 +171,7 @@ export class InspectPipeline extends Construct {
     allow(fn.prepare, ['s3:GetObject'], [drop.bucket.arnForObjects('*/manifest.json')]);
     allow(fn.prepare, ['s3:GetObject', 's3:PutObject'], [registry]);
     for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) allow(reader, ['s3:GetObject'], [runFiles]);
-    for (const writer of [fn.prepare, fn.copy, fn['start-processing']]) allow(writer, ['s3:PutObject'], [runFiles]);
+    for (const writer of [fn.prepare, fn.copy, fn['start-processing'], fn.notify]) allow(writer, ['s3:PutObject'], [runFiles]);
     // Where each batch stands, for the operator CLI (`batches/<run>.json`).
     for (const recorder of [fn.prepare, fn['check-batch'], fn.register, fn['start-processing'], fn.notify]) allow(recorder, ['s3:PutObject'], [batchRecords]);
     // Listing the batches, and, since S3 answers a missing key with 403 instead of 404 (NoSuchKey) to a caller that

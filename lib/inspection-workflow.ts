@@ -117,7 +117,8 @@ export class InspectionWorkflow extends Construct {
       'runPrefix.$': '$.prepared.runPrefix',
       'inspectionId.$': '$.prepared.inspection.id',
       'copy.$': '$.copy',
-    }, '$.registration');
+    }, '$.registration', { errors: TIMEOUT_ERRORS });
+    // Registering a key again names the same image, so a step retried after it took effect is harmless.
     register.addCatch(failAt('register'), { resultPath: '$.error' });
 
     // A retried start reads the status it recorded before its first request, so processing never starts twice.

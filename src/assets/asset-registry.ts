@@ -33,7 +33,13 @@ export interface ResolvedAsset {
 }
 
 type RegistryEntry =
-  | { readonly state: 'creating'; readonly name: string; readonly claimedAt: number }
+  | {
+      readonly state: 'creating';
+      readonly name: string;
+      readonly claimedAt: number;
+      /** When the first run that claimed the name asked for the asset: a run that takes the claim over looks first. */
+      readonly attemptedAt?: number;
+    }
   | { readonly state: 'created'; readonly name: string; readonly id: number; readonly createdAt: number };
 
 /** Where the registry keeps one record per asset name; never expired. */
@@ -67,8 +73,10 @@ export class AssetRegistry {
       const current = await this.read(key);
       if (current?.entry.state === 'created') return { id: current.entry.id, name: input.name, source: 'registry' };
       const claimable = !current || this.now() - current.entry.claimedAt > this.staleClaimMs;
-      const claim = claimable ? await this.claim(key, input.name, current?.eTag) : undefined;
-      if (claim !== undefined) return this.create(key, claim, input, api);
+      // A claim left behind means an earlier run asked for the asset: its request may have created it.
+      const earlierAttemptAt = current ? (current.entry.attemptedAt ?? current.entry.claimedAt) : undefined;
+      const claim = claimable ? await this.claim(key, input.name, current?.eTag, earlierAttemptAt) : undefined;
+      if (claim !== undefined) return this.create(key, claim, input, api, earlierAttemptAt);
       if (this.now() + wait > deadline) {
         throw new AssetRegistryBusyError(`Asset "${input.name}" is being created by another run; try again`);
       }
@@ -80,13 +88,20 @@ export class AssetRegistry {
    * Creates the asset under this run's claim. Both outcomes are recorded only while the claim is still this run's
    * (`If-Match`), so a run that took over a claim it thought stale keeps what it recorded.
    */
-  private async create(key: string, claimETag: string, input: CreateAssetInput, api: Pix4dInspectApi): Promise<ResolvedAsset> {
+  private async create(
+    key: string,
+    claimETag: string,
+    input: CreateAssetInput,
+    api: Pix4dInspectApi,
+    earlierAttemptAt: number | undefined,
+  ): Promise<ResolvedAsset> {
+    const attemptedAt = earlierAttemptAt ?? this.now();
     let id: number;
     try {
-      id = (await api.createAsset(input)).id;
+      id = (await api.createAsset(input, earlierAttemptAt === undefined ? {} : { earlierAttemptAt })).id;
     } catch (error) {
-      // A claim that is already stale lets the next attempt take over at once.
-      await this.write(key, { state: 'creating', name: input.name, claimedAt: 0 }, claimETag).catch(ignorePreconditionFailed);
+      // A claim that is already stale lets the next attempt take over at once, and look for what this one made.
+      await this.write(key, { state: 'creating', name: input.name, claimedAt: 0, attemptedAt }, claimETag).catch(ignorePreconditionFailed);
       throw error;
     }
     const recorded = await this.write(key, { state: 'created', name: input.name, id, createdAt: this.now() }, claimETag).then(
@@ -116,13 +131,14 @@ export class AssetRegistry {
   }
 
   /** The ETag of this run's claim when it now owns the creation: a new record, or a stale claim replaced. */
-  private async claim(key: string, name: string, staleETag: string | undefined): Promise<string | undefined> {
+  private async claim(key: string, name: string, staleETag: string | undefined, attemptedAt: number | undefined): Promise<string | undefined> {
+    const entry: RegistryEntry = { state: 'creating', name, claimedAt: this.now(), ...(attemptedAt === undefined ? {} : { attemptedAt }) };
     try {
       const answer = await this.options.s3.send(
         new PutObjectCommand({
           Bucket: this.options.bucket,
           Key: key,
-          Body: JSON.stringify({ state: 'creating', name, claimedAt: this.now() } satisfies RegistryEntry),
+          Body: JSON.stringify(entry),
           ContentType: 'application/json',
           ...(staleETag ? { IfMatch: staleETag } : { IfNoneMatch: '*' }),
         }),

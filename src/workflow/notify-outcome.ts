@@ -21,6 +21,11 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const prepared = state.prepared;
   const runPrefix = prepared?.runPrefix ?? RunStore.prefixFor(input.batchId);
   const store = new RunStore(deps.s3, deps.config.workBucket);
+  const published = await store.find<{ type: string; subject: string }>(runPrefix, RUN_FILES.notified);
+  if (published) {
+    deps.logger.info('Outcome already published by an earlier attempt', { type: published.type, batchId: input.batchId });
+    return published;
+  }
   const summary = await store.find<BatchSummary>(runPrefix, RUN_FILES.summary);
   const chunkRecords = await Promise.all(
     (state.copy ?? []).map((chunk) => store.find<ChunkRecord>(runPrefix, chunkRecordName(chunk.chunkIndex))),
@@ -58,10 +63,12 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   };
   const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
   await deps.publisher.publish(built);
+  const outcome = { type: input.type, subject: built.subject };
+  await store.write(runPrefix, RUN_FILES.notified, outcome);
   await recordOutcome(deps, input, built.message);
   deps.metrics.count(METRIC_FOR[input.type], 1);
   deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
-  return { type: input.type, subject: built.subject };
+  return outcome;
 }
 
 const FINAL_STATE = { 'inspection.completed': 'completed', 'inspection.failed': 'failed', 'inspection.timed_out': 'timed_out' } as const;

@@ -5,7 +5,7 @@ import { mapWithConcurrency } from '../copy/pool';
 import { Manifest, parseManifest } from '../batch/manifest';
 import type { InspectionRequest } from '../ingest/batch-events';
 import type { Pix4dInspectApi } from '../pix4d/client';
-import type { ProcessingParameters } from '../pix4d/schemas';
+import type { CreateInspectionInput, ProcessingParameters } from '../pix4d/schemas';
 import { recordPrepared } from './record-progress';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
@@ -30,9 +30,26 @@ export interface BatchSummary {
 
 export const RUN_FILES = {
   summary: 'summary.json',
+  /** Written before the inspection is created: a later attempt knows that one may exist. */
+  inspectionRequested: 'inspection-requested.json',
+  /** Written as soon as the inspection is created, before anything else can fail. */
+  inspection: 'inspection.json',
   prepared: 'prepared.json',
   processingStart: 'processing-start.json',
+  /** Written once the outcome is published: a retried "Notify" step does not publish it again. */
+  notified: 'notified.json',
 } as const;
+
+interface InspectionRequestRecord {
+  readonly requestedAt: string;
+}
+
+/** The inspection the run created, as the later steps need it. */
+interface CreatedInspection {
+  readonly id: number;
+  readonly projectId: number | null;
+  readonly name: string;
+}
 
 /** The photos one copy invocation takes: each chunk has its own list, so a copy reads only its own. */
 export const chunkImagesName = (index: number) => `images-${index}.json`;
@@ -74,11 +91,12 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
 
   const api = await deps.pix4d();
   const asset = await resolveAsset(manifest, batch.assetName, api, deps);
-  const inspection = await api.createInspection({
+  const inspection = await createInspectionOnce(store, runPrefix, api, deps, {
     asset: asset.id,
     name: manifest.inspection?.name ?? batch.flightName,
     processing_parameters: parameters,
-    ...(manifest.inspection?.description ? { description: manifest.inspection.description } : {}),
+    // Where the photos came from; the run id also tells apart two flights of one asset with the same name.
+    description: manifest.inspection?.description ?? `Photos from s3://${batch.bucket}/${batch.prefix} (run ${batchId})`,
     ...(manifest.inspection?.inspection_date ? { inspection_date: manifest.inspection.inspection_date } : {}),
   });
   const prepared: PreparedInspection = {
@@ -86,7 +104,7 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
     batch,
     runPrefix,
     asset: { id: asset.id, name: asset.name, source: asset.source },
-    inspection: { id: inspection.id, projectId: inspection.project_id ?? null, name: inspection.name ?? batch.flightName },
+    inspection,
     images: { found: objects.length, accepted: images.length, skipped: skipped.length },
     chunks,
   };
@@ -94,6 +112,28 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   await recordPrepared(deps, prepared, 'copying');
   deps.logger.info('Inspection created', { batch: batch.prefix, assetId: asset.id, inspectionId: inspection.id });
   return prepared;
+}
+
+/**
+ * One inspection per run, whatever fails around its creation: an attempt first records that it asks, and records
+ * the inspection as soon as it has it. A later attempt takes the recorded inspection, or, when only the request was
+ * recorded, lets the client look for what that request created before creating.
+ */
+async function createInspectionOnce(
+  store: RunStore,
+  runPrefix: string,
+  api: Pix4dInspectApi,
+  deps: StepDependencies,
+  input: CreateInspectionInput & { readonly name: string },
+): Promise<CreatedInspection> {
+  const recorded = await store.find<CreatedInspection>(runPrefix, RUN_FILES.inspection);
+  if (recorded) return recorded;
+  const earlier = await store.find<InspectionRequestRecord>(runPrefix, RUN_FILES.inspectionRequested);
+  if (!earlier) await store.write(runPrefix, RUN_FILES.inspectionRequested, { requestedAt: deps.now().toISOString() } satisfies InspectionRequestRecord);
+  const inspection = await api.createInspection(input, earlier ? { earlierAttemptAt: Date.parse(earlier.requestedAt) } : {});
+  const created: CreatedInspection = { id: inspection.id, projectId: inspection.project_id ?? null, name: inspection.name ?? input.name };
+  await store.write(runPrefix, RUN_FILES.inspection, created);
+  return created;
 }
 
 async function readManifest(deps: StepDependencies, bucket: string, key: string): Promise<Manifest> {

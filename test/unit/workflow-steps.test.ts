@@ -90,6 +90,24 @@ async function harness(): Promise<Harness> {
   return { deps, publisher, workBucket };
 }
 
+/** The embedded S3 client, except that the first PutObject of a run file named `name` is refused. */
+function failingPutOf(name: string): S3Client {
+  let failed = false;
+  const client = embedded.client();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: string };
+      if (!failed && context.commandName === 'PutObjectCommand' && input.Key?.endsWith(`/${name}`)) {
+        failed = true;
+        throw Object.assign(new Error('S3 refused the write (test)'), { name: 'InternalError' });
+      }
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return client;
+}
+
 /** An object key as S3 event notifications carry it: URL-encoded, `+` for a space. */
 function eventKey(key: string): string {
   return key
@@ -202,6 +220,47 @@ describe('prepareInspection', () => {
     // Assess
     expect(again).toEqual(first);
     expect(requestsSince(mark, 'POST', /^\/v1\/(inspections|assets)\/$/)).toEqual([]);
+  });
+
+  it('keeps the one inspection when an attempt fails right after creating it', async () => {
+    // Prepare: the first attempt's write of prepared.json fails, after the inspection was created and recorded
+    const { deps } = await harness();
+    const { request, batchId } = await dropAwkwardBatch('tower-after-create/flight-1/');
+    const failingWrites: StepDependencies = { ...deps, s3: failingPutOf(RUN_FILES.prepared) };
+    await expect(prepareInspection(request, batchId, failingWrites)).rejects.toThrow('S3 refused the write (test)');
+    const mark = simulator.requests.length;
+
+    // Act
+    const prepared = await prepareInspection(request, batchId, deps);
+
+    // Assess
+    expect(requestsSince(mark, 'POST', /^\/v1\/(inspections|assets)\/$/)).toEqual([]);
+    expect(simulator.holdings().inspections.filter((inspection) => inspection.id === prepared.inspection.id)).toHaveLength(1);
+    expect(simulator.holdings().inspections.filter((inspection) => inspection.name === 'Flight X' && inspection.assetId === prepared.asset.id)).toHaveLength(1);
+  });
+
+  it('finds the inspection a lost answer created when the step is retried, instead of creating another', async () => {
+    // Prepare: the create takes effect but its answer is lost, and the list cannot be read before the attempt gives up
+    const { deps } = await harness();
+    const { request, batchId } = await dropAwkwardBatch('tower-lost-create/flight-1/');
+    const impatient = new Pix4dInspectClient({
+      account: simulator.account,
+      apiUrl: simulator.apiUrl,
+      authUrl: simulator.apiUrl,
+      backoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 1_000 },
+    });
+    simulator.injectFault({ action: 'lose-answer', status: 504, method: 'POST', pathIncludes: '/v1/inspections/' });
+    for (let i = 0; i < 2; i++) simulator.injectFault({ action: 'answer', status: 503, method: 'GET', pathIncludes: '/v1/inspections/' });
+    await expect(prepareInspection(request, batchId, { ...deps, pix4d: async () => impatient })).rejects.toMatchObject({ name: 'Pix4dServerError' });
+    const mark = simulator.requests.length;
+
+    // Act: Step Functions retries the step
+    const prepared = await prepareInspection(request, batchId, deps);
+
+    // Assess
+    expect(requestsSince(mark, 'POST', /^\/v1\/inspections\/$/)).toEqual([]);
+    const created = simulator.holdings().inspections.filter((inspection) => inspection.assetId === prepared.asset.id);
+    expect(created.map((inspection) => inspection.id)).toEqual([prepared.inspection.id]);
   });
 
   it('refuses an invalid manifest with a ManifestError naming the problem, before creating anything', async () => {
