@@ -3,6 +3,7 @@ import { EMBEDDED_S3_ACCESS_KEY, EMBEDDED_S3_REGION } from './s3/embedded-s3';
 import { DroppedFlight, runLocalFlights } from './local-run';
 import { LocalPipeline, LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
 import type { NotificationV1 } from '../src/notify/notification';
+import type { Simulator } from './simulator/simulator';
 
 type Write = (text: string) => boolean;
 type RunEvent = LocalPipelineEvent | { event: 'ready'; pipeline: LocalPipeline } | { event: 'dropped'; flight: DroppedFlight };
@@ -152,6 +153,7 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
   let photosTotal = 0;
   let photosCopied = 0;
   let bar = false;
+  let simulator: Simulator | undefined;
   const endBar = () => {
     if (bar) write('\n');
     bar = false;
@@ -160,6 +162,7 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
     onEvent(event) {
       switch (event.event) {
         case 'ready':
+          simulator = event.pipeline.simulator;
           write(
             `Local pipeline ready: embedded S3 ${event.pipeline.s3Endpoint}` +
               (event.pipeline.simulator ? `, Pix4Dinspect simulator ${event.pipeline.simulator.apiUrl}` : '') +
@@ -203,6 +206,11 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
       endBar();
       const completed = notifications.filter((message) => message.type === 'inspection.completed').length;
       write(`\n${completed} of ${flights} flight(s) completed in ${seconds.toFixed(1)} s.\n`);
+      if (simulator) {
+        // What the runs left in Pix4Dinspect: one inspection per flight, whatever answers were lost on the way.
+        const held = simulator.holdings();
+        write(`The simulator holds ${held.inspections.length} inspection(s) of ${held.assets.length} asset(s).\n`);
+      }
     },
   };
 }

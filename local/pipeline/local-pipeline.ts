@@ -75,6 +75,11 @@ export interface LocalPipelineOptions {
   readonly clock?: () => number;
   /** Called when a Wait state starts, with its input, so that a simulated clock can jump ahead. */
   readonly onWait?: (state: string, input: unknown) => void;
+  /**
+   * Which Lambda task answers to lose after the function ran (`Lambda.ServiceException`), to exercise the Retry of
+   * a step that took effect. @default none
+   */
+  readonly loseTaskResult?: (execution: LocalExecution, state: string) => boolean;
   readonly config?: Partial<Omit<PipelineConfig, 'workBucket'>>;
   readonly onEvent?: (event: LocalPipelineEvent) => void;
   /** The stack to run. @default the app's, synthesized with cdk.json's context */
@@ -224,6 +229,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     functions,
     ...(authorizer ? { authorize: (caller, request) => authorizer.authorize(caller, request) } : {}),
     waitMs: options.waitMs ?? 100,
+    ...(options.loseTaskResult ? { loseResult: options.loseTaskResult } : {}),
     onExecutionStarted: (execution) =>
       emit({ event: 'execution-started', machine: execution.machine, name: execution.name, batch: (execution.input as { batch: { prefix: string } }).batch.prefix }),
     onStateEntered: (execution, state, input) => {

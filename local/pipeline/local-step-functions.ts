@@ -48,6 +48,12 @@ export interface LocalStepFunctionsOptions {
   readonly waitMs?: number | Partial<Record<string, number>>;
   /** Pause before a Retry. @default 20 */
   readonly retryMs?: number;
+  /**
+   * Faults after the fact: when this answers true for a Lambda task, the function runs to the end, then the task
+   * fails with `Lambda.ServiceException`, as when Lambda loses an answer, so that the state's Retry runs the step
+   * again after it took effect. @default never
+   */
+  readonly loseResult?: (execution: LocalExecution, state: string) => boolean;
   readonly onExecutionStarted?: (execution: LocalExecution) => void;
   readonly onStateEntered?: (execution: LocalExecution, state: string, input: unknown) => void;
   readonly onExecutionEnded?: (execution: LocalExecution) => void;
@@ -109,7 +115,7 @@ export class LocalStepFunctions implements LocalExecutions {
     const execution = { machine, name, arn, input, startDate: new Date(), status: 'running', transitions: 0 } as LocalExecution & { done: Promise<void> };
     const run = stateMachine.run(input as never, {
       overrides: {
-        taskResourceLocalHandlers: this.taskHandlers(machine),
+        taskResourceLocalHandlers: this.taskHandlers(machine, execution),
         waitTimeOverrides: this.waitOverrides(local),
         retryIntervalOverrides: Object.fromEntries(Object.keys(local.tasks).map((task) => [task, this.options.retryMs ?? 20])),
         checkStatePayload: (state, stage, payload) => checkPayload(`The ${stage} of state "${state}"`, payload),
@@ -147,7 +153,7 @@ export class LocalStepFunctions implements LocalExecutions {
     return execution;
   }
 
-  private taskHandlers(machine: MachineKey) {
+  private taskHandlers(machine: MachineKey, execution: LocalExecution) {
     const local = this.options.machines[machine];
     const caller: Caller = { roleArn: local.roleArn, sessionName: randomUUID().replace(/-/g, '') };
     return Object.fromEntries(
@@ -165,6 +171,9 @@ export class LocalStepFunctions implements LocalExecutions {
               throw error;
             });
             checkPayload(`The result of the function of state "${state}"`, result);
+            if (this.options.loseResult?.(execution, state)) {
+              throw new IntegrationError('Lambda.ServiceException', `Lambda lost the answer of the function of state "${state}", which ran to the end (simulated)`);
+            }
             return result as never;
           },
         ];

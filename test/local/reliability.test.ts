@@ -185,6 +185,72 @@ describe('reliability of the local pipeline', () => {
     expect(local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/assets/')).toHaveLength(1);
   }, 120_000);
 
+  it('makes exactly 20 inspections of 20 flights when a fifth of the API answers are lost after the request took effect', async () => {
+    // Prepare
+    let started: LocalPipeline | undefined;
+
+    // Act
+    const result = await runLocalFlights(
+      {
+        source: { generate: 3 },
+        asset: 'tower-lost',
+        flight: 'flight',
+        flights: 20,
+        manifest: JSON.stringify({}),
+        pipeline: { quietPeriodSeconds: 0, simulatorSettings: { processingSeconds: 0.5, lostAnswerRate: 0.2 } },
+      },
+      (event) => {
+        if (event.event === 'ready') started = event.pipeline;
+      },
+    );
+
+    // Assess: one inspection per flight, every one completed, one asset for the tower
+    const local = started!;
+    expect(result.refused, 'AWS calls IAM refused').toEqual([]);
+    const held = local.simulator!.holdings();
+    const lost = local.simulator!.requests.filter((request) => request.fault === 'lost answer');
+    expect(lost.filter((request) => request.method === 'POST').length, 'lost answers of POSTs').toBeGreaterThan(0);
+    expect(held.inspections).toHaveLength(20);
+    expect(new Set(held.inspections.map((inspection) => inspection.name)).size).toBe(20);
+    expect(held.assets.filter((asset) => asset.name === 'tower-lost')).toHaveLength(1);
+    for (const inspection of held.inspections) expect(inspection).toMatchObject({ images: 3, processingStarted: true });
+    expect(result.notifications).toHaveLength(20);
+    expect(result.notifications.every((message) => message.type === 'inspection.completed')).toBe(true);
+    expect(result.succeeded).toBe(true);
+  }, 180_000);
+
+  it('makes one of everything when Step Functions retries every step after the step took effect', async () => {
+    // Prepare: the first answer of every task of every execution is lost after its function ran to the end
+    const lostOnce = new Set<string>();
+    const local = await start({
+      loseTaskResult: (execution, state) => {
+        const key = `${execution.name}/${state}`;
+        if (lostOnce.has(key)) return false;
+        lostOnce.add(key);
+        return true;
+      },
+    });
+
+    // Act
+    await dropFlight(local.s3, local.dropBucket, 'tower-retried/flight-a/', photos(4), { inspection: { name: 'Retried A' } });
+    await dropFlight(local.s3, local.dropBucket, 'tower-retried/flight-b/', photos(4), { inspection: { name: 'Retried B' } });
+    await local.settle();
+
+    // Assess
+    const retried = [...lostOnce].map((key) => key.split('/').slice(1).join('/'));
+    for (const state of ['Prepare inspection', 'Copy chunk', 'Register photos', 'Start processing', 'Check processing status', 'Notify completed']) {
+      expect(retried, `a retry of "${state}"`).toContain(state);
+    }
+    const held = local.simulator!.holdings();
+    expect(held.assets.filter((asset) => asset.name === 'tower-retried')).toHaveLength(1);
+    expect(held.inspections.map((inspection) => inspection.name).sort()).toEqual(['Retried A', 'Retried B']);
+    for (const inspection of held.inspections) expect(inspection).toMatchObject({ images: 4, processingStarted: true });
+    expect(local.notifications.map((message) => `${message.type} ${message.inspection?.name}`).sort()).toEqual([
+      'inspection.completed Retried A',
+      'inspection.completed Retried B',
+    ]);
+  }, 120_000);
+
   it('skips bad files with reasons, keeps odd keys and same-named files apart, and never touches the drop bucket', async () => {
     // Prepare
     const local = await start();
