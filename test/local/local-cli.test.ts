@@ -68,6 +68,7 @@ describe('the local CLI', () => {
   it.each([
     { args: ['--generate', 'zero'], option: '--generate' },
     { args: ['--bogus'], option: '--bogus' },
+    { args: ['--lost-answer-rate', '1.5'], option: '--lost-answer-rate' },
     { args: ['--photos', 'a', '--generate', '2'], option: '--photos' },
   ])('exits 2 on bad usage ($args), naming $option on stderr', async ({ args, option }) => {
     // Prepare

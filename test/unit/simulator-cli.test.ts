@@ -219,6 +219,7 @@ describe('simulator CLI human output', () => {
 describe('simulator CLI bad options', () => {
   const cases: [string[], string][] = [
     [['--error-rate', '2'], '--error-rate'],
+    [['--lost-answer-rate', '-0.1'], '--lost-answer-rate'],
     [['--processing-outcome', 'maybe'], '--processing-outcome'],
     [['--bogus'], '--bogus'],
   ];
