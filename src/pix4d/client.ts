@@ -30,6 +30,7 @@ import {
   Inspection,
   InspectionStatus,
   inspectionListSchema,
+  ListPage,
   inspectionSchema,
   registerImagesResponseSchema,
   s3CredentialsResponseSchema,
@@ -110,6 +111,11 @@ export interface Pix4dClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** @default Math.random */
   readonly random?: () => number;
+  /**
+   * The least wait after an ambiguous create before looking for what it made: a gateway may give up while the
+   * service is still creating. @default 5000
+   */
+  readonly createSettleMs?: number;
 }
 
 export interface ImageRegistration {
@@ -185,6 +191,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly createSettleMs: number;
   // Not readonly: `withDeadline` points its view at this client's session and sets the view's deadline.
   private session: TokenSession = { token: undefined, pending: undefined };
   private deadlineMs: number | undefined;
@@ -202,6 +209,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     this.now = options.now ?? (() => timers.now());
     this.sleep = options.sleep ?? ((ms) => timers.sleep(ms));
     this.random = options.random ?? Math.random;
+    this.createSettleMs = options.createSettleMs ?? 5_000;
   }
 
   /**
@@ -231,6 +239,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       body: input,
       described: `an asset named "${input.name}" of type ${input.type}`,
       isSame: (asset) => asset.name === input.name && asset.type === input.type,
+      couldBe: (raw) => fieldOf(raw, 'name') === input.name,
     });
   }
 
@@ -243,7 +252,11 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       described: `an inspection${input.name === undefined ? '' : ` named "${input.name}"`} of asset ${input.asset}`,
       isSame: (inspection) => assetIdOf(inspection) === input.asset && (input.name === undefined || inspection.name === input.name),
       // Flights of one asset may share a name; the workflow gives each run's inspection its own description.
-      tieBreak: (inspection) => (inspection.description ?? '') === (input.description ?? ''),
+      confirms:
+        input.description === undefined
+          ? undefined
+          : (inspection) => (typeof inspection.description === 'string' ? sameText(inspection.description, input.description!) : undefined),
+      couldBe: (raw) => input.name === undefined || fieldOf(raw, 'name') === input.name,
     });
   }
 
@@ -335,8 +348,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         return (await this.call(budget, 'POST', spec.path, spec.schema, spec.body, { retryAmbiguous: false })) as T;
       } catch (error) {
         if (!isAmbiguous(error)) throw error;
-        // The service may still be creating when the gateway gives up: look after the wait, not at once.
-        const delay = fullJitterDelay(failures, this.backoff, this.random);
+        // The service may still be creating when the gateway gives up: look after a wait, not at once.
+        const delay = Math.max(fullJitterDelay(failures, this.backoff, this.random), failures === 1 ? this.createSettleMs : 0);
         // Out of time or attempts, the error is transient: the retried step looks first (`earlierAttemptAt`).
         if (failures >= this.backoff.maxAttempts || this.now() - startedAt + delay > this.backoff.maxTotalMs) throw error;
         if (this.waitPassesDeadline(budget, delay)) throw this.stoppedByDeadline(error as Pix4dApiError, endpoint, delay, budget);
@@ -356,9 +369,10 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   }
 
   /**
-   * What a create that began at `since` made: the one resource of the list that matches it and was created since
-   * (with `CREATED_AT_SKEW_MS` for the two clocks). Undefined when there is none; `Pix4dCreateUnconfirmedError`
-   * when the list cannot tell (no list, another origin, too many pages, several matches or undated matches).
+   * What a create that began at `since` made: the one resource of the list that matches it and is confirmed as its
+   * own (an inspection's description names the run) or, without such a field, was created since (less
+   * `CREATED_AT_SKEW_MS` for the two clocks). Undefined when there is none; `Pix4dCreateUnconfirmedError` when the
+   * list cannot tell (no list, another origin, too many pages, several candidates, or a match it cannot judge).
    */
   private async findCreated<T extends CreatedResource>(budget: CallBudget, spec: CreateSpec<T>, since: number, reason: string): Promise<T | undefined> {
     const endpoint = `GET ${spec.path}`;
@@ -369,14 +383,14 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
           'Check Pix4Dinspect for it and delete any duplicate before running the batch again',
         { endpoint, ...details },
       );
-    const recent: T[] = [];
-    const undated: T[] = [];
+    const mine: T[] = [];
+    const uncertain: string[] = [];
     let path: string | undefined = spec.path;
     for (let pages = 0; path !== undefined; pages++) {
       if (pages === MAX_LIST_PAGES) throw unconfirmed(`its list has more than ${MAX_LIST_PAGES} pages`);
-      let page: { items: readonly T[]; next: string | undefined };
+      let page: ListPage<T>;
       try {
-        page = (await this.call(budget, 'GET', path, spec.listSchema)) as { items: readonly T[]; next: string | undefined };
+        page = (await this.call(budget, 'GET', path, spec.listSchema)) as ListPage<T>;
       } catch (error) {
         if (error instanceof Pix4dApiError && error.transient) throw error;
         const cause = error instanceof Pix4dApiError ? error : undefined;
@@ -384,25 +398,43 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       }
       for (const item of page.items) {
         if (!spec.isSame(item)) continue;
+        const verdict = spec.confirms?.(item);
+        if (verdict === false) continue;
         const createdAt = epochMsOf(item.created_at);
-        if (createdAt === undefined) undated.push(item);
-        else if (createdAt >= after) recent.push(item);
+        if (verdict === true) mine.push(item);
+        else if (createdAt === undefined) uncertain.push(`${item.id} (no creation time)`);
+        else if (createdAt < after) continue;
+        else if (spec.confirms) uncertain.push(`${item.id} (no description)`);
+        else mine.push(item);
       }
+      for (const raw of page.unreadable) if (spec.couldBe(raw)) uncertain.push(`${String(fieldOf(raw, 'id'))} (unreadable)`);
       const next = page.next === undefined ? undefined : this.pathOnApi(page.next);
       if (next === null) throw unconfirmed('the next page of its list is on another origin, where credentials are not sent');
       path = next;
     }
-    const matches = recent.length > 1 && spec.tieBreak ? recent.filter(spec.tieBreak) : recent;
-    if (matches.length === 1) return matches[0];
-    if (recent.length > 1) throw unconfirmed(`${recent.length} match it: ids ${recent.map((item) => item.id).join(', ')}`);
-    if (undated.length > 0) throw unconfirmed(`${undated.length} match it without a creation time: ids ${undated.map((item) => item.id).join(', ')}`);
+    if (mine.length > 1) throw unconfirmed(`${mine.length} match it: ids ${mine.map((item) => item.id).join(', ')}`);
+    if (mine.length === 1) return mine[0];
+    if (uncertain.length > 0) throw unconfirmed(`${uncertain.length} could be it: ids ${uncertain.join(', ')}`);
     return undefined;
   }
 
-  /** The path and query of `url` below the API's base URL; null when it is elsewhere. */
-  private pathOnApi(url: string): string | null {
-    if (!url.startsWith(`${this.apiUrl}/`)) return null;
-    return url.slice(this.apiUrl.length);
+  /**
+   * The path and query of a list's `next` link below the API's base URL; null when it is elsewhere. A link to
+   * `http://` on the API's own host is taken as the API's (a service behind a TLS proxy builds its links so) and
+   * followed over the API's own scheme.
+   */
+  private pathOnApi(link: string): string | null {
+    const api = new URL(`${this.apiUrl}/`);
+    let url: URL;
+    try {
+      url = new URL(link, api);
+    } catch {
+      return null;
+    }
+    const sameOrigin = url.origin === api.origin;
+    const upgraded = api.protocol === 'https:' && url.protocol === 'http:' && url.hostname === api.hostname && url.port === '';
+    if (!(sameOrigin || upgraded) || !url.pathname.startsWith(api.pathname)) return null;
+    return `/${url.pathname.slice(api.pathname.length)}${url.search}`;
   }
 
   private budget(): CallBudget {
@@ -699,7 +731,10 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   }
 
   private scrub(text: string): string {
-    return redact(text, [this.account.password, this.account.apiKey, this.account.username, this.session.token?.value]);
+    const secrets = [this.account.password, this.account.apiKey, this.account.username];
+    // A service that echoes the token request's form body sends them URL-encoded.
+    const encoded = secrets.flatMap((secret) => [encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
+    return redact(text, [...secrets, ...encoded, this.session.token?.value]);
   }
 }
 
@@ -719,14 +754,19 @@ interface CreatedResource {
 interface CreateSpec<T extends CreatedResource> {
   readonly path: string;
   readonly schema: z.ZodType<T>;
-  readonly listSchema: z.ZodType<{ items: readonly T[]; next: string | undefined }>;
+  readonly listSchema: z.ZodType<ListPage<T>>;
   readonly body: unknown;
   /** For people: `an asset named "tower-1" of type 1`. */
   readonly described: string;
   /** True for a resource that this create would have made. */
   readonly isSame: (resource: T) => boolean;
-  /** Among several recent matches, true for the one this create made, when a field tells them apart. */
-  readonly tieBreak?: (resource: T) => boolean;
+  /**
+   * True when a field proves that a match is the one this create made, false when it proves it is not, undefined
+   * when the resource does not say. Absent: creation times decide.
+   */
+  readonly confirms?: ((resource: T) => boolean | undefined) | undefined;
+  /** True for a list item that could not be read but could be the resource this create made. */
+  readonly couldBe: (raw: unknown) => boolean;
 }
 
 function assetIdOf(inspection: Inspection): number | undefined {
@@ -734,6 +774,16 @@ function assetIdOf(inspection: Inspection): number | undefined {
   if (typeof asset === 'number') return asset;
   if (typeof asset === 'object' && asset !== null && typeof (asset as { id?: unknown }).id === 'number') return (asset as { id: number }).id;
   return undefined;
+}
+
+function fieldOf(raw: unknown, name: string): unknown {
+  return typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[name] : undefined;
+}
+
+/** Equal once leading, trailing and repeated white space is set aside, as a service may normalise text. */
+function sameText(a: string, b: string): boolean {
+  const normal = (text: string) => text.trim().replace(/\s+/g, ' ');
+  return normal(a) === normal(b);
 }
 
 function epochMsOf(value: unknown): number | undefined {

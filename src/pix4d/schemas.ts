@@ -183,41 +183,39 @@ export const registerImagesResponseSchema = z.looseObject({
   nb_images_registered: wholeNumber('a count (a whole number or a string of digits)'),
 });
 
-/** One page of a list: its items, and the URL of the next page when there is one. */
+/** One page of a list: its items, the items it could not read, and the URL of the next page when there is one. */
 export interface ListPage<T> {
   readonly items: T[];
+  /** Items with an id that fail the item schema, as sent: a lookup judges whether one could be the resource it seeks. */
+  readonly unreadable: unknown[];
   readonly next: string | undefined;
 }
 
 /**
  * A list answer of the Django REST framework kind: a plain JSON array of items, or a page
  * `{ count, next, previous, results }`. An item without a usable id is skipped: nothing could refer to it. An item
- * with one that fails its schema fails the page, with the item's index in the path: a lookup that silently missed
- * it could create a duplicate.
+ * with one that fails its schema is kept apart, unread: one odd resource of the account must not stop every lookup,
+ * and the lookup decides whether it could be the one it seeks.
  */
 function listSchema<S extends z.ZodType<{ id: number }>>(item: S) {
-  const items = z.array(z.unknown(), { error: refused('a list') }).transform((values, ctx) => {
+  const items = z.array(z.unknown(), { error: refused('a list') }).transform((values) => {
     const kept: z.output<S>[] = [];
-    values.forEach((value, index) => {
-      if (!hasUsableId(value)) return;
+    const unreadable: unknown[] = [];
+    for (const value of values) {
+      if (!hasUsableId(value)) continue;
       const result = item.safeParse(value);
-      if (result.success) {
-        kept.push(result.data);
-        return;
-      }
-      for (const issue of result.error.issues) {
-        ctx.issues.push({ code: 'custom', message: issue.message, path: [index, ...issue.path], input: value });
-      }
-    });
-    return kept;
+      if (result.success) kept.push(result.data);
+      else unreadable.push(value);
+    }
+    return { kept, unreadable };
   });
-  const plain = items.transform((kept): ListPage<z.output<S>> => ({ items: kept, next: undefined }));
+  const plain = items.transform(({ kept, unreadable }): ListPage<z.output<S>> => ({ items: kept, unreadable, next: undefined }));
   const paginated = z
     .looseObject({
       results: items,
       next: z.string({ error: refused('the URL of the next page or null') }).nullish(),
     })
-    .transform(({ results, next }): ListPage<z.output<S>> => ({ items: results, next: next?.trim() ? next : undefined }));
+    .transform(({ results, next }): ListPage<z.output<S>> => ({ items: results.kept, unreadable: results.unreadable, next: next?.trim() ? next : undefined }));
   return objectOr(paginated, plain);
 }
 

@@ -18,9 +18,11 @@ const account = {
 };
 
 let simulator: Simulator;
+/** Shifts the simulator's clock, to create resources that look older than they are. */
+let clockOffsetMs = 0;
 
 beforeAll(async () => {
-  simulator = await startSimulator({ account });
+  simulator = await startSimulator({ account, clock: () => Date.now() + clockOffsetMs });
 });
 
 afterAll(async () => {
@@ -29,6 +31,7 @@ afterAll(async () => {
 
 afterEach(() => {
   Object.assign(simulator.settings, DEFAULT_SIMULATOR_SETTINGS);
+  clockOffsetMs = 0;
 });
 
 function newClient(): Pix4dInspectClient {
@@ -38,6 +41,7 @@ function newClient(): Pix4dInspectClient {
     apiUrl: simulator.apiUrl,
     requestTimeoutMs: 5_000,
     backoff: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 10_000 },
+    createSettleMs: 1,
   });
 }
 
@@ -108,14 +112,16 @@ describe('creating an inspection', () => {
   });
 
   it('ignores an older inspection of the same name and asset: a folder run again gets its own', async () => {
-    // Prepare: an inspection of the same name, created more than the clock allowance before this attempt
+    // Prepare: an inspection of the same name, created five minutes before this attempt, beyond the clock allowance
     const client = newClient();
     const asset = await newAsset(client, 'Tower rerun');
     const input = { asset: asset.id, name: 'Rerun', processing_parameters: DEFAULT_PROCESSING_PARAMETERS };
+    clockOffsetMs = -5 * 60_000;
     const older = await client.createInspection(input);
+    clockOffsetMs = 0;
 
     // Act
-    const inspection = await client.createInspection(input, { earlierAttemptAt: Date.now() + 5 * 60_000 });
+    const inspection = await client.createInspection(input, { earlierAttemptAt: Date.now() });
 
     // Assess
     expect(inspection.id).not.toBe(older.id);
@@ -159,6 +165,39 @@ describe('creating an inspection', () => {
     // Assess
     expect(inspection.description).toBe('run c');
     expect(inspectionsNamed('Monthly')).toHaveLength(3);
+  });
+
+  it("sends again when the lost request had no effect, although another run's inspection of that name is recent", async () => {
+    // Prepare: another flight of the asset with the same name, just created; this create is dropped before any effect
+    const client = newClient();
+    const asset = await newAsset(client, 'Tower other-run');
+    const flight = (run: string) => ({ asset: asset.id, name: 'Daily', description: `(run ${run})`, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const other = await client.createInspection(flight('other'));
+    simulator.injectFault({ action: 'disconnect', method: 'POST', pathIncludes: '/v1/inspections/' });
+
+    // Act
+    const inspection = await client.createInspection(flight('this'));
+
+    // Assess: its own inspection, not the other run's
+    expect(inspection.id).not.toBe(other.id);
+    expect(inspection.description).toBe('(run this)');
+    expect(inspectionsNamed('Daily')).toHaveLength(2);
+  });
+
+  it('sends again when several recent inspections of that name are all other runs\'', async () => {
+    // Prepare
+    const client = newClient();
+    const asset = await newAsset(client, 'Tower many-runs');
+    const flight = (run: string) => ({ asset: asset.id, name: 'Weekly', description: `(run ${run})`, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    for (const run of ['a', 'b', 'c']) await client.createInspection(flight(run));
+    simulator.injectFault({ action: 'answer', status: 502, method: 'POST', pathIncludes: '/v1/inspections/' });
+
+    // Act
+    const inspection = await client.createInspection(flight('d'));
+
+    // Assess
+    expect(inspection.description).toBe('(run d)');
+    expect(inspectionsNamed('Weekly')).toHaveLength(4);
   });
 
   it('fails with Pix4dCreateUnconfirmedError when the service offers no list to look in', async () => {

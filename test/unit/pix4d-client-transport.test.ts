@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pix4dInspectClient, USER_AGENT } from '../../src/pix4d/client';
-import { Pix4dRedirectError } from '../../src/pix4d/errors';
+import { Pix4dCreateUnconfirmedError, Pix4dRedirectError } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
 import { ScriptedAnswer, ScriptedRequest, ScriptedServer, startScriptedServer } from '../helpers/scripted-server';
 import { version } from '../../package.json';
@@ -133,5 +133,89 @@ describe('500 answers', () => {
     // Assess
     expect(inspection.id).toBe(1417);
     expect(api.requests.filter((request) => request.path === '/v1/inspections/1417/')).toHaveLength(3);
+  });
+});
+
+describe('looking for what a lost create made', () => {
+  const created = (id: number, extra: Record<string, unknown> = {}) => ({ ...INSPECTION, id, description: '(run r1)', ...extra });
+  const input = { asset: 915, name: 'Flight 1', description: '(run r1)', processing_parameters: DEFAULT_PROCESSING_PARAMETERS };
+
+  function lookupClient(server: ScriptedServer): Pix4dInspectClient {
+    return new Pix4dInspectClient({ account, authUrl: server.url, apiUrl: server.url, backoff: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxTotalMs: 5_000 }, createSettleMs: 1 });
+  }
+
+  it('follows a relative next link and finds the created inspection on the second page', async () => {
+    // Prepare: the POST's answer is lost; the list has two pages, linked relatively
+    const api = await serve((request) => {
+      if (request.path === '/v1/auth/token/') return TOKEN_ANSWER;
+      if (request.method === 'POST') return 'drop';
+      if (request.path === '/v1/inspections/') return { status: 200, body: { count: 2, next: '/v1/inspections/?page=2', previous: null, results: [created(1, { name: 'Other' })] } };
+      return { status: 200, body: { count: 2, next: null, previous: '/v1/inspections/', results: [created(2)] } };
+    });
+
+    // Act
+    const inspection = await lookupClient(api).createInspection(input);
+
+    // Assess
+    expect(inspection.id).toBe(2);
+    expect(api.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /v1/auth/token/',
+      'POST /v1/inspections/',
+      'GET /v1/inspections/',
+      'GET /v1/inspections/?page=2',
+    ]);
+  });
+
+  it('skips an unreadable item that cannot be it, and sends again', async () => {
+    // Prepare: one odd inspection of the account (asset null) among the list; the lost POST had no effect
+    let posts = 0;
+    const api = await serve((request) => {
+      if (request.path === '/v1/auth/token/') return TOKEN_ANSWER;
+      if (request.method === 'POST') return posts++ === 0 ? 'drop' : { status: 201, body: created(3) };
+      return { status: 200, body: [{ id: 9, asset: null, status: null, name: 'Old import' }] };
+    });
+
+    // Act
+    const inspection = await lookupClient(api).createInspection(input);
+
+    // Assess
+    expect(inspection.id).toBe(3);
+    expect(posts).toBe(2);
+  });
+
+  it('fails with Pix4dCreateUnconfirmedError for an unreadable item of the same name', async () => {
+    // Prepare
+    const api = await serve((request) => {
+      if (request.path === '/v1/auth/token/') return TOKEN_ANSWER;
+      if (request.method === 'POST') return 'drop';
+      return { status: 200, body: [{ id: 9, asset: null, name: 'Flight 1' }] };
+    });
+
+    // Act
+    const error = await lookupClient(api).createInspection(input).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(Pix4dCreateUnconfirmedError);
+    expect((error as Error).message).toContain('1 could be it: ids 9 (unreadable)');
+    expect(api.requests.filter((request) => request.method === 'POST' && request.path === '/v1/inspections/')).toHaveLength(1);
+  });
+});
+
+describe('error messages', () => {
+  it('hold no URL-encoded password when a failing token endpoint echoes the form body', async () => {
+    // Prepare
+    const echoing = { ...account, password: 'p@ss w0rd&more=1' };
+    const api = await serve((request) => ({ status: 500, headers: { 'Content-Type': 'text/html' }, body: `<pre>${request.body}</pre>` }));
+    const client = new Pix4dInspectClient({ account: echoing, authUrl: api.url, apiUrl: api.url, backoff: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 10 } });
+
+    // Act
+    const error = await client.getInspection(1417).catch((caught: unknown) => caught);
+
+    // Assess
+    const message = (error as Error).message;
+    expect(message).toContain('answered 500');
+    for (const form of [echoing.password, encodeURIComponent(echoing.password), new URLSearchParams({ p: echoing.password }).toString().slice(2)]) {
+      expect(message).not.toContain(form);
+    }
   });
 });
