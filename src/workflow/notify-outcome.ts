@@ -21,10 +21,12 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const prepared = state.prepared;
   const runPrefix = prepared?.runPrefix ?? RunStore.prefixFor(input.batchId);
   const store = new RunStore(deps.s3, deps.config.workBucket);
-  const published = await store.find<{ type: string; subject: string }>(runPrefix, RUN_FILES.notified);
+  const published = await store.find<PublishedOutcome>(runPrefix, RUN_FILES.notified);
   if (published) {
+    // The earlier attempt may have failed after publishing: the operator's record is written again.
+    await recordOutcome(deps, input, published.message);
     deps.logger.info('Outcome already published by an earlier attempt', { type: published.type, batchId: input.batchId });
-    return published;
+    return { type: published.type, subject: published.subject };
   }
   const summary = await store.find<BatchSummary>(runPrefix, RUN_FILES.summary);
   const chunkRecords = await Promise.all(
@@ -64,11 +66,18 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
   await deps.publisher.publish(built);
   const outcome = { type: input.type, subject: built.subject };
-  await store.write(runPrefix, RUN_FILES.notified, outcome);
+  await store.write(runPrefix, RUN_FILES.notified, { ...outcome, message: built.message } satisfies PublishedOutcome);
   await recordOutcome(deps, input, built.message);
   deps.metrics.count(METRIC_FOR[input.type], 1);
   deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
   return outcome;
+}
+
+/** What a run published, kept so that a retried step neither publishes again nor leaves the record unwritten. */
+interface PublishedOutcome {
+  readonly type: string;
+  readonly subject: string;
+  readonly message: NotificationV1;
 }
 
 const FINAL_STATE = { 'inspection.completed': 'completed', 'inspection.failed': 'failed', 'inspection.timed_out': 'timed_out' } as const;

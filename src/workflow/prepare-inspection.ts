@@ -95,8 +95,7 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
     asset: asset.id,
     name: manifest.inspection?.name ?? batch.flightName,
     processing_parameters: parameters,
-    // Where the photos came from; the run id also tells apart two flights of one asset with the same name.
-    description: manifest.inspection?.description ?? `Photos from s3://${batch.bucket}/${batch.prefix} (run ${batchId})`,
+    description: describeInspection(manifest.inspection?.description, batch, batchId),
     ...(manifest.inspection?.inspection_date ? { inspection_date: manifest.inspection.inspection_date } : {}),
   });
   const prepared: PreparedInspection = {
@@ -134,6 +133,14 @@ async function createInspectionOnce(
   const created: CreatedInspection = { id: inspection.id, projectId: inspection.project_id ?? null, name: inspection.name ?? input.name };
   await store.write(runPrefix, RUN_FILES.inspection, created);
   return created;
+}
+
+/**
+ * The manifest's description, or where the photos came from, followed by the run id: the client tells the run's
+ * own inspection from another of the same asset and name by it, when a create's answer is lost.
+ */
+function describeInspection(described: string | undefined, batch: { bucket: string; prefix: string }, batchId: string): string {
+  return described ? `${described} (run ${batchId})` : `Photos from s3://${batch.bucket}/${batch.prefix} (run ${batchId})`;
 }
 
 async function readManifest(deps: StepDependencies, bucket: string, key: string): Promise<Manifest> {

@@ -429,6 +429,26 @@ describe('the whole run, step by step', () => {
   });
 });
 
+describe('Notify, retried', () => {
+  it('publishes once, and writes the batch record an earlier attempt failed to write after publishing', async () => {
+    // Prepare: the first attempt publishes, records what it published, then fails to write the batch record
+    const { deps, publisher, workBucket } = await harness();
+    const { request, batchId } = await dropAwkwardBatch('tower-notify/flight-1/');
+    const prepared = await prepareInspection(request, batchId, deps);
+    const input = { batchId, type: 'inspection.failed' as const, state: { ...request, prepared, error: { Error: 'PhotoCopyError', Cause: 'test' }, failure: { stage: 'copy' } } };
+    await expect(notifyOutcome(input, { ...deps, s3: failingPutOf(`${batchId}.json`) })).rejects.toThrow('S3 refused the write (test)');
+
+    // Act
+    const outcome = await notifyOutcome(input, deps);
+
+    // Assess
+    expect(publisher.published).toHaveLength(1);
+    expect(outcome).toEqual({ type: 'inspection.failed', subject: publisher.published[0]!.subject });
+    const record = await s3.send(new GetObjectCommand({ Bucket: workBucket, Key: `batches/${batchId}.json` }));
+    expect(JSON.parse(await record.Body!.transformToString())).toMatchObject({ state: 'failed' });
+  });
+});
+
 describe('SnsNotificationPublisher', () => {
   const sns = mockClient(SNSClient);
 
