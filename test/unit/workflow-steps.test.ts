@@ -240,7 +240,8 @@ describe('prepareInspection', () => {
   });
 
   it('finds the inspection a lost answer created when the step is retried, instead of creating another', async () => {
-    // Prepare: the create takes effect but its answer is lost, and the list cannot be read before the attempt gives up
+    // Prepare: the create takes effect but its answer is lost, and the attempt gives up before it may look (its time
+    // budget is shorter than the wait before looking); the list then answers 503 twice, which the retry rides out
     const { deps } = await harness();
     const { request, batchId } = await dropAwkwardBatch('tower-lost-create/flight-1/');
     const impatient = new Pix4dInspectClient({
