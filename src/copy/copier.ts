@@ -56,9 +56,9 @@ const EXPIRED_CREDENTIALS_CODES = new Set(['ExpiredToken', 'ExpiredTokenExceptio
 const REFUSED_CREDENTIALS_CODES = new Set(['InvalidAccessKeyId', 'AccessDenied', 'InvalidToken', 'SignatureDoesNotMatch', 'Forbidden']);
 /**
  * Names the SDK gives an S3 error that came without a body, hence without a code, as every HeadObject error does:
- * `Unknown` with @aws-sdk/client-s3 3.1164 (measured); the status names are there for a client that uses them.
+ * `Unknown` with @aws-sdk/client-s3 3.1164 (measured); `BadRequest` is there for a client that names it by status.
  */
-const CODELESS_ERROR_NAMES = new Set(['Unknown', 'UnknownError', 'BadRequest', 'Forbidden']);
+const CODELESS_ERROR_NAMES = new Set(['Unknown', 'UnknownError', 'BadRequest']);
 /** Source answers that another attempt cannot change. */
 const PERMANENT_SOURCE_CODES = new Set(['NoSuchKey', 'NoSuchBucket', 'InvalidObjectState']);
 
@@ -445,8 +445,8 @@ class Attempt {
     const name = errorName(error);
     if (EXPIRED_CREDENTIALS_CODES.has(name)) return true;
     const status = httpStatus(error);
-    const codeless = (status === 400 || status === 403) && CODELESS_ERROR_NAMES.has(name);
-    const refused = REFUSED_CREDENTIALS_CODES.has(name) || status === 403 || codeless;
+    // Any 403 may be a refusal of the credentials; a 400 only when it names nothing else.
+    const refused = REFUSED_CREDENTIALS_CODES.has(name) || status === 403 || (status === 400 && CODELESS_ERROR_NAMES.has(name));
     return refused && source.isDue(used);
   }
 

@@ -314,16 +314,12 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
           });
           return { status: after.status, confirmedByStatus: true };
         }
-        const delay = fullJitterDelay(failures, this.backoff, this.random);
-        if (failures >= this.backoff.maxAttempts || this.now() - startedAt + delay > this.backoff.maxTotalMs) throw error;
-        // The error is ambiguous, hence transient: the step is retried rather than waiting past the deadline.
-        if (this.waitPassesDeadline(budget, delay)) throw this.stoppedByDeadline(error as Pix4dApiError, `POST ${path}`, delay, budget);
+        const delay = await this.pauseBeforeResend(error as Pix4dApiError, failures, startedAt, budget, `POST ${path}`);
         this.logger?.warn('Processing did not start after an ambiguous failure; sending it again', {
           endpoint: `POST ${path}`,
           error: (error as Error).message,
           delayMs: delay,
         });
-        await this.sleep(delay);
       }
     }
   }
@@ -348,12 +344,9 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         return (await this.call(budget, 'POST', spec.path, spec.schema, spec.body, { retryAmbiguous: false })) as T;
       } catch (error) {
         if (!isAmbiguous(error)) throw error;
-        // The service may still be creating when the gateway gives up: look after a wait, not at once.
-        const delay = Math.max(fullJitterDelay(failures, this.backoff, this.random), failures === 1 ? this.createSettleMs : 0);
-        // Out of time or attempts, the error is transient: the retried step looks first (`earlierAttemptAt`).
-        if (failures >= this.backoff.maxAttempts || this.now() - startedAt + delay > this.backoff.maxTotalMs) throw error;
-        if (this.waitPassesDeadline(budget, delay)) throw this.stoppedByDeadline(error as Pix4dApiError, endpoint, delay, budget);
-        await this.sleep(delay);
+        // The service may still be creating when the gateway gives up: look after a wait, not at once. Out of time
+        // or attempts, the error is transient: the retried step looks first (`earlierAttemptAt`).
+        await this.pauseBeforeResend(error as Pix4dApiError, failures, startedAt, budget, endpoint, failures === 1 ? this.createSettleMs : 0);
         const created = await this.findCreated(budget, spec, firstAttemptAt, `a lost answer (${(error as Error).name})`);
         if (created) {
           this.logger?.warn('Created although the answer was lost; found it in the list', { endpoint, id: created.id });
@@ -400,7 +393,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         if (!spec.isSame(item)) continue;
         const verdict = spec.confirms?.(item);
         if (verdict === false) continue;
-        const createdAt = epochMsOf(item.created_at);
+        const createdAt = item.created_at?.getTime();
         if (verdict === true) mine.push(item);
         else if (createdAt === undefined) uncertain.push(`${item.id} (no creation time)`);
         else if (createdAt < after) continue;
@@ -605,6 +598,26 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     }
   }
 
+  /**
+   * The wait after the `failures`-th ambiguous failure of a request that is not repeated blindly (a create,
+   * `process/`), at least `leastMs`; slept here, and returned. Throws `error` when the backoff policy or the deadline
+   * leaves no room for another attempt: the error is ambiguous, hence transient, so the step is retried instead.
+   */
+  private async pauseBeforeResend(
+    error: Pix4dApiError,
+    failures: number,
+    startedAt: number,
+    budget: CallBudget,
+    endpoint: string,
+    leastMs = 0,
+  ): Promise<number> {
+    const delay = Math.max(fullJitterDelay(failures, this.backoff, this.random), leastMs);
+    if (failures >= this.backoff.maxAttempts || this.now() - startedAt + delay > this.backoff.maxTotalMs) throw error;
+    if (this.waitPassesDeadline(budget, delay)) throw this.stoppedByDeadline(error, endpoint, delay, budget);
+    await this.sleep(delay);
+    return delay;
+  }
+
   /** The time left before the budget's deadline, in ms; Infinity without deadline. */
   private timeLeft(budget: CallBudget): number {
     return budget.deadlineMs === undefined ? Number.POSITIVE_INFINITY : budget.deadlineMs - this.now();
@@ -748,7 +761,7 @@ interface BufferedAnswer {
 /** What a create answers and its list holds: an id, and the creation time the service gives it. */
 interface CreatedResource {
   readonly id: number;
-  readonly created_at?: unknown;
+  readonly created_at: Date | undefined;
 }
 
 interface CreateSpec<T extends CreatedResource> {
@@ -769,11 +782,9 @@ interface CreateSpec<T extends CreatedResource> {
   readonly couldBe: (raw: unknown) => boolean;
 }
 
-function assetIdOf(inspection: Inspection): number | undefined {
-  const asset: unknown = inspection.asset;
-  if (typeof asset === 'number') return asset;
-  if (typeof asset === 'object' && asset !== null && typeof (asset as { id?: unknown }).id === 'number') return (asset as { id: number }).id;
-  return undefined;
+/** The schema reads `asset` as the id or an object with one. */
+function assetIdOf(inspection: Inspection): number {
+  return typeof inspection.asset === 'number' ? inspection.asset : inspection.asset.id;
 }
 
 function fieldOf(raw: unknown, name: string): unknown {
@@ -784,11 +795,6 @@ function fieldOf(raw: unknown, name: string): unknown {
 function sameText(a: string, b: string): boolean {
   const normal = (text: string) => text.trim().replace(/\s+/g, ' ');
   return normal(a) === normal(b);
-}
-
-function epochMsOf(value: unknown): number | undefined {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function isAmbiguous(error: unknown): boolean {

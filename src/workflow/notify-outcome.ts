@@ -25,8 +25,8 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   if (published) {
     // The earlier attempt may have failed after publishing: the operator's record is written again.
     await recordOutcome(deps, input, published.message);
-    deps.logger.info('Outcome already published by an earlier attempt', { type: published.type, batchId: input.batchId });
-    return { type: published.type, subject: published.subject };
+    deps.logger.info('Outcome already published by an earlier attempt', { type: published.message.type, batchId: input.batchId });
+    return { type: published.message.type, subject: published.subject };
   }
   const summary = await store.find<BatchSummary>(runPrefix, RUN_FILES.summary);
   const chunkRecords = await Promise.all(
@@ -66,7 +66,7 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
   await deps.publisher.publish(built);
   const outcome = { type: input.type, subject: built.subject };
-  await store.write(runPrefix, RUN_FILES.notified, { ...outcome, message: built.message } satisfies PublishedOutcome);
+  await store.write(runPrefix, RUN_FILES.notified, { subject: built.subject, message: built.message } satisfies PublishedOutcome);
   await recordOutcome(deps, input, built.message);
   deps.metrics.count(METRIC_FOR[input.type], 1);
   deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
@@ -75,7 +75,6 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
 
 /** What a run published, kept so that a retried step neither publishes again nor leaves the record unwritten. */
 interface PublishedOutcome {
-  readonly type: string;
   readonly subject: string;
   readonly message: NotificationV1;
 }

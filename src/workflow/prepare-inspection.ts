@@ -45,11 +45,7 @@ interface InspectionRequestRecord {
 }
 
 /** The inspection the run created, as the later steps need it. */
-interface CreatedInspection {
-  readonly id: number;
-  readonly projectId: number | null;
-  readonly name: string;
-}
+type CreatedInspection = PreparedInspection['inspection'];
 
 /** The photos one copy invocation takes: each chunk has its own list, so a copy reads only its own. */
 export const chunkImagesName = (index: number) => `images-${index}.json`;
