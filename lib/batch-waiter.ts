@@ -4,9 +4,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { LAMBDA_SERVICE_ERRORS, taskTimeoutFor, TIMEOUT_ERRORS } from './inspection-workflow';
+import { taskTimeoutFor } from './inspection-workflow';
 import { executionLogging } from './execution-logging';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
+import { DEFAULT_THROTTLE_RETRY, retryOn, STEP_SCHEDULE, THROTTLING_ERRORS, throttleSchedule, TIMEOUT_ERRORS, TRANSIENT_ERRORS } from './retry-policies';
 
 export interface BatchWaiterProps {
   /** The function that lists the batch and says whether it has settled. */
@@ -15,6 +16,8 @@ export interface BatchWaiterProps {
   readonly inspectionWorkflow: sfn.IStateMachine;
   /** Longest a batch may keep receiving photos before the waiter gives up. @default 7 days */
   readonly timeout?: Duration;
+  /** How long throttling is waited out before the waiter fails (see `InspectionWorkflowProps`). @default 30 minutes */
+  readonly throttleRetry?: Duration;
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -29,6 +32,7 @@ export class BatchWaiter extends Construct {
 
   constructor(scope: Construct, id: string, props: BatchWaiterProps) {
     super(scope, id);
+    const throttling = throttleSchedule(props.throttleRetry ?? DEFAULT_THROTTLE_RETRY);
     const begin = new sfn.Pass(this, 'Start watching', {
       parameters: { state: 'waiting', 'waitSeconds.$': '$.quietPeriodSeconds' },
       resultPath: '$.settlement',
@@ -46,13 +50,8 @@ export class BatchWaiter extends Construct {
       taskTimeout: taskTimeoutFor(props.checkBatch),
       resultPath: '$.settlement',
     });
-    check.addRetry({
-      errors: [...LAMBDA_SERVICE_ERRORS, ...TIMEOUT_ERRORS, 'S3ServiceException', 'InternalError', 'SlowDown'],
-      interval: Duration.seconds(5),
-      maxAttempts: 5,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    check.addRetry(retryOn(THROTTLING_ERRORS, throttling));
+    check.addRetry(retryOn([...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], STEP_SCHEDULE));
     const checkFailed = new sfn.Fail(this, 'Batch check failed', { error: 'BatchCheckFailed', causePath: '$.error.Cause' });
     check.addCatch(checkFailed, { resultPath: '$.error' });
 
@@ -63,13 +62,8 @@ export class BatchWaiter extends Construct {
       integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
       resultPath: '$.started',
     });
-    start.addRetry({
-      errors: ['StepFunctions.SfnException', 'StepFunctions.ThrottlingException', 'StepFunctions.ServiceUnavailableException'],
-      interval: Duration.seconds(5),
-      maxAttempts: 5,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    start.addRetry(retryOn(['StepFunctions.ThrottlingException'], throttling));
+    start.addRetry(retryOn(['StepFunctions.SfnException', 'StepFunctions.ServiceUnavailableException'], STEP_SCHEDULE));
     start.addCatch(new sfn.Succeed(this, 'Already started'), { errors: ['StepFunctions.ExecutionAlreadyExistsException'] });
     start.addCatch(new sfn.Fail(this, 'Start failed', { error: 'StartInspectionFailed', causePath: '$.error.Cause' }), {
       resultPath: '$.error',

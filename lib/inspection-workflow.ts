@@ -4,21 +4,19 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { TRANSIENT_PIX4D_ERRORS } from '../src/pix4d/errors';
 import { executionLogging } from './execution-logging';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
-
-/** Errors of the Lambda service itself, worth a retry whatever the step. */
-export const LAMBDA_SERVICE_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-  'Lambda.ClientExecutionTimeoutException',
-];
-
-/** A Lambda that timed out (`Sandbox.Timedout`), or a task the state machine stopped waiting for (`States.Timeout`). */
-export const TIMEOUT_ERRORS = ['Sandbox.Timedout', 'States.Timeout'];
+import {
+  DEFAULT_THROTTLE_RETRY,
+  notifySchedule,
+  retryOn,
+  RetrySchedule,
+  STEP_SCHEDULE,
+  THROTTLING_ERRORS,
+  throttleSchedule,
+  TIMEOUT_ERRORS,
+  TRANSIENT_ERRORS,
+} from './retry-policies';
 
 /**
  * Step Functions waits this much longer than a function's own timeout before it gives up on the invocation
@@ -32,24 +30,26 @@ export function taskTimeoutFor(fn: lambda.IFunction): sfn.Timeout {
   return sfn.Timeout.duration(Duration.seconds(timeout.toSeconds() + TASK_TIMEOUT_MARGIN.toSeconds()));
 }
 
-/** How a task retries; the defaults fit the steps that run once per batch. */
+/** How a task retries besides waiting out throttling; the defaults fit the steps that run once per batch. */
 interface TaskRetry {
-  /** Errors retried besides the Lambda service's and Pix4D's transient ones. @default none */
+  /** Errors retried besides the transient ones (`TRANSIENT_ERRORS`). @default none */
   readonly errors?: string[];
-  /** @default 5 seconds */
-  readonly interval?: Duration;
-  /** @default 5 */
-  readonly maxAttempts?: number;
-  /** @default 2 minutes */
-  readonly maxDelay?: Duration;
+  /** @default STEP_SCHEDULE */
+  readonly schedule?: RetrySchedule;
 }
 
 /**
  * The status check runs for up to 48 hours, so it outlasts a Pix4Dinspect outage of many minutes (ten attempts
  * 30 s to 5 min apart, each giving up before its Lambda timeout) rather than failing a run that Pix4D keeps
- * processing. Checking the status again is harmless.
+ * processing; past those, the run keeps polling. Checking the status again is harmless.
  */
-const POLL_RETRY: TaskRetry = { errors: TIMEOUT_ERRORS, interval: Duration.seconds(30), maxAttempts: 10, maxDelay: Duration.minutes(5) };
+const POLL_RETRY: TaskRetry = {
+  errors: TIMEOUT_ERRORS,
+  schedule: { interval: Duration.seconds(30), backoffRate: 2, maxAttempts: 10, maxDelay: Duration.minutes(5), jitter: true },
+};
+
+/** Publishing is retried this long at least, whatever fails but a permanent error. */
+export const NOTIFY_RETRY = Duration.minutes(30);
 
 export interface InspectionWorkflowProps {
   readonly prepare: lambda.IFunction;
@@ -64,6 +64,14 @@ export interface InspectionWorkflowProps {
   readonly deadline?: Duration;
   /** Time for everything before processing starts (listing, copying, registering). @default 12 hours */
   readonly preparationAllowance?: Duration;
+  /**
+   * How long Lambda's throttling (and AWS services' throttling of the functions' calls) is waited out before a step
+   * fails: backoff with full jitter, whose waits add up to this at most. Notify waits it out for at least
+   * `NOTIFY_RETRY` or this, the longer.
+   *
+   * @default 30 minutes
+   */
+  readonly throttleRetry?: Duration;
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -72,13 +80,19 @@ export interface InspectionWorkflowProps {
  * The inspection workflow, one Standard execution per closed batch:
  * Prepare inspection -> Copy photos -> Register photos -> Start processing -> (Wait for processing -> Check
  * processing status -> Processing done?)* -> Notify completed | Notify failed | Notify timed out.
- * Every task retries transient errors and catches the rest into "Notify failed" with the stage it failed at.
+ * Every task waits out throttling, retries transient errors and catches the rest into "Notify failed" with the stage
+ * it failed at, except once processing has started: a status that cannot be read is polled again until the deadline.
  */
 export class InspectionWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  private readonly throttling: RetrySchedule;
+  private readonly notifying: RetrySchedule;
 
   constructor(scope: Construct, id: string, props: InspectionWorkflowProps) {
     super(scope, id);
+    const throttleRetry = props.throttleRetry ?? DEFAULT_THROTTLE_RETRY;
+    this.throttling = throttleSchedule(throttleRetry);
+    this.notifying = notifySchedule(Duration.seconds(Math.max(NOTIFY_RETRY.toSeconds(), throttleRetry.toSeconds())));
     const notifyFailed = this.notify('Notify failed', props.notify, 'inspection.failed').next(
       new sfn.Fail(this, 'Inspection failed', { error: 'InspectionFailed', cause: 'The inspection failed; see the notification' }),
     );
@@ -134,6 +148,9 @@ export class InspectionWorkflow extends Construct {
       'deadline.$': '$.processing.deadline',
       'pollCount.$': '$.processing.poll.pollCount',
     }, '$.processing.poll', POLL_RETRY);
+    // Pix4D goes on processing whatever happens here: a status not read yet is read at the next poll.
+    const keepPolling = new sfn.Pass(this, 'Keep polling');
+    check.addCatch(keepPolling, { errors: [...THROTTLING_ERRORS, ...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], resultPath: '$.processing.checkError' });
     check.addCatch(failAt('status'), { resultPath: '$.error' });
 
     const notifyCompleted = this.notify('Notify completed', props.notify, 'inspection.completed').next(
@@ -147,6 +164,7 @@ export class InspectionWorkflow extends Construct {
       .when(sfn.Condition.stringEquals('$.processing.poll.outcome', 'failed'), notifyFailed)
       .when(sfn.Condition.stringEquals('$.processing.poll.outcome', 'timed_out'), notifyTimedOut)
       .otherwise(wait);
+    keepPolling.next(wait);
 
     const definition = prepare.next(copyPhotos).next(register).next(start).next(wait).next(check).next(done);
     const deadline = props.deadline ?? Duration.hours(48);
@@ -181,20 +199,25 @@ export class InspectionWorkflow extends Construct {
       taskTimeout: taskTimeoutFor(fn),
       ...(resultPath ? { resultPath } : {}),
     });
-    task.addRetry({
-      errors: [...LAMBDA_SERVICE_ERRORS, ...TRANSIENT_PIX4D_ERRORS, 'AssetRegistryBusyError', ...(retry.errors ?? [])],
-      interval: retry.interval ?? Duration.seconds(5),
-      maxAttempts: retry.maxAttempts ?? 5,
-      backoffRate: 2,
-      maxDelay: retry.maxDelay ?? Duration.minutes(2),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    task.addRetry(retryOn(THROTTLING_ERRORS, this.throttling));
+    task.addRetry(retryOn([...TRANSIENT_ERRORS, ...(retry.errors ?? [])], retry.schedule ?? STEP_SCHEDULE));
     return task;
   }
 
-  /** Builds and publishes one outcome; a failure to notify ends the run failed (it is alarmed on). */
+  /**
+   * Builds and publishes one outcome, retried for at least `notifying`'s length whatever fails but a permanent error;
+   * a failure to notify then ends the run failed, which is alarmed on.
+   */
   private notify(name: string, fn: lambda.IFunction, type: string): tasks.LambdaInvoke {
-    const task = this.invoke(name, fn, { type, 'state.$': '$', 'batchId.$': '$$.Execution.Name' }, '$.notification', { errors: TIMEOUT_ERRORS });
+    const task = new tasks.LambdaInvoke(this, name, {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromObject({ type, 'state.$': '$', 'batchId.$': '$$.Execution.Name' }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      taskTimeout: taskTimeoutFor(fn),
+      resultPath: '$.notification',
+    });
+    task.addRetry(retryOn([...THROTTLING_ERRORS, ...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], this.notifying));
     task.addCatch(new sfn.Fail(this, `${name} did not publish`, { error: 'NotificationFailed', causePath: '$.error.Cause' }), {
       resultPath: '$.error',
     });

@@ -4,6 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { BatchWatch } from '../../src/ingest/batch-events';
 import { checkSettlement, recordWatch } from '../../src/ingest/batch-settlement';
 import { Environment, requireEnv } from '../shared/config';
+import { retryableAwsErrors } from '../shared/retryable-aws-errors';
 import { logger, once } from '../shared/step-runtime';
 
 export interface CheckBatchDependencies {
@@ -28,6 +29,8 @@ export const createHandler = (dependencies: () => CheckBatchDependencies = defau
     await recordWatch(s3, workBucket, event.watchId, event.batch, settlement, now());
     logger.info('Batch checked', { batch: event.batch.prefix, state: settlement.state });
     return settlement;
-  }).use(injectLambdaContext(logger, { clearState: true }));
+  })
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(retryableAwsErrors());
 
 export const handler = createHandler();

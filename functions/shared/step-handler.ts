@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
+import { retryableAwsErrors } from './retryable-aws-errors';
 import { InvocationDependencies, logger, metrics, once, stepRuntimeFromEnv } from './step-runtime';
 
 const container = once(() => stepRuntimeFromEnv());
@@ -23,5 +24,6 @@ export function stepHandler<I, O>(
 ) {
   return middy(async (event: I, context: Context) => step(event, dependencies(context)))
     .use(injectLambdaContext(logger, { clearState: true }))
-    .use({ after: publishMetrics, onError: publishMetrics });
+    .use({ after: publishMetrics, onError: publishMetrics })
+    .use(retryableAwsErrors());
 }

@@ -32,6 +32,8 @@ const UNITS: Record<Parameters<StepMetrics['count']>[0], (typeof MetricUnit)[key
   InspectionsCompleted: MetricUnit.Count,
   InspectionsFailed: MetricUnit.Count,
   InspectionsTimedOut: MetricUnit.Count,
+  RecordsNotWritten: MetricUnit.Count,
+  StatusChecksFailed: MetricUnit.Count,
 };
 
 /** The steps' settings from the function's environment; a bad value fails with the variable's name. */

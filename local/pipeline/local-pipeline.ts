@@ -18,6 +18,7 @@ import type { NotificationV1 } from '../../src/notify/notification';
 import type { Pix4dAccount } from '../../src/pix4d/client';
 import { scaledTimers } from '../../src/timers';
 import type { PipelineConfig } from '../../src/workflow/pipeline-config';
+import { AwsFaultPlan, withAwsFaults } from '../aws/aws-faults';
 import { LocalAwsServices } from '../aws/local-aws-services';
 import { IamAuthorizer } from '../iam/iam-authorizer';
 import { recordGrantUsage } from '../iam/grant-usage';
@@ -80,6 +81,13 @@ export interface LocalPipelineOptions {
    * a step that took effect. @default none
    */
   readonly loseTaskResult?: (execution: LocalExecution, state: string) => boolean;
+  /**
+   * Which of the functions' AWS SDK calls fail (5xx, throttling, timeout) on every attempt, so that the error
+   * reaches the step as on AWS once the SDK's own retries are spent. @default none
+   */
+  readonly awsFaults?: AwsFaultPlan;
+  /** Which Lambda task invocations are throttled (`Lambda.TooManyRequestsException`). @default none */
+  readonly throttleTask?: (execution: LocalExecution, state: string, attempt: number) => boolean;
   readonly config?: Partial<Omit<PipelineConfig, 'workBucket'>>;
   readonly onEvent?: (event: LocalPipelineEvent) => void;
   /** The stack to run. @default the app's, synthesized with cdk.json's context */
@@ -166,8 +174,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     executions: { start: (...args) => stepFunctions!.start(...args) },
   });
   const awsClient = { region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' }, requestHandler: services.requestHandler as never };
-  const asFunction = <C extends Parameters<typeof holdToRole>[0]>(fn: LocalFunction, client: C): C =>
-    authorizer ? holdToRole(client, { roleArn: fn.roleArn, sessionName: fn.name }, authorizer) : client;
+  const asFunction = <C extends Parameters<typeof holdToRole>[0]>(fn: LocalFunction, client: C): C => {
+    const held = authorizer ? holdToRole(client, { roleArn: fn.roleArn, sessionName: fn.name }, authorizer) : client;
+    return options.awsFaults ? withAwsFaults(held, fn.step, options.awsFaults) : held;
+  };
   const clientsOf = (fn: LocalFunction): StepClients => ({
     s3: asFunction(fn, embeddedS3.client()),
     secretsManager: asFunction(fn, new SecretsManagerClient(awsClient)),
@@ -230,6 +240,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ...(authorizer ? { authorize: (caller, request) => authorizer.authorize(caller, request) } : {}),
     waitMs: options.waitMs ?? 100,
     ...(options.loseTaskResult ? { loseResult: options.loseTaskResult } : {}),
+    ...(options.throttleTask ? { throttle: options.throttleTask } : {}),
     onExecutionStarted: (execution) =>
       emit({ event: 'execution-started', machine: execution.machine, name: execution.name, batch: (execution.input as { batch: { prefix: string } }).batch.prefix }),
     onStateEntered: (execution, state, input) => {

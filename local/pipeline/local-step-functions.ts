@@ -54,6 +54,12 @@ export interface LocalStepFunctionsOptions {
    * again after it took effect. @default never
    */
   readonly loseResult?: (execution: LocalExecution, state: string) => boolean;
+  /**
+   * Lambda throttling: when this answers true, a Lambda task's invocation is refused with
+   * `Lambda.TooManyRequestsException` before the function runs, as when the account's concurrency is used up.
+   * `attempt` counts this execution's invocations of the state with the same input, from 1. @default never
+   */
+  readonly throttle?: (execution: LocalExecution, state: string, attempt: number) => boolean;
   readonly onExecutionStarted?: (execution: LocalExecution) => void;
   readonly onStateEntered?: (execution: LocalExecution, state: string, input: unknown) => void;
   readonly onExecutionEnded?: (execution: LocalExecution) => void;
@@ -156,6 +162,13 @@ export class LocalStepFunctions implements LocalExecutions {
   private taskHandlers(machine: MachineKey, execution: LocalExecution) {
     const local = this.options.machines[machine];
     const caller: Caller = { roleArn: local.roleArn, sessionName: randomUUID().replace(/-/g, '') };
+    const attempts = new Map<string, number>();
+    const attemptOf = (state: string, input: unknown) => {
+      const key = `${state}\u0000${JSON.stringify(input)}`;
+      const attempt = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, attempt);
+      return attempt;
+    };
     return Object.fromEntries(
       Object.entries(local.tasks).map(([state, target]) => {
         if (target === 'start-execution') return [state, async (input: unknown) => this.startFromTask(caller, input)];
@@ -165,6 +178,12 @@ export class LocalStepFunctions implements LocalExecutions {
           state,
           async (input: unknown) => {
             await this.authorize(caller, { action: 'lambda:InvokeFunction', resource: fn.arn, context: {} }, 'Lambda.AWSLambdaException', 'AWSLambda');
+            if (this.options.throttle?.(execution, state, attemptOf(state, input))) {
+              throw new IntegrationError(
+                'Lambda.TooManyRequestsException',
+                `Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; Request ID: ${randomUUID()}; Proxy: null)`,
+              );
+            }
             const result = await fn.lambda.invoke(input).catch((error: Error) => {
               // Above Lambda's 6 MB the result is far above the state quota too: Step Functions fails the execution.
               if (error.name === 'Function.ResponseSizeTooLarge') throw new StatesDataLimitExceededError(`The result of the function of state "${state}" is above Lambda's 6 MB`);

@@ -1,6 +1,7 @@
 import { BatchStateStore } from '../batch-state/batch-state';
 import { buildNotification, NotificationInput, NotificationV1 } from '../notify/notification';
 import { BatchSummary, RUN_FILES } from './prepare-inspection';
+import { keepRecord } from './record-progress';
 import { RunStore } from './run-store';
 import { ChunkRecord, chunkRecordName } from './transfer-steps';
 import type { StepDependencies } from './step-dependencies';
@@ -66,7 +67,10 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
   await deps.publisher.publish(built);
   const outcome = { type: input.type, subject: built.subject };
-  await store.write(runPrefix, RUN_FILES.notified, { subject: built.subject, message: built.message } satisfies PublishedOutcome);
+  // Published: from here nothing may fail the step, or a retry would publish the outcome again.
+  await keepRecord(deps, RUN_FILES.notified, () =>
+    store.write(runPrefix, RUN_FILES.notified, { subject: built.subject, message: built.message } satisfies PublishedOutcome),
+  );
   await recordOutcome(deps, input, built.message);
   deps.metrics.count(METRIC_FOR[input.type], 1);
   deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
@@ -84,7 +88,8 @@ const FINAL_STATE = { 'inspection.completed': 'completed', 'inspection.failed': 
 /** The run's final record for the operator CLI, from the message just published. */
 async function recordOutcome(deps: StepDependencies, input: NotifyInput, message: NotificationV1): Promise<void> {
   const prefix = message.batch.prefix;
-  await new BatchStateStore(deps.s3, deps.config.workBucket).record(
+  const store = new BatchStateStore(deps.s3, deps.config.workBucket);
+  await keepRecord(deps, `batch state ${FINAL_STATE[input.type]}`, () => store.record(
     {
       batchId: input.batchId,
       bucket: message.batch.bucket,
@@ -103,7 +108,7 @@ async function recordOutcome(deps: StepDependencies, input: NotifyInput, message
       closedAt: message.timings.closedAt,
     },
     deps.now(),
-  );
+  ));
 }
 
 function sumCopied(state: WorkflowState): number {

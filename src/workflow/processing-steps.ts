@@ -1,4 +1,5 @@
 import { decideAfterPoll, waitBeforePoll } from '../status/processing-status';
+import type { Pix4dInspectApi } from '../pix4d/client';
 import type { InspectionStatus } from '../pix4d/schemas';
 import { RUN_FILES } from './prepare-inspection';
 import { recordProgress } from './record-progress';
@@ -37,16 +38,29 @@ export async function startProcessing(input: { runPrefix: string; inspectionId: 
   };
 }
 
-/** Step 5: read the inspection's status, classify it and say how long to wait before the next look. */
+/**
+ * Step 5: read the inspection's status, classify it and say how long to wait before the next look. A status that
+ * cannot be read fails the step (the state machine retries it, then keeps polling), except past the deadline, when
+ * the run ends timed out rather than polling on.
+ */
 export async function checkProcessing(input: CheckInput, deps: StepDependencies): Promise<PollState> {
-  const api = await deps.pix4d();
-  const inspection = await api.getInspection(input.inspectionId);
+  const deadline = new Date(input.deadline);
+  let inspection: Awaited<ReturnType<Pix4dInspectApi['getInspection']>>;
+  try {
+    inspection = await (await deps.pix4d()).getInspection(input.inspectionId);
+  } catch (error) {
+    deps.metrics.count('StatusChecksFailed', 1);
+    if (deps.now() < deadline) throw error;
+    const { name, message } = error instanceof Error ? error : new Error(String(error));
+    deps.logger.warn('Processing status unreadable past the deadline', { inspectionId: input.inspectionId, error: { name, message } });
+    return { outcome: 'timed_out', waitSeconds: 0, pollCount: input.pollCount + 1, status: null };
+  }
   const status = { id: inspection.status.id, name: inspection.status.name };
   const decision = decideAfterPoll({
     status,
     pollCount: input.pollCount + 1,
     now: deps.now(),
-    deadline: new Date(input.deadline),
+    deadline,
     classes: deps.config.statusClasses,
     policy: deps.config.pollPolicy,
   });

@@ -5,6 +5,20 @@ import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { PreparedInspection } from './workflow-state';
 
+/**
+ * Writes a record kept for the operator (where a batch stands): a failure to write it is logged and counted, and
+ * never fails the run, which does not depend on it.
+ */
+export async function keepRecord(deps: Pick<StepDependencies, 'logger' | 'metrics'>, record: string, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    const { name, message } = error instanceof Error ? error : new Error(String(error));
+    deps.logger.warn('Record not written; the run goes on without it', { record, error: { name, message } });
+    deps.metrics.count('RecordsNotWritten', 1);
+  }
+}
+
 /** Records where a prepared run stands, for the operator CLI; the run's own files say which batch it is. */
 export async function recordProgress(
   deps: StepDependencies,
@@ -12,8 +26,10 @@ export async function recordProgress(
   state: BatchStateName,
   details: { copied?: number; registered?: number } = {},
 ): Promise<void> {
-  const prepared = await new RunStore(deps.s3, deps.config.workBucket).read<PreparedInspection>(runPrefix, RUN_FILES.prepared);
-  await recordPrepared(deps, prepared, state, details);
+  await keepRecord(deps, `batch state ${state}`, async () => {
+    const prepared = await new RunStore(deps.s3, deps.config.workBucket).read<PreparedInspection>(runPrefix, RUN_FILES.prepared);
+    await writeBatchState(deps, prepared, state, details);
+  });
 }
 
 export async function recordPrepared(
@@ -21,6 +37,15 @@ export async function recordPrepared(
   prepared: PreparedInspection,
   state: BatchStateName,
   details: { copied?: number; registered?: number } = {},
+): Promise<void> {
+  await keepRecord(deps, `batch state ${state}`, () => writeBatchState(deps, prepared, state, details));
+}
+
+async function writeBatchState(
+  deps: StepDependencies,
+  prepared: PreparedInspection,
+  state: BatchStateName,
+  details: { copied?: number; registered?: number },
 ): Promise<void> {
   await new BatchStateStore(deps.s3, deps.config.workBucket).record(
     {

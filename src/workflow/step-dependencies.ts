@@ -10,7 +10,10 @@ export interface StepLogger {
 }
 
 export interface StepMetrics {
-  count(name: 'PhotosCopied' | 'BytesCopied' | 'InspectionsCompleted' | 'InspectionsFailed' | 'InspectionsTimedOut', value: number): void;
+  count(
+    name: 'PhotosCopied' | 'BytesCopied' | 'InspectionsCompleted' | 'InspectionsFailed' | 'InspectionsTimedOut' | 'RecordsNotWritten' | 'StatusChecksFailed',
+    value: number,
+  ): void;
 }
 
 /** What the steps need from the outside world; the Lambdas build it from their environment, local mode directly. */

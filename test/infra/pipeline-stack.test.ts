@@ -583,7 +583,7 @@ describe('InspectPipeline stack: state machines', () => {
     }
   });
 
-  it('routes every caught failure of the inspection workflow to Notify failed, and a failed notification to a Fail', () => {
+  it('routes every caught failure of the inspection workflow to Notify failed (a transient status check failure back to polling), and a failed notification to a Fail', () => {
     // Prepare
     const definition = definitionOf(stateMachine(inspectionId));
     const catchers = statesOf(definition).filter(
@@ -601,6 +601,8 @@ describe('InspectPipeline stack: state machines', () => {
     for (const { name, targets } of routes) {
       if (name.startsWith('Notify ')) {
         for (const target of targets) expect(definition.States[target]?.Type, `${name} -> ${target}`).toBe('Fail');
+      } else if (name === 'Check processing status') {
+        expect(targets, name).toStrictEqual(['Wait for processing', 'Notify failed']);
       } else {
         expect(targets, name).toStrictEqual(['Notify failed']);
       }

@@ -4,16 +4,52 @@ import { TASK_TIMEOUT_MARGIN } from '../../lib/inspection-workflow';
 import type { PipelineStep } from '../../lib/pipeline-functions';
 import { LocalMachine, SynthesizedStack, synthesizeStack } from '../../local/pipeline/synthesized-stack';
 import { TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
+import { AWS_THROTTLING_ERRORS, AWS_TRANSIENT_ERRORS } from '../../src/aws-errors';
 
 /**
  * The time limits of the synthesized template fit each other and the code: each task's timeout to its function's,
  * the retries of the steps that may time out, and the status check's retries to a stall of Pix4Dinspect.
  */
 
+interface Retrier {
+  readonly ErrorEquals: string[];
+  readonly MaxAttempts?: number;
+  readonly IntervalSeconds?: number;
+  readonly MaxDelaySeconds?: number;
+  readonly BackoffRate?: number;
+  readonly JitterStrategy?: string;
+}
+
 interface TaskState {
   readonly TimeoutSeconds?: number;
-  readonly Retry?: { ErrorEquals: string[]; MaxAttempts?: number; IntervalSeconds?: number; MaxDelaySeconds?: number }[];
+  readonly Retry?: Retrier[];
+  readonly Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
 }
+
+/** The longest a Retry waits in all, as Step Functions computes its waits (jitter only shortens them). */
+function longestWait(retrier: Retrier): number {
+  let total = 0;
+  for (let attempt = 0; attempt < (retrier.MaxAttempts ?? 3); attempt++) {
+    total += Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** attempt, retrier.MaxDelaySeconds ?? Infinity);
+  }
+  return total;
+}
+
+/** Every Task state of a machine (Lambda or not), Map iterations included. */
+function allTasks(machine: LocalMachine): { name: string; state: TaskState }[] {
+  const found: { name: string; state: TaskState }[] = [];
+  const collect = (definition: { States: Record<string, TaskState & { Type?: string; ItemProcessor?: never }> }) => {
+    for (const [name, state] of Object.entries(definition.States)) {
+      if (state.Type === 'Task') found.push({ name, state });
+      const nested = (state as { ItemProcessor?: typeof definition }).ItemProcessor;
+      if (nested) collect(nested);
+    }
+  };
+  collect(machine.definition as never);
+  return found;
+}
+
+const MINUTE = 60;
 
 let stack: SynthesizedStack;
 
@@ -101,5 +137,87 @@ describe('time budgets of the template', () => {
     // Assess
     expect(attemptSeconds).toBeGreaterThan(0);
     expect(shortestOutlasted).toBeGreaterThan(180);
+  });
+
+  it('waits out throttling in every task of both machines for up to 30 minutes, with backoff and full jitter', () => {
+    // Prepare
+    const tasks = [...allTasks(stack.inspection), ...allTasks(stack.waiter)].filter(({ name }) => !name.startsWith('Notify '));
+
+    // Act
+    const throttling = tasks.map(({ name, state }) => {
+      const retrier = state.Retry?.find((candidate) => candidate.ErrorEquals.includes(name === 'Start inspection' ? 'StepFunctions.ThrottlingException' : 'Lambda.TooManyRequestsException'));
+      return { name, retrier, first: state.Retry?.[0] === retrier };
+    });
+
+    // Assess: the throttling retrier comes first, so that no other retrier's smaller budget takes a throttle.
+    expect(tasks).toHaveLength(7);
+    for (const { name, retrier, first } of throttling) {
+      expect(retrier, name).toBeDefined();
+      expect(first, `${name}: throttling retried first`).toBe(true);
+      if (name !== 'Start inspection') expect(retrier!.ErrorEquals, name).toEqual(expect.arrayContaining(AWS_THROTTLING_ERRORS));
+      expect(retrier!.JitterStrategy, name).toBe('FULL');
+      expect(longestWait(retrier!), name).toBeGreaterThanOrEqual(30 * MINUTE);
+      expect(longestWait(retrier!), name).toBeLessThanOrEqual(35 * MINUTE);
+    }
+  });
+
+  it('retries the transient AWS errors of every function in every Lambda task', () => {
+    // Prepare
+    const tasks = [...lambdaTasks(stack.inspection), ...lambdaTasks(stack.waiter)];
+
+    // Act
+    const missing = tasks.flatMap(({ name, state }) => AWS_TRANSIENT_ERRORS.filter((error) => !retried(state, error)).map((error) => `${name}: ${error}`));
+
+    // Assess
+    expect(missing).toEqual([]);
+  });
+
+  it('names no AWS SDK error code in a Retry or Catch: transient AWS errors are classified in the functions, by the SDK', () => {
+    // Prepare: codes the SDK classifies as throttling or transient, which a template could be tempted to list.
+    const sdkCodes = ['SlowDown', 'InternalError', 'S3ServiceException', 'Throttling', 'ThrottlingException', 'ThrottledException', 'Throttled', 'TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'InternalServiceError'];
+    const tasks = [...allTasks(stack.inspection), ...allTasks(stack.waiter)];
+
+    // Act
+    const named = tasks.flatMap(({ name, state }) =>
+      [...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap((handler) => handler.ErrorEquals.filter((error) => sdkCodes.includes(error)).map((error) => `${name}: ${error}`)),
+    );
+
+    // Assess
+    expect(named).toEqual([]);
+  });
+
+  it('retries publishing the outcome for at least 30 minutes of any trouble but a permanent error, without jitter', () => {
+    // Prepare
+    const notifies = lambdaTasks(stack.inspection).filter(({ name }) => name.startsWith('Notify '));
+
+    // Act
+    const retriers = notifies.map(({ name, state }) => ({ name, retrier: state.Retry?.[0], count: state.Retry?.length }));
+
+    // Assess
+    expect(retriers).toHaveLength(3);
+    for (const { name, retrier, count } of retriers) {
+      expect(count, name).toBe(1);
+      expect(retrier!.ErrorEquals, name).toEqual(
+        expect.arrayContaining([...AWS_THROTTLING_ERRORS, ...AWS_TRANSIENT_ERRORS, 'Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Sandbox.Timedout', 'States.Timeout']),
+      );
+      expect(retrier!.JitterStrategy ?? 'NONE', name).toBe('NONE');
+      expect(longestWait(retrier!), name).toBeGreaterThanOrEqual(30 * MINUTE);
+    }
+  });
+
+  it('keeps polling when the status cannot be read for a transient reason, and fails the run on any other error', () => {
+    // Prepare
+    const [check] = lambdaTasks(stack.inspection).filter(({ name }) => name === 'Check processing status');
+    const definition = stack.inspection.definition as { States: Record<string, { Type: string; Next?: string }> };
+
+    // Act
+    const [transient, other] = check!.state.Catch ?? [];
+
+    // Assess
+    expect(transient!.ErrorEquals).toEqual(expect.arrayContaining([...AWS_TRANSIENT_ERRORS, ...AWS_THROTTLING_ERRORS, ...TRANSIENT_PIX4D_ERRORS, 'Sandbox.Timedout']));
+    expect(transient!.ErrorEquals).not.toContain('States.ALL');
+    expect(transient!.ResultPath).not.toBe('$.error');
+    expect(definition.States[transient!.Next]).toMatchObject({ Type: 'Pass', Next: 'Wait for processing' });
+    expect(other).toMatchObject({ ErrorEquals: ['States.ALL'], ResultPath: '$.error' });
   });
 });

@@ -430,21 +430,65 @@ describe('the whole run, step by step', () => {
   });
 });
 
+describe('Check processing status, when the status cannot be read', () => {
+  it('fails the step before the deadline, so the workflow retries and keeps polling', async () => {
+    // Prepare: an inspection the service does not know
+    const { deps } = await harness();
+    const counted: string[] = [];
+
+    // Act
+    const checking = checkProcessing({ inspectionId: 987_654, deadline: new Date(Date.now() + 3_600_000).toISOString(), pollCount: 4 }, {
+      ...deps,
+      metrics: { count: (name) => counted.push(name) },
+    });
+
+    // Assess
+    await expect(checking).rejects.toThrow(/987654/);
+    expect(counted).toEqual(['StatusChecksFailed']);
+  });
+
+  it('ends the run timed out past the deadline instead of polling on', async () => {
+    // Prepare
+    const { deps } = await harness();
+
+    // Act
+    const poll = await checkProcessing({ inspectionId: 987_654, deadline: new Date(Date.now() - 1_000).toISOString(), pollCount: 4 }, deps);
+
+    // Assess
+    expect(poll).toEqual({ outcome: 'timed_out', waitSeconds: 0, pollCount: 5, status: null });
+  });
+});
+
 describe('Notify, retried', () => {
-  it('publishes once, and writes the batch record an earlier attempt failed to write after publishing', async () => {
-    // Prepare: the first attempt publishes, records what it published, then fails to write the batch record
+  it('publishes once: a batch record it cannot write is logged and counted, and a retried step writes it', async () => {
+    // Prepare: the batch record cannot be written once, after the outcome is published
     const { deps, publisher, workBucket } = await harness();
     const { request, batchId } = await dropAwkwardBatch('tower-notify/flight-1/');
     const prepared = await prepareInspection(request, batchId, deps);
     const input = { batchId, type: 'inspection.failed' as const, state: { ...request, prepared, error: { Error: 'PhotoCopyError', Cause: 'test' }, failure: { stage: 'copy' } } };
-    await expect(notifyOutcome(input, { ...deps, s3: failingPutOf(`${batchId}.json`) })).rejects.toThrow('S3 refused the write (test)');
+    const warnings: unknown[] = [];
+    const counted: string[] = [];
+    const recording = {
+      ...deps,
+      logger: { ...deps.logger, warn: (message: string, attributes?: Record<string, unknown>) => warnings.push({ message, ...attributes }) },
+      metrics: { count: (name: string) => counted.push(name) },
+    } as typeof deps;
 
-    // Act
-    const outcome = await notifyOutcome(input, deps);
+    // Act: the first attempt succeeds without the record; Step Functions loses its answer and runs it again
+    const first = await notifyOutcome(input, { ...recording, s3: failingPutOf(`${batchId}.json`) });
+    const missing = await s3.send(new GetObjectCommand({ Bucket: workBucket, Key: `batches/${batchId}.json` })).then(
+      (answer) => answer.Body!.transformToString(),
+      (error: Error) => error.name,
+    );
+    const again = await notifyOutcome(input, deps);
 
     // Assess
     expect(publisher.published).toHaveLength(1);
-    expect(outcome).toEqual({ type: 'inspection.failed', subject: publisher.published[0]!.subject });
+    expect(first).toEqual({ type: 'inspection.failed', subject: publisher.published[0]!.subject });
+    expect(again).toEqual(first);
+    expect(warnings).toEqual([expect.objectContaining({ record: 'batch state failed', error: { name: 'InternalError', message: 'S3 refused the write (test)' } })]);
+    expect(counted).toEqual(['RecordsNotWritten', 'InspectionsFailed']);
+    expect(JSON.parse(missing)).toMatchObject({ state: 'copying' });
     const record = await s3.send(new GetObjectCommand({ Bucket: workBucket, Key: `batches/${batchId}.json` }));
     expect(JSON.parse(await record.Body!.transformToString())).toMatchObject({ state: 'failed' });
   });
