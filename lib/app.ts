@@ -40,6 +40,7 @@ export function pipelinePropsFromContext(app: App): InspectPipelineProps {
   const quietPeriodMinutes = number('quietPeriodMinutes');
   const deadlineHours = number('deadlineHours');
   const pollMaxMinutes = number('pollMaxMinutes');
+  const throttleRetryMinutes = number('throttleRetryMinutes');
   const parameters = app.node.tryGetContext('defaultProcessingParameters') as unknown;
   return withoutUndefined({
     notificationEmail: text('notificationEmail'),
@@ -53,6 +54,9 @@ export function pipelinePropsFromContext(app: App): InspectPipelineProps {
     deadline: deadlineHours === undefined ? undefined : Duration.hours(deadlineHours),
     pollMaxWait: pollMaxMinutes === undefined ? undefined : Duration.minutes(pollMaxMinutes),
     photosPerChunk: number('photosPerChunk'),
+    copyConcurrency: number('copyConcurrency'),
+    copyReservedConcurrency: number('copyReservedConcurrency'),
+    throttleRetry: throttleRetryMinutes === undefined ? undefined : Duration.minutes(throttleRetryMinutes),
     pix4dAuthUrl: text('pix4dAuthUrl'),
     pix4dApiUrl: text('pix4dApiUrl'),
   });

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -56,8 +56,27 @@ export interface InspectPipelineProps {
   readonly statusClasses?: StatusClasses;
   /** Photos per copy invocation. @default 100 */
   readonly photosPerChunk?: number;
-  /** Copy invocations at once. @default 10 */
+  /**
+   * Copy invocations at once per flight (the Copy photos Map's MaxConcurrency). Flights copying at once multiply it:
+   * keep flights x copyConcurrency within the Lambda concurrency the account can give the copy function.
+   *
+   * @default 10
+   */
   readonly copyConcurrency?: number;
+  /**
+   * Reserved concurrency of the copy function: at most this many copies at once across all flights, and as many
+   * kept free for it from the account's quota. Invocations above it are throttled and waited out.
+   *
+   * @default none: the copy function shares the account's unreserved concurrency
+   */
+  readonly copyReservedConcurrency?: number;
+  /**
+   * How long throttling (Lambda's, and AWS services' throttling of the functions' calls) is waited out before a
+   * step fails, with backoff and full jitter. Notify waits it out for at least 30 minutes or this, the longer.
+   *
+   * @default 30 minutes
+   */
+  readonly throttleRetry?: Duration;
   /** Host of the token endpoint. @default https://inspect.pix4d.com */
   readonly pix4dAuthUrl?: string;
   /** Host of the API. @default https://api.inspect.pix4d.com */
@@ -86,6 +105,7 @@ export class InspectPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: InspectPipelineProps = {}) {
     super(scope, id);
+    assertConcurrency(this, props);
     const credentials = new Pix4dCredentials(this, 'Pix4dCredentials', {
       existingSecret: props.existingSecret,
       secretArn: props.secretArn,
@@ -127,6 +147,7 @@ export class InspectPipeline extends Construct {
         },
         notify: { TOPIC_ARN: notifications.topic.topicArn },
       },
+      ...(props.copyReservedConcurrency === undefined ? {} : { reservedConcurrency: { copy: props.copyReservedConcurrency } }),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     const fn = functions.functions;
@@ -140,11 +161,13 @@ export class InspectPipeline extends Construct {
       notify: fn.notify,
       deadline,
       ...(props.copyConcurrency ? { copyConcurrency: props.copyConcurrency } : {}),
+      ...(props.throttleRetry ? { throttleRetry: props.throttleRetry } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     const waiter = new BatchWaiter(this, 'BatchWaiter', {
       checkBatch: fn['check-batch'],
       inspectionWorkflow: workflow.stateMachine,
+      ...(props.throttleRetry ? { throttleRetry: props.throttleRetry } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     fn.ingest.addEnvironment('INSPECTION_STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
@@ -232,6 +255,28 @@ function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.I
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Log delivery to CloudWatch Logs and X-Ray tracing of a state machine take no resource.',
     });
+  }
+}
+
+/** Concurrency and throttling settings that would stop copies or never wait: refused, naming the setting. */
+function assertConcurrency(scope: Construct, props: InspectPipelineProps): void {
+  const whole = (name: string, value: number | undefined, max: number) => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= max)) {
+      throw new Error(`InspectPipeline: ${name} must be a whole number from 1 to ${max}, got ${value}`);
+    }
+  };
+  // MaxConcurrency 0 would mean "no limit"; a reserved concurrency of 0 would stop every copy.
+  whole('copyConcurrency', props.copyConcurrency, 1000);
+  whole('copyReservedConcurrency', props.copyReservedConcurrency, 100_000);
+  if (props.throttleRetry !== undefined && props.throttleRetry.toSeconds() < 60) {
+    throw new Error(`InspectPipeline: throttleRetry must be at least 1 minute, got ${props.throttleRetry.toSeconds()} seconds`);
+  }
+  const perFlight = props.copyConcurrency ?? 10;
+  if (props.copyReservedConcurrency !== undefined && props.copyReservedConcurrency < perFlight) {
+    Annotations.of(scope).addWarningV2(
+      'inspect-pipeline:copyReservedBelowMapConcurrency',
+      `copyReservedConcurrency ${props.copyReservedConcurrency} is below copyConcurrency ${perFlight}: every flight's copies will be throttled (and waited out); lower copyConcurrency to at most the reserved concurrency`,
+    );
   }
 }
 

@@ -29,6 +29,8 @@ export interface PipelineFunctionsProps {
   readonly environment: Record<string, string>;
   /** Extra environment per step. @default none */
   readonly stepEnvironment?: Partial<Record<PipelineStep, Record<string, string>>>;
+  /** Reserved concurrency per step. @default none: every function shares the account's unreserved concurrency */
+  readonly reservedConcurrency?: Partial<Record<PipelineStep, number>>;
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -49,6 +51,7 @@ export class PipelineFunctions extends Construct {
         timeout: settings.timeout,
         memorySize: settings.memorySize,
         description: settings.description,
+        ...(props.reservedConcurrency?.[step] === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency[step] }),
         tracing: lambda.Tracing.ACTIVE,
         loggingFormat: lambda.LoggingFormat.JSON,
         logGroup: new logs.LogGroup(this, `${pascal(step)}Logs`, { retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS }),
