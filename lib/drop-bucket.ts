@@ -1,9 +1,9 @@
-import { Annotations, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { AccessLogsBucket } from './access-logs-bucket';
+import { AccessLogsBucket, assertPositiveDays } from './access-logs-bucket';
 
 /** Prefix of the drop bucket's objects in the access logs bucket. */
 export const DROP_BUCKET_ACCESS_LOGS_PREFIX = 'drop-bucket/';
@@ -32,6 +32,22 @@ export interface DropBucketProps {
    * @default - a new `AccessLogsBucket` (none with `existingBucket`)
    */
   readonly accessLogs?: s3.IBucket;
+
+  /**
+   * Days after which S3 aborts a multipart upload that was started and never completed, deleting its parts (which
+   * are billed, and invisible in listings). Long enough for an interrupted upload to be resumed.
+   *
+   * @default 7
+   */
+  readonly abortIncompleteUploadDays?: number;
+
+  /**
+   * Days after which S3 deletes a version that a newer upload under the same key replaced (or a delete hid). The
+   * current version of a photo never expires.
+   *
+   * @default 30
+   */
+  readonly noncurrentVersionDays?: number;
 
   /**
    * What happens to a created bucket when it leaves the stack.
@@ -64,6 +80,11 @@ export class DropBucket extends Construct {
       return;
     }
 
+    const abortIncompleteUploadDays = props.abortIncompleteUploadDays ?? 7;
+    const noncurrentVersionDays = props.noncurrentVersionDays ?? 30;
+    assertPositiveDays('DropBucket', 'abortIncompleteUploadDays', abortIncompleteUploadDays);
+    assertPositiveDays('DropBucket', 'noncurrentVersionDays', noncurrentVersionDays);
+
     this.accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs').bucket;
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -72,6 +93,10 @@ export class DropBucket extends Construct {
       versioned: true,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: DROP_BUCKET_ACCESS_LOGS_PREFIX,
+      lifecycleRules: [
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(abortIncompleteUploadDays) },
+        { id: 'ExpireReplacedVersions', noncurrentVersionExpiration: Duration.days(noncurrentVersionDays) },
+      ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }
@@ -134,7 +159,7 @@ class PolicyManagedQueueDestination implements s3.IBucketNotificationDestination
 }
 
 function assertNothingToConfigure(props: DropBucketProps): void {
-  const given = (['accessLogs', 'removalPolicy'] as const).filter((key) => props[key] !== undefined);
+  const given = (['accessLogs', 'abortIncompleteUploadDays', 'noncurrentVersionDays', 'removalPolicy'] as const).filter((key) => props[key] !== undefined);
   if (given.length > 0) {
     throw new Error(
       `DropBucket: ${given.join(' and ')} cannot be applied to existingBucket, whose settings stay its owner's; ` +

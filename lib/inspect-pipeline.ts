@@ -38,6 +38,16 @@ export interface InspectPipelineProps {
   readonly secretName?: string;
   /** An existing bucket to watch instead of a new drop bucket. @default a new, versioned, logged bucket */
   readonly existingDropBucket?: s3.IBucket;
+  /** Days before a created drop bucket aborts an unfinished multipart upload. @default 7 */
+  readonly abortIncompleteUploadDays?: number;
+  /** Days before a created drop bucket deletes a replaced version of a photo. @default 30 */
+  readonly noncurrentVersionDays?: number;
+  /**
+   * Days the work bucket keeps a run's data and batch records (the operator CLI's history); more than `deadline`.
+   *
+   * @default 90
+   */
+  readonly runRetentionDays?: number;
   /** A batch without manifest.json closes after this long without a new object; 0 waits for a manifest. @default 10 minutes */
   readonly quietPeriod?: Duration;
   /** Folder levels that make a batch (`<asset>/<flight>/` is 2). @default 2 */
@@ -116,8 +126,17 @@ export class InspectPipeline extends Construct {
       topicArn: props.topicArn,
       notificationEmail: props.notificationEmail,
     });
-    const drop = new DropBucket(this, 'DropBucket', { existingBucket: props.existingDropBucket });
-    const work = new WorkBucket(this, 'WorkBucket', drop.accessLogs ? { accessLogs: drop.accessLogs } : {});
+    const deadline = props.deadline ?? Duration.hours(48);
+    assertRunDataOutlivesRuns(props.runRetentionDays, deadline);
+    const drop = new DropBucket(this, 'DropBucket', {
+      existingBucket: props.existingDropBucket,
+      abortIncompleteUploadDays: props.abortIncompleteUploadDays,
+      noncurrentVersionDays: props.noncurrentVersionDays,
+    });
+    const work = new WorkBucket(this, 'WorkBucket', {
+      runRetentionDays: props.runRetentionDays,
+      ...(drop.accessLogs ? { accessLogs: drop.accessLogs } : {}),
+    });
     const queue = new IngestQueue(this, 'IngestQueue', {
       visibilityTimeout: Duration.seconds(INGEST_TIMEOUT.toSeconds() * 6),
       consumerTimeout: INGEST_TIMEOUT,
@@ -125,7 +144,6 @@ export class InspectPipeline extends Construct {
     });
     drop.notifyQueue(queue.queue);
 
-    const deadline = props.deadline ?? Duration.hours(48);
     const functions = new PipelineFunctions(this, 'Functions', {
       environment: {
         WORK_BUCKET: work.bucket.bucketName,
@@ -276,6 +294,17 @@ function assertConcurrency(scope: Construct, props: InspectPipelineProps): void 
     Annotations.of(scope).addWarningV2(
       'inspect-pipeline:copyReservedBelowMapConcurrency',
       `copyReservedConcurrency ${props.copyReservedConcurrency} is below copyConcurrency ${perFlight}: every flight's copies will be throttled (and waited out); lower copyConcurrency to at most the reserved concurrency`,
+    );
+  }
+}
+
+/** A run reads its own data until its deadline passes: the work bucket must not expire it earlier. */
+function assertRunDataOutlivesRuns(runRetentionDays: number | undefined, deadline: Duration): void {
+  const neededDays = Math.ceil(deadline.toHours({ integral: false }) / 24) + 1;
+  if (runRetentionDays !== undefined && Number.isInteger(runRetentionDays) && runRetentionDays < neededDays) {
+    throw new Error(
+      `InspectPipeline: runRetentionDays ${runRetentionDays} is shorter than a run may last (deadline ${deadline.toHours({ integral: false })} hours); ` +
+        `use at least ${neededDays} days`,
     );
   }
 }

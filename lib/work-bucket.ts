@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { BATCH_STATE_PREFIX } from '../src/batch-state/batch-state';
 import { RUNS_PREFIX } from '../src/workflow/run-store';
 import { AccessLogsBucket, assertPositiveDays } from './access-logs-bucket';
 
@@ -9,9 +10,11 @@ export const WORK_BUCKET_ACCESS_LOGS_PREFIX = 'work-bucket/';
 
 export interface WorkBucketProps {
   /**
-   * Days after which S3 deletes an object under `runs/`. The asset registry and batch state never expire.
+   * Days after which S3 deletes a run's data (`runs/`) and a batch's state record (`batches/`): what the operator
+   * CLI shows of past flights. The asset registry, which maps asset names to Pix4Dinspect assets, never expires.
+   * 90 days is as long as Step Functions keeps a finished execution's history.
    *
-   * @default 30
+   * @default 90
    */
   readonly runRetentionDays?: number;
 
@@ -34,7 +37,8 @@ export interface WorkBucketProps {
 
 /**
  * The pipeline's own storage: image lists per run under `runs/`, the asset registry under `asset-registry/`, batch
- * state under `batches/`. Public access blocked, SSL only, SSE-S3, server access logs; `runs/` expires.
+ * state under `batches/`. Public access blocked, SSL only, SSE-S3, server access logs; `runs/` and `batches/` expire,
+ * abandoned multipart uploads are aborted after a day.
  */
 export class WorkBucket extends Construct {
   /** The work bucket. */
@@ -45,7 +49,7 @@ export class WorkBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkBucketProps = {}) {
     super(scope, id);
-    const runRetentionDays = props.runRetentionDays ?? 30;
+    const runRetentionDays = props.runRetentionDays ?? 90;
     assertPositiveDays('WorkBucket', 'runRetentionDays', runRetentionDays);
 
     this.accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs').bucket;
@@ -56,12 +60,10 @@ export class WorkBucket extends Construct {
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: WORK_BUCKET_ACCESS_LOGS_PREFIX,
       lifecycleRules: [
-        {
-          id: 'ExpireRuns',
-          prefix: RUNS_PREFIX,
-          expiration: Duration.days(runRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
+        // Only the pipeline writes here, and never multipart for long: a day is ample.
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'ExpireRuns', prefix: RUNS_PREFIX, expiration: Duration.days(runRetentionDays) },
+        { id: 'ExpireBatchRecords', prefix: BATCH_STATE_PREFIX, expiration: Duration.days(runRetentionDays) },
       ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

@@ -262,7 +262,7 @@ describe('buckets', () => {
     expect(buckets[ids.work]?.Properties.VersioningConfiguration).toBeUndefined();
   });
 
-  it('expire the work bucket runs/ after 30 days and nothing else of it', () => {
+  it('expire the work bucket runs/ and batches/ after 90 days, never the asset registry', () => {
     // Prepare
     const built = buildTestStack();
 
@@ -272,14 +272,63 @@ describe('buckets', () => {
     // Assess
     const rules = buckets[bucketIds(built).work]?.Properties.LifecycleConfiguration.Rules as object[];
     expect(rules).toStrictEqual([
-      {
-        Id: 'ExpireRuns',
-        Prefix: 'runs/',
-        ExpirationInDays: 30,
-        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
-        Status: 'Enabled',
-      },
+      { Id: 'AbortIncompleteUploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
+      { Id: 'ExpireRuns', Prefix: 'runs/', ExpirationInDays: 90, Status: 'Enabled' },
+      { Id: 'ExpireBatchRecords', Prefix: 'batches/', ExpirationInDays: 90, Status: 'Enabled' },
     ]);
+  });
+
+  it('abort abandoned uploads and expire replaced versions in the drop bucket, never its current photos', () => {
+    // Prepare
+    const built = buildTestStack();
+
+    // Act
+    const buckets = Template.fromStack(built.stack).findResources('AWS::S3::Bucket');
+
+    // Assess
+    const rules = buckets[bucketIds(built).drop]?.Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+    expect(rules).toStrictEqual([
+      { Id: 'AbortIncompleteUploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' },
+      { Id: 'ExpireReplacedVersions', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' },
+    ]);
+    expect(rules.filter((rule) => 'ExpirationInDays' in rule || 'ExpirationDate' in rule)).toStrictEqual([]);
+  });
+
+  it('take the drop bucket lifecycle days from its props', () => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Drop');
+
+    // Act
+    new DropBucket(stack, 'Drop', { abortIncompleteUploadDays: 2, noncurrentVersionDays: 365 });
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }),
+          Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 365 } }),
+        ],
+      },
+    });
+  });
+
+  it('put an abort rule on every bucket the stack creates', () => {
+    // Prepare
+    const built = buildTestStack();
+
+    // Act
+    const buckets = Object.entries(Template.fromStack(built.stack).findResources('AWS::S3::Bucket'));
+
+    // Assess
+    const withoutAbort = buckets
+      .filter(([, bucket]) => {
+        const rules = (bucket.Properties.LifecycleConfiguration?.Rules ?? []) as { AbortIncompleteMultipartUpload?: unknown; Prefix?: string }[];
+        return !rules.some((rule) => rule.AbortIncompleteMultipartUpload && rule.Prefix === undefined);
+      })
+      .map(([id]) => id);
+    expect(buckets.length).toBeGreaterThanOrEqual(3);
+    expect(withoutAbort).toStrictEqual([]);
   });
 
   it('take the runs retention and the removal policy of the work bucket from its props', () => {
@@ -294,7 +343,9 @@ describe('buckets', () => {
     template.hasResource('AWS::S3::Bucket', {
       DeletionPolicy: 'Delete',
       Properties: {
-        LifecycleConfiguration: { Rules: [Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 7 })] },
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 7 }), Match.objectLike({ Prefix: 'batches/', ExpirationInDays: 7 })]),
+        },
         LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'work-bucket/' }),
       },
     });
@@ -313,8 +364,12 @@ describe('buckets', () => {
     // Act
     const buildWork = (): WorkBucket => new WorkBucket(stack, 'Work', { runRetentionDays: days });
     const buildLogs = (): AccessLogsBucket => new AccessLogsBucket(stack, 'Logs', { retentionDays: days });
+    const buildDrop = (): DropBucket => new DropBucket(stack, 'Drop', { noncurrentVersionDays: days });
+    const buildDropAbort = (): DropBucket => new DropBucket(stack, 'DropAbort', { abortIncompleteUploadDays: days });
 
     // Assess
+    expect(buildDrop).toThrow(/DropBucket: noncurrentVersionDays must be a whole number of days >= 1/);
+    expect(buildDropAbort).toThrow(/DropBucket: abortIncompleteUploadDays must be a whole number of days >= 1/);
     expect(buildWork).toThrow(/WorkBucket: runRetentionDays must be a whole number of days >= 1/);
     expect(buildLogs).toThrow(/AccessLogsBucket: retentionDays must be a whole number of days >= 1/);
   });
@@ -399,6 +454,8 @@ describe('DropBucket', () => {
   it.each([
     ['accessLogs', (stack: Stack) => ({ accessLogs: s3.Bucket.fromBucketName(stack, 'Logs', 'customer-logs') })],
     ['removalPolicy', () => ({ removalPolicy: RemovalPolicy.DESTROY })],
+    ['abortIncompleteUploadDays', () => ({ abortIncompleteUploadDays: 3 })],
+    ['noncurrentVersionDays', () => ({ noncurrentVersionDays: 3 })],
   ])('refuses %s with an existing bucket, which cannot take it', (prop, extraProps) => {
     // Prepare
     const stack = new Stack(newApp(), 'Conflicting');
