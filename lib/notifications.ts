@@ -1,4 +1,4 @@
-import { Annotations, Arn, ArnFormat, Stack, Token, type ArnComponents } from 'aws-cdk-lib';
+import { Annotations, Arn, ArnFormat, Duration, RemovalPolicy, Stack, Token, type ArnComponents } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -170,6 +170,10 @@ function newAlarmKey(scope: Construct): kms.IKey {
   return new kms.Key(scope, 'AlarmTopicKey', {
     description: 'Encrypts the Pix4Dinspect pipeline alarm topic; lets CloudWatch alarms publish to it',
     enableKeyRotation: true,
+    // It encrypts only messages in flight: nothing kept after teardown needs it, and a kept key is billed monthly.
+    // CloudFormation schedules the deletion, which can be cancelled within the pending window.
+    removalPolicy: RemovalPolicy.DESTROY,
+    pendingWindow: Duration.days(7),
   });
 }
 

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Stack, Token, Validations, type ArnComponents } from 'aws-cdk-lib';
+import { Arn, ArnFormat, RemovalPolicy, Stack, Token, Validations, type ArnComponents } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -38,6 +38,14 @@ export interface Pix4dCredentialsProps {
    * @default - none: `existingSecret`, `secretArn` or a new secret
    */
   readonly secretName?: string;
+
+  /**
+   * What happens to a created secret when it leaves the stack. It holds the operator's Pix4D account, which
+   * nothing else keeps: deleting the stack must not delete it.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -45,7 +53,8 @@ export interface Pix4dCredentialsProps {
  * `{ "username", "password", "apiKey", "organizationUuid"? }`.
  *
  * Imports an existing secret (`existingSecret`, `secretArn` or `secretName`, at most one) or creates one filled
- * with placeholders for the operator to replace. Created secrets use the AWS managed key `aws/secretsmanager`.
+ * with placeholders for the operator to replace. Created secrets use the AWS managed key `aws/secretsmanager` and
+ * are retained when the stack is deleted.
  */
 export class Pix4dCredentials extends Construct {
   readonly secret: secretsmanager.ISecret;
@@ -62,7 +71,7 @@ export class Pix4dCredentials extends Construct {
       assertNotBlank('secretName', props.secretName);
       this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', props.secretName);
     } else {
-      this.secret = createPlaceholderSecret(this);
+      this.secret = createPlaceholderSecret(this, props.removalPolicy ?? RemovalPolicy.RETAIN);
     }
   }
 
@@ -85,6 +94,9 @@ export class Pix4dCredentials extends Construct {
 
 function assertAtMostOneSource(props: Pix4dCredentialsProps): void {
   const given = (['existingSecret', 'secretArn', 'secretName'] as const).filter((key) => props[key] !== undefined);
+  if (given.length > 0 && props.removalPolicy !== undefined) {
+    throw new Error(`Pix4dCredentials: removalPolicy applies to a created secret only, not to ${given[0]}; leave it out`);
+  }
   if (given.length > 1) {
     throw new Error(
       `Pix4dCredentials: props ${given.slice(0, -1).join(', ')} and ${given.at(-1)} conflict; give at most one of ` +
@@ -130,8 +142,9 @@ function splitArn(arn: string): ArnComponents | undefined {
   }
 }
 
-function createPlaceholderSecret(scope: Construct): secretsmanager.ISecret {
+function createPlaceholderSecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.ISecret {
   const secret = new secretsmanager.Secret(scope, 'Secret', {
+    removalPolicy,
     description:
       'Pix4Dinspect account used by the inspect pipeline. Replace the whole value with JSON ' +
       '{"username": "<Pix4D login email>", "password": "<Pix4D password>", "apiKey": "<Pix4Dinspect API key>", ' +

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -85,6 +85,30 @@ describe('Pix4dCredentials', () => {
     const placeholders = JSON.parse(secret?.Properties.GenerateSecretString.SecretStringTemplate) as object;
     expect(Object.keys(placeholders).sort()).toStrictEqual(['apiKey', 'username']);
     for (const value of Object.values(placeholders)) expect(value).toMatch(new RegExp(`^${SECRET_PLACEHOLDER_PREFIX}`));
+  });
+
+  it('keeps a created secret when the stack is deleted, unless told otherwise', () => {
+    // Prepare
+    const template = pipeline.created;
+    const stack = new Stack(newApp(), 'Disposable');
+
+    // Act
+    new Pix4dCredentials(stack, 'Pix4dCredentials', { removalPolicy: RemovalPolicy.DESTROY });
+
+    // Assess
+    template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    Template.fromStack(stack).hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Delete' });
+  });
+
+  it('refuses a removal policy for a secret it does not create', () => {
+    // Prepare
+    const stack = new Stack(newApp(), 'Imported');
+
+    // Act
+    const build = () => new Pix4dCredentials(stack, 'Pix4dCredentials', { secretName: SECRET_NAME, removalPolicy: RemovalPolicy.DESTROY });
+
+    // Assess
+    expect(build).toThrow('Pix4dCredentials: removalPolicy applies to a created secret only, not to secretName');
   });
 
   it('outputs the created secret ARN with instructions for the operator, and gives it to the functions', () => {
