@@ -1,5 +1,6 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
@@ -50,6 +51,14 @@ export interface DropBucketProps {
   readonly noncurrentVersionDays?: number;
 
   /**
+   * Retention of the logs of the function with which CDK writes the bucket's notification configuration (a
+   * stack-wide singleton, which `notifyQueue` brings into the stack); applies to an `existingBucket` too.
+   *
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly notificationsHandlerLogRetention?: logs.RetentionDays;
+
+  /**
    * What happens to a created bucket when it leaves the stack.
    *
    * @default RemovalPolicy.RETAIN
@@ -70,8 +79,11 @@ export class DropBucket extends Construct {
   /** The bucket receiving this bucket's server access logs; undefined for an `existingBucket`. */
   readonly accessLogs: s3.IBucket | undefined;
 
+  private readonly notificationsHandlerLogRetention: logs.RetentionDays;
+
   constructor(scope: Construct, id: string, props: DropBucketProps = {}) {
     super(scope, id);
+    this.notificationsHandlerLogRetention = props.notificationsHandlerLogRetention ?? logs.RetentionDays.THREE_MONTHS;
 
     if (props.existingBucket) {
       assertNothingToConfigure(props);
@@ -141,7 +153,7 @@ export class DropBucket extends Construct {
     }
 
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new PolicyManagedQueueDestination(queue), ...filters);
-    acknowledgeNotificationsHandler(Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID));
+    configureNotificationsHandler(Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID), this.notificationsHandlerLogRetention);
   }
 }
 
@@ -168,15 +180,18 @@ function assertNothingToConfigure(props: DropBucketProps): void {
   }
 }
 
-const acknowledgedHandlers = new WeakSet<IConstruct>();
+const configuredHandlers = new WeakSet<IConstruct>();
 
 /**
- * The finding on aws-cdk-lib's S3 notifications handler, a stack-wide singleton whose role no prop sets. Acknowledged
- * on the handler only, once, by the construct that makes it exist.
+ * aws-cdk-lib's S3 notifications handler is a stack-wide singleton that no prop configures. Left alone, Lambda creates
+ * its log group on first invocation, with no retention; it gets one of ours instead, with retention. Its finding is
+ * acknowledged on the handler only. Done once, by the construct that makes it exist.
  */
-function acknowledgeNotificationsHandler(handler: IConstruct | undefined): void {
-  if (!handler || acknowledgedHandlers.has(handler)) return;
-  acknowledgedHandlers.add(handler);
+function configureNotificationsHandler(handler: IConstruct | undefined, retention: logs.RetentionDays): void {
+  if (!handler || configuredHandlers.has(handler)) return;
+  configuredHandlers.add(handler);
+  const logGroup = new logs.LogGroup(handler, 'Logs', { retention });
+  (handler.node.defaultChild as CfnResource).addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
   Validations.of(handler).acknowledge({
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     reason:

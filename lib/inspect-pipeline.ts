@@ -132,6 +132,7 @@ export class InspectPipeline extends Construct {
       existingBucket: props.existingDropBucket,
       abortIncompleteUploadDays: props.abortIncompleteUploadDays,
       noncurrentVersionDays: props.noncurrentVersionDays,
+      notificationsHandlerLogRetention: props.logRetention,
     });
     const work = new WorkBucket(this, 'WorkBucket', {
       runRetentionDays: props.runRetentionDays,
