@@ -44,6 +44,8 @@ export class BatchWaiter extends Construct {
         'batch.$': '$.batch',
         'quietPeriodSeconds.$': '$.quietPeriodSeconds',
         'watchId.$': '$$.Execution.Name',
+        // The previous check's answer: when it saw a multipart upload in progress, the upload's end counts as activity.
+        'previous.$': '$.settlement',
       }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,

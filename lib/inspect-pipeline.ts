@@ -221,6 +221,8 @@ export class InspectPipeline extends Construct {
     // listing, a run's marker, an asset not yet registered).
     for (const lister of [fn.prepare, fn.copy, fn['check-batch']]) allow(lister, ['s3:ListBucket'], [drop.bucket.bucketArn]);
     for (const lister of [fn.prepare, fn['start-processing'], fn.notify]) allow(lister, ['s3:ListBucket'], [work.bucket.bucketArn]);
+    // Uploads in progress hold a batch open: listings do not show them.
+    allow(fn['check-batch'], ['s3:ListBucketMultipartUploads'], [drop.bucket.bucketArn]);
     for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']]) credentials.grantRead(user);
     notifications.grantPublish(fn.notify);
 

@@ -3,9 +3,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { BatchWatch } from '../../src/ingest/batch-events';
 import { checkSettlement, recordWatch } from '../../src/ingest/batch-settlement';
+import { keepRecord } from '../../src/workflow/record-progress';
 import { Environment, requireEnv } from '../shared/config';
 import { retryableAwsErrors } from '../shared/retryable-aws-errors';
-import { logger, once } from '../shared/step-runtime';
+import { logger, once, publishStoredMetrics, stepLogger, stepMetrics } from '../shared/step-runtime';
 
 export interface CheckBatchDependencies {
   readonly s3: S3Client;
@@ -23,14 +24,25 @@ const defaultDependencies = once(() => checkBatchDependenciesFromEnv());
 
 /** The batch waiter's step: has the batch been quiet long enough, and if so, which inspection should start? */
 export const createHandler = (dependencies: () => CheckBatchDependencies = defaultDependencies) =>
-  middy(async (event: BatchWatch & { watchId: string }) => {
+  middy(async (event: BatchWatch & { watchId: string; previous?: { uploadSeenAt?: string | null } }) => {
     const { s3, workBucket, now } = dependencies();
-    const settlement = await checkSettlement(event.batch, event.quietPeriodSeconds, s3, now());
-    await recordWatch(s3, workBucket, event.watchId, event.batch, settlement, now());
-    logger.info('Batch checked', { batch: event.batch.prefix, state: settlement.state });
+    const settlement = await checkSettlement(event.batch, event.quietPeriodSeconds, s3, now(), { uploadSeenAt: event.previous?.uploadSeenAt ?? null });
+    // The record is for the operator; the waiter goes on without it.
+    await keepRecord({ logger: stepLogger, metrics: stepMetrics }, 'batch watch', () =>
+      recordWatch(s3, workBucket, event.watchId, event.batch, settlement, now()),
+    );
+    if (settlement.state === 'settled' && settlement.abandonedUploads.length > 0) {
+      logger.warn('Batch settled without uploads that never completed', { batch: event.batch.prefix, abandonedUploads: settlement.abandonedUploads.slice(0, 20) });
+    }
+    logger.info('Batch checked', {
+      batch: event.batch.prefix,
+      state: settlement.state,
+      ...(settlement.state === 'waiting' ? { uploadsInProgress: settlement.uploadsInProgress } : {}),
+    });
     return settlement;
   })
     .use(injectLambdaContext(logger, { clearState: true }))
+    .use(publishStoredMetrics)
     .use(retryableAwsErrors());
 
 export const handler = createHandler();

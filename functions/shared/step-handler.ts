@@ -3,15 +3,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { retryableAwsErrors } from './retryable-aws-errors';
-import { InvocationDependencies, logger, metrics, once, stepRuntimeFromEnv } from './step-runtime';
+import { InvocationDependencies, logger, once, publishStoredMetrics, stepRuntimeFromEnv } from './step-runtime';
 
 const container = once(() => stepRuntimeFromEnv());
 const defaultDependencies: InvocationDependencies = (context) => container()(context);
-
-/** Flushes the step's metrics; most steps record none, and an empty flush would only log a warning. */
-const publishMetrics = async () => {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-};
 
 /**
  * A workflow step as a Lambda handler: the state machine invokes it with the payload only (`payloadResponseOnly`),
@@ -24,6 +19,6 @@ export function stepHandler<I, O>(
 ) {
   return middy(async (event: I, context: Context) => step(event, dependencies(context)))
     .use(injectLambdaContext(logger, { clearState: true }))
-    .use({ after: publishMetrics, onError: publishMetrics })
+    .use(publishStoredMetrics)
     .use(retryableAwsErrors());
 }

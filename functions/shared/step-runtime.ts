@@ -36,6 +36,19 @@ const UNITS: Record<Parameters<StepMetrics['count']>[0], (typeof MetricUnit)[key
   StatusChecksFailed: MetricUnit.Count,
 };
 
+/** The domain modules count through this narrow interface, so they need no Powertools types. */
+export const stepMetrics: StepMetrics = { count: (name, value) => metrics.addMetric(name, UNITS[name], value) };
+
+/** Flushes the invocation's metrics after it ends; most record none, and an empty flush would only log a warning. */
+export const publishStoredMetrics = {
+  after: async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+  onError: async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+};
+
 /** The steps' settings from the function's environment; a bad value fails with the variable's name. */
 export function pipelineConfigFromEnv(env: Environment = process.env): PipelineConfig {
   const defaults = DEFAULT_PIPELINE_CONFIG;
@@ -132,7 +145,7 @@ export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): Invocation
     config,
     secrets: () => (current ? [current.account.password, current.account.apiKey] : []),
     logger: stepLogger,
-    metrics: { count: (name, value) => metrics.addMetric(name, UNITS[name], value) },
+    metrics: stepMetrics,
     now: () => new Date(timers.now()),
   };
   return (context) => {

@@ -42,6 +42,8 @@ const MAPPINGS: Readonly<Record<string, Readonly<Record<string, Mapping>>>> = {
         ...(input.MaxKeys === undefined ? {} : { 's3:max-keys': String(input.MaxKeys) }),
       }),
     ],
+    // The service reference gives it no s3:prefix or s3:delimiter condition key, unlike ListBucket.
+    ListMultipartUploadsCommand: (input) => [request('s3:ListBucketMultipartUploads', bucket(input))],
   },
   SFNClient: {
     StartExecutionCommand: (input) => [request('states:StartExecution', text(input.stateMachineArn))],

@@ -1,35 +1,82 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { BatchStateStore } from '../batch-state/batch-state';
 import { listBatch } from '../batch/list-batch';
 import type { BatchRef, InspectionRequest } from './batch-events';
 import { executionName } from './execution-names';
 
+/**
+ * A multipart upload initiated this long ago and neither completed nor aborted no longer holds its batch: its
+ * uploader has given up (the drop bucket's lifecycle aborts it later). Uploads of drone photos and videos take
+ * minutes; a day leaves room for a slow link without keeping the other photos waiting for days.
+ */
+export const ABANDONED_UPLOAD_HOURS = 24;
+
 export type Settlement =
-  | { readonly state: 'waiting'; readonly waitSeconds: number; readonly objects: number }
+  | {
+      readonly state: 'waiting';
+      readonly waitSeconds: number;
+      readonly objects: number;
+      /** Multipart uploads in progress under the batch folder, which hold it open. */
+      readonly uploadsInProgress: number;
+      /** When a check last saw an upload in progress (ISO 8601); null if none has. The waiter passes it back. */
+      readonly uploadSeenAt: string | null;
+    }
   | { readonly state: 'closed-by-manifest' }
   | { readonly state: 'empty' }
-  | { readonly state: 'settled'; readonly executionName: string; readonly input: InspectionRequest };
+  | {
+      readonly state: 'settled';
+      readonly executionName: string;
+      readonly input: InspectionRequest;
+      /** Keys of abandoned uploads the inspection goes without. */
+      readonly abandonedUploads: readonly string[];
+    };
+
+export interface SettlementOptions {
+  /** From the previous check of the same waiter: an upload that was in progress then counts as activity then. */
+  readonly uploadSeenAt?: string | null;
+}
 
 /**
  * Whether a batch has been quiet for the quiet period. A settled batch gets the name of the inspection to start,
  * derived from its content (keys, ETags, sizes): every waiter of the same batch computes the same name, so at most
  * one inspection starts, and a late duplicate event for content already processed starts none.
+ *
+ * Listings do not show an upload in progress, so a long multipart upload (a video, a slow link) would look like
+ * quiet: while one is in progress under the folder the batch waits, and once it is gone (completed, whose object
+ * S3 dates from the upload's start, or aborted) the batch waits a quiet period more from the check that last saw
+ * it, which leaves time for a manifest.json written last.
  */
 export async function checkSettlement(
   batch: BatchRef,
   quietPeriodSeconds: number,
   s3: S3Client,
   now: Date = new Date(),
+  options: SettlementOptions = {},
 ): Promise<Settlement> {
-  const { objects, manifest } = await listBatch(s3, batch.bucket, batch.prefix);
+  const [{ objects, manifest }, uploads] = await Promise.all([
+    listBatch(s3, batch.bucket, batch.prefix),
+    listUploadsInProgress(s3, batch.bucket, batch.prefix),
+  ]);
   // The manifest's own event starts the inspection; the waiter stands down.
   if (manifest) return { state: 'closed-by-manifest' };
+  const abandonedBefore = now.getTime() - ABANDONED_UPLOAD_HOURS * 3_600_000;
+  const active = uploads.filter((upload) => upload.initiated.getTime() >= abandonedBefore);
+  const uploadSeenAt = active.length > 0 ? now.toISOString() : (options.uploadSeenAt ?? null);
+  if (active.length > 0) {
+    return { state: 'waiting', waitSeconds: Math.max(1, quietPeriodSeconds), objects: objects.length, uploadsInProgress: active.length, uploadSeenAt };
+  }
   if (objects.length === 0) return { state: 'empty' };
-  const newest = Math.max(...objects.map((object) => Date.parse(object.lastModified)));
+  const newest = Math.max(...objects.map((object) => Date.parse(object.lastModified)), uploadSeenAt ? Date.parse(uploadSeenAt) : 0);
   const quietUntil = newest + quietPeriodSeconds * 1000;
   if (now.getTime() < quietUntil) {
-    return { state: 'waiting', waitSeconds: Math.max(1, Math.ceil((quietUntil - now.getTime()) / 1000)), objects: objects.length };
+    return {
+      state: 'waiting',
+      waitSeconds: Math.max(1, Math.ceil((quietUntil - now.getTime()) / 1000)),
+      objects: objects.length,
+      uploadsInProgress: 0,
+      uploadSeenAt,
+    };
   }
   const fingerprint = createHash('sha256');
   for (const object of objects) fingerprint.update(`${object.key}\u0000${object.etag}\u0000${object.size}\n`);
@@ -37,7 +84,27 @@ export async function checkSettlement(
     state: 'settled',
     executionName: executionName('q', batch.prefix, batch.bucket, fingerprint.digest('hex')),
     input: { batch, closedBy: 'quiet-period', closedAt: new Date(quietUntil).toISOString() },
+    abandonedUploads: uploads.map((upload) => upload.key),
   };
+}
+
+interface UploadInProgress {
+  readonly key: string;
+  readonly initiated: Date;
+}
+
+/** Multipart uploads initiated under `prefix` and neither completed nor aborted, every page of them. */
+async function listUploadsInProgress(s3: S3Client, bucket: string, prefix: string): Promise<UploadInProgress[]> {
+  const uploads: UploadInProgress[] = [];
+  let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+  for (;;) {
+    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, ...markers }));
+    for (const upload of page.Uploads ?? []) {
+      if (upload.Key && upload.Initiated) uploads.push({ key: upload.Key, initiated: upload.Initiated });
+    }
+    if (!page.IsTruncated) return uploads;
+    markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+  }
 }
 
 /**

@@ -1,8 +1,17 @@
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
 import type { BatchRef } from '../../src/ingest/batch-events';
-import { checkSettlement } from '../../src/ingest/batch-settlement';
+import { ABANDONED_UPLOAD_HOURS, checkSettlement } from '../../src/ingest/batch-settlement';
 import { dropFlight, jpegBytes, photos } from '../helpers/flights';
 
 /**
@@ -49,7 +58,7 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + 100_000));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 500, objects: 3 });
+    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 500, objects: 3, uploadsInProgress: 0, uploadSeenAt: null });
   });
 
   it('waits at least one second just before the quiet period ends', async () => {
@@ -62,7 +71,7 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + QUIET_SECONDS * 1000 - 1));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 1, objects: 1 });
+    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 1, objects: 1, uploadsInProgress: 0, uploadSeenAt: null });
   });
 
   it('is settled after the quiet period, with a content-derived name that is stable and changes when an object is added', async () => {
@@ -85,6 +94,7 @@ describe('checkSettlement', () => {
       state: 'settled',
       executionName: expect.stringMatching(/^q-tower-2-flight-settled-[0-9a-f]{24}$/),
       input: { batch, closedBy: 'quiet-period', closedAt: new Date(newest + QUIET_SECONDS * 1000).toISOString() },
+      abandonedUploads: [],
     });
     expect(second).toEqual(first);
     expect(afterAdd.state).toBe('settled');
@@ -133,7 +143,7 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + 10_000));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 10, objects: 2 });
+    expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 10, objects: 2, uploadsInProgress: 0, uploadSeenAt: null });
   });
 
   it('reports an empty folder (nothing, or only a folder marker)', async () => {
@@ -147,5 +157,74 @@ describe('checkSettlement', () => {
     // Assess
     expect(nothing).toEqual({ state: 'empty' });
     expect(markerOnly).toEqual({ state: 'empty' });
+  });
+
+  it('waits while a multipart upload is in progress under the folder, however quiet its objects look', async () => {
+    // Prepare
+    const prefix = 'tower-7/flight-uploading/';
+    await dropFlight(s3, BUCKET, prefix, photos(2));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/video.MP4` }));
+    const now = new Date((await newestLastModified(prefix)) + 3_600_000);
+
+    // Act
+    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, now);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/video.MP4`, UploadId }));
+
+    // Assess
+    expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS, objects: 2, uploadsInProgress: 1, uploadSeenAt: now.toISOString() });
+  });
+
+  it('waits a quiet period after the last check that saw an upload, since S3 dates the completed object from its start', async () => {
+    // Prepare
+    const prefix = 'tower-7/flight-uploaded/';
+    const key = `${prefix}DCIM/video.MP4`;
+    await dropFlight(s3, BUCKET, prefix, photos(2));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: jpegBytes(1_024, 7) }));
+    const seen = new Date((await newestLastModified(prefix)) + 3_600_000);
+    const held = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, seen);
+    if (held.state !== 'waiting') throw new Error(`not held: ${held.state}`);
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+
+    // Act
+    const soon = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(seen.getTime() + 60_000), { uploadSeenAt: held.uploadSeenAt });
+    const later = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(seen.getTime() + QUIET_SECONDS * 1000), {
+      uploadSeenAt: held.uploadSeenAt,
+    });
+
+    // Assess
+    expect(soon).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 60, objects: 3, uploadsInProgress: 0, uploadSeenAt: seen.toISOString() });
+    expect(later).toMatchObject({ state: 'settled', abandonedUploads: [] });
+  });
+
+  it(`settles without an upload initiated more than ${ABANDONED_UPLOAD_HOURS} hours ago, and names it`, async () => {
+    // Prepare
+    const prefix = 'tower-7/flight-abandoned/';
+    const key = `${prefix}DCIM/never finished.MP4`;
+    await dropFlight(s3, BUCKET, prefix, photos(2));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix }));
+    const initiated = listed.Uploads?.[0]?.Initiated?.getTime() ?? Number.NaN;
+
+    // Act
+    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(initiated + ABANDONED_UPLOAD_HOURS * 3_600_000 + 1_000));
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
+
+    // Assess
+    expect(settlement).toMatchObject({ state: 'settled', abandonedUploads: [key] });
+  });
+
+  it('is not held by an upload in a neighbour folder sharing the prefix', async () => {
+    // Prepare
+    const prefix = 'tower-8/flight-1/';
+    await dropFlight(s3, BUCKET, prefix, photos(1));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'tower-8/flight-10/DCIM/video.MP4' }));
+
+    // Act
+    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date((await newestLastModified(prefix)) + 3_600_000));
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'tower-8/flight-10/DCIM/video.MP4', UploadId }));
+
+    // Assess
+    expect(settlement.state).toBe('settled');
   });
 });

@@ -4,7 +4,18 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import type { S3rverEvent } from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3.js';
@@ -130,6 +141,41 @@ describe('startEmbeddedS3', () => {
     expect(record?.eventName).toMatch(/^ObjectCreated:/);
     expect(record?.s3.bucket.name).toBe(BUCKET);
     expect(record?.s3.object.size).toBe('event body'.length);
+  });
+
+  it('lists multipart uploads in progress by prefix, page by page, until completed or aborted, and dates them as S3 does', async () => {
+    // Prepare
+    const prefix = 'uploads/flight-1/';
+    const keys = [`${prefix}a.MP4`, `${prefix}b.MP4`, `${prefix}c.MP4`, 'uploads/flight-10/d.MP4'];
+    const ids = new Map<string, string>();
+    for (const key of keys) ids.set(key, (await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId ?? '');
+
+    // Act
+    const first = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix, MaxUploads: 2 }));
+    const second = await client.send(
+      new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix, MaxUploads: 2, KeyMarker: first.NextKeyMarker, UploadIdMarker: first.NextUploadIdMarker }),
+    );
+    await sleep(1_100); // completed in a later second than initiated
+    const { ETag } = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: keys[0], UploadId: ids.get(keys[0]!), PartNumber: 1, Body: 'part' }));
+    await client.send(
+      new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: keys[0], UploadId: ids.get(keys[0]!), MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }),
+    );
+    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: keys[1], UploadId: ids.get(keys[1]!) }));
+    const after = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix }));
+    const completed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: keys[0] }));
+    const abortAgain: unknown = await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: keys[1], UploadId: ids.get(keys[1]!) })).catch((error: unknown) => error);
+    for (const key of keys.slice(2)) await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: ids.get(key) }));
+
+    // Assess
+    expect(first.Uploads?.map((upload) => upload.Key)).toStrictEqual(keys.slice(0, 2));
+    expect(first.IsTruncated).toBe(true);
+    expect(second.Uploads?.map((upload) => upload.Key)).toStrictEqual([keys[2]]);
+    expect(second.IsTruncated).toBe(false);
+    expect(first.Uploads?.[0]?.Initiated).toBeInstanceOf(Date);
+    expect(after.Uploads?.map((upload) => upload.Key)).toStrictEqual([keys[2]]);
+    // As S3 does, the completed object is dated from the upload's initiation (HTTP dates have whole seconds).
+    expect(Math.floor(completed.Contents![0]!.LastModified!.getTime() / 1000)).toBe(Math.floor(first.Uploads![0]!.Initiated!.getTime() / 1000));
+    expect(abortAgain).toMatchObject({ name: 'NoSuchUpload' });
   });
 
   it('creates buckets on demand with createBucket', async () => {
