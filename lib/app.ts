@@ -1,6 +1,7 @@
 import { App, Duration, Validations, type AppProps } from 'aws-cdk-lib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { InspectPipelineProps } from './inspect-pipeline';
 import { InspectPipelineStack } from './inspect-pipeline-stack';
@@ -41,6 +42,7 @@ export function pipelinePropsFromContext(app: App): InspectPipelineProps {
   const deadlineHours = number('deadlineHours');
   const pollMaxMinutes = number('pollMaxMinutes');
   const throttleRetryMinutes = number('throttleRetryMinutes');
+  const logRetentionDays = number('logRetentionDays');
   const parameters = app.node.tryGetContext('defaultProcessingParameters') as unknown;
   return withoutUndefined({
     notificationEmail: text('notificationEmail'),
@@ -60,9 +62,19 @@ export function pipelinePropsFromContext(app: App): InspectPipelineProps {
     copyConcurrency: number('copyConcurrency'),
     copyReservedConcurrency: number('copyReservedConcurrency'),
     throttleRetry: throttleRetryMinutes === undefined ? undefined : Duration.minutes(throttleRetryMinutes),
+    logRetention: logRetentionDays === undefined ? undefined : retentionDays(logRetentionDays),
     pix4dAuthUrl: text('pix4dAuthUrl'),
     pix4dApiUrl: text('pix4dApiUrl'),
   });
+}
+
+/** CloudWatch Logs accepts a fixed set of retention periods, in days; 0 is not among them (use 9999: never expire). */
+function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((value): value is number => typeof value === 'number');
+  if (!allowed.includes(days)) {
+    throw new Error(`CDK context logRetentionDays must be one of ${allowed.sort((a, b) => a - b).join(', ')}, got ${days}`);
+  }
+  return days as logs.RetentionDays;
 }
 
 /** `-c key=` and an empty string in cdk.json mean "not set", so that a blank value falls back to the default. */

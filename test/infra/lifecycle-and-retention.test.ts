@@ -69,6 +69,20 @@ describe('lifecycle and retention', () => {
     expect(withoutOwnGroup).toStrictEqual([]);
   });
 
+  it('take the retention of every log group from CDK context, and refuse one CloudWatch Logs does not offer', () => {
+    // Prepare
+    const year = { logRetentionDays: '365' };
+
+    // Act
+    const retentions = Object.values(synth(year).findResources('AWS::Logs::LogGroup')).map((group) => group.Properties.RetentionInDays);
+    const build = () => synth({ logRetentionDays: '100' });
+
+    // Assess
+    expect(retentions).toHaveLength(11);
+    expect(new Set(retentions)).toStrictEqual(new Set([365]));
+    expect(build).toThrow(/CDK context logRetentionDays must be one of 1, 3, 5, .*, got 100/);
+  });
+
   it('log both state machines under the vended logs prefix, each to a group of its own', () => {
     // Prepare
     const stateMachines = ofType('AWS::StepFunctions::StateMachine');
