@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalPipeline, startLocalPipeline } from '../../local/pipeline/local-pipeline';
+import { describe, expect, it } from 'vitest';
 import { throttleSchedule } from '../../lib/retry-policies';
 import { dropFlight, photos } from '../helpers/flights';
+import { localPipelinesPerTest } from '../helpers/local-pipelines';
 
 /**
  * Lambda throttling (an account whose concurrency is used up) is waited out, not failed: the state machines retry
  * `Lambda.TooManyRequestsException` on a schedule of their own, longer than that of other transient errors.
  */
 
-let pipeline: LocalPipeline | undefined;
-
-afterEach(async () => {
-  const refused = pipeline?.iam?.refused() ?? [];
-  await pipeline?.close();
-  pipeline = undefined;
-  expect(refused, 'AWS calls IAM refused').toEqual([]);
-});
+const start = localPipelinesPerTest();
 
 describe('Lambda throttling', () => {
   it('is waited out: with half the Lambda invocations throttled, and each copy throttled 7 times, every flight completes once', async () => {
@@ -23,7 +16,7 @@ describe('Lambda throttling', () => {
     // seven are: more than the five retries of other transient errors, fewer than the throttling schedule allows.
     const throttled: string[] = [];
     const passed: string[] = [];
-    pipeline = await startLocalPipeline({
+    const pipeline = await start({
       quietPeriodSeconds: 1,
       simulatorSettings: { processingSeconds: 0.3 },
       config: { photosPerChunk: 2 },

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AwsCall, AwsFaultKind } from '../../local/aws/aws-faults';
-import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
+import type { LocalPipeline } from '../../local/pipeline/local-pipeline';
 import type { NotificationV1 } from '../../src/notify/notification';
 import { sha256 } from '../helpers/bucket-contents';
 import { dropFlight, photos } from '../helpers/flights';
+import { localPipelinesPerTest } from '../helpers/local-pipelines';
 
 /**
  * One transient AWS failure (a 5xx answer, throttling, a timeout), once the SDK's own retries are spent, at each
@@ -13,20 +14,7 @@ import { dropFlight, photos } from '../helpers/flights';
 
 const KINDS: readonly AwsFaultKind[] = ['server-error', 'throttling', 'timeout'];
 
-let pipelines: LocalPipeline[] = [];
-
-afterEach(async () => {
-  const refused = pipelines.flatMap((pipeline) => pipeline.iam?.refused() ?? []);
-  await Promise.all(pipelines.map((pipeline) => pipeline.close()));
-  pipelines = [];
-  expect(refused, 'AWS calls IAM refused').toEqual([]);
-});
-
-async function start(options: LocalPipelineOptions): Promise<LocalPipeline> {
-  const pipeline = await startLocalPipeline({ quietPeriodSeconds: 0, simulatorSettings: { processingSeconds: 0.3 }, ...options });
-  pipelines.push(pipeline);
-  return pipeline;
-}
+const start = localPipelinesPerTest({ quietPeriodSeconds: 0, simulatorSettings: { processingSeconds: 0.3 } });
 
 /** A flight closed by its manifest, or (without one) by the batch waiter after the quiet period. */
 interface Flight {

@@ -1,8 +1,8 @@
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalPipeline, startLocalPipeline } from '../../local/pipeline/local-pipeline';
+import { describe, expect, it } from 'vitest';
 import { dropFlight, jpegBytes, photos } from '../helpers/flights';
+import { localPipelinesPerTest } from '../helpers/local-pipelines';
 
 /**
  * A multipart upload in progress is invisible to ListObjectsV2. Without looking at the uploads, a batch waiter
@@ -12,19 +12,12 @@ import { dropFlight, jpegBytes, photos } from '../helpers/flights';
 
 const QUIET_SECONDS = 1;
 
-let pipeline: LocalPipeline | undefined;
-
-afterEach(async () => {
-  const refused = pipeline?.iam?.refused() ?? [];
-  await pipeline?.close();
-  pipeline = undefined;
-  expect(refused, 'AWS calls IAM refused').toEqual([]);
-});
+const start = localPipelinesPerTest();
 
 describe('a multipart upload in progress', () => {
   it('holds its batch through several quiet periods: the flight with manifest.json written last makes one inspection', async () => {
     // Prepare
-    pipeline = await startLocalPipeline({ quietPeriodSeconds: QUIET_SECONDS, simulatorSettings: { processingSeconds: 0.3 } });
+    const pipeline = await start({ quietPeriodSeconds: QUIET_SECONDS, simulatorSettings: { processingSeconds: 0.3 } });
     const prefix = 'tower-slow/flight-1/';
     const slowKey = `${prefix}DCIM/IMG_0100.JPG`;
     await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, photos(4));
