@@ -56,6 +56,9 @@ export class PipelineFunctions extends Construct {
         loggingFormat: lambda.LoggingFormat.JSON,
         logGroup: new logs.LogGroup(this, `${pascal(step)}Logs`, { retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS }),
         environment: {
+          // Stack traces in the logs name functions/... and src/... lines, not the minified bundle's. On Node 24 this
+          // costs nothing at init; the map is decoded at the first error (docs/benchmarks.md, cold start).
+          NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_SERVICE_NAME: 'inspect-pipeline',
           POWERTOOLS_METRICS_NAMESPACE: 'InspectPipeline',
           ...props.environment,

@@ -83,6 +83,18 @@ describe('lifecycle and retention', () => {
     expect(build).toThrow(/CDK context logRetentionDays must be one of 1, 3, 5, .*, got 100/);
   });
 
+  it('make stack traces in the logs readable: every function of the pipeline ships its source map and uses it', () => {
+    // Prepare
+    const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('BucketNotificationsHandler'));
+
+    // Act
+    const options = functions.map(([, fn]) => fn.Properties.Environment?.Variables?.NODE_OPTIONS as unknown);
+
+    // Assess
+    expect(options).toHaveLength(8);
+    expect(new Set(options)).toStrictEqual(new Set(['--enable-source-maps']));
+  });
+
   it('log both state machines under the vended logs prefix, each to a group of its own', () => {
     // Prepare
     const stateMachines = ofType('AWS::StepFunctions::StateMachine');
