@@ -152,13 +152,21 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
       return;
     }
 
-    const scripted = takeScriptedFault(deps.faults, method, path);
+    // A Django REST Framework service throttles after authenticating: such a fault spares a refused token.
+    const scripted = takeScriptedFault(deps.faults, method, path, (fault) => !(fault.action === 'answer' && fault.afterAuthentication) || tokenAccepted(req));
     if (scripted?.action === 'disconnect') {
       record(0, 'disconnect');
       req.socket.destroy();
       return;
     }
     if (scripted?.action === 'delay') await timers.sleep(scripted.ms);
+    // A slow service has read the whole request before it waits: the caller giving up no longer stops it.
+    let earlyRead: Promise<Buffer> | undefined;
+    if (scripted?.action === 'slow') {
+      earlyRead = readBody(req);
+      await earlyRead.catch(() => undefined);
+      await timers.sleep(scripted.ms);
+    }
     if (scripted?.action === 'answer') {
       record(scripted.status, 'scripted');
       const answer = faultAnswer(scripted.status, scripted.retryAfterSeconds ?? deps.settings.retryAfterSeconds);
@@ -172,7 +180,7 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
 
     let answer: Answer;
     try {
-      const body = await readBody(req);
+      const body = await (earlyRead ?? readBody(req));
       answer = await route(method, path, req, body);
     } catch (error) {
       answer = error instanceof HttpProblem ? error.answer : { status: 500, body: { detail: 'Internal server error.' } };
@@ -265,6 +273,15 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
     const organization = deps.account.organizationUuid;
     if (organization && req.headers['pix4d-organization-uuid'] !== organization) {
       throw new HttpProblem({ status: 403, body: { detail: 'You do not have permission to perform this action.' } });
+    }
+  }
+
+  function tokenAccepted(req: IncomingMessage): boolean {
+    try {
+      authenticate(req);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -381,8 +398,8 @@ function matches(match: FaultMatch, method: string, path: string): boolean {
   return (!match.method || match.method === method) && (!match.pathIncludes || path.includes(match.pathIncludes));
 }
 
-function takeScriptedFault(faults: ScriptedFault[], method: string, path: string): ScriptedFault | undefined {
-  const index = faults.findIndex((fault) => matches(fault, method, path));
+function takeScriptedFault(faults: ScriptedFault[], method: string, path: string, applies: (fault: ScriptedFault) => boolean): ScriptedFault | undefined {
+  const index = faults.findIndex((fault) => matches(fault, method, path) && applies(fault));
   return index < 0 ? undefined : faults.splice(index, 1)[0];
 }
 

@@ -37,17 +37,29 @@ export const DEFAULT_SIMULATOR_SETTINGS: Readonly<SimulatorSettings> = Object.fr
 
 /**
  * A fault for the next matching API request, for tests that need one exact failure rather than a rate:
- * - `answer`: reply with `status` (and `body`, when given) before the request has any effect;
+ * - `answer`: reply with `status` (and `body`, when given) before the request has any effect; with
+ *   `afterAuthentication`, only to a request whose token the service accepts (a Django REST Framework service
+ *   throttles after authenticating): a request with a refused token gets its 401 and leaves the fault queued;
  * - `lose-answer`: perform the request, then reply with `status`, or drop the connection when `status` is 0 (the
  *   caller cannot know it worked);
- * - `delay`: hold the answer for `ms` (on the simulator's timers);
+ * - `delay`: hold the answer for `ms` (on the simulator's timers); a request whose caller gives up meanwhile has no
+ *   effect;
+ * - `slow`: read the request, wait `ms`, then act on it and answer, whether or not the caller still waits (a service
+ *   does not notice that the caller gave up);
  * - `disconnect`: close the connection without an answer.
  */
 export type ScriptedFault = FaultMatch &
   (
-    | { readonly action: 'answer'; readonly status: number; readonly body?: unknown; readonly retryAfterSeconds?: number }
+    | {
+        readonly action: 'answer';
+        readonly status: number;
+        readonly body?: unknown;
+        readonly retryAfterSeconds?: number;
+        readonly afterAuthentication?: boolean;
+      }
     | { readonly action: 'lose-answer'; readonly status: number }
     | { readonly action: 'delay'; readonly ms: number }
+    | { readonly action: 'slow'; readonly ms: number }
     | { readonly action: 'disconnect' }
   );
 

@@ -14,6 +14,7 @@ import {
   Pix4dForbiddenError,
   Pix4dNetworkError,
   Pix4dNotFoundError,
+  Pix4dProcessingUnconfirmedError,
   Pix4dRedirectError,
   Pix4dServerError,
   Pix4dThrottledError,
@@ -74,6 +75,12 @@ export interface StartProcessingOptions {
    * @default the status read now
    */
   readonly statusBefore?: InspectionStatus;
+  /**
+   * When an earlier attempt to start began (epoch ms), if one may have sent `process/`: a retried step. Its request
+   * may still be in flight, so the client watches the status for `processSettleMs` before it sends one.
+   * @default no earlier attempt
+   */
+  readonly earlierAttemptAt?: number;
 }
 
 export interface Pix4dAccount {
@@ -116,6 +123,12 @@ export interface Pix4dClientOptions {
    * service is still creating. @default 5000
    */
   readonly createSettleMs?: number;
+  /**
+   * How long a `process/` that timed out or lost its connection may still start processing at the service (a
+   * service does not notice that the caller gave up). Until then the client reads the status instead of sending
+   * again. @default 30000
+   */
+  readonly processSettleMs?: number;
 }
 
 export interface ImageRegistration {
@@ -126,7 +139,10 @@ export interface ImageRegistration {
 export interface ProcessingStart {
   /** Status read after the start was confirmed. */
   readonly status: InspectionStatus;
-  /** True when an ambiguous failure happened and the inspection's status showed processing had started. */
+  /**
+   * True when the inspection's status showed that processing had started without this call's `process/` answering
+   * so: after an ambiguous failure, or by an earlier attempt's request.
+   */
   readonly confirmedByStatus: boolean;
 }
 
@@ -170,6 +186,10 @@ const CREATED_AT_SKEW_MS = 60_000;
 const MAX_LIST_PAGES = 50;
 /** Refresh a token this long before it expires, at most a tenth of its lifetime. */
 const TOKEN_REFRESH_MARGIN_MS = 60_000;
+/** Status reads within `processSettleMs` after an unanswered `process/`, the first at once. */
+const PROCESS_WATCH_READS = 6;
+/** 401s answered with a fresh token and a repeat, per call. */
+const MAX_TOKEN_REFUSALS = 1;
 const EXCERPT_LENGTH = 300;
 const TOKEN_ENDPOINT = 'POST /v1/auth/token/';
 
@@ -192,6 +212,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly createSettleMs: number;
+  private readonly processSettleMs: number;
   // Not readonly: `withDeadline` points its view at this client's session and sets the view's deadline.
   private session: TokenSession = { token: undefined, pending: undefined };
   private deadlineMs: number | undefined;
@@ -210,6 +231,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     this.sleep = options.sleep ?? ((ms) => timers.sleep(ms));
     this.random = options.random ?? Math.random;
     this.createSettleMs = options.createSettleMs ?? 5_000;
+    this.processSettleMs = options.processSettleMs ?? 30_000;
   }
 
   /**
@@ -288,15 +310,27 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   }
 
   /**
-   * Starting processing consumes allowance, so a failure that may have reached the service is never answered by
-   * sending the request again blindly: the inspection's status is read first, and compared with the one before.
+   * Starting processing consumes allowance, so `process/` is never sent again blindly, nor while an earlier one may
+   * still take effect. After a failure that may have reached the service the inspection's status is read and
+   * compared with the one before; only when processing has visibly not started is the request sent again. A request
+   * that went unanswered (timed out, connection cut) may still be in flight: the status is watched until it shows
+   * the start or `processSettleMs` has passed; if the call's time runs out first, `Pix4dProcessingUnconfirmedError`.
    */
   async startProcessing(inspectionId: number, options: StartProcessingOptions = {}): Promise<ProcessingStart> {
     const budget = this.budget();
     const path = `/v1/inspections/${inspectionId}/process/`;
+    const endpoint = `POST ${path}`;
     const current = await this.readInspection(budget, inspectionId);
     const before = options.statusBefore ? { ...current, status: options.statusBefore, pcs_task_uuid: null } : current;
     if (hasProcessingStarted(before, current)) return { status: current.status, confirmedByStatus: true };
+    /** True once a `process/` of this start may have reached the service. */
+    let mayHaveReached = options.earlierAttemptAt !== undefined;
+    if (options.earlierAttemptAt !== undefined) {
+      // That attempt ended before this one began, so its request settles within processSettleMs from now.
+      const why = `an earlier attempt began at ${new Date(options.earlierAttemptAt).toISOString()}`;
+      const after = await this.watchForStart(budget, inspectionId, before, this.processSettleMs, endpoint, why, current);
+      if (hasProcessingStarted(before, after)) return this.confirmedStart(after, endpoint, why);
+    }
     const startedAt = this.now();
     for (let failures = 1; ; failures++) {
       try {
@@ -304,24 +338,94 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         const after = await this.readInspection(budget, inspectionId);
         return { status: after.status, confirmedByStatus: false };
       } catch (error) {
-        if (!isAmbiguous(error)) throw error;
-        // Out of time, this read throws a transient error: the step is retried and compares with `statusBefore`.
-        const after = await this.readInspection(budget, inspectionId);
-        if (hasProcessingStarted(before, after)) {
-          this.logger?.warn('Processing start confirmed by the inspection status after an ambiguous failure', {
-            endpoint: `POST ${path}`,
-            status: after.status,
-          });
-          return { status: after.status, confirmedByStatus: true };
+        // A service that refuses to start twice may be refusing because an earlier request of this start got there.
+        if (error instanceof Pix4dBadRequestError && mayHaveReached) {
+          const after = await this.readInspection(budget, inspectionId);
+          if (hasProcessingStarted(before, after)) return this.confirmedStart(after, endpoint, `${error.name} after a request that may have started it`);
+          throw error;
         }
-        const delay = await this.pauseBeforeResend(error as Pix4dApiError, failures, startedAt, budget, `POST ${path}`);
+        if (!isAmbiguous(error)) throw error;
+        // Out of time before the request was sent: nothing new is in flight, and the retried step compares again.
+        if (endedByDeadline.has(error as Error)) throw error;
+        mayHaveReached = true;
+        const unanswered = error instanceof Pix4dTimeoutError || error instanceof Pix4dNetworkError;
+        const why = `the request went unanswered (${(error as Error).name}) at ${new Date(this.now()).toISOString()}`;
+        // Out of time, a read after an answer throws a transient error: the step is retried and compares with `statusBefore`.
+        const after = await this.watchForStart(budget, inspectionId, before, unanswered ? this.processSettleMs : 0, endpoint, why);
+        if (hasProcessingStarted(before, after)) return this.confirmedStart(after, endpoint, why);
+        const delay = await this.pauseBeforeResend(error as Pix4dApiError, failures, startedAt, budget, endpoint);
         this.logger?.warn('Processing did not start after an ambiguous failure; sending it again', {
-          endpoint: `POST ${path}`,
+          endpoint,
           error: (error as Error).message,
           delayMs: delay,
         });
       }
     }
+  }
+
+  private confirmedStart(after: Inspection, endpoint: string, reason: string): ProcessingStart {
+    this.logger?.warn('Processing started by an earlier request, as the inspection status shows; not sending it again', {
+      endpoint,
+      status: after.status,
+      reason,
+    });
+    return { status: after.status, confirmedByStatus: true };
+  }
+
+  /**
+   * The inspection, read until its status shows that processing started (compared with `before`) or `windowMs` has
+   * passed, when a `process/` still in flight has had its time to take effect: once at once, then every
+   * `windowMs / PROCESS_WATCH_READS`. Within a window, a time that runs out or a status that cannot be read leaves
+   * the start unknown: `Pix4dProcessingUnconfirmedError`, naming `why` the request may be in flight.
+   */
+  private async watchForStart(
+    budget: CallBudget,
+    inspectionId: number,
+    before: Inspection,
+    windowMs: number,
+    endpoint: string,
+    why: string,
+    seen?: Inspection,
+  ): Promise<Inspection> {
+    const since = this.now();
+    const interval = Math.max(1, Math.ceil(windowMs / PROCESS_WATCH_READS));
+    let slept = 0;
+    let after = seen;
+    for (;;) {
+      if (after === undefined) {
+        try {
+          after = await this.readInspection(budget, inspectionId);
+        } catch (error) {
+          if (windowMs === 0 || !(error instanceof Pix4dApiError && error.transient)) throw error;
+          throw this.processingUnconfirmed(endpoint, why, before, `its status could not be read (${error.message})`, budget);
+        }
+      }
+      if (hasProcessingStarted(before, after)) return after;
+      // The time slept counts too: with a test's instant sleep, it stands for the time passed.
+      const left = windowMs - Math.max(this.now() - since, slept);
+      if (left <= 0) return after;
+      const pause = Math.min(interval, left);
+      if (this.waitPassesDeadline(budget, pause)) {
+        throw this.processingUnconfirmed(endpoint, why, before, `the invocation's time ran out ${Math.ceil(left)} ms before the request could no longer take effect`, budget);
+      }
+      await this.sleep(pause);
+      slept += pause;
+      after = undefined;
+    }
+  }
+
+  private processingUnconfirmed(endpoint: string, why: string, before: Inspection, ended: string, budget: CallBudget): Pix4dProcessingUnconfirmedError {
+    const error = new Pix4dProcessingUnconfirmedError(
+      `Processing may have started, or may still start: ${why}, and ${ended}, with the status still "${before.status.name}" (id ${before.status.id}). ` +
+        'A retry told of this attempt (earlierAttemptAt) watches the status before it sends the request again',
+      { endpoint },
+    );
+    this.logger?.warn('Processing start unconfirmed: the request may still be in flight', {
+      endpoint,
+      error: error.name,
+      timeLeftMs: Math.max(0, Math.floor(this.timeLeft(budget))),
+    });
+    return error;
   }
 
   /**
@@ -448,28 +552,21 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   ): Promise<z.output<S>> {
     // Errors and logs name the endpoint without its query (a page number).
     const endpointPath = path.split('?')[0] ?? path;
-    const request = (token: string): RequestSpec => ({
+    const request: RequestSpec = {
       method,
       path: endpointPath,
       url: this.apiUrl + path,
       headers: {
         Accept: 'application/json',
         'User-Agent': USER_AGENT,
-        Authorization: `Bearer ${token}`,
         'X-Api-Key': this.account.apiKey,
         ...(this.account.organizationUuid ? { 'pix4d-organization-uuid': this.account.organizationUuid } : {}),
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    };
 
-    let answer = await this.send(request((await this.currentToken(budget)).value), options, budget);
-    if (answer.status === 401) {
-      // The token may have been revoked or have expired early: one fresh token, one more try.
-      this.logger?.debug('Token refused; authenticating again', { endpoint: `${method} ${endpointPath}` });
-      this.session.token = undefined;
-      answer = await this.send(request((await this.currentToken(budget)).value), options, budget);
-    }
+    const answer = await this.send(request, options, budget, true);
     if (!answer.ok) throw this.errorFor(answer, `${method} ${endpointPath}`);
     if (!schema) return undefined as z.output<S>;
     return this.parse(answer, `${method} ${endpointPath}`, schema);
@@ -525,7 +622,6 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
 
   private async authenticate(budget: CallBudget): Promise<CachedToken> {
     const path = '/v1/auth/token/';
-    const requestedAt = this.now();
     const answer = await this.send(
       {
         method: 'POST',
@@ -549,33 +645,50 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     if (!answer.ok) throw this.errorFor(answer, endpoint);
     const { api_token, expires_in } = this.parse(answer, endpoint, tokenResponseSchema);
     const lifetimeMs = expires_in * 1000;
+    // From the attempt that got it: a token request retried after a long Retry-After gets a token of a full life.
     const token = {
       value: api_token,
-      refreshAt: requestedAt + lifetimeMs - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 10),
+      refreshAt: answer.sentAt + lifetimeMs - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 10),
     };
     this.session.token = token;
     return token;
   }
 
   /**
-   * Sends one request, repeating it on network errors, 429, 502, 503 and 504 within the backoff policy and the
+   * Sends one request, repeating it on network errors, 429, 500, 502, 503 and 504 within the backoff policy and the
    * budget's deadline. Returns any other answer; throws the transient error once the policy or the time is exhausted.
+   *
+   * An API request (`authorized`) takes the token for each attempt when the attempt starts, so that a retry wait
+   * longer than the token's life ends in a fresh token rather than a 401. A 401 all the same (a token revoked, or
+   * expired early by the service's clock) gets one fresh token and one repeat; a second 401 is answered.
    */
-  private async send(request: RequestSpec, options: CallOptions, budget: CallBudget): Promise<BufferedAnswer> {
+  private async send(request: RequestSpec, options: CallOptions, budget: CallBudget, authorized = false): Promise<BufferedAnswer> {
     const endpoint = `${request.method} ${request.path}`;
     const startedAt = this.now();
-    for (let failures = 1; ; failures++) {
+    let refusals = 0;
+    for (let failures = 0; ; ) {
+      const token = authorized ? await this.currentToken(budget) : undefined;
       const timeoutMs = this.attemptTimeout(budget, endpoint);
       const signal = this.timers.timeoutSignal(timeoutMs);
+      const attempt = token ? { ...request, headers: { ...request.headers, Authorization: `Bearer ${token.value}` } } : request;
       let outcome: BufferedAnswer | Pix4dApiError;
       try {
-        outcome = await this.fetchOnce(request, signal);
+        outcome = await this.fetchOnce(attempt, signal);
       } catch (error) {
         outcome = this.connectionError(error, endpoint, signal, timeoutMs);
       }
       if (!(outcome instanceof Pix4dApiError) && outcome.status >= 300 && outcome.status < 400) throw this.redirectError(outcome, endpoint);
+      // A 401 had no effect, so even a create or `process/` may be repeated.
+      if (token && !(outcome instanceof Pix4dApiError) && outcome.status === 401 && refusals < MAX_TOKEN_REFUSALS) {
+        refusals += 1;
+        this.logger?.debug('Token refused; authenticating again', { endpoint });
+        // Only the token refused: another call may have replaced it already.
+        if (this.session.token === token) this.session.token = undefined;
+        continue;
+      }
       const retried = outcome instanceof Pix4dApiError || RETRIED_STATUSES.has(outcome.status);
       if (!retried) return outcome as BufferedAnswer;
+      failures += 1;
 
       const error = outcome instanceof Pix4dApiError ? outcome : this.errorFor(outcome, endpoint);
       if (error.transient) budget.lastTransient = error;
@@ -655,6 +768,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   }
 
   private async fetchOnce(request: RequestSpec, signal: AbortSignal): Promise<BufferedAnswer> {
+    const sentAt = this.now();
     const response = await fetch(request.url, {
       method: request.method,
       headers: request.headers,
@@ -665,7 +779,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     });
     // The body is read under the same timeout, so a stalled answer is also cut.
     const text = await response.text();
-    return { status: response.status, ok: response.ok, headers: response.headers, text };
+    return { status: response.status, ok: response.ok, headers: response.headers, text, sentAt };
   }
 
   private connectionError(error: unknown, endpoint: string, signal: AbortSignal, timeoutMs: number): Pix4dApiError {
@@ -756,6 +870,8 @@ interface BufferedAnswer {
   readonly ok: boolean;
   readonly headers: Headers;
   readonly text: string;
+  /** When the attempt that got this answer was sent (epoch ms). */
+  readonly sentAt: number;
 }
 
 /** What a create answers and its list holds: an id, and the creation time the service gives it. */

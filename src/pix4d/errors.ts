@@ -112,6 +112,16 @@ export class Pix4dCreateUnconfirmedError extends Pix4dApiError {
   override name = 'Pix4dCreateUnconfirmedError';
 }
 
+/**
+ * A `process/` that went unanswered (timed out, connection cut) may still start processing, and the call's time ran
+ * out before the inspection's status could tell. Transient: the retried step, told of the earlier attempt, watches
+ * the status before it sends again, so processing is never started twice.
+ */
+export class Pix4dProcessingUnconfirmedError extends Pix4dApiError {
+  override name = 'Pix4dProcessingUnconfirmedError';
+  override readonly transient = true;
+}
+
 /** The sum of `nb_images_registered` differs from the number of keys sent. */
 export class ImageRegistrationMismatchError extends Error {
   override name = 'ImageRegistrationMismatchError';
@@ -131,4 +141,5 @@ export const TRANSIENT_PIX4D_ERRORS = [
   'Pix4dServerError',
   'Pix4dNetworkError',
   'Pix4dTimeoutError',
+  'Pix4dProcessingUnconfirmedError',
 ] as const;

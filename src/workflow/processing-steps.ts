@@ -20,13 +20,18 @@ interface ProcessingStartRecord {
 export async function startProcessing(input: { runPrefix: string; inspectionId: number }, deps: StepDependencies): Promise<ProcessingState> {
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const api = await deps.pix4d();
-  let record = await store.find<ProcessingStartRecord>(input.runPrefix, RUN_FILES.processingStart);
+  const earlier = await store.find<ProcessingStartRecord>(input.runPrefix, RUN_FILES.processingStart);
+  let record = earlier;
   if (!record) {
     const inspection = await api.getInspection(input.inspectionId);
     record = { statusBefore: { id: inspection.status.id, name: inspection.status.name }, requestedAt: deps.now().toISOString() };
     await store.write(input.runPrefix, RUN_FILES.processingStart, record);
   }
-  const start = await api.startProcessing(input.inspectionId, { statusBefore: record.statusBefore });
+  // A recorded earlier attempt may have sent process/ already: the client watches the status before sending again.
+  const start = await api.startProcessing(input.inspectionId, {
+    statusBefore: record.statusBefore,
+    ...(earlier ? { earlierAttemptAt: Date.parse(earlier.requestedAt) } : {}),
+  });
   const startedAt = new Date(record.requestedAt);
   const deadline = new Date(startedAt.getTime() + deps.config.deadlineHours * 3_600_000);
   await recordProgress(deps, input.runPrefix, 'processing');
