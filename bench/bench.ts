@@ -70,16 +70,22 @@ async function startServers(): Promise<{ process: ChildProcess; servers: BenchSe
   return { process: child, servers };
 }
 
-/** `count` photos of `size` bytes: random content with a JPEG header, distinct per photo. */
+/**
+ * `count` complete JPEGs of `size` bytes, distinct per photo: SOI, a comment with the photo's number, a scan of
+ * random data (without FF bytes, which would start markers there) and the end-of-image marker, so that the
+ * pipeline's completeness check accepts them.
+ */
 async function putPhotos(s3: S3Client, bucket: string, prefix: string, count: number, size: number): Promise<void> {
   const content = randomBytes(size);
-  content.set([0xff, 0xd8, 0xff, 0xe0]);
+  for (let i = 0; i < content.length; i++) if (content[i] === 0xff) content[i] = 0xfe;
+  content.set([0xff, 0xd8, 0xff, 0xfe, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00]);
+  content.set([0xff, 0xd9], size - 2);
   await mapWithConcurrency(
     Array.from({ length: count }, (_, i) => i),
     16,
     async (i) => {
       const body = Buffer.from(content);
-      body.writeUInt32BE(i, 4);
+      body.writeUInt32BE(i, 6);
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}DCIM/IMG_${String(i).padStart(4, '0')}.JPG`, Body: body }));
     },
   );

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -28,7 +28,8 @@ import { mapWithConcurrency } from './pool';
  * (`peakBufferBytes`), when every object in flight is above the threshold. Measured here: 4 uploads at once with
  * queueSize 2 and 8 MiB parts held 122 MiB of live buffers (the formula: 128 MiB); 2 x (2 + 2) x 5 MiB, 45 MiB
  * (40). Freed buffers stay counted until the garbage collector runs, so a Lambda's memory must leave room above
- * this figure as well as for Node and the SDK (about 120 MiB).
+ * this figure as well as for Node and the SDK (about 120 MiB). A completeness check (`checkContent.completeness`)
+ * adds one source chunk per object (tens of KiB): the chunk held back until the check has seen the end.
  */
 
 const MiB = 1024 * 1024;
@@ -86,8 +87,9 @@ export interface CopyOptions {
   /** Called once per object, after its size has been verified. */
   readonly onObjectCopied?: (event: { relativePath: string; bytes: number }) => void;
   /**
-   * Judges each object by its first bytes before anything is written: a reason skips the object. The copy reads
-   * the photos anyway, so the check costs no extra request (and no other function needs to read them).
+   * Judges each object by its first bytes before anything is written, then, optionally, by all of its bytes as
+   * they stream across: a reason skips the object. The copy reads the photos anyway, so the check costs no extra
+   * request (and no other function needs to read them).
    * @default every object is copied
    */
   readonly checkContent?: ContentCheck;
@@ -97,6 +99,18 @@ export interface CopyOptions {
 export interface ContentCheck {
   readonly bytesNeeded: number;
   reasonToSkip(relativePath: string, firstBytes: Uint8Array): string | undefined;
+  /**
+   * A check of the whole content as it streams across (that a photo is complete), for an object its first bytes
+   * accepted; undefined for none. Its reason skips the object although it has been streamed: the upload is
+   * held back by its last chunk until the check has seen the end, then abandoned, so no object is completed.
+   */
+  completeness?(relativePath: string, firstBytes: Uint8Array): StreamedContentCheck | undefined;
+}
+
+/** Fed every byte of an object in order; `finish` gives the reason to skip it, after the last byte. */
+export interface StreamedContentCheck {
+  update(chunk: Uint8Array): void;
+  finish(): string | undefined;
 }
 
 export interface SkippedPhoto {
@@ -379,6 +393,8 @@ class Attempt {
     const received = answer.Body;
     if (!(received instanceof Readable)) throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
     let body: Readable = received;
+    let gate: CompletenessGate | undefined;
+    const length = answer.ContentLength ?? item.size;
     if (settings.checkContent) {
       const peeked = await this.fromSource(peek(body, settings.checkContent.bytesNeeded));
       const reason = settings.checkContent.reasonToSkip(item.relativePath, peeked.firstBytes);
@@ -387,20 +403,29 @@ class Attempt {
         return reason;
       }
       body = peeked.rest;
+      const check = settings.checkContent.completeness?.(item.relativePath, peeked.firstBytes);
+      if (check) gate = new CompletenessGate(check, length, (error) => this.markSource(error));
     }
     // An error of the source stream stops a PutObject (lib-storage sees it itself, reading the stream); it is the
-    // error that counts, not the abort it causes.
+    // error that counts, not the abort it causes. So does the gate's refusal.
     let streamError: Error | undefined;
     const stopped = new AbortController();
-    body.on('error', (error) => {
-      streamError ??= this.markSource(error);
+    const stop = (error: Error) => {
+      streamError ??= error;
       stopped.abort();
-    });
-    const length = answer.ContentLength ?? item.size;
+    };
+    body.on('error', (error) => stop(this.markSource(error)));
+    let content: Readable = body;
+    if (gate) {
+      gate.on('error', stop);
+      // pipeline, unlike pipe, passes a source error on to the gate, and so to lib-storage reading it.
+      pipeline(body, gate, () => {});
+      content = gate;
+    }
     const params = {
       Bucket: bucket,
       Key: key,
-      Body: body,
+      Body: content,
       ContentLength: length,
       ...(answer.ContentType ? { ContentType: answer.ContentType } : {}),
     };
@@ -418,12 +443,15 @@ class Attempt {
         await upload.done();
       }
     } catch (error) {
+      // Refused by the gate: whatever the upload's own error (the abort, or an AbortMultipartUpload that failed).
+      if (gate?.refusal !== undefined) return gate.refusal;
       throw streamError ?? error;
     } finally {
       // After a failure the rest of the source is not wanted; its connection is closed rather than read to the end.
       if (!body.readableEnded) body.destroy();
+      if (gate && !gate.readableEnded) gate.destroy();
     }
-    return undefined;
+    return gate?.refusal;
   }
 
   async verify(item: CopyItem, destination: S3Client, bucket: string, key: string): Promise<void> {
@@ -466,6 +494,60 @@ class Attempt {
   isFromSource(error: unknown): boolean {
     return typeof error === 'object' && error !== null && this.sourceErrors.has(error);
   }
+}
+
+/**
+ * Passes an object's content on to its upload one chunk behind, feeding each chunk to a completeness check: the
+ * last chunk goes out only once the check has seen the end and accepted the whole, so the upload of a refused
+ * object never gets its last bytes (S3 does not store a PutObject whose body is cut short, nor a multipart upload
+ * that is not completed) and fails with `ContentRefusedError`. A source that ends before its Content-Length is a
+ * failed read, retried like any other, not a truncated photo.
+ */
+class CompletenessGate extends Transform {
+  /** The check's reason, once it has refused the content. */
+  refusal: string | undefined;
+  private held: Buffer | undefined;
+  private received = 0;
+
+  constructor(
+    private readonly check: StreamedContentCheck,
+    private readonly expectedBytes: number,
+    private readonly sourceError: (error: Error) => Error,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (chunk.length === 0) {
+      callback();
+      return;
+    }
+    this.received += chunk.length;
+    try {
+      this.check.update(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    const previous = this.held;
+    this.held = chunk;
+    callback(null, previous);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.received !== this.expectedBytes) {
+      callback(this.sourceError(new Error(`The source stream ended after ${this.received} of ${this.expectedBytes} bytes`)));
+      return;
+    }
+    this.refusal = this.check.finish();
+    if (this.refusal !== undefined) callback(new ContentRefusedError(this.refusal));
+    else callback(null, this.held);
+  }
+}
+
+/** The completeness check refused an object as it ended: its upload is abandoned. */
+class ContentRefusedError extends Error {
+  override name = 'ContentRefusedError';
 }
 
 /**

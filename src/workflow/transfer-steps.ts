@@ -1,4 +1,5 @@
 import { FIRST_BYTES_NEEDED, skipReasonByContent } from '../batch/classify';
+import { completenessCheck } from '../batch/image-completeness';
 import type { SkippedObject } from '../batch/list-batch';
 import { copyPhotos } from '../copy/copier';
 import { InspectionCredentials } from '../copy/credentials-source';
@@ -33,7 +34,12 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
   const result = await copyPhotos(chunk, { client: deps.s3, bucket: input.dropBucket }, credentials, {
     ...deps.config.copy,
     ...(deps.destinationEndpoint ? { destinationEndpoint: deps.destinationEndpoint } : {}),
-    checkContent: { bytesNeeded: FIRST_BYTES_NEEDED, reasonToSkip: skipReasonByContent },
+    // Complete photos only: one cut short (an interrupted upload) is skipped with its reason, never registered.
+    checkContent: {
+      bytesNeeded: FIRST_BYTES_NEEDED,
+      reasonToSkip: skipReasonByContent,
+      completeness: (_relativePath, firstBytes) => completenessCheck(firstBytes),
+    },
   });
   const sourceKeys = new Map(chunk.map((image) => [image.relativePath, image.sourceKey]));
   const record: ChunkRecord = {

@@ -1,11 +1,28 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../../src/copy/pool';
 
-/** The first bytes of a JPEG (SOI + APP0 marker), then filler: enough for the pipeline's content check. */
+/** SOI, and an APP0 (JFIF) segment of 16 bytes whose last 4 bytes carry the seed. */
+const JPEG_HEAD = [0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01];
+/** A start-of-scan segment (one component): what follows it is entropy-coded data, up to the end-of-image marker. */
+const START_OF_SCAN = [0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00];
+const END_OF_IMAGE = [0xff, 0xd9];
+/** The smallest photo that is complete: head, seed, scan header, end-of-image marker. */
+const COMPLETE_JPEG_BYTES = 32;
+
+/**
+ * A JPEG's structure around filler: SOI + APP0 (with the seed), a scan whose data is the filler, and the
+ * end-of-image marker (FF D9) last, so that the pipeline's content and completeness checks take it for a
+ * complete photo. Below 32 bytes, only the head and the seed (a photo cut short).
+ */
 export function jpegBytes(size = 2_048, seed = 0): Buffer {
+  // The filler never holds an FF byte, which in scan data would start a marker.
   const body = Buffer.alloc(size, seed % 251);
-  body.set([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
-  body.writeUInt32BE(seed, 12);
+  body.set(JPEG_HEAD.slice(0, size));
+  if (size >= 16) body.writeUInt32BE(seed, 12);
+  if (size >= COMPLETE_JPEG_BYTES) {
+    body.set(START_OF_SCAN, 20);
+    body.set(END_OF_IMAGE, size - 2);
+  }
   return body;
 }
 

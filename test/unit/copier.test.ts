@@ -1,11 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  S3Client,
+  type GetObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
+import { FIRST_BYTES_NEEDED, skipReasonByContent } from '../../src/batch/classify';
+import { completenessCheck } from '../../src/batch/image-completeness';
 import { startSimulator, Simulator } from '../../local/simulator/simulator';
 import {
+  ContentCheck,
   copyPhotos,
   CopyItem,
   CopyOptions,
@@ -17,6 +27,8 @@ import { defaultRefreshMarginMs, InspectionCredentials } from '../../src/copy/cr
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
 import { TemporaryS3Credentials } from '../../src/pix4d/temporary-s3-credentials';
+import { listBucket } from '../helpers/bucket-contents';
+import { jpegBytes } from '../helpers/flights';
 
 /**
  * The copy engine against the Pix4Dinspect simulator: a real drop bucket on the embedded S3 server, real
@@ -465,6 +477,132 @@ describe('copyPhotos', () => {
     await expect(escaping).rejects.toThrow(RangeError);
     await expect(tooSmallParts).rejects.toThrow(/partSizeBytes/);
     expect(simulator.requests.length).toBe(mark);
+  });
+});
+
+/** The content check of the copy Lambda: first bytes, then completeness as the photo streams. */
+const PHOTO_CHECK: ContentCheck = {
+  bytesNeeded: FIRST_BYTES_NEEDED,
+  reasonToSkip: skipReasonByContent,
+  completeness: (_relativePath, firstBytes) => completenessCheck(firstBytes),
+};
+
+/** Puts the given bodies in the drop bucket below `folder/` and returns the items to copy. */
+async function dropBodies(folder: string, files: readonly { path: string; body: Buffer }[]): Promise<CopyItem[]> {
+  for (const { path, body } of files) {
+    await direct.send(new PutObjectCommand({ Bucket: DROP_BUCKET, Key: `${folder}/${path}`, Body: body, ContentType: 'image/jpeg' }));
+  }
+  return files.map(({ path, body }) => ({ sourceKey: `${folder}/${path}`, relativePath: path, size: body.length }));
+}
+
+/** Keys of the simulator's bucket below `keyPrefix/`, relative to it. */
+async function destinationPaths(keyPrefix: string): Promise<string[]> {
+  return (await listBucket(direct, simulator.bucket, `${keyPrefix}/`)).map((object) => object.key.slice(keyPrefix.length + 1));
+}
+
+describe('copyPhotos with the completeness check', () => {
+  it('skips truncated JPEGs sent as single PutObjects, stores nothing for them, and copies the complete ones byte for byte', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const complete = [
+      { path: 'DCIM/DJI_0001.JPG', body: jpegBytes(300_000, 1) },
+      { path: 'DCIM/DJI_0003.JPG', body: jpegBytes(20_000, 3) },
+    ];
+    const truncated = [
+      { path: 'DCIM/DJI_0002.JPG', body: jpegBytes(300_000, 2).subarray(0, 250_000) },
+      { path: 'DCIM/DJI_0004.JPG', body: Buffer.from([0xff, 0xd8, 0xff]) },
+    ];
+    const items = await dropBodies(`tower-1/flight-${inspectionId}`, [complete[0]!, truncated[0]!, complete[1]!, truncated[1]!]);
+    const { keyPrefix } = await credentials.current();
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(items, source(), credentials, options({ checkContent: PHOTO_CHECK }));
+
+    // Assess
+    expect(result.copied.map((photo) => photo.relativePath)).toEqual(['DCIM/DJI_0001.JPG', 'DCIM/DJI_0003.JPG']);
+    expect(result.skipped).toEqual([
+      { relativePath: 'DCIM/DJI_0002.JPG', reason: 'truncated JPEG: its 250,000 bytes end before the end-of-image marker (FF D9)' },
+      { relativePath: 'DCIM/DJI_0004.JPG', reason: 'truncated JPEG: its 3 bytes end before the end-of-image marker (FF D9)' },
+    ]);
+    expect(result.bytes).toBe(320_000);
+    expect(await destinationPaths(keyPrefix)).toEqual(['DCIM/DJI_0001.JPG', 'DCIM/DJI_0003.JPG']);
+    for (const { path, body } of complete) expect(await destinationHash(`${keyPrefix}/${path}`)).toBe(sha256(body));
+    // The PutObjects of the truncated photos were cut off before their last bytes: none succeeded, none was checked.
+    const requests = requestsSince(mark, keyPrefix).filter((request) => /DJI_000[24]/.test(request));
+    expect(requests.filter((request) => / 200/.test(request) || request.startsWith('HEAD'))).toEqual([]);
+  });
+
+  it('aborts the multipart upload of a truncated JPEG after streaming its parts, and completes that of a complete one', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const large = jpegBytes(12 * MiB, 5);
+    const cut = jpegBytes(14 * MiB, 6).subarray(0, 13 * MiB);
+    const items = await dropBodies(`tower-1/flight-${inspectionId}`, [
+      { path: 'DCIM/large.JPG', body: large },
+      { path: 'DCIM/cut.JPG', body: cut },
+    ]);
+    const { keyPrefix } = await credentials.current();
+    const mark = simulator.s3Requests.length;
+
+    // Act
+    const result = await copyPhotos(
+      items,
+      source(),
+      credentials,
+      options({ checkContent: PHOTO_CHECK, partSizeBytes: 5 * MiB, multipartThresholdBytes: 8 * MiB }),
+    );
+
+    // Assess
+    expect(result.copied.map((photo) => photo.relativePath)).toEqual(['DCIM/large.JPG']);
+    expect(result.skipped).toEqual([
+      { relativePath: 'DCIM/cut.JPG', reason: 'truncated JPEG: its 13,631,488 bytes end before the end-of-image marker (FF D9)' },
+    ]);
+    expect(await destinationHash(`${keyPrefix}/DCIM/large.JPG`)).toBe(sha256(large));
+    expect(await destinationPaths(keyPrefix)).toEqual(['DCIM/large.JPG']);
+    // CreateMultipartUpload, the two whole parts, AbortMultipartUpload: never the third part, never the completion.
+    expect(requestsSince(mark, keyPrefix).filter((request) => request.includes('cut.JPG'))).toEqual([
+      'POST DCIM/cut.JPG 200',
+      'PUT DCIM/cut.JPG 200',
+      'PUT DCIM/cut.JPG 200',
+      'DELETE DCIM/cut.JPG 204',
+    ]);
+    const uploads = await direct.send(new ListMultipartUploadsCommand({ Bucket: simulator.bucket, Prefix: `${keyPrefix}/` }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  it('retries a source that ends before its Content-Length as a failed read, not a truncated photo', async () => {
+    // Prepare
+    const inspectionId = await newInspectionId();
+    const credentials = new InspectionCredentials(api, inspectionId);
+    const photo = jpegBytes(100_000, 7);
+    const items = await dropBodies(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/DJI_0007.JPG', body: photo }]);
+    // The first read of the photo ends, without an error, halfway through.
+    const client = simulator.embeddedS3.client();
+    let reads = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName !== 'GetObjectCommand' || ++reads > 1) return result;
+        const output = result.output as GetObjectCommandOutput;
+        const body = Buffer.from(await output.Body!.transformToByteArray());
+        output.Body = Readable.from([body.subarray(0, 50_000)]) as GetObjectCommandOutput['Body'];
+        return result;
+      },
+      { step: 'initialize', name: 'shortSource' },
+    );
+    const { keyPrefix } = await credentials.current();
+
+    // Act
+    const result = await copyPhotos(items, { client, bucket: DROP_BUCKET }, credentials, options({ checkContent: PHOTO_CHECK }));
+
+    // Assess
+    expect(reads).toBe(2);
+    expect(result.skipped).toEqual([]);
+    expect(result.copied.map((copied) => copied.relativePath)).toEqual(['DCIM/DJI_0007.JPG']);
+    expect(await destinationHash(`${keyPrefix}/DCIM/DJI_0007.JPG`)).toBe(sha256(photo));
   });
 });
 
