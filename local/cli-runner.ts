@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CliOptions } from './cli';
 import { EMBEDDED_S3_ACCESS_KEY, EMBEDDED_S3_REGION } from './s3/embedded-s3';
 import { DroppedFlight, runLocalFlights } from './local-run';
-import { LocalPipeline, LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
+import { InFlightBatch, LocalPipeline, LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
 import type { NotificationV1 } from '../src/notify/notification';
 import type { Simulator } from './simulator/simulator';
 
@@ -20,26 +23,71 @@ const STAGES: Record<string, string> = {
   'Notify timed out': 'Publishing the notification',
 };
 
+/** A stop names the stage of any state a batch can be in, the ones between the steps above included. */
+const IN_FLIGHT_STAGES: Record<string, string> = {
+  ...STAGES,
+  'Copy chunk': 'Copying photos to Pix4Dinspect',
+  'Wait for processing': 'Waiting for processing',
+  'Keep polling': 'Waiting for processing',
+  'Processing done?': 'Waiting for processing',
+};
+
+type StopCause = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'parent-exited';
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * On Ctrl-C the terminal signals npm and this process alike, and npm passes its signal on: the same signal this soon
+ * after the first is the same request, not a second one.
+ */
+const SAME_REQUEST_MS = 500;
+const PARENT_POLL_MS = 1_000;
+/** A stopping run does not wait longer than this for its servers to close (the exit closes them anyway). */
+const CLOSE_LIMIT_MS = 5_000;
+
 export async function runCli(options: CliOptions, write: Write): Promise<number> {
-  return options.serve ? serve(options, write) : runOnce(options, write);
+  const report = options.json ? jsonReporter(write, !options.serve) : humanReporter(write, !options.serve && process.stdout.isTTY === true && process.stderr.isTTY === true);
+  const shutdown = new Shutdown(options.graceSeconds * 1000, report);
+  // Listening first: a signal before that would end the process at once, the folder left.
+  shutdown.listen();
+  useOwnTemporaryFolder();
+  const run = options.serve ? serve(options, report, shutdown, write) : runOnce(options, report, shutdown, write);
+  // A second request does not wait for the run: cli.ts exits with this code, and the exit removes the temporary folder.
+  return Promise.race([run, shutdown.now.then(() => shutdown.stopNow())]);
 }
 
-async function runOnce(options: CliOptions, write: Write): Promise<number> {
+/**
+ * Every temporary file of the run (the embedded S3's objects, the synthesized cloud assembly, whatever a library
+ * writes under os.tmpdir()) goes into one folder, removed as the process exits, whichever way it ends: the run's
+ * end, a stop, an error. Only SIGKILL leaves it.
+ */
+function useOwnTemporaryFolder(): void {
+  const folder = mkdtempSync(join(tmpdir(), 'inspect-pipeline-local-'));
+  process.env.TMPDIR = folder;
+  process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+}
+
+async function runOnce(options: CliOptions, report: Reporter, shutdown: Shutdown, write: Write): Promise<number> {
   const started = Date.now();
-  const report = options.json ? jsonReporter(write) : humanReporter(write, process.stdout.isTTY === true && process.stderr.isTTY === true);
-  const result = await runLocalFlights(options.run, report.onEvent);
+  shutdown.summary = () => report.finish(shutdown.notifications, options.run.flights, (Date.now() - started) / 1000, shutdown.cause);
+  const result = await runLocalFlights(options.run, shutdown.filter(report.onEvent), {
+    signal: shutdown.signal,
+    drain: (pipeline, cutUploads) => shutdown.drain(pipeline, cutUploads),
+  });
   if (result.refused.length > 0) {
     // On AWS these calls would fail the same way: the role in lib/ lacks a grant. (Before the outcomes, which come last.)
     if (options.json) write(`${JSON.stringify({ event: 'iam-refused', calls: result.refused })}\n`);
     else write(`\nIAM refused ${result.refused.length} call(s) that the synthesized roles do not allow:\n${result.refused.map((call) => `  ${call.caller}: ${call.action} on ${call.resource}`).join('\n')}\n`);
   }
-  report.finish(result.notifications, result.flights.length, (Date.now() - started) / 1000);
+  report.finish(result.notifications, options.run.flights, (Date.now() - started) / 1000, shutdown.cause);
+  if (result.stopped === 'abandoned') return shutdown.exitCode;
   return result.succeeded && result.refused.length === 0 ? 0 : 1;
 }
 
-async function serve(options: CliOptions, write: Write): Promise<number> {
-  const report = options.json ? jsonReporter(write, false) : humanReporter(write, false);
-  const pipeline = await startLocalPipeline({ ...options.run.pipeline, quietPeriodSeconds: options.run.pipeline.quietPeriodSeconds || 0, onEvent: report.onEvent });
+async function serve(options: CliOptions, report: Reporter, shutdown: Shutdown, write: Write): Promise<number> {
+  const pipeline = await startLocalPipeline({
+    ...options.run.pipeline,
+    quietPeriodSeconds: options.run.pipeline.quietPeriodSeconds || 0,
+    onEvent: shutdown.filter(report.onEvent),
+  });
   const endpoint = {
     event: 'serving',
     s3Endpoint: pipeline.s3Endpoint,
@@ -54,7 +102,7 @@ async function serve(options: CliOptions, write: Write): Promise<number> {
   else {
     write(
       [
-        'inspect-pipeline is serving locally (stop with Ctrl-C)',
+        `inspect-pipeline is serving locally (stop with Ctrl-C; batches in flight then get ${options.graceSeconds} s to finish)`,
         `  S3 endpoint   ${endpoint.s3Endpoint}   region ${endpoint.region}`,
         `  Drop bucket   ${endpoint.dropBucket}   (work bucket ${endpoint.workBucket})`,
         `  Access keys   ${endpoint.accessKeyId} / ${endpoint.secretAccessKey}`,
@@ -66,21 +114,171 @@ async function serve(options: CliOptions, write: Write): Promise<number> {
       ].join('\n'),
     );
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await pipeline.settle();
-  await pipeline.close();
+  const stopped = () => {
+    if (options.json) write(`${JSON.stringify({ event: 'stopped', notifications: pipeline.notifications.length })}\n`);
+    else write(`Stopped after ${pipeline.notifications.length} notification(s).\n`);
+  };
+  shutdown.summary = stopped;
+  await shutdown.requested;
+  const drained = await shutdown.drain(pipeline);
+  await closeWithin(pipeline, CLOSE_LIMIT_MS);
   const failed = pipeline.notifications.some((message) => message.type !== 'inspection.completed');
-  if (options.json) write(`${JSON.stringify({ event: 'stopped', notifications: pipeline.notifications.length })}\n`);
-  else write(`Stopped after ${pipeline.notifications.length} notification(s).\n`);
+  stopped();
+  if (!drained) return shutdown.exitCode;
   return failed ? 1 : 0;
+}
+
+async function closeWithin(pipeline: LocalPipeline, limitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
+  try {
+    await Promise.race([pipeline.close(), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface InFlightLine {
+  readonly batch: string;
+  readonly stage: string;
+}
+
+/**
+ * How this process stops. The first SIGINT, SIGTERM or SIGHUP (or the exit of its parent process, npm killed for
+ * one) stops new batches and gives those in flight `graceMs` to finish; those still running then are abandoned, each
+ * said so. The next signal gives up on them at once; a third exits without a word. Every way out goes through
+ * process.exit, whose 'exit' hooks remove the temporary files.
+ */
+class Shutdown {
+  cause: StopCause | undefined;
+  /** The run's last lines, which a stop at once prints too. */
+  summary: (() => void) | undefined;
+  private readonly controller = new AbortController();
+  /** Aborted at the first request. */
+  readonly signal = this.controller.signal;
+  /** Resolves at the first request. */
+  readonly requested: Promise<void>;
+  /** Resolves at the second request. */
+  readonly now: Promise<void>;
+  private resolveNow: () => void = () => undefined;
+  private requestedAt = 0;
+  private secondCause: StopCause | undefined;
+  private pipeline: LocalPipeline | undefined;
+  private cutUploads: readonly string[] = [];
+  private gaveUp = false;
+
+  constructor(
+    private readonly graceMs: number,
+    private readonly report: Reporter,
+  ) {
+    this.requested = new Promise((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.now = new Promise((resolve) => (this.resolveNow = resolve));
+  }
+
+  /** 128 + the signal's number, as a shell reports a process the signal ended (the parent's exit counts as SIGTERM). */
+  get exitCode(): number {
+    const signal = this.cause === undefined || this.cause === 'parent-exited' ? 'SIGTERM' : this.cause;
+    return 128 + constants.signals[signal];
+  }
+
+  listen(): void {
+    for (const signal of STOP_SIGNALS) process.on(signal, () => this.request(signal));
+    // A parent that exits without passing a signal on (npm killed with SIGKILL, a shell between npm and this process)
+    // would leave this process serving with nobody to stop it.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) this.request('parent-exited');
+    }, PARENT_POLL_MS).unref();
+  }
+
+  /** The pipeline's events, dropped once the batches in flight are given up on: what they still do is no outcome. */
+  filter(onEvent: (event: RunEvent) => void): (event: RunEvent) => void {
+    return (event) => {
+      if (!this.gaveUp) onEvent(event);
+    };
+  }
+
+  /**
+   * The first request's stop: no new batches, a line per batch in flight, up to the grace period for them to end
+   * (those whose upload the stop cut are not waited for). Resolves true when nothing was abandoned.
+   */
+  async drain(pipeline: LocalPipeline, cutUploads: readonly string[] = []): Promise<boolean> {
+    this.pipeline = pipeline;
+    this.cutUploads = cutUploads;
+    pipeline.stopAccepting();
+    this.report.stopping(this.cause ?? 'SIGTERM', this.inFlight(), this.graceMs / 1000);
+    const deadline = Date.now() + this.graceMs;
+    while (this.waiting() && Date.now() < deadline && this.secondCause === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - Date.now()))));
+    }
+    if (!this.waiting() && cutUploads.length === 0) return true;
+    this.giveUp();
+    return false;
+  }
+
+  /** The notifications published so far. */
+  get notifications(): readonly NotificationV1[] {
+    return this.pipeline?.notifications ?? [];
+  }
+
+  /** The second request: whatever is in flight is abandoned now. Returns the exit code. */
+  stopNow(): number {
+    this.report.stoppingNow(this.secondCause ?? this.cause ?? 'SIGTERM');
+    this.giveUp();
+    this.summary?.();
+    return this.exitCode;
+  }
+
+  private request(cause: StopCause): void {
+    const now = Date.now();
+    if (this.cause === undefined) {
+      this.cause = cause;
+      this.requestedAt = now;
+      this.controller.abort();
+      return;
+    }
+    // The parent exiting after a signal is most likely that signal's doing (a shell between npm and this process dies
+    // of the Ctrl-C at once): no second request.
+    if (cause === 'parent-exited') return;
+    if (cause === this.cause && now - this.requestedAt < SAME_REQUEST_MS) return;
+    if (this.secondCause !== undefined) process.exit(this.exitCode);
+    this.secondCause = cause;
+    this.resolveNow();
+  }
+
+  private waiting(): boolean {
+    const inFlight = this.pipeline?.inFlight();
+    return inFlight !== undefined && (inFlight.deliveries > 0 || inFlight.batches.some((batch) => !this.cutUploads.includes(batch.batch)));
+  }
+
+  /** One line per batch: a cut upload where it stopped, the others where their execution is. */
+  private inFlight(): InFlightLine[] {
+    const lines = new Map<string, string>(this.cutUploads.map((batch) => [batch, 'Uploading photos']));
+    for (const batch of this.pipeline?.inFlight().batches ?? []) if (!lines.has(batch.batch)) lines.set(batch.batch, stageOf(batch));
+    return [...lines].map(([batch, stage]) => ({ batch, stage }));
+  }
+
+  private giveUp(): void {
+    if (this.gaveUp) return;
+    const left = this.inFlight();
+    this.gaveUp = true;
+    this.report.abandoned(left);
+  }
+}
+
+function stageOf(batch: InFlightBatch): string {
+  if (batch.machine === 'waiter') return 'Waiting for the batch to close';
+  if (batch.state === undefined) return 'Starting';
+  return IN_FLIGHT_STAGES[batch.state] ?? batch.state;
 }
 
 interface Reporter {
   onEvent(event: RunEvent): void;
-  finish(notifications: readonly NotificationV1[], flights: number, seconds: number): void;
+  /** The end of a run; `stoppedBy` when a stop request cut it short. */
+  finish(notifications: readonly NotificationV1[], flights: number, seconds: number, stoppedBy?: StopCause): void;
+  stopping(cause: StopCause, inFlight: readonly InFlightLine[], graceSeconds: number): void;
+  stoppingNow(cause: StopCause): void;
+  abandoned(batches: readonly InFlightLine[]): void;
 }
 
 /**
@@ -132,7 +330,7 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
           return;
       }
     },
-    finish(notifications, flights, seconds) {
+    finish(notifications, flights, seconds, stoppedBy) {
       line({
         event: 'finished',
         flights,
@@ -140,8 +338,19 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
         failed: notifications.filter((message) => message.type === 'inspection.failed').length,
         timedOut: notifications.filter((message) => message.type === 'inspection.timed_out').length,
         seconds: Math.round(seconds * 10) / 10,
+        ...(stoppedBy ? { stoppedBy } : {}),
       });
       for (const message of notifications) line({ event: 'notification', message });
+    },
+    stopping(cause, inFlight, graceSeconds) {
+      line({ event: 'stopping', cause, inFlight: inFlight.length, graceSeconds });
+      for (const batch of inFlight) line({ event: 'in-flight', ...batch });
+    },
+    stoppingNow(cause) {
+      line({ event: 'stopping-now', cause });
+    },
+    abandoned(batches) {
+      for (const batch of batches) line({ event: 'abandoned', ...batch });
     },
   };
 }
@@ -202,17 +411,41 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
           return;
       }
     },
-    finish(notifications, flights, seconds) {
+    finish(notifications, flights, seconds, stoppedBy) {
       endBar();
       const completed = notifications.filter((message) => message.type === 'inspection.completed').length;
-      write(`\n${completed} of ${flights} flight(s) completed in ${seconds.toFixed(1)} s.\n`);
+      write(`\n${stoppedBy ? `Stopped (${describeCause(stoppedBy)}): ` : ''}${completed} of ${flights} flight(s) completed in ${seconds.toFixed(1)} s.\n`);
       if (simulator) {
         // What the runs left in Pix4Dinspect: one inspection per flight, whatever answers were lost on the way.
         const held = simulator.holdings();
         write(`The simulator holds ${held.inspections.length} inspection(s) of ${held.assets.length} asset(s).\n`);
       }
     },
+    stopping(cause, inFlight, graceSeconds) {
+      endBar();
+      if (inFlight.length === 0) {
+        write(`\nStopping (${describeCause(cause)}): nothing in flight.\n`);
+        return;
+      }
+      const again = cause === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+      write(
+        `\nStopping (${describeCause(cause)}): no new batches; the ${inFlight.length} in flight get ${graceSeconds} s to finish (${again} stops now):\n` +
+          inFlight.map((batch) => `  ${batch.batch}  ${batch.stage}\n`).join(''),
+      );
+    },
+    stoppingNow(cause) {
+      endBar();
+      write(`Stopping now (${describeCause(cause)}).\n`);
+    },
+    abandoned(batches) {
+      endBar();
+      for (const batch of batches) write(`abandoned: ${batch.batch} at ${batch.stage}\n`);
+    },
   };
+}
+
+function describeCause(cause: StopCause): string {
+  return cause === 'parent-exited' ? 'the parent process exited' : cause;
 }
 
 function describeNotification(message: NotificationV1): string {

@@ -42,15 +42,20 @@ Simulated Pix4Dinspect
 Output
   --json                    JSON Lines on stdout, one object per progress event
   --serve                   keep running: process every flight any S3 client drops, until Ctrl-C
+  --grace-seconds N         on Ctrl-C (SIGINT) or SIGTERM, how long batches in flight get to finish before they are
+                            abandoned (default 10); a second signal stops at once
   --s3-port N               port of the embedded S3 server (default: any free port)
   --log-level L             level of the pipeline's logs on stderr: debug | info | warn | error (default warn)
   --help
 
-Exit status: 0 when every flight ended inspection.completed, 1 when any failed or timed out, 2 on bad usage.`;
+Exit status: 0 when every flight ended inspection.completed, 1 when any failed or timed out, 2 on bad usage,
+130 (SIGINT) or 143 (SIGTERM) when a stop cut work short: a flight or batch abandoned, or a second signal.`;
 
 export interface CliOptions {
   readonly json: boolean;
   readonly serve: boolean;
+  /** How long batches in flight get to finish once a stop is requested. */
+  readonly graceSeconds: number;
   readonly logLevel: string;
   readonly run: import('./local-run').LocalRunOptions;
 }
@@ -85,6 +90,7 @@ function readOptions(argv: string[]): CliOptions | 'help' {
       'pix4d-url': { type: 'string' },
       json: { type: 'boolean', default: false },
       serve: { type: 'boolean', default: false },
+      'grace-seconds': { type: 'string' },
       's3-port': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -114,6 +120,7 @@ function readOptions(argv: string[]): CliOptions | 'help' {
   return {
     json: values.json,
     serve: values.serve,
+    graceSeconds: parseNumberOption('grace-seconds', values['grace-seconds'], 0) ?? 10,
     logLevel: parseChoiceOption('log-level', values['log-level'], ['debug', 'info', 'warn', 'error'] as const) ?? 'warn',
     run: {
       source: {

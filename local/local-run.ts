@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -37,6 +38,23 @@ export interface LocalRunResult {
   readonly refused: readonly RefusedCall[];
   /** Every flight ended `inspection.completed`. */
   readonly succeeded: boolean;
+  /**
+   * How a stop requested during the run went: `drained` when every flight had its outcome within the grace period,
+   * `abandoned` when a flight was left unfinished (its upload cut, or its batch still running). Undefined when the
+   * run was not stopped.
+   */
+  readonly stopped?: 'drained' | 'abandoned';
+}
+
+/** A way to stop a run before its flights end. */
+export interface RunStop {
+  /** Aborted to stop: the uploads in progress are cut and the run stops waiting for outcomes. */
+  readonly signal: AbortSignal;
+  /**
+   * Runs once the signal aborted, before the pipeline closes, with the flights whose upload was cut: lets the
+   * batches in flight finish or gives up on them. Resolves true when nothing was given up on.
+   */
+  readonly drain: (pipeline: LocalPipeline, cutUploads: readonly string[]) => Promise<boolean>;
 }
 
 export interface FileToDrop {
@@ -70,12 +88,24 @@ export async function filesOf(source: FlightSource): Promise<FileToDrop[]> {
 }
 
 /** Uploads a flight under `prefix` as a drone sync would (in parallel), and the manifest last. */
-export async function dropFiles(s3: S3Client, bucket: string, prefix: string, files: readonly FileToDrop[], manifest: string | false): Promise<DroppedFlight> {
-  await mapWithConcurrency(files, 16, async (file) =>
-    s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file.relativePath}`, Body: await file.read() })),
-  );
+export async function dropFiles(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  files: readonly FileToDrop[],
+  manifest: string | false,
+  abortSignal?: AbortSignal,
+): Promise<DroppedFlight> {
+  // Every upload in progress listens to the signal: more than EventTarget's default of 10 is no leak.
+  if (abortSignal) setMaxListeners(0, abortSignal);
+  const options = abortSignal ? { abortSignal } : {};
+  await mapWithConcurrency(files, 16, async (file) => {
+    abortSignal?.throwIfAborted();
+    return s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file.relativePath}`, Body: await file.read() }), options);
+  });
   if (manifest !== false) {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}manifest.json`, Body: manifest, ContentType: 'application/json' }));
+    abortSignal?.throwIfAborted();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}manifest.json`, Body: manifest, ContentType: 'application/json' }), options);
   }
   return { prefix, files: files.length, bytes: files.reduce((sum, file) => sum + file.size, 0) };
 }
@@ -87,40 +117,66 @@ export function flightPrefixes(asset: string, flight: string, count: number): st
   return Array.from({ length: count }, (_, i) => `${asset}/${flight}-${String(i + 1).padStart(width, '0')}/`);
 }
 
-/** Starts the local pipeline, drops the flights at once, waits for every outcome. */
+/** Starts the local pipeline, drops the flights at once, waits for every outcome (or for `stop`). */
 export async function runLocalFlights(
   options: LocalRunOptions,
   onEvent: (event: LocalPipelineEvent | { event: 'ready'; pipeline: LocalPipeline } | { event: 'dropped'; flight: DroppedFlight }) => void,
+  stop?: RunStop,
 ): Promise<LocalRunResult> {
   const pipeline = await startLocalPipeline({ ...options.pipeline, onEvent });
   try {
-    onEvent({ event: 'ready', pipeline });
-    const files = await filesOf(options.source);
-    const flights = await Promise.all(
-      flightPrefixes(options.asset, options.flight, options.flights).map(async (prefix) => {
-        const dropped = await dropFiles(pipeline.s3, pipeline.dropBucket, prefix, files, options.manifest);
-        onEvent({ event: 'dropped', flight: dropped });
-        return dropped;
-      }),
-    );
-    await waitForOutcomes(pipeline, flights.length);
+    const prefixes = flightPrefixes(options.asset, options.flight, options.flights);
+    const dropped = new Map<string, DroppedFlight>();
+    let cutUploads: string[] = [];
+    const markCutUploads = () => (cutUploads = prefixes.filter((prefix) => !dropped.has(prefix)));
+    // Registered before any upload's own listener, so that it sees the uploads before they unwind.
+    if (stop?.signal.aborted) markCutUploads();
+    else stop?.signal.addEventListener('abort', markCutUploads, { once: true });
+    const run = (async () => {
+      onEvent({ event: 'ready', pipeline });
+      const files = await filesOf(options.source);
+      await Promise.all(
+        prefixes.map(async (prefix) => {
+          const flight = await dropFiles(pipeline.s3, pipeline.dropBucket, prefix, files, options.manifest, stop?.signal);
+          dropped.set(prefix, flight);
+          onEvent({ event: 'dropped', flight });
+        }),
+      );
+      await waitForOutcomes(pipeline, prefixes.length, stop?.signal);
+    })();
+    let stopped: LocalRunResult['stopped'];
+    if (stop) await Promise.race([run, aborted(stop.signal)]);
+    else await run;
+    if (stop?.signal.aborted) {
+      // The uploads and the waiting unwind on their own (the race above took what they throw).
+      stopped = (await stop.drain(pipeline, cutUploads)) && cutUploads.length === 0 ? 'drained' : 'abandoned';
+    }
     const notifications = [...pipeline.notifications];
     return {
-      flights,
+      flights: prefixes.flatMap((prefix) => dropped.get(prefix) ?? []),
       notifications,
       refused: pipeline.iam?.refused() ?? [],
-      succeeded: notifications.length === flights.length && notifications.every((message) => message.type === 'inspection.completed'),
+      succeeded: notifications.length === prefixes.length && notifications.every((message) => message.type === 'inspection.completed'),
+      ...(stopped ? { stopped } : {}),
     };
   } finally {
     await pipeline.close();
   }
 }
 
+/** Resolves (with nothing) once the signal aborts. */
+function aborted(signal: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
+}
+
 /** Waits until every flight has an outcome (S3 may report the last objects just after their upload returns). */
-async function waitForOutcomes(pipeline: LocalPipeline, expected: number): Promise<void> {
+async function waitForOutcomes(pipeline: LocalPipeline, expected: number, signal?: AbortSignal): Promise<void> {
   do {
     await pipeline.settle();
     await new Promise((resolve) => setTimeout(resolve, 100));
-  } while (pipeline.notifications.length < expected && pipeline.executions.some((execution) => execution.status === 'running'));
-  await pipeline.settle();
+  } while (!signal?.aborted && pipeline.notifications.length < expected && pipeline.executions.some((execution) => execution.status === 'running'));
+  if (!signal?.aborted) await pipeline.settle();
 }

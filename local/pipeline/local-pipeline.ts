@@ -103,6 +103,20 @@ export type LocalPipelineEvent =
   | { readonly event: 'function-error'; readonly step: PipelineStep; readonly errorType: string; readonly message: string }
   | { readonly event: 'notification'; readonly message: NotificationV1 };
 
+/** A batch with an execution still running, and the state that execution entered last (none yet: undefined). */
+export interface InFlightBatch {
+  readonly batch: string;
+  readonly machine: 'inspection' | 'waiter';
+  readonly state: string | undefined;
+}
+
+export interface InFlight {
+  /** One per batch folder; its inspection when it has one, else its waiter. */
+  readonly batches: readonly InFlightBatch[];
+  /** S3 events still on their way to the ingest function. */
+  readonly deliveries: number;
+}
+
 export interface DeadLetter {
   readonly notification: unknown;
   readonly reason: string;
@@ -125,6 +139,10 @@ export interface LocalPipeline {
   readonly iam: IamAuthorizer | undefined;
   /** Resolves once every S3 event has been ingested and every execution has ended. */
   settle(): Promise<void>;
+  /** Ignores the drop bucket's S3 events from now on, so that a stopping run starts no new batch. */
+  stopAccepting(): void;
+  /** What a stop would cut short now. */
+  inFlight(): InFlight;
   close(): Promise<void>;
 }
 
@@ -234,6 +252,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     [...WORKFLOW_STEPS, 'check-batch' as const].map((step) => [step, { arn: stack.functions[step].arn, lambda: lambdaOf(step) }]),
   );
 
+  const lastState = new Map<string, string>();
+  const batchOf = (execution: LocalExecution) => (execution.input as { batch: { prefix: string } }).batch.prefix;
   stepFunctions = new LocalStepFunctions({
     machines: { inspection: stack.inspection, waiter: stack.waiter },
     functions,
@@ -242,8 +262,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ...(options.loseTaskResult ? { loseResult: options.loseTaskResult } : {}),
     ...(options.throttleTask ? { throttle: options.throttleTask } : {}),
     onExecutionStarted: (execution) =>
-      emit({ event: 'execution-started', machine: execution.machine, name: execution.name, batch: (execution.input as { batch: { prefix: string } }).batch.prefix }),
+      emit({ event: 'execution-started', machine: execution.machine, name: execution.name, batch: batchOf(execution) }),
     onStateEntered: (execution, state, input) => {
+      lastState.set(execution.arn, state);
       if (stack[execution.machine].waits.includes(state)) options.onWait?.(state, input);
       emit({ event: 'state', machine: execution.machine, execution: execution.name, state });
     },
@@ -278,6 +299,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const pending = new Set<Promise<void>>();
   const deadLetters: DeadLetter[] = [];
   let messageNumber = 0;
+  let accepting = true;
   const deliver = async (body: string) => {
     const refused = await refusedDelivery();
     if (refused) {
@@ -293,7 +315,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
   embeddedS3.onObjectEvent((event) => {
     const record = event.Records[0];
-    if (!record || record.s3.bucket.name !== LOCAL_DROP_BUCKET) return;
+    if (!accepting || !record || record.s3.bucket.name !== LOCAL_DROP_BUCKET) return;
     emit({ event: 'object', key: record.s3.object.key });
     const body = JSON.stringify(asS3Notification(event));
     for (let copy = 0; copy < (options.duplicateEvents ?? 1); copy++) {
@@ -318,6 +340,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         await Promise.all(pending);
         await stepFunctions.idle();
       }
+    },
+    stopAccepting: () => {
+      accepting = false;
+    },
+    inFlight: () => {
+      const batches = new Map<string, InFlightBatch>();
+      for (const execution of stepFunctions.executions) {
+        if (execution.status !== 'running') continue;
+        const batch = batchOf(execution);
+        const known = batches.get(batch);
+        if (!known || (known.machine === 'waiter' && execution.machine === 'inspection')) {
+          batches.set(batch, { batch, machine: execution.machine, state: lastState.get(execution.arn) });
+        }
+      }
+      return { batches: [...batches.values()], deliveries: pending.size };
     },
     close: async () => {
       if (authorizer) await recordGrantUsage(authorizer);

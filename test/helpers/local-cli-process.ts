@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NotificationV1 } from '../../src/notify/notification';
 
 /**
- * The local pipeline's command line (`tsx local/cli.ts`), run as a person would run `npm run -s local -- ...`:
- * spawn it, collect stdout and stderr completely, wait for lines or for the exit.
+ * The local pipeline's command line (`node --import tsx local/cli.ts`), run as `npm run -s local -- ...` runs it, or
+ * through npm itself: spawn it, collect stdout and stderr completely, wait for lines, for the exit, for its process
+ * group to be empty.
  */
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -38,18 +40,28 @@ export interface CliLine {
 
 const started = new Set<ChildProcess>();
 
-/** Starts the CLI from the project root with these arguments. */
+/** Starts the CLI from the project root with these arguments, as the npm scripts run it (one node process). */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  return startScript(CLI, args, env);
+  return startProcess(process.execPath, ['--import', 'tsx', CLI, ...args], env);
+}
+
+/** `npm run -s local -- ...args`: npm is the process started, the CLI its child. */
+export function startNpmLocal(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  return startProcess('npm', ['run', '-s', 'local', '--', ...args], env);
 }
 
 /** Starts a TypeScript entry point of the project (`tsx <script> ...args`) in its own process group. */
 export function startScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(TSX, [script, ...args], {
+  return startProcess(TSX, [script, ...args], env);
+}
+
+function startProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: tsx runs the CLI in a child process, and a kill must reach both.
+    // Its own process group (of the pid of the process started): tsx and npm run the CLI in a child process, and
+    // a kill must reach both.
     detached: true,
   });
   started.add(child);
@@ -147,14 +159,46 @@ export function killStartedClis(): void {
   started.clear();
 }
 
-/** SIGKILL to the process group of a CLI started here (tsx and the node process running the CLI). */
+/**
+ * SIGKILL to the process group of a CLI started here (tsx or npm, and the node process running the CLI), even when
+ * the process started has exited: its children may not have.
+ */
 export function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, 'SIGKILL');
   } catch {
     // Already gone.
   }
+}
+
+/** The processes of a process group (zombies aside), from /proc. */
+export function processesInGroup(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // After the command name in parentheses: state, ppid, pgrp.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state !== 'Z' && Number(pgrp) === pgid) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** The processes left in the group once it is empty or `limitMs` has passed (children may outlive their parent briefly). */
+export async function processesLeftInGroup(pgid: number, limitMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + limitMs;
+  let left = processesInGroup(pgid);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = processesInGroup(pgid);
+  }
+  return left;
 }
 
 function tryParse(text: string): CliLine | undefined {

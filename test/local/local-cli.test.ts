@@ -70,6 +70,7 @@ describe('the local CLI', () => {
     { args: ['--bogus'], option: '--bogus' },
     { args: ['--lost-answer-rate', '1.5'], option: '--lost-answer-rate' },
     { args: ['--photos', 'a', '--generate', '2'], option: '--photos' },
+    { args: ['--serve', '--grace-seconds', '-1'], option: '--grace-seconds' },
   ])('exits 2 on bad usage ($args), naming $option on stderr', async ({ args, option }) => {
     // Prepare
     const argv = [...args, '--json'];
