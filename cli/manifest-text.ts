@@ -1,11 +1,12 @@
 import { UsageError } from '../local/cli-options';
 import { ManifestError, parseManifest, type Manifest } from '../src/batch/manifest';
+import { decodeManifestBytes } from '../src/batch/manifest-encoding';
 import { processingParametersSchema } from '../src/pix4d/schemas';
 
 /**
  * The manifest.json the CLI writes: built from the flags or taken from a file, always validated with the
- * pipeline's own parser before anything is uploaded, and re-written as a new generation (same JSON, other bytes,
- * so a new ETag) when a batch must run again.
+ * pipeline's own parser (the workflow's schema, limits and encoding check) before anything is uploaded, and
+ * re-written as a new generation (same JSON, other bytes, so a new ETag) when a batch must run again.
  */
 
 /** The processing parameters `--set processing_parameters.KEY=VALUE` accepts. */
@@ -75,8 +76,23 @@ export function buildManifest(flags: ManifestFlags): string {
 
 /** The parsed manifest, or a UsageError that says where it came from and every problem (ManifestError's message). */
 export function validateManifest(text: string, source: string): Manifest {
+  return asUsageError(source, () => parseManifest(text));
+}
+
+/**
+ * `validateManifest` for a file's bytes, decoded as the workflow decodes them (UTF-8 only, a byte order mark
+ * dropped); the text is what to upload.
+ */
+export function validateManifestBytes(bytes: Uint8Array, source: string): { text: string; manifest: Manifest } {
+  return asUsageError(source, () => {
+    const text = decodeManifestBytes(bytes);
+    return { text, manifest: parseManifest(text) };
+  });
+}
+
+function asUsageError<T>(source: string, parse: () => T): T {
   try {
-    return parseManifest(text);
+    return parse();
   } catch (error) {
     if (error instanceof ManifestError) throw new UsageError(`${source}: ${error.message}`);
     throw error;

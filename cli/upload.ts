@@ -8,10 +8,12 @@ import { UsageError } from '../local/cli-options';
 import { BatchStateStore } from '../src/batch-state/batch-state';
 import { FIRST_BYTES_NEEDED, skipReasonByContent, skipReasonByName } from '../src/batch/classify';
 import { MANIFEST_FILE } from '../src/batch/keys';
-import type { Manifest } from '../src/batch/manifest';
+import { destinationKeyProblem, estimatedDestinationKeyBytes, formatCount, keyBytes, MAX_S3_KEY_BYTES } from '../src/batch/limits';
+import { folderNameProblems, type Manifest } from '../src/batch/manifest';
+import { manifestSizeError } from '../src/batch/manifest-encoding';
 import { mapWithConcurrency } from '../src/copy/pool';
 import type { Output } from './output';
-import { buildManifest, nextGeneration, validateManifest, type SetFlag } from './manifest-text';
+import { buildManifest, nextGeneration, validateManifest, validateManifestBytes, type SetFlag } from './manifest-text';
 import { followAndReport, manifestRunId } from './follow';
 import { formatBytes, UploadProgress } from './progress';
 import { requireDropBucket, requireWorkBucket, type Targets } from './targets';
@@ -102,7 +104,22 @@ export function skipReasonOf(file: Pick<LocalFile, 'relativePath' | 'size'>, fir
   return skipReasonByContent(file.relativePath, firstBytes);
 }
 
+/**
+ * Why the pipeline will skip a photo whose key in Inspect's bucket would pass S3's 1,024 bytes, or undefined. The
+ * inspection's prefix is not known before it exists: the longest one assumed (src/batch/limits.ts) stands in.
+ */
+export function inspectKeyReasonOf(relativePath: string): string | undefined {
+  return destinationKeyProblem(estimatedDestinationKeyBytes(relativePath), { estimated: true });
+}
+
 export type ManifestSource = 'flags' | 'file' | 'folder';
+
+/** A manifest file's bytes, refused by its size before it is read. */
+async function readManifestFile(path: string, source: string): Promise<Buffer> {
+  const tooLarge = manifestSizeError((await stat(path)).size);
+  if (tooLarge) throw new UsageError(`${source}: ${tooLarge.message}`);
+  return readFile(path);
+}
 
 /**
  * The manifest to write: `--manifest FILE`, else a `manifest.json` at the top of DIR (never uploaded as a photo),
@@ -113,20 +130,21 @@ export async function chooseManifest(options: UploadOptions, files: readonly Loc
   const flagsGiven = options.assetId !== undefined ? '--asset-id' : options.sets.length > 0 ? '--set' : undefined;
   if (options.manifestFile !== undefined) {
     if (flagsGiven) throw new UsageError(`${flagsGiven} cannot be combined with --manifest: put it into the manifest file`);
-    let text: string;
+    const source = `--manifest ${options.manifestFile}`;
+    let bytes: Buffer;
     try {
-      text = await readFile(options.manifestFile, 'utf8');
-    } catch {
+      bytes = await readManifestFile(options.manifestFile, source);
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
       throw new UsageError(`--manifest: cannot read ${options.manifestFile}`);
     }
-    return { text, source: 'file', manifest: validateManifest(text, `--manifest ${options.manifestFile}`) };
+    return { ...validateManifestBytes(bytes, source), source: 'file' };
   }
   if (folderManifest) {
     if (flagsGiven) {
       throw new UsageError(`${flagsGiven} cannot be combined with ${folderManifest.path}, which is the manifest: edit it, or give --manifest FILE`);
     }
-    const text = await readFile(folderManifest.path, 'utf8');
-    return { text, source: 'folder', manifest: validateManifest(text, folderManifest.path) };
+    return { ...validateManifestBytes(await readManifestFile(folderManifest.path, folderManifest.path), folderManifest.path), source: 'folder' };
   }
   const text = buildManifest({ asset: options.asset, flight: options.flight, assetId: options.assetId, sets: options.sets });
   return { text, source: 'flags', manifest: validateManifest(text, 'the manifest built from the flags') };
@@ -282,6 +300,9 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const { text: manifestText, source, manifest } = await chooseManifest(options, all);
   const files = all.filter((file) => file.relativePath !== MANIFEST_FILE);
   if (files.length === 0) throw new UsageError(`upload: ${options.dir} holds no files to upload`);
+  // Where the manifest gives no names, the folders do: checked as the workflow checks them.
+  const folderProblems = folderNameProblems(manifest, { assetName: options.asset, flightName: options.flight });
+  if (folderProblems.length > 0) throw new UsageError(`upload: ${folderProblems.join('; ')}`);
   if (source === 'folder') out.note(`Using ${join(options.dir, MANIFEST_FILE)} as the batch's manifest.json (written last, not as a photo)`);
   else if (source === 'file' && all.length !== files.length) out.note(`Not uploading ${join(options.dir, MANIFEST_FILE)}: --manifest ${options.manifestFile} is the manifest`);
 
@@ -292,7 +313,11 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const s3 = targets.s3;
 
   // What the pipeline will skip, said before uploading.
-  const reasons = await mapWithConcurrency(files, 16, async (file) => skipReasonOf(file, file.size > 0 ? await firstBytesOf(file.path) : undefined, manifest));
+  const reasons = await mapWithConcurrency(
+    files,
+    16,
+    async (file) => skipReasonOf(file, file.size > 0 ? await firstBytesOf(file.path) : undefined, manifest) ?? inspectKeyReasonOf(file.relativePath),
+  );
   const warnings = files.flatMap((file, index) => (reasons[index] === undefined ? [] : [{ path: file.relativePath, reason: reasons[index] as string }]));
   for (const warning of warnings) {
     out.warn(`${warning.path} will be skipped: ${warning.reason}${options.skipUnsupported ? ' (not uploaded: --skip-unsupported)' : ''}`);
@@ -303,6 +328,12 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const toSend = options.skipUnsupported ? files.filter((_, index) => reasons[index] === undefined) : files;
   if (toSend.length === 0) throw new UsageError(`upload: every file of ${options.dir} would be skipped by the pipeline, and --skip-unsupported leaves none to upload`);
   if (warnings.length === files.length) out.warn(`none of the files is a photo the pipeline will process: the batch will fail`);
+  // S3 would refuse the upload itself, which running the command again could not finish.
+  const unkeyable = toSend.find((file) => keyBytes(`${prefix}${file.relativePath}`) > MAX_S3_KEY_BYTES);
+  if (unkeyable) {
+    const bytes = formatCount(keyBytes(`${prefix}${unkeyable.relativePath}`));
+    throw new UsageError(`upload: ${unkeyable.relativePath}: its key in the drop bucket would be ${bytes} bytes, over S3's limit of ${formatCount(MAX_S3_KEY_BYTES)}`);
+  }
 
   const remote = await listRemote(s3, bucket, prefix);
   const localPaths = new Set(files.map((file) => file.relativePath));

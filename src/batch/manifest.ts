@@ -1,34 +1,32 @@
 import { z } from 'zod';
 import { processingParametersSchema } from '../pix4d/schemas';
 import { MANIFEST_FILE } from './keys';
+import {
+  formatCount,
+  keyBytes,
+  MAX_DESCRIPTION_CHARS,
+  MAX_INSPECTION_DESCRIPTION_CHARS,
+  MAX_NAME_CHARS,
+  MAX_S3_KEY_BYTES,
+  textLimitProblem,
+} from './limits';
+import { decodeManifestBytes } from './manifest-encoding';
+import { clip, MAX_MESSAGE_LENGTH, ManifestError } from './manifest-error';
+
+export { ManifestError } from './manifest-error';
 
 /**
  * The optional `manifest.json` of a batch (see DESIGN.md "manifest.json"). The schema is strict at every level: a
  * misspelt field silently ignored would run a paid processing with settings the person did not ask for, so an
- * unknown field is an error, reported with every other problem in one readable message.
+ * unknown field is an error, reported with every other problem in one readable message. Every value is bounded as
+ * Pix4Dinspect bounds it (limits.ts says where each limit comes from): a value the service refuses would fail the
+ * run after its asset was created.
  */
 
 /** The most problems a message lists; the rest are counted ("and N more"). */
 const MAX_LISTED_PROBLEMS = 5;
-/** Messages travel into notifications and e-mail subjects: keep them short. */
-const MAX_MESSAGE_LENGTH = 300;
 const MAX_PROBLEM_LENGTH = 100;
 const MAX_FIELD_NAME_LENGTH = 40;
-
-/** manifest.json cannot be used; `problems` names each problem found. */
-export class ManifestError extends Error {
-  // A fixed string: Step Functions Retry/Catch match on it, and bundlers rename classes.
-  override name = 'ManifestError';
-
-  /** @param headline what follows `manifest.json ` in the message, e.g. `is empty` */
-  constructor(
-    readonly problems: string[],
-    headline: string,
-    options?: { cause?: unknown },
-  ) {
-    super(clip(`${MANIFEST_FILE} ${headline}`, MAX_MESSAGE_LENGTH), options);
-  }
-}
 
 /** An existing asset of the organization, by id alone. */
 export interface ExistingAssetReference {
@@ -51,17 +49,43 @@ const DETAIL_FIELDS = ['name', 'type', 'latitude', 'longitude', 'description'] a
 const positiveInteger = z.number().int('must be a whole number').positive('must be a positive whole number');
 
 /**
+ * Why a name cannot be sent to Pix4Dinspect, or undefined: empty, only whitespace (which the service trims to
+ * nothing: local/simulator/api-server.ts `createAssetBody.name`, `trim().min(1)`), or past `MAX_NAME_CHARS`.
+ */
+export function nameProblem(name: string): string | undefined {
+  if (name === '') return 'must not be empty';
+  if (name.trim() === '') return 'must not be only whitespace';
+  return textLimitProblem(name, MAX_NAME_CHARS);
+}
+
+/** A name field: see `nameProblem`. */
+const nameSchema = z.string().superRefine((name, context) => {
+  const problem = nameProblem(name);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+});
+
+/** A free-text field of at most `max` characters; `why` explains a limit that is not the service's own. */
+const limitedText = (max: number, why?: string) =>
+  z.string().superRefine((text, context) => {
+    const problem = textLimitProblem(text, max);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: why && text.length > max ? `${problem} (${why})` : problem });
+  });
+
+/**
  * One object with every asset field, then the two forms checked by hand: a zod union of two strict objects would
  * report "no union member matched" instead of naming the unknown field or the conflicting ones.
  */
 const assetSchema = z
   .strictObject({
+    // Up to 2^53 - 1 (zod's int); the vendor documents no bound, and the service answers 400 for an unknown id.
     id: positiveInteger.optional(),
-    name: z.string().min(1, 'must not be empty').optional(),
+    name: nameSchema.optional(),
+    // Not bounded: the asset types are listed in the vendor's reference documentation only (tutorial line 127).
     type: positiveInteger.optional(),
+    // Degrees, as the simulator bounds them (local/simulator/api-server.ts `createAssetBody`).
     latitude: z.number().min(-90, 'must be between -90 and 90').max(90, 'must be between -90 and 90').optional(),
     longitude: z.number().min(-180, 'must be between -180 and 180').max(180, 'must be between -180 and 180').optional(),
-    description: z.string().optional(),
+    description: limitedText(MAX_DESCRIPTION_CHARS).optional(),
   })
   .superRefine((asset, context) => {
     const details = DETAIL_FIELDS.filter((field) => asset[field] !== undefined);
@@ -75,8 +99,9 @@ const assetSchema = z
   .transform(({ id, ...details }): ManifestAsset => (id !== undefined ? { id } : (details as NamedAsset)));
 
 const inspectionSchema = z.strictObject({
-  name: z.string().min(1, 'must not be empty').optional(),
-  description: z.string().optional(),
+  name: nameSchema.optional(),
+  // Less than the service's limit: the workflow appends the run id.
+  description: limitedText(MAX_INSPECTION_DESCRIPTION_CHARS, `${formatCount(MAX_DESCRIPTION_CHARS)} less the run id`).optional(),
   // A time zone is required: the flight's time must not depend on where the pipeline runs.
   inspection_date: z.iso
     .datetime({
@@ -103,6 +128,9 @@ function relativePathProblem(path: string): string | undefined {
 const imagePathSchema = z.string().superRefine((path, context) => {
   const problem = relativePathProblem(path);
   if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+  // A longer path names no object: S3 keys hold at most 1,024 bytes, the folder's prefix included.
+  const bytes = keyBytes(path);
+  if (bytes > MAX_S3_KEY_BYTES) context.addIssue({ code: 'custom', message: `${formatCount(bytes)} bytes, over S3's key limit of ${formatCount(MAX_S3_KEY_BYTES)}` });
 });
 
 const imagesSchema = z
@@ -121,12 +149,39 @@ const imagesSchema = z
 const manifestSchema = z.strictObject({
   asset: assetSchema.optional(),
   inspection: inspectionSchema.optional(),
-  // Any subset: missing parameters come from the stack's defaults.
+  // Any subset: missing parameters come from the stack's defaults. The tutorial (line 146-152) bounds none;
+  // `clipping_radius` >= 0 is the simulator's check (local/simulator/api-server.ts `processingParametersBody`).
   processing_parameters: processingParametersSchema.partial().optional(),
   images: imagesSchema.optional(),
 });
 
 export type Manifest = z.output<typeof manifestSchema>;
+
+/**
+ * Parses and validates a manifest.json as stored: UTF-8 only (see manifest-encoding.ts). The workflow and the
+ * operator CLI read manifests through this, so that both refuse the same files with the same message.
+ */
+export function parseManifestBytes(bytes: Uint8Array): Manifest {
+  return parseManifest(decodeManifestBytes(bytes));
+}
+
+/**
+ * The names taken from the batch's folders where the manifest gives none (DESIGN.md "Batches"), checked as the
+ * manifest's own names are, so that a 300-character folder name is refused before an asset is created. One
+ * problem per name, saying which manifest field would replace it.
+ */
+export function folderNameProblems(manifest: Manifest, folders: { readonly assetName: string; readonly flightName: string }): string[] {
+  const problems: string[] = [];
+  const check = (folder: string, name: string, field: string) => {
+    const problem = nameProblem(name);
+    if (problem !== undefined) {
+      problems.push(`the ${folder} folder name ${JSON.stringify(clip(name, MAX_FIELD_NAME_LENGTH))}, used as ${field}: ${problem} (set ${field} in ${MANIFEST_FILE})`);
+    }
+  };
+  if (manifest.asset === undefined) check('asset', folders.assetName, 'asset.name');
+  if (manifest.inspection?.name === undefined) check('flight', folders.flightName, 'inspection.name');
+  return problems;
+}
 
 /** Parses and validates the text of a manifest.json; throws `ManifestError` naming every problem. */
 export function parseManifest(text: string): Manifest {
@@ -215,8 +270,4 @@ function summarize(problems: readonly string[]): string {
   }
   const more = problems.length - listed.length;
   return more > 0 ? `${listed.join('; ')}; and ${more} more` : listed.join('; ');
-}
-
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
