@@ -79,7 +79,8 @@ export interface InspectionWorkflowProps {
 /**
  * The inspection workflow, one Standard execution per closed batch:
  * Prepare inspection -> Copy photos -> Register photos -> Start processing -> (Wait for processing -> Check
- * processing status -> Processing done?)* -> Notify completed | Notify failed | Notify timed out.
+ * processing status -> Processing done?)* -> Notify completed | Notify failed | Notify timed out. A folder that
+ * another run already closed ends at Prepare inspection with Notify late photos or Notify skipped.
  * Every task waits out throttling, retries transient errors and catches the rest into "Notify failed" with the stage
  * it failed at, except once processing has started: a status that cannot be read is polled again until the deadline.
  */
@@ -103,7 +104,15 @@ export class InspectionWorkflow extends Construct {
     const prepare = this.invoke('Prepare inspection', props.prepare, {
       'request.$': '$',
       'batchId.$': '$$.Execution.Name',
-    }, '$.prepared', { errors: TIMEOUT_ERRORS });
+    }, '$.prepared', { errors: [...TIMEOUT_ERRORS, 'FolderClaimContendedError'] });
+    // One batch, one decision: a folder that a run already closed gets no second inspection behind the user's back.
+    const notifyLate = this.notify('Notify late photos', props.notify, 'inspection.late_photos').next(
+      new sfn.Succeed(this, 'Late photos reported'),
+    );
+    const notifySkipped = this.notify('Notify skipped', props.notify, 'inspection.skipped').next(new sfn.Succeed(this, 'Run skipped'));
+    prepare.addCatch(notifyLate, { errors: ['LatePhotosError'], resultPath: '$.error' });
+    prepare.addCatch(notifySkipped, { errors: ['BatchAlreadyClosedError'], resultPath: '$.error' });
+    prepare.addCatch(new sfn.Succeed(this, 'Nothing new'), { errors: ['NothingNewError'] });
     prepare.addCatch(failAt('prepare'), { resultPath: '$.error' });
 
     const copyChunk = this.invoke('Copy chunk', props.copy, {

@@ -6,7 +6,7 @@ import type { IngestRules } from '../../src/ingest/batch-events';
 import { ingestNotification, S3NotificationBody, WorkflowStarter } from '../../src/ingest/ingest';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
 import { Environment, numberEnv, requireEnv } from '../shared/config';
-import { logger, once, stepLogger } from '../shared/step-runtime';
+import { logger, once, publishStoredMetrics, stepLogger, stepMetrics } from '../shared/step-runtime';
 
 export interface IngestDependencies {
   readonly rules: IngestRules;
@@ -39,13 +39,15 @@ export const createHandler = (dependencies: () => IngestDependencies = dependenc
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       try {
-        await ingestNotification(JSON.parse(record.body) as S3NotificationBody, rules, starter, stepLogger);
+        await ingestNotification(JSON.parse(record.body) as S3NotificationBody, rules, starter, stepLogger, stepMetrics);
       } catch (error) {
         logger.error('S3 notification not handled; SQS will deliver it again', { messageId: record.messageId, error: error as Error });
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }
     return { batchItemFailures };
-  }).use(injectLambdaContext(logger, { clearState: true }));
+  })
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(publishStoredMetrics);
 
 export const handler = createHandler();

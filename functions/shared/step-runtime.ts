@@ -32,6 +32,9 @@ const UNITS: Record<Parameters<StepMetrics['count']>[0], (typeof MetricUnit)[key
   InspectionsCompleted: MetricUnit.Count,
   InspectionsFailed: MetricUnit.Count,
   InspectionsTimedOut: MetricUnit.Count,
+  LatePhotosReported: MetricUnit.Count,
+  RunsSkipped: MetricUnit.Count,
+  ManifestsMisplaced: MetricUnit.Count,
   RecordsNotWritten: MetricUnit.Count,
   StatusChecksFailed: MetricUnit.Count,
 };

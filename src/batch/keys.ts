@@ -7,6 +7,18 @@
 /** The file that closes a batch and configures its inspection; only directly in the batch folder. */
 export const MANIFEST_FILE = 'manifest.json';
 
+/**
+ * Why a file named like a manifest is not read as one (`Manifest.JSON`, or a manifest.json in a sub-folder), or
+ * undefined for any other file. Such a file never closes the batch; the ingest logs say so, and the batch's
+ * notification lists it as skipped with this reason.
+ */
+export function misplacedManifestReason(relativePath: string): string | undefined {
+  const name = relativePath.slice(relativePath.lastIndexOf('/') + 1);
+  if (relativePath === MANIFEST_FILE || name.toLowerCase() !== MANIFEST_FILE) return undefined;
+  const where = relativePath.includes('/') ? 'it is in a sub-folder' : `its name is not "${MANIFEST_FILE}" in lower case`;
+  return `not read as the batch's manifest (${where}): only "${MANIFEST_FILE}", in lower case and directly in the batch folder, closes a batch`;
+}
+
 /** How many leading key segments make a batch unless configured otherwise (`<asset>/<flight>/`). */
 export const DEFAULT_BATCH_DEPTH = 2;
 

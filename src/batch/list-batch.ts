@@ -1,7 +1,7 @@
 import { mapWithConcurrency } from '../copy/pool';
 import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { FIRST_BYTES_NEEDED, skipReasonByContent, skipReasonByName } from './classify';
-import { MANIFEST_FILE } from './keys';
+import { MANIFEST_FILE, misplacedManifestReason } from './keys';
 
 /**
  * Reading a batch from the drop bucket: list it, then decide which objects are images to process and which are
@@ -169,7 +169,7 @@ export async function classifyBatch(
   const skipped: SkippedObject[] = [];
   const selected = applySelection(objects, options, skipped);
   const candidates = selected.filter((object) => {
-    const reason = skipReasonByName(object.relativePath, object.size, options.isVideo);
+    const reason = misplacedManifestReason(object.relativePath) ?? skipReasonByName(object.relativePath, object.size, options.isVideo);
     if (reason !== undefined) skipped.push({ key: object.key, reason });
     return reason === undefined;
   });

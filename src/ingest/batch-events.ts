@@ -1,4 +1,4 @@
-import { decodeEventKey, isManifest, locateBatch } from '../batch/keys';
+import { decodeEventKey, isManifest, locateBatch, misplacedManifestReason } from '../batch/keys';
 import { executionName } from './execution-names';
 
 /** One object-created notification, as S3 sends it (key still URL-encoded). */
@@ -32,10 +32,14 @@ export interface BatchWatch {
   readonly quietPeriodSeconds: number;
 }
 
-export type IngestDecision =
+export type IngestDecision = (
   | { readonly action: 'start-inspection'; readonly executionName: string; readonly input: InspectionRequest }
   | { readonly action: 'watch-batch'; readonly executionName: string; readonly input: BatchWatch }
-  | { readonly action: 'ignore'; readonly reason: string; readonly key: string };
+  | { readonly action: 'ignore'; readonly reason: string; readonly key: string }
+) & {
+  /** A file named like a manifest that is not read as one: why, for the logs. */
+  readonly misplacedManifest?: string;
+};
 
 export interface IngestRules {
   /** Folder levels that make a batch: `<asset>/<flight>/` is 2. */
@@ -69,11 +73,14 @@ export function decideForEvent(event: ObjectCreated, rules: IngestRules): Ingest
       input: { batch, closedBy: 'manifest', closedAt: event.eventTime, manifest: { key, eTag } },
     };
   }
-  if (rules.quietPeriodSeconds <= 0) return { action: 'ignore', key, reason: 'waiting for manifest.json (no quiet period)' };
+  const misplaced = misplacedManifestReason(location.relativePath);
+  const warning = misplaced ? { misplacedManifest: misplaced } : {};
+  if (rules.quietPeriodSeconds <= 0) return { action: 'ignore', key, reason: 'waiting for manifest.json (no quiet period)', ...warning };
   const window = Math.floor(Date.parse(event.eventTime) / 1000 / rules.quietPeriodSeconds);
   return {
     action: 'watch-batch',
     executionName: executionName('w', batch.prefix, batch.bucket, String(window)),
     input: { batch, quietPeriodSeconds: rules.quietPeriodSeconds },
+    ...warning,
   };
 }

@@ -58,8 +58,11 @@ export async function checkSettlement(
     listBatch(s3, batch.bucket, batch.prefix),
     listUploadsInProgress(s3, batch.bucket, batch.prefix),
   ]);
-  // The manifest's own event starts the inspection; the waiter stands down.
-  if (manifest) return { state: 'closed-by-manifest' };
+  // The manifest's own event starts the inspection; the waiter stands down, unless files came after the manifest:
+  // those are late, and settling lets the run that closes them report them.
+  if (manifest && !objects.some((object) => Date.parse(object.lastModified) > Date.parse(manifest.lastModified))) {
+    return { state: 'closed-by-manifest' };
+  }
   const abandonedBefore = now.getTime() - ABANDONED_UPLOAD_HOURS * 3_600_000;
   const active = uploads.filter((upload) => upload.initiated.getTime() >= abandonedBefore);
   const uploadSeenAt = active.length > 0 ? now.toISOString() : (options.uploadSeenAt ?? null);

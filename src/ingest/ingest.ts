@@ -1,3 +1,4 @@
+import { decodeEventKey } from '../batch/keys';
 import { decideForEvent, IngestDecision, IngestRules, ObjectCreated } from './batch-events';
 
 /** Starts executions by name; a name already used is not an error but a duplicate. */
@@ -7,6 +8,12 @@ export interface WorkflowStarter {
 
 export interface IngestLogger {
   info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/** Counts what people should hear of: a file named like a manifest that is not one. */
+export interface IngestMetrics {
+  count(name: 'ManifestsMisplaced', value: number): void;
 }
 
 export interface IngestOutcome {
@@ -48,10 +55,15 @@ export async function ingestNotification(
   rules: IngestRules,
   starter: WorkflowStarter,
   logger?: IngestLogger,
+  metrics?: IngestMetrics,
 ): Promise<IngestOutcome[]> {
   const outcomes: IngestOutcome[] = [];
   for (const event of objectCreatedEvents(body)) {
     const decision = decideForEvent(event, rules);
+    if (decision.misplacedManifest) {
+      logger?.warn('File named like a manifest is not one', { key: decodeEventKey(event.encodedKey), reason: decision.misplacedManifest });
+      metrics?.count('ManifestsMisplaced', 1);
+    }
     if (decision.action === 'ignore') {
       logger?.info('Object ignored', { key: decision.key, reason: decision.reason });
       outcomes.push({ decision, result: 'ignored' });

@@ -11,7 +11,13 @@ import { redact } from '../redact';
  * input first, and is capped after that (so that a cut never leaves half of a secret behind).
  */
 
-export const NOTIFICATION_TYPES = ['inspection.completed', 'inspection.failed', 'inspection.timed_out'] as const;
+export const NOTIFICATION_TYPES = [
+  'inspection.completed',
+  'inspection.failed',
+  'inspection.timed_out',
+  'inspection.late_photos',
+  'inspection.skipped',
+] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export const DEFAULT_INSPECT_BASE_URL = 'https://inspect.pix4d.com';
@@ -111,15 +117,25 @@ const common = {
 const completedSchema = z.strictObject({ ...common, type: z.literal('inspection.completed') });
 const failedSchema = z.strictObject({ ...common, type: z.literal('inspection.failed'), error: errorSchema });
 const timedOutSchema = z.strictObject({ ...common, type: z.literal('inspection.timed_out'), error: errorSchema });
+/** Why a run of an already closed folder started nothing, and what to do. */
+const noticeSchema = z.strictObject({ message: z.string().min(1).max(MAX_ERROR_MESSAGE_CHARS) });
+const latePhotosSchema = z.strictObject({ ...common, type: z.literal('inspection.late_photos'), notice: noticeSchema });
+const skippedSchema = z.strictObject({ ...common, type: z.literal('inspection.skipped'), notice: noticeSchema });
 
 /**
  * The version-1 message. `error` is present exactly on `inspection.failed` and `inspection.timed_out`; a completed
- * or timed-out inspection exists and had started processing.
+ * or timed-out inspection exists and had started processing. `inspection.late_photos` (files that came after the
+ * folder closed, listed in `images.skipped`) and `inspection.skipped` (a run that would have processed the same
+ * photos again) have a `notice` instead, and no inspection of their own.
  */
 export const notificationSchema = z
-  .discriminatedUnion('type', [completedSchema, failedSchema, timedOutSchema])
+  .discriminatedUnion('type', [completedSchema, failedSchema, timedOutSchema, latePhotosSchema, skippedSchema])
   .superRefine((message, ctx) => {
     if (message.type === 'inspection.failed') return;
+    if (message.type === 'inspection.late_photos' || message.type === 'inspection.skipped') {
+      if (message.inspection !== null) ctx.addIssue({ code: 'custom', message: `${message.type} has no inspection`, path: ['inspection'] });
+      return;
+    }
     if (message.inspection === null) {
       ctx.addIssue({ code: 'custom', message: `${message.type} needs an inspection`, path: ['inspection'] });
     }
@@ -163,6 +179,8 @@ export interface NotificationInput {
   };
   /** Required for `inspection.failed` and refused otherwise: the builder writes the timed-out error itself. */
   readonly error?: { readonly stage: string; readonly message: string };
+  /** Required for `inspection.late_photos` and `inspection.skipped`, refused otherwise: why nothing started. */
+  readonly notice?: string;
   readonly timings: {
     readonly closedAt: Date | string;
     readonly processingStartedAt: Date | string | null | undefined;
@@ -215,6 +233,10 @@ export function buildNotification(input: NotificationInput, options: Notificatio
   }
   if (input.type !== 'inspection.failed' && input.error) {
     throw new Error(`An ${input.type} notification takes no error from its input`);
+  }
+  const needsNotice = input.type === 'inspection.late_photos' || input.type === 'inspection.skipped';
+  if (needsNotice !== (input.notice !== undefined)) {
+    throw new Error(needsNotice ? `An ${input.type} notification needs a notice` : `An ${input.type} notification takes no notice`);
   }
 
   const clean = textCleaner(input.secrets ?? []);
@@ -360,6 +382,14 @@ function assembleMessage(
         timings,
       };
     }
+    case 'inspection.late_photos':
+    case 'inspection.skipped':
+      return {
+        ...head,
+        type: input.type,
+        notice: { message: clean(input.notice?.trim(), MAX_ERROR_MESSAGE_CHARS).trim() || 'no details' },
+        timings,
+      };
     default:
       throw new Error(`Unknown notification type: ${String((input as { type: unknown }).type)}`);
   }
@@ -404,6 +434,10 @@ function buildSubject(message: NotificationV1): string {
       );
     case 'inspection.timed_out':
       return fitSubject('Inspection timed out: ', label, '');
+    case 'inspection.late_photos':
+      return fitSubject('Late photos not processed: ', label, ` (${message.images.skippedTotal})`);
+    case 'inspection.skipped':
+      return fitSubject('Already processing, not started again: ', label, '');
   }
 }
 
@@ -439,6 +473,10 @@ function outcomeLine(message: NotificationV1): string {
       return `Inspection failed at stage ${message.error.stage} for ${batchLabel(message)}.`;
     case 'inspection.timed_out':
       return `Inspection timed out for ${batchLabel(message)}: processing did not finish before the deadline.`;
+    case 'inspection.late_photos':
+      return `Files arrived in ${batchLabel(message)} after it closed; they are not processed.`;
+    case 'inspection.skipped':
+      return `No second inspection of ${batchLabel(message)}: it is already being processed with the same photos.`;
   }
 }
 
@@ -477,6 +515,7 @@ function buildEmailBody(message: NotificationV1): string {
   if ('error' in message) {
     lines.push('', `Error at stage ${message.error.stage}:`, message.error.message);
   }
+  if ('notice' in message) lines.push('', message.notice.message);
 
   lines.push(
     '',

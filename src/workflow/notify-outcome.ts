@@ -1,5 +1,6 @@
 import { BatchStateStore } from '../batch-state/batch-state';
 import { buildNotification, NotificationInput, NotificationV1 } from '../notify/notification';
+import { endFolderRun } from './close-decision';
 import { BatchSummary, RUN_FILES } from './prepare-inspection';
 import { keepRecord } from './record-progress';
 import { RunStore } from './run-store';
@@ -11,6 +12,8 @@ const METRIC_FOR = {
   'inspection.completed': 'InspectionsCompleted',
   'inspection.failed': 'InspectionsFailed',
   'inspection.timed_out': 'InspectionsTimedOut',
+  'inspection.late_photos': 'LatePhotosReported',
+  'inspection.skipped': 'RunsSkipped',
 } as const;
 
 /**
@@ -56,6 +59,7 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
       skipped: [...(summary?.skipped ?? []), ...skippedWhileCopying],
     },
     ...(input.type === 'inspection.failed' ? { error: describeFailure(state) } : {}),
+    ...(input.type === 'inspection.late_photos' || input.type === 'inspection.skipped' ? { notice: causeMessage(state.error?.Cause) } : {}),
     ...(state.processing?.deadline ? { deadline: state.processing.deadline } : {}),
     timings: {
       closedAt: state.closedAt ?? deps.now().toISOString(),
@@ -85,18 +89,24 @@ interface PublishedOutcome {
 
 const FINAL_STATE = { 'inspection.completed': 'completed', 'inspection.failed': 'failed', 'inspection.timed_out': 'timed_out' } as const;
 
-/** The run's final record for the operator CLI, from the message just published. */
+/**
+ * The run's final record for the operator CLI, from the message just published, and the end of its folder claim. A
+ * run that started nothing (late photos, a skipped close) leaves the records of the run that closed the folder.
+ */
 async function recordOutcome(deps: StepDependencies, input: NotifyInput, message: NotificationV1): Promise<void> {
+  if (input.type === 'inspection.late_photos' || input.type === 'inspection.skipped') return;
+  await keepRecord(deps, 'folder claim', () => endFolderRun(message.batch, input.batchId, deps));
+  const finalState = FINAL_STATE[input.type];
   const prefix = message.batch.prefix;
   const store = new BatchStateStore(deps.s3, deps.config.workBucket);
-  await keepRecord(deps, `batch state ${FINAL_STATE[input.type]}`, () => store.record(
+  await keepRecord(deps, `batch state ${finalState}`, () => store.record(
     {
       batchId: input.batchId,
       bucket: message.batch.bucket,
       prefix,
       asset: message.asset.name,
       flight: input.state.prepared?.batch.flightName ?? input.state.batch?.flightName ?? prefix,
-      state: FINAL_STATE[input.type],
+      state: finalState,
       photos: {
         found: message.images.found,
         copied: message.images.copied,

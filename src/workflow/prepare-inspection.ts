@@ -2,10 +2,13 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { AssetRegistry, ResolvedAsset } from '../assets/asset-registry';
 import { classifyBatch, listBatch, SkippedObject } from '../batch/list-batch';
 import { mapWithConcurrency } from '../copy/pool';
-import { Manifest, parseManifest } from '../batch/manifest';
+import { destinationKeyProblem, keyBytes, runIdSuffix } from '../batch/limits';
+import { folderNameProblems, Manifest, parseManifestBytes } from '../batch/manifest';
+import { manifestSizeError } from '../batch/manifest-encoding';
 import type { InspectionRequest } from '../ingest/batch-events';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { CreateInspectionInput, ProcessingParameters } from '../pix4d/schemas';
+import { closeFolder } from './close-decision';
 import { recordPrepared } from './record-progress';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
@@ -14,6 +17,12 @@ import type { PreparedInspection } from './workflow-state';
 /** A closed batch with no photo the pipeline can send. */
 export class NoPhotosError extends Error {
   override name = 'NoPhotosError';
+}
+
+/** A folder name that stands in for the asset's or the inspection's name is one Pix4Dinspect would refuse. */
+export class FolderNameError extends Error {
+  // A fixed string: Step Functions Catch matches on it, and bundlers rename classes.
+  override name = 'FolderNameError';
 }
 
 export interface RunImage {
@@ -63,6 +72,10 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
 
   const { batch } = request;
   const manifest = request.manifest ? await readManifest(deps, batch.bucket, request.manifest.key) : {};
+  // Like the manifest's own values, before anything is created: refused by the service, the name would fail the run
+  // once its asset exists.
+  const folderProblems = folderNameProblems(manifest, batch);
+  if (folderProblems.length > 0) throw new FolderNameError(`${batch.prefix}: ${folderProblems.join('; ')}`);
   const parameters: ProcessingParameters = { ...deps.config.defaultProcessingParameters, ...manifest.processing_parameters };
 
   const { objects } = await listBatch(deps.s3, batch.bucket, batch.prefix);
@@ -74,15 +87,14 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   });
   const runImages: RunImage[] = images.map((image) => ({ sourceKey: image.key, relativePath: image.relativePath, size: image.size }));
   await store.write(runPrefix, RUN_FILES.summary, { found: objects.length, skipped } satisfies BatchSummary);
-  const chunkCount = Math.ceil(runImages.length / deps.config.photosPerChunk);
-  const chunks = Array.from({ length: chunkCount }, (_, index) => ({ index }));
-  await mapWithConcurrency(chunks, 8, ({ index }) =>
-    store.write(runPrefix, chunkImagesName(index), runImages.slice(index * deps.config.photosPerChunk, (index + 1) * deps.config.photosPerChunk)),
-  );
   deps.logger.info('Batch classified', { batch: batch.prefix, found: objects.length, accepted: images.length, skipped: skipped.length });
-  if (images.length === 0) {
-    const example = skipped[0] ? ` (for example ${skipped[0].key}: ${skipped[0].reason})` : '';
-    throw new NoPhotosError(`No photo to process in ${batch.prefix}: ${objects.length} object(s) found, ${skipped.length} skipped${example}`);
+  if (images.length === 0) throw noPhotos(batch.prefix, objects.length, skipped);
+
+  // Before anything is created in Pix4Dinspect: is this run the folder's one decision?
+  const refusal = await closeFolder(request, batchId, objects, deps);
+  if (refusal) {
+    await store.write(runPrefix, RUN_FILES.summary, { found: refusal.files.length, skipped: refusal.files } satisfies BatchSummary);
+    throw refusal.error;
   }
 
   const api = await deps.pix4d();
@@ -94,13 +106,35 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
     description: describeInspection(manifest.inspection?.description, batch, batchId),
     ...(manifest.inspection?.inspection_date ? { inspection_date: manifest.inspection.inspection_date } : {}),
   });
+
+  // Inspect's key prefix comes with the inspection's credentials, so only now can a photo whose key there would pass
+  // S3's limit be told; it is skipped before anything is copied, and the rest of the flight goes on.
+  const credentials = await api.getS3Credentials(inspection.id);
+  const tooLong: SkippedObject[] = [];
+  const accepted = runImages.filter((image) => {
+    const reason = destinationKeyProblem(keyBytes(credentials.keyFor(image.relativePath)));
+    if (reason !== undefined) tooLong.push({ key: image.sourceKey, reason });
+    return reason === undefined;
+  });
+  const allSkipped = [...skipped, ...tooLong];
+  if (tooLong.length > 0) {
+    await store.write(runPrefix, RUN_FILES.summary, { found: objects.length, skipped: allSkipped } satisfies BatchSummary);
+    deps.logger.info('Photos skipped: key too long for Inspect\'s bucket', { batch: batch.prefix, inspectionId: inspection.id, skipped: tooLong.length });
+  }
+  // The inspection stays without photos, which uses no allowance (that is spent when processing starts).
+  if (accepted.length === 0) throw noPhotos(batch.prefix, objects.length, allSkipped);
+  const chunkCount = Math.ceil(accepted.length / deps.config.photosPerChunk);
+  const chunks = Array.from({ length: chunkCount }, (_, index) => ({ index }));
+  await mapWithConcurrency(chunks, 8, ({ index }) =>
+    store.write(runPrefix, chunkImagesName(index), accepted.slice(index * deps.config.photosPerChunk, (index + 1) * deps.config.photosPerChunk)),
+  );
   const prepared: PreparedInspection = {
     batchId,
     batch,
     runPrefix,
     asset: { id: asset.id, name: asset.name, source: asset.source },
     inspection,
-    images: { found: objects.length, accepted: images.length, skipped: skipped.length },
+    images: { found: objects.length, accepted: accepted.length, skipped: allSkipped.length },
     chunks,
   };
   await store.write(runPrefix, RUN_FILES.prepared, prepared);
@@ -136,12 +170,23 @@ async function createInspectionOnce(
  * own inspection from another of the same asset and name by it, when a create's answer is lost.
  */
 function describeInspection(described: string | undefined, batch: { bucket: string; prefix: string }, batchId: string): string {
-  return described ? `${described} (run ${batchId})` : `Photos from s3://${batch.bucket}/${batch.prefix} (run ${batchId})`;
+  return `${described ? described : `Photos from s3://${batch.bucket}/${batch.prefix}`}${runIdSuffix(batchId)}`;
+}
+
+function noPhotos(prefix: string, found: number, skipped: readonly SkippedObject[]): NoPhotosError {
+  const example = skipped[0] ? ` (for example ${skipped[0].key}: ${skipped[0].reason})` : '';
+  return new NoPhotosError(`No photo to process in ${prefix}: ${found} object(s) found, ${skipped.length} skipped${example}`);
 }
 
 async function readManifest(deps: StepDependencies, bucket: string, key: string): Promise<Manifest> {
   const answer = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return parseManifest(await answer.Body!.transformToString());
+  // Refused by its size before its body is read: the function's memory is bounded.
+  const tooLarge = manifestSizeError(answer.ContentLength ?? 0);
+  if (tooLarge) {
+    (answer.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    throw tooLarge;
+  }
+  return parseManifestBytes(await answer.Body!.transformToByteArray());
 }
 
 /** Manifest `asset.id`, else the registry by name, else a new asset recorded in the registry. */

@@ -11,7 +11,7 @@ export interface StepLogger {
 
 export interface StepMetrics {
   count(
-    name: 'PhotosCopied' | 'BytesCopied' | 'InspectionsCompleted' | 'InspectionsFailed' | 'InspectionsTimedOut' | 'RecordsNotWritten' | 'StatusChecksFailed',
+    name: 'PhotosCopied' | 'BytesCopied' | 'InspectionsCompleted' | 'InspectionsFailed' | 'InspectionsTimedOut' | 'LatePhotosReported' | 'RunsSkipped' | 'ManifestsMisplaced' | 'RecordsNotWritten' | 'StatusChecksFailed',
     value: number,
   ): void;
 }

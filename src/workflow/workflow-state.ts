@@ -1,3 +1,4 @@
+import type { NotificationType } from '../notify/notification';
 import type { BatchRef, InspectionRequest } from '../ingest/batch-events';
 
 /**
@@ -79,6 +80,6 @@ export interface WorkflowState extends Partial<InspectionRequest> {
 export interface NotifyInput {
   /** The execution's name, which identifies the closed batch. */
   readonly batchId: string;
-  readonly type: 'inspection.completed' | 'inspection.failed' | 'inspection.timed_out';
+  readonly type: NotificationType;
   readonly state: WorkflowState;
 }

@@ -52,7 +52,7 @@ describe('concurrency and throttling settings', () => {
       .map(([name, state]) => [name, state.Retry!.find((retrier) => retrier.ErrorEquals.some((error) => /Throttl|TooManyRequests/.test(error)))!] as const);
 
     // Assess
-    expect(throttling.length).toBe(10);
+    expect(throttling.length).toBe(12);
     for (const [name, retrier] of throttling) {
       expect(longestWait(retrier), name).toBeGreaterThanOrEqual(60 * 60);
       expect(longestWait(retrier), name).toBeLessThanOrEqual(65 * 60);

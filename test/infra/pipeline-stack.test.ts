@@ -583,7 +583,7 @@ describe('InspectPipeline stack: state machines', () => {
     }
   });
 
-  it('routes every caught failure of the inspection workflow to Notify failed (a transient status check failure back to polling), and a failed notification to a Fail', () => {
+  it('routes every caught failure of the inspection workflow to Notify failed (a transient status check failure back to polling, a folder already closed to its notice), and a failed notification to a Fail', () => {
     // Prepare
     const definition = definitionOf(stateMachine(inspectionId));
     const catchers = statesOf(definition).filter(
@@ -603,6 +603,9 @@ describe('InspectPipeline stack: state machines', () => {
         for (const target of targets) expect(definition.States[target]?.Type, `${name} -> ${target}`).toBe('Fail');
       } else if (name === 'Check processing status') {
         expect(targets, name).toStrictEqual(['Wait for processing', 'Notify failed']);
+      } else if (name === 'Prepare inspection') {
+        // A folder another run already closed: late files reported, a repeated close skipped, or nothing to tell.
+        expect(targets, name).toStrictEqual(['Notify late photos', 'Notify skipped', 'Nothing new', 'Notify failed']);
       } else {
         expect(targets, name).toStrictEqual(['Notify failed']);
       }

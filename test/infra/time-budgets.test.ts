@@ -105,6 +105,8 @@ describe('time budgets of the template', () => {
         'Copy chunk',
         'Notify completed',
         'Notify failed',
+        'Notify late photos',
+        'Notify skipped',
         'Notify timed out',
         'Prepare inspection',
         'Register photos',
@@ -194,7 +196,7 @@ describe('time budgets of the template', () => {
     const retriers = notifies.map(({ name, state }) => ({ name, retrier: state.Retry?.[0], count: state.Retry?.length }));
 
     // Assess
-    expect(retriers).toHaveLength(3);
+    expect(retriers).toHaveLength(5);
     for (const { name, retrier, count } of retriers) {
       expect(count, name).toBe(1);
       expect(retrier!.ErrorEquals, name).toEqual(

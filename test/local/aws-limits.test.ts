@@ -86,7 +86,8 @@ describe('local mode as strict as AWS', () => {
         }
       },
     });
-    local.simulator!.injectFault({ action: 'delay', ms: 1_500, pathIncludes: '/s3_credentials/' });
+    // Prepare reads the credentials too (for Inspect's key prefix): both reads are held, so the copy's is.
+    for (let read = 0; read < 2; read += 1) local.simulator!.injectFault({ action: 'delay', ms: 1_500, pathIncludes: '/s3_credentials/' });
 
     // Act
     await dropFlight(local.s3, local.dropBucket, prefix, photos(3), {});

@@ -8,6 +8,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
 import type { BatchRef } from '../../src/ingest/batch-events';
@@ -130,6 +131,20 @@ describe('checkSettlement', () => {
 
     // Assess
     expect(settlement).toEqual({ state: 'closed-by-manifest' });
+  });
+
+  it('does not stand down for files that came after manifest.json: they are late, and settling reports them', async () => {
+    // Prepare
+    const prefix = 'tower-4/flight-late/';
+    await dropFlight(s3, BUCKET, prefix, photos(2), { inspection: { name: 'Flight 4' } });
+    await sleep(1_100); // a later second than the manifest (S3 dates objects to the second)
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/late.JPG`, Body: jpegBytes(1_024, 5) }));
+
+    // Act
+    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date((await newestLastModified(prefix)) + 3_600_000));
+
+    // Assess
+    expect(settlement.state).toBe('settled');
   });
 
   it('does not take a manifest.json in a sub-folder, nor a neighbour folder sharing the prefix, as closing the batch', async () => {

@@ -258,6 +258,40 @@ describe('decideForEvent', () => {
     expect(decision.reason).toMatch(/manifest/);
   });
 
+  it.each([
+    ['tower-123/flight-1/Manifest.JSON', 'its name is not "manifest.json" in lower case'],
+    ['tower-123/flight-1/DCIM/manifest.json', 'it is in a sub-folder'],
+  ])('names %s as a misplaced manifest, which closes nothing, with a quiet period or without', (key, why) => {
+    // Prepare
+    const event = objectCreated(key);
+
+    // Act
+    const waiting = decideForEvent(event, RULES);
+    const manifestOnly = decideForEvent(event, { batchDepth: 2, quietPeriodSeconds: 0 });
+
+    // Assess
+    expect(waiting.action).toBe('watch-batch');
+    expect(manifestOnly.action).toBe('ignore');
+    for (const decision of [waiting, manifestOnly]) expect(decision.misplacedManifest).toContain(why);
+  });
+
+  it('logs and counts a misplaced manifest, and nothing for the real one', async () => {
+    // Prepare
+    const warnings: unknown[] = [];
+    const counted: string[] = [];
+    const logger = { info: () => undefined, warn: (message: string, attributes?: object) => warnings.push({ message, ...attributes }) };
+    const body = s3Body({ key: 'tower-123/flight-1/Manifest.JSON' }, { key: 'tower-123/flight-1/manifest.json' });
+
+    // Act
+    await ingestNotification(body, { batchDepth: 2, quietPeriodSeconds: 0 }, new RecordingStarter(), logger, { count: (name) => counted.push(name) });
+
+    // Assess
+    expect(warnings).toEqual([
+      { message: 'File named like a manifest is not one', key: 'tower-123/flight-1/Manifest.JSON', reason: expect.stringMatching(/only "manifest.json", in lower case/) },
+    ]);
+    expect(counted).toEqual(['ManifestsMisplaced']);
+  });
+
   it('ignores a key that lies in no batch, with the reason', () => {
     // Prepare
     const shallow = objectCreated('tower-123/manifest.json');

@@ -467,6 +467,9 @@ describe('buildNotification: what SNS accepts', () => {
           ? { error: { stage: `register\t\u00e9tape \u2013 ${'very-long-stage-'.repeat(8)}\n`, message: 'x' } }
           : {}),
         ...(type === 'inspection.timed_out' ? { deadline: '2026-11-30T10:04:00Z' } : {}),
+        ...(type === 'inspection.late_photos' || type === 'inspection.skipped'
+          ? { notice: `Run q-1 closed the folder.\n${'x'.repeat(3_000)}`, inspection: null }
+          : {}),
         ...overrides,
       }),
     );
@@ -523,10 +526,12 @@ describe('buildNotification: what SNS accepts', () => {
     const subjects = inputs.map((input) => buildNotification(input).subject);
 
     // Assess
-    expect(subjects.map((subject) => subject.length)).toEqual([99, 99, 99]);
+    expect(subjects.map((subject) => subject.length)).toEqual([99, 99, 99, 99, 99]);
     expect(subjects[0]).toMatch(/^Inspection completed: tower-123\/flight-.*\.\.\. \(118 photos\)$/);
     expect(subjects[1]).toMatch(/^Inspection failed at register etape - very\.\.\.: tower-123\/flight-.*\.\.\.$/);
     expect(subjects[2]).toMatch(/^Inspection timed out: tower-123\/flight-.*\.\.\.$/);
+    expect(subjects[3]).toMatch(/^Late photos not processed: tower-123\/flight-.*\.\.\. \(\d+\)$/);
+    expect(subjects[4]).toMatch(/^Already processing, not started again: tower-123\/flight-.*\.\.\.$/);
     for (const subject of subjects) expect(() => checkPublish({ TopicArn: topicArn, Subject: subject, Message: 'm' })).not.toThrow();
   });
 
