@@ -1,10 +1,9 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
-import { startSimulator, Simulator } from '../../local/simulator/simulator';
+import { describe, expect, it } from 'vitest';
 import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dApiError, Pix4dProcessingUnconfirmedError, TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
+import { simulatorPerFile } from '../helpers/simulator-per-file';
 
 /**
  * `process/` consumes allowance, so it is never in flight twice: after a request that went unanswered (client-side
@@ -22,25 +21,13 @@ const account = {
 const REQUEST_TIMEOUT_MS = 300;
 const SETTLE_MS = 1_200;
 
-let simulator: Simulator;
-
-beforeAll(async () => {
-  simulator = await startSimulator({ account });
-});
-
-afterAll(async () => {
-  await simulator.close();
-});
-
-afterEach(() => {
-  Object.assign(simulator.settings, DEFAULT_SIMULATOR_SETTINGS);
-});
+const simulator = simulatorPerFile(account);
 
 function clientFor(options: Partial<Pix4dClientOptions> = {}) {
   return new Pix4dInspectClient({
     account,
-    authUrl: simulator.apiUrl,
-    apiUrl: simulator.apiUrl,
+    authUrl: simulator().apiUrl,
+    apiUrl: simulator().apiUrl,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     processSettleMs: SETTLE_MS,
     backoff: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 20, maxTotalMs: 30_000 },
@@ -54,21 +41,21 @@ async function readyInspection(client: Pix4dInspectClient) {
   const inspection = await client.createInspection({ asset: asset.id, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
   const credentials = await client.getS3Credentials(inspection.id);
   const key = credentials.keyFor('DJI_0001.JPG');
-  await simulator.embeddedS3.client().send(new PutObjectCommand({ Bucket: simulator.bucket, Key: key, Body: 'x' }));
+  await simulator().embeddedS3.client().send(new PutObjectCommand({ Bucket: simulator().bucket, Key: key, Body: 'x' }));
   await client.registerImages(inspection.id, [key]);
   return client.getInspection(inspection.id);
 }
 
 /** The `process/` requests of one inspection since `mark`, as `status (fault)`. */
 function processCallsSince(mark: number, inspectionId: number): string[] {
-  return simulator.requests
+  return simulator().requests
     .slice(mark)
     .filter((request) => request.path === `/v1/inspections/${inspectionId}/process/`)
     .map((request) => `${request.status}${request.fault ? ` (${request.fault})` : ''}`);
 }
 
 function processingStarted(inspectionId: number): boolean | undefined {
-  return simulator.holdings().inspections.find((held) => held.id === inspectionId)?.processingStarted;
+  return simulator().holdings().inspections.find((held) => held.id === inspectionId)?.processingStarted;
 }
 
 /** The error a promise rejects with; fails the test when it resolves. */
@@ -86,8 +73,8 @@ describe('a process/ that times out client-side while the service starts process
     // Prepare: the service acts on process/ 900 ms after it came, three request timeouts after the client gave up.
     const client = clientFor();
     const inspection = await readyInspection(client);
-    simulator.injectFault({ action: 'slow', ms: 900, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
-    const mark = simulator.requests.length;
+    simulator().injectFault({ action: 'slow', ms: 900, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
+    const mark = simulator().requests.length;
 
     // Act
     const start = await client.startProcessing(inspection.id);
@@ -103,8 +90,8 @@ describe('a process/ that times out client-side while the service starts process
     // Prepare: the invocation has 700 ms, the service acts after 1,000.
     const client = clientFor();
     const inspection = await readyInspection(client);
-    simulator.injectFault({ action: 'slow', ms: 1_000, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
-    const mark = simulator.requests.length;
+    simulator().injectFault({ action: 'slow', ms: 1_000, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
+    const mark = simulator().requests.length;
     const firstAttemptAt = Date.now();
 
     // Act
@@ -128,9 +115,9 @@ describe('a process/ that times out client-side while the service starts process
     const client = clientFor({ requestTimeoutMs: 1_000, processSettleMs: 200 });
     const inspection = await readyInspection(client);
     const path = `/inspections/${inspection.id}/process/`;
-    simulator.injectFault({ action: 'slow', ms: 1_500, method: 'POST', pathIncludes: path });
-    simulator.injectFault({ action: 'delay', ms: 600, method: 'POST', pathIncludes: path });
-    const mark = simulator.requests.length;
+    simulator().injectFault({ action: 'slow', ms: 1_500, method: 'POST', pathIncludes: path });
+    simulator().injectFault({ action: 'delay', ms: 600, method: 'POST', pathIncludes: path });
+    const mark = simulator().requests.length;
 
     // Act
     const start = await client.startProcessing(inspection.id);
@@ -144,14 +131,14 @@ describe('a process/ that times out client-side while the service starts process
 
 describe('a process/ lost before it reached the service', () => {
   it.each([
-    ['cut on arrival', (inspectionId: number) => simulator.injectFault({ action: 'disconnect', method: 'POST', pathIncludes: `/inspections/${inspectionId}/process/` }), '0 (disconnect)'],
-    ['held unanswered past the request timeout', (inspectionId: number) => simulator.stall(500, { method: 'POST', pathIncludes: `/inspections/${inspectionId}/process/` }), '0 (stalled)'],
+    ['cut on arrival', (inspectionId: number) => simulator().injectFault({ action: 'disconnect', method: 'POST', pathIncludes: `/inspections/${inspectionId}/process/` }), '0 (disconnect)'],
+    ['held unanswered past the request timeout', (inspectionId: number) => simulator().stall(500, { method: 'POST', pathIncludes: `/inspections/${inspectionId}/process/` }), '0 (stalled)'],
   ])('(%s) is sent again once, after processSettleMs of an unchanged status', async (_case, lose, lost) => {
     // Prepare
     const client = clientFor();
     const inspection = await readyInspection(client);
     lose(inspection.id);
-    const mark = simulator.requests.length;
+    const mark = simulator().requests.length;
     const startedAt = Date.now();
 
     // Act
@@ -163,7 +150,7 @@ describe('a process/ lost before it reached the service', () => {
     expect(processCallsSince(mark, inspection.id)).toEqual([lost, '202']);
     expect(processingStarted(inspection.id)).toBe(true);
     // Between the lost request and the resend, the status was read over the settle time, not once.
-    const calls = simulator.requests.slice(mark).filter((request) => request.path.includes(`/inspections/${inspection.id}/`));
+    const calls = simulator().requests.slice(mark).filter((request) => request.path.includes(`/inspections/${inspection.id}/`));
     const lostAt = calls.findIndex((request) => request.method === 'POST');
     const resentAt = calls.findIndex((request) => request.method === 'POST' && request.status === 202);
     const reads = calls.slice(lostAt + 1, resentAt).map((request) => `${request.method} ${request.status}`);
@@ -177,8 +164,8 @@ describe('a process/ lost before it reached the service', () => {
     // Prepare: the first invocation's process/ is held without effect and its time runs out while it watches.
     const client = clientFor();
     const inspection = await readyInspection(client);
-    simulator.stall(600, { method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
-    const mark = simulator.requests.length;
+    simulator().stall(600, { method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
+    const mark = simulator().requests.length;
     const firstAttemptAt = Date.now();
     const error = await rejectionOf(client.withDeadline(firstAttemptAt + 500).startProcessing(inspection.id));
     const retriedAt = Date.now();

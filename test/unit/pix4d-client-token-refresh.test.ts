@@ -1,10 +1,9 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
-import { startSimulator, Simulator } from '../../local/simulator/simulator';
+import { describe, expect, it } from 'vitest';
 import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dUnauthorizedError } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
+import { simulatorPerFile } from '../helpers/simulator-per-file';
 
 /**
  * Every attempt of a call takes a token that is valid when it is sent: a retry wait (Retry-After, backoff) longer
@@ -24,26 +23,14 @@ const TOKEN_TTL_SECONDS = 0.5;
 /** Longer than a whole token lifetime. */
 const WAIT_SECONDS = 0.8;
 
-let simulator: Simulator;
-
-beforeAll(async () => {
-  simulator = await startSimulator({ account });
-});
-
-afterAll(async () => {
-  await simulator.close();
-});
-
-afterEach(() => {
-  Object.assign(simulator.settings, DEFAULT_SIMULATOR_SETTINGS);
-});
+const simulator = simulatorPerFile(account);
 
 /** A client on the wall clock whose backoff waits are WAIT_SECONDS each, so that every wait outlasts a token. */
 function clientFor(options: Partial<Pix4dClientOptions> = {}) {
   return new Pix4dInspectClient({
     account,
-    authUrl: simulator.apiUrl,
-    apiUrl: simulator.apiUrl,
+    authUrl: simulator().apiUrl,
+    apiUrl: simulator().apiUrl,
     requestTimeoutMs: 5_000,
     random: () => 0.999,
     backoff: { maxAttempts: 5, baseDelayMs: WAIT_SECONDS * 1000, maxDelayMs: WAIT_SECONDS * 1000, maxTotalMs: 30_000 },
@@ -52,7 +39,7 @@ function clientFor(options: Partial<Pix4dClientOptions> = {}) {
 }
 
 function callsSince(mark: number): string[] {
-  return simulator.requests.slice(mark).map((request) => `${request.method} ${request.path} ${request.status}${request.fault ? ` (${request.fault})` : ''}`);
+  return simulator().requests.slice(mark).map((request) => `${request.method} ${request.path} ${request.status}${request.fault ? ` (${request.fault})` : ''}`);
 }
 
 /** An inspection with one registered image, ready for `process/`, made with long-lived tokens. */
@@ -62,7 +49,7 @@ async function readyInspection() {
   const inspection = await client.createInspection({ asset: asset.id, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
   const credentials = await client.getS3Credentials(inspection.id);
   const key = credentials.keyFor('DJI_0001.JPG');
-  await simulator.embeddedS3.client().send(new PutObjectCommand({ Bucket: simulator.bucket, Key: key, Body: 'x' }));
+  await simulator().embeddedS3.client().send(new PutObjectCommand({ Bucket: simulator().bucket, Key: key, Body: 'x' }));
   await client.registerImages(inspection.id, [key]);
   return inspection;
 }
@@ -81,11 +68,11 @@ describe('a retry wait longer than the token has left', () => {
   it('ends in a fresh token for the next attempt, not a 401 (429 with Retry-After)', async () => {
     // Prepare
     const inspection = await readyInspection();
-    simulator.settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
+    simulator().settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
     const client = clientFor();
     await client.getInspection(inspection.id);
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, pathIncludes: `/inspections/${inspection.id}/` });
-    const mark = simulator.requests.length;
+    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, pathIncludes: `/inspections/${inspection.id}/` });
+    const mark = simulator().requests.length;
 
     // Act
     const detail = await client.getInspection(inspection.id);
@@ -104,13 +91,13 @@ describe('a retry wait longer than the token has left', () => {
     // refused before it is throttled. Before tokens were taken per attempt: 503, 401, fresh token, 429, 401, and
     // the call failed with Pix4dUnauthorizedError.
     const inspection = await readyInspection();
-    simulator.settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
+    simulator().settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
     const client = clientFor();
     await client.getInspection(inspection.id);
     const path = `/inspections/${inspection.id}/`;
-    simulator.injectFault({ action: 'answer', status: 503, afterAuthentication: true, pathIncludes: path });
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
-    const mark = simulator.requests.length;
+    simulator().injectFault({ action: 'answer', status: 503, afterAuthentication: true, pathIncludes: path });
+    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
+    const mark = simulator().requests.length;
 
     // Act
     const error = await outcomeOf(client.getInspection(inspection.id));
@@ -131,12 +118,12 @@ describe('a retry wait longer than the token has left', () => {
   it('starts processing once when process/ is throttled longer than the token lives', async () => {
     // Prepare
     const inspection = await readyInspection();
-    simulator.settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
+    simulator().settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
     const client = clientFor();
     const path = `/inspections/${inspection.id}/process/`;
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
-    const mark = simulator.requests.length;
+    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
+    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
+    const mark = simulator().requests.length;
 
     // Act
     const start = await client.startProcessing(inspection.id);
@@ -150,7 +137,7 @@ describe('a retry wait longer than the token has left', () => {
       `POST /v1/inspections/${inspection.id}/process/ 202`,
     ]);
     expect(callsSince(mark).filter((call) => call.includes(' 401'))).toEqual([]);
-    expect(simulator.holdings().inspections.find((held) => held.id === inspection.id)?.processingStarted).toBe(true);
+    expect(simulator().holdings().inspections.find((held) => held.id === inspection.id)?.processingStarted).toBe(true);
   });
 });
 
@@ -160,13 +147,13 @@ describe('a 401 on a token that was valid when sent', () => {
     const inspection = await readyInspection();
     const client = clientFor({
       sleep: async (ms) => {
-        simulator.revokeTokens();
+        simulator().revokeTokens();
         await new Promise((resolve) => setTimeout(resolve, ms));
       },
     });
     await client.getInspection(inspection.id);
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: 0.05, pathIncludes: `/inspections/${inspection.id}/` });
-    const mark = simulator.requests.length;
+    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: 0.05, pathIncludes: `/inspections/${inspection.id}/` });
+    const mark = simulator().requests.length;
 
     // Act
     const detail = await client.getInspection(inspection.id);
@@ -187,8 +174,8 @@ describe('a 401 on a token that was valid when sent', () => {
     const client = clientFor();
     await client.getInspection(inspection.id);
     const path = `/inspections/${inspection.id}/`;
-    for (let i = 0; i < 3; i++) simulator.injectFault({ action: 'answer', status: 401, pathIncludes: path });
-    const mark = simulator.requests.length;
+    for (let i = 0; i < 3; i++) simulator().injectFault({ action: 'answer', status: 401, pathIncludes: path });
+    const mark = simulator().requests.length;
 
     // Act
     const error = await outcomeOf(client.getInspection(inspection.id));
