@@ -244,7 +244,7 @@ describe('classifyBatch', () => {
       { key: key('ortho/tile 1.tif'), relativePath: 'ortho/tile 1.tif', size: tiff.length },
     ]);
     expect(result.skipped).toEqual([
-      { key: key('DCIM/manifest.json'), reason: 'unsupported extension (.json)' },
+      { key: key('DCIM/manifest.json'), reason: expect.stringMatching(/^not read as the batch's manifest \(it is in a sub-folder\)/) },
       { key: key('empty.jpg'), reason: 'empty file (0 bytes)' },
       { key: key('notes-as-photo.jpg'), reason: 'content is not a JPEG image (named .jpg)' },
       { key: key('notes.txt'), reason: 'unsupported extension (.txt)' },
