@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Most files wait on sockets, timers and child processes rather than compute: two workers on a 2-core machine
+    // (the default would be one) cut the local tests from about 270 s to 195 s.
+    maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
