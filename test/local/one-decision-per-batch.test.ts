@@ -11,7 +11,8 @@ import { localPipelinesPerTest } from '../helpers/local-pipelines';
  * already took is skipped and reported; any other manifest processes every photo of the folder again.
  */
 
-const start = localPipelinesPerTest({ quietPeriodSeconds: 1, simulatorSettings: { processingSeconds: 0.3 } });
+// Long enough that a manifest written right after its photos comes within it on a loaded machine.
+const start = localPipelinesPerTest({ quietPeriodSeconds: 3, simulatorSettings: { processingSeconds: 0.3 } });
 
 /** Waits (polling) until `ready`, or fails naming what it waited for. */
 async function until(what: string, ready: () => boolean, limitMs = 30_000): Promise<void> {

@@ -17,7 +17,8 @@ describe('Lambda throttling', () => {
     const throttled: string[] = [];
     const passed: string[] = [];
     const pipeline = await start({
-      quietPeriodSeconds: 1,
+      // Long enough that the manifest flight's manifest, written right after its photos, comes within it under load.
+      quietPeriodSeconds: 3,
       simulatorSettings: { processingSeconds: 0.3 },
       config: { photosPerChunk: 2 },
       throttleTask: (_execution, state, attempt) => {
