@@ -3,7 +3,8 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliOptions } from './cli';
 import { EMBEDDED_S3_ACCESS_KEY, EMBEDDED_S3_REGION } from './s3/embedded-s3';
-import { DroppedFlight, runLocalFlights } from './local-run';
+import { aborted, DroppedFlight, runLocalFlights } from './local-run';
+import { systemTimers } from '../src/timers';
 import { InFlightBatch, LocalPipeline, LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
 import type { NotificationV1 } from '../src/notify/notification';
 import type { Simulator } from './simulator/simulator';
@@ -67,17 +68,16 @@ function useOwnTemporaryFolder(): void {
 
 async function runOnce(options: CliOptions, report: Reporter, shutdown: Shutdown, write: Write): Promise<number> {
   const started = Date.now();
-  shutdown.summary = () => report.finish(shutdown.notifications, options.run.flights, (Date.now() - started) / 1000, shutdown.cause);
-  const result = await runLocalFlights(options.run, shutdown.filter(report.onEvent), {
-    signal: shutdown.signal,
-    drain: (pipeline, cutUploads) => shutdown.drain(pipeline, cutUploads),
-  });
+  const finish = (notifications: readonly NotificationV1[]) =>
+    report.finish(notifications, options.run.flights, (Date.now() - started) / 1000, shutdown.cause);
+  shutdown.summary = () => finish(shutdown.notifications);
+  const result = await runLocalFlights(options.run, shutdown.filter(report.onEvent), shutdown);
   if (result.refused.length > 0) {
     // On AWS these calls would fail the same way: the role in lib/ lacks a grant. (Before the outcomes, which come last.)
     if (options.json) write(`${JSON.stringify({ event: 'iam-refused', calls: result.refused })}\n`);
     else write(`\nIAM refused ${result.refused.length} call(s) that the synthesized roles do not allow:\n${result.refused.map((call) => `  ${call.caller}: ${call.action} on ${call.resource}`).join('\n')}\n`);
   }
-  report.finish(result.notifications, options.run.flights, (Date.now() - started) / 1000, shutdown.cause);
+  finish(result.notifications);
   if (result.stopped === 'abandoned') return shutdown.exitCode;
   return result.succeeded && result.refused.length === 0 ? 0 : 1;
 }
@@ -171,7 +171,7 @@ class Shutdown {
     private readonly graceMs: number,
     private readonly report: Reporter,
   ) {
-    this.requested = new Promise((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.requested = aborted(this.signal);
     this.now = new Promise((resolve) => (this.resolveNow = resolve));
   }
 
@@ -209,7 +209,7 @@ class Shutdown {
     this.report.stopping(this.cause ?? 'SIGTERM', this.inFlight(), this.graceMs / 1000);
     const deadline = Date.now() + this.graceMs;
     while (this.waiting() && Date.now() < deadline && this.secondCause === undefined) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(0, deadline - Date.now()))));
+      await systemTimers.sleep(Math.min(100, deadline - Date.now()));
     }
     if (!this.waiting() && cutUploads.length === 0) return true;
     this.giveUp();

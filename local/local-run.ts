@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../src/copy/pool';
+import { systemTimers } from '../src/timers';
 import type { RefusedCall } from './iam/iam-authorizer';
 import type { NotificationV1 } from '../src/notify/notification';
 import { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions, startLocalPipeline } from './pipeline/local-pipeline';
@@ -52,7 +53,7 @@ export interface RunStop {
   readonly signal: AbortSignal;
   /**
    * Runs once the signal aborted, before the pipeline closes, with the flights whose upload was cut: lets the
-   * batches in flight finish or gives up on them. Resolves true when nothing was given up on.
+   * batches in flight finish or gives up on them. Resolves true when nothing was given up on (a cut upload is).
    */
   readonly drain: (pipeline: LocalPipeline, cutUploads: readonly string[]) => Promise<boolean>;
 }
@@ -96,8 +97,6 @@ export async function dropFiles(
   manifest: string | false,
   abortSignal?: AbortSignal,
 ): Promise<DroppedFlight> {
-  // Every upload in progress listens to the signal: more than EventTarget's default of 10 is no leak.
-  if (abortSignal) setMaxListeners(0, abortSignal);
   const options = abortSignal ? { abortSignal } : {};
   await mapWithConcurrency(files, 16, async (file) => {
     abortSignal?.throwIfAborted();
@@ -123,6 +122,8 @@ export async function runLocalFlights(
   onEvent: (event: LocalPipelineEvent | { event: 'ready'; pipeline: LocalPipeline } | { event: 'dropped'; flight: DroppedFlight }) => void,
   stop?: RunStop,
 ): Promise<LocalRunResult> {
+  // Every upload in progress listens to the signal: more than EventTarget's default of 10 is no leak.
+  if (stop) setMaxListeners(0, stop.signal);
   const pipeline = await startLocalPipeline({ ...options.pipeline, onEvent });
   try {
     const prefixes = flightPrefixes(options.asset, options.flight, options.flights);
@@ -149,7 +150,7 @@ export async function runLocalFlights(
     else await run;
     if (stop?.signal.aborted) {
       // The uploads and the waiting unwind on their own (the race above took what they throw).
-      stopped = (await stop.drain(pipeline, cutUploads)) && cutUploads.length === 0 ? 'drained' : 'abandoned';
+      stopped = (await stop.drain(pipeline, cutUploads)) ? 'drained' : 'abandoned';
     }
     const notifications = [...pipeline.notifications];
     return {
@@ -165,7 +166,7 @@ export async function runLocalFlights(
 }
 
 /** Resolves (with nothing) once the signal aborts. */
-function aborted(signal: AbortSignal): Promise<undefined> {
+export function aborted(signal: AbortSignal): Promise<undefined> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve(undefined);
     else signal.addEventListener('abort', () => resolve(undefined), { once: true });
@@ -176,7 +177,7 @@ function aborted(signal: AbortSignal): Promise<undefined> {
 async function waitForOutcomes(pipeline: LocalPipeline, expected: number, signal?: AbortSignal): Promise<void> {
   do {
     await pipeline.settle();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await systemTimers.sleep(100);
   } while (!signal?.aborted && pipeline.notifications.length < expected && pipeline.executions.some((execution) => execution.status === 'running'));
   if (!signal?.aborted) await pipeline.settle();
 }

@@ -47,3 +47,9 @@ export function asRetryableAwsError(error: unknown): unknown {
   const message = `AWS call failed (${answer}): ${error.message}`;
   return throttled ? new AwsThrottlingError(message, { cause: error }) : new AwsTransientError(message, { cause: error });
 }
+
+/** S3's answers to a conditional write that lost to another writer (412, or 409 for writes racing each other). */
+export function isConditionalWriteConflict(error: unknown): boolean {
+  const name = (error as Error).name;
+  return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict';
+}

@@ -43,14 +43,10 @@ const UNITS: Record<Parameters<StepMetrics['count']>[0], (typeof MetricUnit)[key
 export const stepMetrics: StepMetrics = { count: (name, value) => metrics.addMetric(name, UNITS[name], value) };
 
 /** Flushes the invocation's metrics after it ends; most record none, and an empty flush would only log a warning. */
-export const publishStoredMetrics = {
-  after: async () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  },
-  onError: async () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  },
+const flushMetrics = async () => {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 };
+export const publishStoredMetrics = { after: flushMetrics, onError: flushMetrics };
 
 /** The steps' settings from the function's environment; a bad value fails with the variable's name. */
 export function pipelineConfigFromEnv(env: Environment = process.env): PipelineConfig {

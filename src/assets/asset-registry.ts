@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { isConditionalWriteConflict } from '../aws-errors';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { CreateAssetInput } from '../pix4d/schemas';
 
@@ -165,6 +166,5 @@ export class AssetRegistry {
 
 /** A conditional write that lost to another run is expected; anything else is not. */
 async function ignorePreconditionFailed(error: unknown): Promise<void> {
-  const name = (error as Error).name;
-  if (name !== 'PreconditionFailed' && name !== 'ConditionalRequestConflict') throw error;
+  if (!isConditionalWriteConflict(error)) throw error;
 }

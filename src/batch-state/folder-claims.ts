@@ -1,6 +1,6 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { RUNS_PREFIX } from '../workflow/run-store';
+import { RUNS_PREFIX, RunStore } from '../workflow/run-store';
 
 /**
  * Where a folder's claim is kept: under `runs/`, so it expires with the runs' data (`runRetentionDays`) and the
@@ -30,42 +30,23 @@ export interface FolderClaim {
  * closing the same folder at once cannot both believe they own it.
  */
 export class FolderClaims {
-  constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-  ) {}
+  private readonly store: RunStore;
 
-  static keyFor(bucket: string, prefix: string): string {
-    return `${FOLDER_CLAIMS_PREFIX}${createHash('sha256').update(`${bucket}/${prefix}`).digest('hex')}.json`;
+  constructor(s3: S3Client, bucket: string) {
+    this.store = new RunStore(s3, bucket);
   }
 
   async read(bucket: string, prefix: string): Promise<{ claim: FolderClaim; etag: string } | undefined> {
-    try {
-      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: FolderClaims.keyFor(bucket, prefix) }));
-      return { claim: JSON.parse(await answer.Body!.transformToString()) as FolderClaim, etag: answer.ETag ?? '' };
-    } catch (error) {
-      if ((error as Error).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
+    const found = await this.store.findVersioned<FolderClaim>(FOLDER_CLAIMS_PREFIX, claimName(bucket, prefix));
+    return found && { claim: found.value, etag: found.etag };
   }
 
   /** Writes the claim if none exists (`etag` undefined) or if it is still the one read with `etag`; false if not. */
   async write(bucket: string, prefix: string, claim: FolderClaim, etag?: string): Promise<boolean> {
-    try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: FolderClaims.keyFor(bucket, prefix),
-          Body: JSON.stringify(claim),
-          ContentType: 'application/json',
-          ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      const name = (error as Error).name;
-      if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') return false;
-      throw error;
-    }
+    return this.store.writeIf(FOLDER_CLAIMS_PREFIX, claimName(bucket, prefix), claim, etag);
   }
+}
+
+function claimName(bucket: string, prefix: string): string {
+  return `${createHash('sha256').update(`${bucket}/${prefix}`).digest('hex')}.json`;
 }

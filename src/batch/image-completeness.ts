@@ -1,4 +1,6 @@
-import { detectFormat } from './classify';
+import type { ContentCheck, StreamedContentCheck } from '../copy/copier';
+import { detectFormat, FIRST_BYTES_NEEDED, skipReasonByContent } from './classify';
+import { formatCount } from './limits';
 
 /**
  * Whether a photo arrived whole, judged from its bytes as they stream past once (the copy reads every photo
@@ -20,22 +22,22 @@ import { detectFormat } from './classify';
  * inline in the directory, or stored after it so that they have not yet passed when it is read).
  */
 
-/** Fed the bytes of one file in order; judges the whole after the last byte. */
-export interface CompletenessCheck {
-  update(chunk: Uint8Array): void;
-  /** Once, after the last byte: why the file is incomplete, or undefined when it is whole. */
-  finish(): string | undefined;
-}
-
 /** A check for the format that the first bytes show, or undefined for a format that has none (videos). */
-export function completenessCheck(firstBytes: Uint8Array): CompletenessCheck | undefined {
+export function completenessCheck(firstBytes: Uint8Array): StreamedContentCheck | undefined {
   const format = detectFormat(firstBytes);
   if (format === 'jpeg') return new JpegCompleteness();
   if (format === 'tiff') return new TiffCompleteness();
   return undefined;
 }
 
-const bytesText = (count: number) => `${count.toLocaleString('en-US')} byte${count === 1 ? '' : 's'}`;
+/** The copy function's check of a photo: its first bytes, then that it is complete, as it streams. */
+export const PHOTO_CONTENT_CHECK: ContentCheck = {
+  bytesNeeded: FIRST_BYTES_NEEDED,
+  reasonToSkip: skipReasonByContent,
+  completeness: (_relativePath, firstBytes) => completenessCheck(firstBytes),
+};
+
+const bytesText = (count: number) => `${formatCount(count)} byte${count === 1 ? '' : 's'}`;
 
 const asBuffer = (chunk: Uint8Array) => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
 
@@ -61,7 +63,7 @@ type JpegState =
   /** Past the primary image's end-of-image marker. */
   | 'done';
 
-class JpegCompleteness implements CompletenessCheck {
+class JpegCompleteness implements StreamedContentCheck {
   private state: JpegState = 'marker';
   private bytes = 0;
   private marker = 0;
@@ -191,7 +193,7 @@ interface LocatingValues {
   readonly end?: number;
 }
 
-class TiffCompleteness implements CompletenessCheck {
+class TiffCompleteness implements StreamedContentCheck {
   /** Bytes fed before the current chunk (all of them between chunks). */
   private bytes = 0;
   private layout: TiffLayout | undefined;
@@ -208,21 +210,24 @@ class TiffCompleteness implements CompletenessCheck {
   update(chunk: Uint8Array): void {
     const start = this.bytes;
     const end = start + chunk.length;
-    // A capture completed may add another that starts in the same chunk (the directory after its entry count).
-    for (let progressed = true; progressed; ) {
-      progressed = false;
-      for (const capture of [...this.captures]) {
-        const next = capture.start + capture.filled;
-        if (next < start || next >= end) continue;
-        const take = Math.min(capture.bytes.length - capture.filled, end - next);
-        capture.bytes.set(chunk.subarray(next - start, next - start + take), capture.filled);
-        capture.filled += take;
-        if (capture.filled === capture.bytes.length) {
-          this.captures.splice(this.captures.indexOf(capture), 1);
-          capture.done(capture.bytes);
-          progressed = true;
-        }
+    // One pass over the live list, nothing allocated per chunk: a capture that a completed one adds (the directory
+    // after its entry count) is appended, and so visited in the same pass if it starts in this chunk.
+    for (let index = 0; index < this.captures.length; ) {
+      const capture = this.captures[index]!;
+      const next = capture.start + capture.filled;
+      if (next < start || next >= end) {
+        index += 1;
+        continue;
       }
+      const take = Math.min(capture.bytes.length - capture.filled, end - next);
+      capture.bytes.set(chunk.subarray(next - start, next - start + take), capture.filled);
+      capture.filled += take;
+      if (capture.filled < capture.bytes.length) {
+        index += 1;
+        continue;
+      }
+      this.captures.splice(index, 1);
+      capture.done(capture.bytes);
     }
     this.bytes = end;
   }

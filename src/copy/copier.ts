@@ -451,7 +451,8 @@ class Attempt {
       if (!body.readableEnded) body.destroy();
       if (gate && !gate.readableEnded) gate.destroy();
     }
-    return gate?.refusal;
+    // A refused gate never lets its last chunk out, so an upload that succeeded was accepted.
+    return undefined;
   }
 
   async verify(item: CopyItem, destination: S3Client, bucket: string, key: string): Promise<void> {

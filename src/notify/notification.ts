@@ -20,6 +20,13 @@ export const NOTIFICATION_TYPES = [
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
+/** The types of a run of an already closed folder: it started nothing, and says why in a `notice`. */
+export type NoticeType = 'inspection.late_photos' | 'inspection.skipped';
+
+export function isNoticeType(type: NotificationType): type is NoticeType {
+  return type === 'inspection.late_photos' || type === 'inspection.skipped';
+}
+
 export const DEFAULT_INSPECT_BASE_URL = 'https://inspect.pix4d.com';
 /** Skipped images listed in the JSON message by default; `images.skippedTotal` always has the full count. */
 export const DEFAULT_MAX_SKIPPED_LISTED = 100;
@@ -132,7 +139,7 @@ export const notificationSchema = z
   .discriminatedUnion('type', [completedSchema, failedSchema, timedOutSchema, latePhotosSchema, skippedSchema])
   .superRefine((message, ctx) => {
     if (message.type === 'inspection.failed') return;
-    if (message.type === 'inspection.late_photos' || message.type === 'inspection.skipped') {
+    if (isNoticeType(message.type)) {
       if (message.inspection !== null) ctx.addIssue({ code: 'custom', message: `${message.type} has no inspection`, path: ['inspection'] });
       return;
     }
@@ -234,7 +241,7 @@ export function buildNotification(input: NotificationInput, options: Notificatio
   if (input.type !== 'inspection.failed' && input.error) {
     throw new Error(`An ${input.type} notification takes no error from its input`);
   }
-  const needsNotice = input.type === 'inspection.late_photos' || input.type === 'inspection.skipped';
+  const needsNotice = isNoticeType(input.type);
   if (needsNotice !== (input.notice !== undefined)) {
     throw new Error(needsNotice ? `An ${input.type} notification needs a notice` : `An ${input.type} notification takes no notice`);
   }

@@ -351,7 +351,10 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         const unanswered = error instanceof Pix4dTimeoutError || error instanceof Pix4dNetworkError;
         const why = `the request went unanswered (${(error as Error).name}) at ${new Date(this.now()).toISOString()}`;
         // Out of time, a read after an answer throws a transient error: the step is retried and compares with `statusBefore`.
-        const after = await this.watchForStart(budget, inspectionId, before, unanswered ? this.processSettleMs : 0, endpoint, why);
+        // An answered failure took no effect later: one read tells. An unanswered request may still take effect.
+        const after = unanswered
+          ? await this.watchForStart(budget, inspectionId, before, this.processSettleMs, endpoint, why)
+          : await this.readInspection(budget, inspectionId);
         if (hasProcessingStarted(before, after)) return this.confirmedStart(after, endpoint, why);
         const delay = await this.pauseBeforeResend(error as Pix4dApiError, failures, startedAt, budget, endpoint);
         this.logger?.warn('Processing did not start after an ambiguous failure; sending it again', {
@@ -396,7 +399,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         try {
           after = await this.readInspection(budget, inspectionId);
         } catch (error) {
-          if (windowMs === 0 || !(error instanceof Pix4dApiError && error.transient)) throw error;
+          if (!(error instanceof Pix4dApiError && error.transient)) throw error;
           throw this.processingUnconfirmed(endpoint, why, before, `its status could not be read (${error.message})`, budget);
         }
       }

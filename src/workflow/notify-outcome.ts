@@ -1,5 +1,5 @@
 import { BatchStateStore } from '../batch-state/batch-state';
-import { buildNotification, NotificationInput, NotificationV1 } from '../notify/notification';
+import { buildNotification, isNoticeType, NotificationInput, NotificationV1 } from '../notify/notification';
 import { endFolderRun } from './close-decision';
 import { BatchSummary, RUN_FILES } from './prepare-inspection';
 import { keepRecord } from './record-progress';
@@ -59,7 +59,7 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
       skipped: [...(summary?.skipped ?? []), ...skippedWhileCopying],
     },
     ...(input.type === 'inspection.failed' ? { error: describeFailure(state) } : {}),
-    ...(input.type === 'inspection.late_photos' || input.type === 'inspection.skipped' ? { notice: causeMessage(state.error?.Cause) } : {}),
+    ...(isNoticeType(input.type) ? { notice: causeMessage(state.error?.Cause) } : {}),
     ...(state.processing?.deadline ? { deadline: state.processing.deadline } : {}),
     timings: {
       closedAt: state.closedAt ?? deps.now().toISOString(),
@@ -94,7 +94,7 @@ const FINAL_STATE = { 'inspection.completed': 'completed', 'inspection.failed': 
  * run that started nothing (late photos, a skipped close) leaves the records of the run that closed the folder.
  */
 async function recordOutcome(deps: StepDependencies, input: NotifyInput, message: NotificationV1): Promise<void> {
-  if (input.type === 'inspection.late_photos' || input.type === 'inspection.skipped') return;
+  if (isNoticeType(input.type)) return;
   await keepRecord(deps, 'folder claim', () => endFolderRun(message.batch, input.batchId, deps));
   const finalState = FINAL_STATE[input.type];
   const prefix = message.batch.prefix;

@@ -86,16 +86,14 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
     ...(manifest.images ? { selection: manifest.images } : {}),
   });
   const runImages: RunImage[] = images.map((image) => ({ sourceKey: image.key, relativePath: image.relativePath, size: image.size }));
-  await store.write(runPrefix, RUN_FILES.summary, { found: objects.length, skipped } satisfies BatchSummary);
   deps.logger.info('Batch classified', { batch: batch.prefix, found: objects.length, accepted: images.length, skipped: skipped.length });
+  // Before anything is created in Pix4Dinspect: is this run the folder's one decision? A refused run's notification
+  // lists the files it refuses instead of the batch's.
+  const refusal = images.length > 0 ? await closeFolder(request, batchId, objects, deps) : undefined;
+  const summary: BatchSummary = refusal ? { found: refusal.files.length, skipped: refusal.files } : { found: objects.length, skipped };
+  await store.write(runPrefix, RUN_FILES.summary, summary);
   if (images.length === 0) throw noPhotos(batch.prefix, objects.length, skipped);
-
-  // Before anything is created in Pix4Dinspect: is this run the folder's one decision?
-  const refusal = await closeFolder(request, batchId, objects, deps);
-  if (refusal) {
-    await store.write(runPrefix, RUN_FILES.summary, { found: refusal.files.length, skipped: refusal.files } satisfies BatchSummary);
-    throw refusal.error;
-  }
+  if (refusal) throw refusal.error;
 
   const api = await deps.pix4d();
   const asset = await resolveAsset(manifest, batch.assetName, api, deps);

@@ -1,4 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { isConditionalWriteConflict } from '../aws-errors';
 
 /** Per-run files; the work bucket's lifecycle rule expires them. */
 export const RUNS_PREFIX = 'runs/';
@@ -35,11 +36,38 @@ export class RunStore {
   }
 
   async find<T>(runPrefix: string, name: string): Promise<T | undefined> {
+    return (await this.findVersioned<T>(runPrefix, name))?.value;
+  }
+
+  /** The file and the ETag it was read with, for `writeIf`. */
+  async findVersioned<T>(runPrefix: string, name: string): Promise<{ value: T; etag: string } | undefined> {
     try {
       const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${runPrefix}${name}` }));
-      return JSON.parse(await answer.Body!.transformToString()) as T;
+      return { value: JSON.parse(await answer.Body!.transformToString()) as T, etag: answer.ETag ?? '' };
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the file only if it does not exist (`etag` undefined) or is still the one read with `etag`: false when
+   * another writer came first.
+   */
+  async writeIf(runPrefix: string, name: string, value: unknown, etag?: string): Promise<boolean> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: `${runPrefix}${name}`,
+          Body: JSON.stringify(value),
+          ContentType: 'application/json',
+          ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalWriteConflict(error)) return false;
       throw error;
     }
   }

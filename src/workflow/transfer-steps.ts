@@ -1,5 +1,4 @@
-import { FIRST_BYTES_NEEDED, skipReasonByContent } from '../batch/classify';
-import { completenessCheck } from '../batch/image-completeness';
+import { PHOTO_CONTENT_CHECK } from '../batch/image-completeness';
 import type { SkippedObject } from '../batch/list-batch';
 import { copyPhotos } from '../copy/copier';
 import { InspectionCredentials } from '../copy/credentials-source';
@@ -35,11 +34,7 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
     ...deps.config.copy,
     ...(deps.destinationEndpoint ? { destinationEndpoint: deps.destinationEndpoint } : {}),
     // Complete photos only: one cut short (an interrupted upload) is skipped with its reason, never registered.
-    checkContent: {
-      bytesNeeded: FIRST_BYTES_NEEDED,
-      reasonToSkip: skipReasonByContent,
-      completeness: (_relativePath, firstBytes) => completenessCheck(firstBytes),
-    },
+    checkContent: PHOTO_CONTENT_CHECK,
   });
   const sourceKeys = new Map(chunk.map((image) => [image.relativePath, image.sourceKey]));
   const record: ChunkRecord = {

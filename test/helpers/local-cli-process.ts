@@ -173,7 +173,7 @@ export function killGroup(child: ChildProcess): void {
 }
 
 /** The processes of a process group (zombies aside), from /proc. */
-export function processesInGroup(pgid: number): number[] {
+function processesInGroup(pgid: number): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;

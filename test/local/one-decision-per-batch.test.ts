@@ -12,7 +12,8 @@ import { localPipelinesPerTest } from '../helpers/local-pipelines';
  */
 
 // Long enough that a manifest written right after its photos comes within it on a loaded machine.
-const start = localPipelinesPerTest({ quietPeriodSeconds: 3, simulatorSettings: { processingSeconds: 0.3 } });
+const QUIET_SECONDS = 3;
+const start = localPipelinesPerTest({ quietPeriodSeconds: QUIET_SECONDS, simulatorSettings: { processingSeconds: 0.3 } });
 
 /** Waits (polling) until `ready`, or fails naming what it waited for. */
 async function until(what: string, ready: () => boolean, limitMs = 30_000): Promise<void> {
@@ -62,7 +63,10 @@ describe('one decision per batch folder', () => {
     const prefix = 'tower-after/flight-1/';
     await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, photos(3), { inspection: { name: 'Early manifest' } });
     await until('the manifest run', () => pipeline.notifications.length === 1);
-    await sleep(1_100); // later than the manifest to the second, the resolution of S3's LastModified
+    // Past the quiet-period window of the first photos' waiter, which local mode's shortened Waits have ended already
+    // (on AWS it checks a whole quiet period after it starts, so later photos of its window are its own): the late
+    // photos get a waiter of their own. Later than the manifest to the second, the resolution of S3's LastModified.
+    await sleep(QUIET_SECONDS * 1000 + 100);
 
     // Act
     await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, [

@@ -11,11 +11,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
-import { FIRST_BYTES_NEEDED, skipReasonByContent } from '../../src/batch/classify';
-import { completenessCheck } from '../../src/batch/image-completeness';
+import { PHOTO_CONTENT_CHECK } from '../../src/batch/image-completeness';
 import { startSimulator, Simulator } from '../../local/simulator/simulator';
 import {
-  ContentCheck,
   copyPhotos,
   CopyItem,
   CopyOptions,
@@ -71,16 +69,9 @@ async function newInspectionId(): Promise<number> {
 
 /** Puts objects in the drop bucket below `folder/` and returns the items to copy with their hashes. */
 async function dropPhotos(folder: string, photos: readonly { path: string; bytes: number }[]) {
-  const hashes = new Map<string, string>();
-  const items: CopyItem[] = [];
-  for (const { path, bytes } of photos) {
-    const body = randomBytes(bytes);
-    const sourceKey = `${folder}/${path}`;
-    await direct.send(new PutObjectCommand({ Bucket: DROP_BUCKET, Key: sourceKey, Body: body, ContentType: 'image/jpeg' }));
-    hashes.set(path, sha256(body));
-    items.push({ sourceKey, relativePath: path, size: bytes });
-  }
-  return { items, hashes };
+  const files = photos.map(({ path, bytes }) => ({ path, body: randomBytes(bytes) }));
+  const items = await dropBodies(folder, files);
+  return { items, hashes: new Map(files.map(({ path, body }) => [path, sha256(body)])) };
 }
 
 async function destinationHash(key: string): Promise<string> {
@@ -480,13 +471,6 @@ describe('copyPhotos', () => {
   });
 });
 
-/** The content check of the copy Lambda: first bytes, then completeness as the photo streams. */
-const PHOTO_CHECK: ContentCheck = {
-  bytesNeeded: FIRST_BYTES_NEEDED,
-  reasonToSkip: skipReasonByContent,
-  completeness: (_relativePath, firstBytes) => completenessCheck(firstBytes),
-};
-
 /** Puts the given bodies in the drop bucket below `folder/` and returns the items to copy. */
 async function dropBodies(folder: string, files: readonly { path: string; body: Buffer }[]): Promise<CopyItem[]> {
   for (const { path, body } of files) {
@@ -518,7 +502,7 @@ describe('copyPhotos with the completeness check', () => {
     const mark = simulator.s3Requests.length;
 
     // Act
-    const result = await copyPhotos(items, source(), credentials, options({ checkContent: PHOTO_CHECK }));
+    const result = await copyPhotos(items, source(), credentials, options({ checkContent: PHOTO_CONTENT_CHECK }));
 
     // Assess
     expect(result.copied.map((photo) => photo.relativePath)).toEqual(['DCIM/DJI_0001.JPG', 'DCIM/DJI_0003.JPG']);
@@ -552,7 +536,7 @@ describe('copyPhotos with the completeness check', () => {
       items,
       source(),
       credentials,
-      options({ checkContent: PHOTO_CHECK, partSizeBytes: 5 * MiB, multipartThresholdBytes: 8 * MiB }),
+      options({ checkContent: PHOTO_CONTENT_CHECK, partSizeBytes: 5 * MiB, multipartThresholdBytes: 8 * MiB }),
     );
 
     // Assess
@@ -596,7 +580,7 @@ describe('copyPhotos with the completeness check', () => {
     const { keyPrefix } = await credentials.current();
 
     // Act
-    const result = await copyPhotos(items, { client, bucket: DROP_BUCKET }, credentials, options({ checkContent: PHOTO_CHECK }));
+    const result = await copyPhotos(items, { client, bucket: DROP_BUCKET }, credentials, options({ checkContent: PHOTO_CONTENT_CHECK }));
 
     // Assess
     expect(reads).toBe(2);

@@ -6,6 +6,7 @@ import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dApiError, Pix4dServerError, Pix4dTimeoutError, TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
 import { scaledTimers, ScaledTimers } from '../helpers/scaled-timers';
+import { rejectionOf } from '../helpers/rejection';
 
 /**
  * `withDeadline`: a call bounded by the time its Lambda invocation has left ends by then with a transient error,
@@ -89,16 +90,6 @@ async function readyInspection(client: Pix4dInspectClient) {
   await simulator.embeddedS3.client().send(new PutObjectCommand({ Bucket: simulator.bucket, Key: key, Body: 'x' }));
   await client.registerImages(inspection.id, [key]);
   return client.getInspection(inspection.id);
-}
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function rejectionOf<E = Error>(promise: Promise<unknown>): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as E;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
 
 function expectTransient(error: unknown): asserts error is Pix4dApiError {

@@ -1,9 +1,8 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dApiError, Pix4dProcessingUnconfirmedError, TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
-import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
-import { simulatorPerFile } from '../helpers/simulator-per-file';
+import { inspectionReadyToProcess, simulatorPerFile } from '../helpers/simulator-per-file';
+import { rejectionOf } from '../helpers/rejection';
 
 /**
  * `process/` consumes allowance, so it is never in flight twice: after a request that went unanswered (client-side
@@ -37,12 +36,7 @@ function clientFor(options: Partial<Pix4dClientOptions> = {}) {
 
 /** An inspection with one registered image, ready for `process/`. */
 async function readyInspection(client: Pix4dInspectClient) {
-  const asset = await client.createAsset({ name: 'Tower in flight', type: 1 });
-  const inspection = await client.createInspection({ asset: asset.id, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
-  const credentials = await client.getS3Credentials(inspection.id);
-  const key = credentials.keyFor('DJI_0001.JPG');
-  await simulator().embeddedS3.client().send(new PutObjectCommand({ Bucket: simulator().bucket, Key: key, Body: 'x' }));
-  await client.registerImages(inspection.id, [key]);
+  const inspection = await inspectionReadyToProcess(client, simulator(), 'Tower in flight');
   return client.getInspection(inspection.id);
 }
 
@@ -56,16 +50,6 @@ function processCallsSince(mark: number, inspectionId: number): string[] {
 
 function processingStarted(inspectionId: number): boolean | undefined {
   return simulator().holdings().inspections.find((held) => held.id === inspectionId)?.processingStarted;
-}
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function rejectionOf<E = Error>(promise: Promise<unknown>): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as E;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
 
 describe('a process/ that times out client-side while the service starts processing slowly', () => {

@@ -1,9 +1,8 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dUnauthorizedError } from '../../src/pix4d/errors';
-import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
-import { simulatorPerFile } from '../helpers/simulator-per-file';
+import { inspectionReadyToProcess, simulatorPerFile } from '../helpers/simulator-per-file';
+import { rejectionOf } from '../helpers/rejection';
 
 /**
  * Every attempt of a call takes a token that is valid when it is sent: a retry wait (Retry-After, backoff) longer
@@ -43,25 +42,8 @@ function callsSince(mark: number): string[] {
 }
 
 /** An inspection with one registered image, ready for `process/`, made with long-lived tokens. */
-async function readyInspection() {
-  const client = clientFor();
-  const asset = await client.createAsset({ name: 'Tower token', type: 1 });
-  const inspection = await client.createInspection({ asset: asset.id, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
-  const credentials = await client.getS3Credentials(inspection.id);
-  const key = credentials.keyFor('DJI_0001.JPG');
-  await simulator().embeddedS3.client().send(new PutObjectCommand({ Bucket: simulator().bucket, Key: key, Body: 'x' }));
-  await client.registerImages(inspection.id, [key]);
-  return inspection;
-}
-
-/** The error a promise rejects with, or undefined when it resolves. */
-async function outcomeOf(promise: Promise<unknown>): Promise<Error | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    return error as Error;
-  }
+function readyInspection() {
+  return inspectionReadyToProcess(clientFor(), simulator(), 'Tower token');
 }
 
 describe('a retry wait longer than the token has left', () => {
@@ -100,7 +82,7 @@ describe('a retry wait longer than the token has left', () => {
     const mark = simulator().requests.length;
 
     // Act
-    const error = await outcomeOf(client.getInspection(inspection.id));
+    const error = await client.getInspection(inspection.id).then(() => undefined, (failure: unknown) => failure as Error);
 
     // Assess
     expect(error).toBeUndefined();
@@ -178,7 +160,7 @@ describe('a 401 on a token that was valid when sent', () => {
     const mark = simulator().requests.length;
 
     // Act
-    const error = await outcomeOf(client.getInspection(inspection.id));
+    const error = await rejectionOf(client.getInspection(inspection.id));
 
     // Assess
     expect(error).toBeInstanceOf(Pix4dUnauthorizedError);

@@ -20,6 +20,7 @@ import {
 } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
 import type { TemporaryS3Credentials } from '../../src/pix4d/temporary-s3-credentials';
+import { rejectionOf } from '../helpers/rejection';
 
 const account = {
   username: 'drone.ops+client-test@example.com',
@@ -83,16 +84,6 @@ async function newInspection(client: Pix4dInspectClient) {
 }
 
 type S3Failure = Error & { $metadata: { httpStatusCode: number } };
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function rejectionOf<E = Error>(promise: Promise<unknown>): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as E;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 function expectNoCredentialIn(text: string) {
   expect(text).not.toContain(account.password);

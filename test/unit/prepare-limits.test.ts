@@ -1,20 +1,19 @@
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../local/simulator/simulator';
 import { ManifestError } from '../../src/batch/manifest';
 import { decideForEvent, type InspectionRequest } from '../../src/ingest/batch-events';
-import { Pix4dInspectClient } from '../../src/pix4d/client';
-import { DEFAULT_PIPELINE_CONFIG } from '../../src/workflow/pipeline-config';
+import type { Pix4dInspectClient } from '../../src/pix4d/client';
 import { BatchSummary, chunkImagesName, FolderNameError, prepareInspection, RUN_FILES, type RunImage } from '../../src/workflow/prepare-inspection';
 import { RunStore } from '../../src/workflow/run-store';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { copyChunk, registerPhotos } from '../../src/workflow/transfer-steps';
 import { dropFlight, jpegBytes, type DroppedFile } from '../helpers/flights';
 import { relativePathOfBytes } from '../helpers/long-paths';
-import { RecordingPublisher } from '../helpers/recording-publisher';
+import { rejectionOf } from '../helpers/rejection';
+import { stepDependenciesIn, stepWorldPerFile } from '../helpers/step-world';
 
 /**
  * The prepare step refuses what Pix4Dinspect would refuse before it creates anything, and skips the photos whose
@@ -28,40 +27,18 @@ const PHOTOS: DroppedFile[] = [
   { relativePath: 'DCIM/DJI_0002.JPG', body: jpegBytes(2_000, 2) },
 ];
 
-let embedded: EmbeddedS3;
+const world = stepWorldPerFile(DROP_BUCKET);
 let s3: S3Client;
 let simulator: Simulator;
 let api: Pix4dInspectClient;
-let workBuckets = 0;
 
-beforeAll(async () => {
-  embedded = await startEmbeddedS3({ buckets: [DROP_BUCKET] });
-  s3 = embedded.client();
-  simulator = await startSimulator({ embeddedS3: embedded, settings: { processingSeconds: 0.3 } });
-  api = new Pix4dInspectClient({ account: simulator.account, apiUrl: simulator.apiUrl, authUrl: simulator.apiUrl });
-});
-
-afterAll(async () => {
-  await simulator.close();
-  await embedded.close();
+beforeAll(() => {
+  ({ s3, simulator, api } = world());
 });
 
 /** Step dependencies with a new, empty work bucket. */
 async function dependencies(): Promise<StepDependencies> {
-  workBuckets += 1;
-  const workBucket = `work-prepare-limits-${workBuckets}`;
-  await embedded.createBucket(workBucket);
-  return {
-    s3,
-    pix4d: async () => api,
-    publisher: new RecordingPublisher(),
-    config: { ...DEFAULT_PIPELINE_CONFIG, workBucket, photosPerChunk: 2 },
-    destinationEndpoint: simulator.s3Endpoint,
-    secrets: () => [simulator.account.password, simulator.account.apiKey],
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    metrics: { count: () => undefined },
-    now: () => new Date(),
-  };
+  return (await stepDependenciesIn(world(), 'prepare-limits')).deps;
 }
 
 /** Drops the photos, then the manifest's bytes as they are, and takes the ingest function's decision for it. */
@@ -79,14 +56,6 @@ async function dropBatch(prefix: string, files: readonly DroppedFile[], manifest
   return { request: decision.input, batchId: decision.executionName };
 }
 
-/** The error a promise rejects with; fails the test when it resolves. */
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => expect.unreachable('prepare succeeded'),
-    (error: unknown) => error as Error,
-  );
-}
-
 /** What the simulator holds and the POSTs it has answered, to show that nothing was created. */
 function created(): { assets: number; inspections: number; posts: number } {
   const holdings = simulator.holdings();
@@ -102,7 +71,7 @@ describe('prepare refuses what Pix4Dinspect would refuse, before creating anythi
     const before = created();
 
     // Act
-    const failure = await failureOf(prepareInspection(request, batchId, deps));
+    const failure = await rejectionOf(prepareInspection(request, batchId, deps));
 
     // Assess
     expect(failure).toBeInstanceOf(ManifestError);
@@ -119,7 +88,7 @@ describe('prepare refuses what Pix4Dinspect would refuse, before creating anythi
     const before = created();
 
     // Act
-    const failure = await failureOf(prepareInspection(request, batchId, deps));
+    const failure = await rejectionOf(prepareInspection(request, batchId, deps));
 
     // Assess
     expect(failure).toBeInstanceOf(ManifestError);
@@ -134,7 +103,7 @@ describe('prepare refuses what Pix4Dinspect would refuse, before creating anythi
     const before = created();
 
     // Act
-    const failure = await failureOf(prepareInspection(request, batchId, deps));
+    const failure = await rejectionOf(prepareInspection(request, batchId, deps));
 
     // Assess
     expect(failure).toBeInstanceOf(ManifestError);
@@ -154,7 +123,7 @@ describe('prepare refuses what Pix4Dinspect would refuse, before creating anythi
     const before = created();
 
     // Act
-    const failure = await failureOf(prepareInspection(request, 'q-tower-long-folder', deps));
+    const failure = await rejectionOf(prepareInspection(request, 'q-tower-long-folder', deps));
 
     // Assess
     expect(failure).toBeInstanceOf(FolderNameError);

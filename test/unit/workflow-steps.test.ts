@@ -4,15 +4,14 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } f
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator';
+import type { EmbeddedS3 } from '../../local/s3/embedded-s3';
+import type { Simulator } from '../../local/simulator/simulator';
 import { ManifestError } from '../../src/batch/manifest';
 import { decideForEvent, InspectionRequest } from '../../src/ingest/batch-events';
 import { buildNotification } from '../../src/notify/notification';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
 import { notifyOutcome } from '../../src/workflow/notify-outcome';
-import { DEFAULT_PIPELINE_CONFIG } from '../../src/workflow/pipeline-config';
 import { BatchSummary, NoPhotosError, prepareInspection, RUN_FILES } from '../../src/workflow/prepare-inspection';
 import { checkProcessing, startProcessing } from '../../src/workflow/processing-steps';
 import { RunStore } from '../../src/workflow/run-store';
@@ -21,6 +20,7 @@ import { ChunkRecord, chunkRecordName, copyChunk, CopyIncompleteError, registerP
 import type { CopyChunkResult, PollState, PreparedInspection, ProcessingState } from '../../src/workflow/workflow-state';
 import { dropFlight, DroppedFile, jpegBytes } from '../helpers/flights';
 import { RecordingPublisher } from '../helpers/recording-publisher';
+import { stepDependenciesIn, stepWorldPerFile } from '../helpers/step-world';
 
 /**
  * The workflow's steps, called one after the other as the state machine would, against the embedded S3 server (drop
@@ -46,22 +46,14 @@ const OTHER_FILES: DroppedFile[] = [
   { relativePath: 'notes.txt', body: 'wind 12 kt\n' },
 ];
 
+const world = stepWorldPerFile(DROP_BUCKET);
 let embedded: EmbeddedS3;
 let s3: S3Client;
 let simulator: Simulator;
 let api: Pix4dInspectClient;
-let workBuckets = 0;
 
-beforeAll(async () => {
-  embedded = await startEmbeddedS3({ buckets: [DROP_BUCKET] });
-  s3 = embedded.client();
-  simulator = await startSimulator({ embeddedS3: embedded, settings: { processingSeconds: 0.3 } });
-  api = new Pix4dInspectClient({ account: simulator.account, apiUrl: simulator.apiUrl, authUrl: simulator.apiUrl });
-});
-
-afterAll(async () => {
-  await simulator.close();
-  await embedded.close();
+beforeAll(() => {
+  ({ embedded, s3, simulator, api } = world());
 });
 
 interface Harness {
@@ -72,22 +64,8 @@ interface Harness {
 
 /** Step dependencies with a new, empty work bucket. */
 async function harness(): Promise<Harness> {
-  workBuckets += 1;
-  const workBucket = `work-steps-${workBuckets}`;
-  await embedded.createBucket(workBucket);
   const publisher = new RecordingPublisher();
-  const deps: StepDependencies = {
-    s3,
-    pix4d: async () => api,
-    publisher,
-    config: { ...DEFAULT_PIPELINE_CONFIG, workBucket, photosPerChunk: 2 },
-    destinationEndpoint: simulator.s3Endpoint,
-    secrets: () => [simulator.account.password, simulator.account.apiKey],
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    metrics: { count: () => undefined },
-    now: () => new Date(),
-  };
-  return { deps, publisher, workBucket };
+  return { ...(await stepDependenciesIn(world(), 'steps', publisher)), publisher };
 }
 
 /** The embedded S3 client, except that the first PutObject of a run file named `name` is refused. */
