@@ -19,14 +19,7 @@ export class RunStore {
   }
 
   async write(runPrefix: string, name: string, value: unknown): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: `${runPrefix}${name}`,
-        Body: JSON.stringify(value),
-        ContentType: 'application/json',
-      }),
-    );
+    await this.put(runPrefix, name, value, {});
   }
 
   async read<T>(runPrefix: string, name: string): Promise<T> {
@@ -56,19 +49,17 @@ export class RunStore {
    */
   async writeIf(runPrefix: string, name: string, value: unknown, etag?: string): Promise<boolean> {
     try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: `${runPrefix}${name}`,
-          Body: JSON.stringify(value),
-          ContentType: 'application/json',
-          ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
-        }),
-      );
+      await this.put(runPrefix, name, value, etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag });
       return true;
     } catch (error) {
       if (isConditionalWriteConflict(error)) return false;
       throw error;
     }
+  }
+
+  private async put(runPrefix: string, name: string, value: unknown, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: `${runPrefix}${name}`, Body: JSON.stringify(value), ContentType: 'application/json', ...condition }),
+    );
   }
 }
