@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { parseNumberOption, UsageError } from '../local/cli-options';
+import { parseCommandLine, runMain, versionLine } from '../local/command-line';
 import { embeddedS3Credentials } from '../local/s3/embedded-s3';
 import { mapWithConcurrency } from '../src/copy/pool';
 import { Pix4dInspectClient } from '../src/pix4d/client';
@@ -23,33 +24,69 @@ import type { BenchServers, CopyRun } from './bench-types';
  * here and only here, never asserted in tests.
  */
 
+const PROGRAM = 'bench';
+const DEFAULT_ROUNDS = 3;
+
+const USAGE = `Usage: npm run -s bench -- [options]
+
+Measures the copy's throughput against the aws CLI (/usr/bin/aws, when installed), the copy worker's peak memory
+(200 photos, 1,000 photos, one 2 GiB file), the orchestration cost of an inspection (6 simulated hours of
+processing) and the end-to-end time of a 1,000-photo local run. Takes several minutes; progress goes to stderr,
+the results to stdout.
+
+  --rounds N       copy rounds, whose median is reported (default ${DEFAULT_ROUNDS}, at least 3)
+  --json           print the results as one JSON object instead of text
+  -h, --help       show this help
+  --version        print the version
+  --debug          print the stack trace of an unexpected error`;
+
 const ROOT = join(__dirname, '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const AWS_CLI = '/usr/bin/aws';
 const MiB = 1024 * 1024;
-
-const { values } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' } },
-});
-const rounds = Math.max(3, Number(values.rounds) || 3);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const sdkEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' };
 
-async function main(): Promise<void> {
+interface BenchOptions {
+  readonly json: boolean;
+  readonly rounds: number;
+}
+
+/** The options, or what to print instead of running: parsed in `main`, so that a mistake is one line, not a crash. */
+function readOptions(argv: string[]): BenchOptions | 'help' | 'version' {
+  const { values } = parseCommandLine({ command: 'npm run -s bench --', options: { json: { type: 'boolean', default: false }, rounds: { type: 'string' } } }, argv);
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  const rounds = parseNumberOption('rounds', values.rounds, 3) ?? DEFAULT_ROUNDS;
+  if (!Number.isInteger(rounds)) throw new UsageError(`--rounds must be a whole number of at least 3 (got "${values.rounds}")`);
+  return { json: values.json, rounds };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const options = readOptions(argv);
+  if (options === 'help' || options === 'version') {
+    process.stdout.write(`${options === 'help' ? USAGE : versionLine(PROGRAM)}\n`);
+    return 0;
+  }
+  await runBenchmarks(options);
+  return 0;
+}
+
+async function runBenchmarks(options: BenchOptions): Promise<void> {
   const started = Date.now();
   const { process: serverProcess, servers } = await startServers();
   const drop = createS3Client({ endpoint: servers.s3Endpoint, credentials: embeddedS3Credentials() });
   try {
     log('Uploading the data sets to the embedded S3 server...');
     await putPhotos(drop, servers.dropBucket, 'copy-200/', 200, 4 * MiB);
-    const throughput = await measureThroughput(servers);
+    const throughput = await measureThroughput(servers, options.rounds);
     await putPhotos(drop, servers.dropBucket, 'memory-1000/', 1_000, 1 * MiB);
     await putLargeFile(drop, servers.dropBucket, 'memory-2gib/video.mp4', 2 * 1024 * MiB);
     const memory = await measureMemory(servers, throughput.project.peakRssMiB);
     serverProcess.kill('SIGTERM');
     const orchestration = await measureOrchestration();
     const endToEnd = await measureEndToEnd();
-    report({ throughput, memory, orchestration, endToEnd, seconds: (Date.now() - started) / 1000 });
+    report({ throughput, memory, orchestration, endToEnd, seconds: (Date.now() - started) / 1000 }, options.json);
   } finally {
     drop.destroy();
     if (serverProcess.exitCode === null) serverProcess.kill('SIGTERM');
@@ -112,7 +149,7 @@ interface Timed {
   readonly mibPerSecond: number;
 }
 
-async function measureThroughput(servers: BenchServers) {
+async function measureThroughput(servers: BenchServers, rounds: number) {
   const mib = 200 * 4;
   const projectRuns: CopyRun[] = [];
   const twoHopRuns: number[] = [];
@@ -272,7 +309,7 @@ interface Results {
   seconds: number;
 }
 
-function report(results: Results): void {
+function report(results: Results, json: boolean): void {
   const { throughput, memory, orchestration, endToEnd } = results;
   const targets = [
     target('copy at least 1.5x faster than the aws CLI two-hop', 'speedupOverTwoHop' in throughput ? throughput.speedupOverTwoHop : null, '>=', 1.5),
@@ -286,7 +323,7 @@ function report(results: Results): void {
   ];
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round2(totalmem() / 1024 ** 3), node: process.version };
   const all = { machine, ...results, targets, allTargetsMet: targets.every((entry) => entry.met === true) };
-  if (values.json) {
+  if (json) {
     process.stdout.write(`${JSON.stringify(all)}\n`);
     return;
   }
@@ -326,10 +363,4 @@ function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench: ${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+runMain(PROGRAM, main);

@@ -3,7 +3,8 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseNumberOption, UsageError } from '../local/cli-options';
+import { parseCommandLine, runMain, versionLine } from '../local/command-line';
 
 /**
  * `npm run -s bench:cold-start -- [--json] [--runs N] [--functions a,b] [--node PATH]`: what
@@ -23,18 +24,21 @@ const MAX_INIT_COST_MS = 50;
 /** ...or less than this share of init. */
 const MAX_INIT_COST_SHARE = 0.1;
 
-const USAGE = `Usage: npx tsx bench/cold-start.ts [options]
+const PROGRAM = 'cold-start';
+
+const USAGE = `Usage: npm run -s bench:cold-start -- [options]
 
 Measures what NODE_OPTIONS=${FLAG} costs each Lambda function at its cold start
-(module load, first error formatted, peak RSS), in fresh Node processes.
+(module load, first error formatted, peak RSS), in fresh Node processes. Takes a few minutes.
 
 Options:
   --runs N           processes per function, variant and kind (default ${DEFAULT_RUNS}, at least 3)
   --functions LIST   comma-separated steps (default: every folder of functions/ with a handler.ts)
   --node PATH        the Node binary to measure (default: the one running this script)
   --json             print one JSON object instead of the tables
-  --help             print this help
-`;
+  -h, --help         show this help
+  --version          print the version
+  --debug            print the stack trace of an unexpected error`;
 
 // The environment a function gets from the stack (dummy values: loading a handler calls no AWS API), plus what
 // Lambda itself sets that the SDK and Powertools read.
@@ -172,45 +176,35 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function usageError(message: string): never {
-  process.stderr.write(`cold-start: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-function options() {
-  let parsed;
-  try {
-    parsed = parseArgs({
+/** The options, or what to print instead of measuring; a mistake is a UsageError (one line, exit 2). */
+function options(argv: string[]) {
+  const { values: parsed } = parseCommandLine(
+    {
+      command: 'npm run -s bench:cold-start --',
       options: {
         json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-        runs: { type: 'string', default: String(DEFAULT_RUNS) },
+        runs: { type: 'string' },
         functions: { type: 'string' },
         node: { type: 'string', default: process.execPath },
       },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    usageError((error as Error).message);
-  }
-  if (parsed.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const runs = Number(parsed.runs);
-  if (!Number.isInteger(runs) || runs < 3) usageError(`option --runs must be an integer of at least 3, got "${parsed.runs}"`);
+    },
+    argv,
+  );
+  if (parsed.help) return 'help';
+  if (parsed.version) return 'version';
+  const runs = parseNumberOption('runs', parsed.runs, 3) ?? DEFAULT_RUNS;
+  if (!Number.isInteger(runs)) throw new UsageError(`--runs must be a whole number of at least 3 (got "${parsed.runs}")`);
   const available = readdirSync(join(ROOT, 'functions')).filter((name) => existsSync(join(ROOT, 'functions', name, 'handler.ts'))).sort();
   const functions = parsed.functions === undefined ? available : parsed.functions.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = functions.filter((name) => !available.includes(name));
   if (unknown.length > 0 || functions.length === 0) {
-    usageError(`option --functions names no step or unknown steps (${unknown.join(', ') || 'empty'}); known: ${available.join(', ')}`);
+    throw new UsageError(`--functions names no step or unknown steps (${unknown.join(', ') || 'empty'}); known: ${available.join(', ')}`);
   }
   let nodeVersion: string;
   try {
     nodeVersion = execFileSync(parsed.node, ['-p', 'process.versions.node'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } }).trim();
   } catch {
-    usageError(`option --node: cannot run "${parsed.node}"`);
+    throw new UsageError(`cannot run --node "${parsed.node}"; give the path of a Node binary, or omit --node for the one running this script`);
   }
   return { json: parsed.json, runs, functions, node: parsed.node, nodeVersion };
 }
@@ -268,8 +262,12 @@ async function bundle(name: string, target: string, outDir: string): Promise<{ f
   return { file, bundleKiB: statSync(file).size / 1024, mapMiB: statSync(`${file}.map`).size / 1024 / 1024 };
 }
 
-async function main(): Promise<void> {
-  const opts = options();
+async function main(argv: string[]): Promise<number> {
+  const opts = options(argv);
+  if (opts === 'help' || opts === 'version') {
+    process.stdout.write(`${opts === 'help' ? USAGE : versionLine(PROGRAM)}\n`);
+    return 0;
+  }
   const target = `node${opts.nodeVersion.split('.')[0]}`;
   const loadBefore = loadavg()[0]!;
   workDir = mkdtempSync(join(tmpdir(), 'cold-start-'));
@@ -371,7 +369,7 @@ async function main(): Promise<void> {
 
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ machine, runs: opts.runs, flag: FLAG, thresholds: { maxInitCostMs: MAX_INIT_COST_MS, maxInitCostShare: MAX_INIT_COST_SHARE }, baseline, functions: results, stackExample: stackExample ?? null, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable }, null, 2)}\n`);
-    return;
+    return 0;
   }
   const ms = (s: Stat, digits = 1) => `${s.median.toFixed(digits)} / ${s.p90.toFixed(digits)}`;
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -429,9 +427,7 @@ async function main(): Promise<void> {
       `to the first error formatted in a process and up to ${worstRssCostMiB.toFixed(0)} MiB of peak RSS once that error is formatted.`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`cold-start: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exitCode = 1;
-});
+runMain(PROGRAM, main);
