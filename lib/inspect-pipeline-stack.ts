@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { InspectPipeline, type InspectPipelineProps } from './inspect-pipeline';
 
@@ -11,21 +11,8 @@ export class InspectPipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: InspectPipelineStackProps = {}) {
     super(scope, id, props);
     this.pipeline = new InspectPipeline(this, 'Pipeline', props);
-    const { pipeline } = this;
-
-    new CfnOutput(this, 'DropBucketName', { value: pipeline.dropBucket.bucketName, description: 'Drop flights here, as <asset>/<flight>/...' });
-    new CfnOutput(this, 'WorkBucketName', { value: pipeline.workBucket.bucketName, description: 'Run data, asset registry and batch states (batches/)' });
-    new CfnOutput(this, 'NotificationTopicArn', { value: pipeline.topic.topicArn, description: 'One message per outcome (schema version 1)' });
-    new CfnOutput(this, 'AlarmTopicArn', { value: pipeline.alarmTopic.topicArn, description: 'Operator alarms (DLQ, failed or timed-out executions)' });
-    new CfnOutput(this, 'StateMachineArn', { value: pipeline.workflow.stateMachine.stateMachineArn, description: 'The inspection workflow' });
-    new CfnOutput(this, 'BatchWaiterArn', { value: pipeline.waiter.stateMachine.stateMachineArn, description: 'Closes batches without manifest.json' });
-    new CfnOutput(this, 'Pix4dSecretArn', {
-      value: pipeline.secret.secretArn,
-      description: 'Put the Pix4Dinspect account here as JSON {"username", "password", "apiKey", "organizationUuid" (optional)}',
-    });
-    new CfnOutput(this, 'UploadExample', {
-      value: `aws s3 cp ./photos/ s3://${pipeline.dropBucket.bucketName}/tower-123/flight-1/ --recursive`,
-      description: 'Drop a flight; add manifest.json last to close the batch at once',
-    });
+    // The operator CLI (`--stack`) and the README name the outputs by their plain names: keep them as OutputKeys
+    // instead of the construct's logical ids (PipelineDropBucketName<hash>).
+    for (const output of Object.values(this.pipeline.outputs ?? {})) output.overrideLogicalId(output.node.id);
   }
 }

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, type CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -20,6 +20,7 @@ import { InspectionWorkflow } from './inspection-workflow';
 import { Notifications } from './notifications';
 import { PipelineFunctions } from './pipeline-functions';
 import { Pix4dCredentials } from './pix4d-credentials';
+import { addPipelineOutputs, pipelineOutputValues, type PipelineOutputName, type PipelineOutputValue } from './pipeline-outputs';
 import { WorkBucket } from './work-bucket';
 import { WorkflowAlarms } from './workflow-alarms';
 
@@ -68,7 +69,8 @@ export interface InspectPipelineProps {
   readonly photosPerChunk?: number;
   /**
    * Copy invocations at once per flight (the Copy photos Map's MaxConcurrency). Flights copying at once multiply it:
-   * keep flights x copyConcurrency within the Lambda concurrency the account can give the copy function.
+   * keep flights x copyConcurrency within the Lambda concurrency the account can give the copy function. At most 40,
+   * the concurrency of an inline Map.
    *
    * @default 10
    */
@@ -93,6 +95,14 @@ export interface InspectPipelineProps {
   readonly pix4dApiUrl?: string;
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether the construct adds its CloudFormation outputs (`PIPELINE_OUTPUT_NAMES`: the buckets, topics, state
+   * machines, secret and an upload command). In another app's stack their OutputKeys get CDK's logical ids, such as
+   * `PhotosDropBucketName1A2B3C4D`; turn them off to make your own from `outputValues`.
+   *
+   * @default true
+   */
+  readonly outputs?: boolean;
 }
 
 const INGEST_TIMEOUT = Duration.seconds(60);
@@ -112,6 +122,12 @@ export class InspectPipeline extends Construct {
   readonly functions: PipelineFunctions;
   readonly workflow: InspectionWorkflow;
   readonly waiter: BatchWaiter;
+  /** What the outputs hold (tokens until deployed), whether or not the construct adds them. */
+  readonly outputValues: Readonly<Record<PipelineOutputName, PipelineOutputValue>>;
+  /** The `aws s3 cp` commands that drop a flight into the drop bucket, photos first and manifest.json last. */
+  readonly uploadExample: string;
+  /** The CloudFormation outputs, by name; undefined with `outputs: false`. */
+  readonly outputs: Readonly<Record<PipelineOutputName, CfnOutput>> | undefined;
 
   constructor(scope: Construct, id: string, props: InspectPipelineProps = {}) {
     super(scope, id);
@@ -236,6 +252,17 @@ export class InspectPipeline extends Construct {
     this.functions = functions;
     this.workflow = workflow;
     this.waiter = waiter;
+    this.outputValues = pipelineOutputValues({
+      dropBucket: drop.bucket,
+      workBucket: work.bucket,
+      topic: notifications.topic,
+      alarmTopic: notifications.alarmTopic,
+      stateMachine: workflow.stateMachine,
+      batchWaiter: waiter.stateMachine,
+      secret: credentials.secret,
+    });
+    this.uploadExample = this.outputValues.UploadExample.value;
+    this.outputs = props.outputs === false ? undefined : addPipelineOutputs(this, this.outputValues);
   }
 }
 
@@ -286,8 +313,9 @@ function assertConcurrency(scope: Construct, props: InspectPipelineProps): void 
       throw new Error(`InspectPipeline: ${name} must be a whole number from 1 to ${max}, got ${value}`);
     }
   };
-  // MaxConcurrency 0 would mean "no limit"; a reserved concurrency of 0 would stop every copy.
-  whole('copyConcurrency', props.copyConcurrency, 1000);
+  // MaxConcurrency 0 would mean "no limit"; an inline Map runs at most 40 iterations at once whatever it says (Step
+  // Functions, "Inline mode"); a reserved concurrency of 0 would stop every copy.
+  whole('copyConcurrency', props.copyConcurrency, 40);
   whole('copyReservedConcurrency', props.copyReservedConcurrency, 100_000);
   if (props.throttleRetry !== undefined && props.throttleRetry.toSeconds() < 60) {
     throw new Error(`InspectPipeline: throttleRetry must be at least 1 minute, got ${props.throttleRetry.toSeconds()} seconds`);

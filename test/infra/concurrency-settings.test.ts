@@ -83,9 +83,9 @@ describe('concurrency and throttling settings', () => {
   });
 
   it.each([
-    ['copyConcurrency', '0', /copyConcurrency must be a whole number from 1 to 1000, got 0/],
+    ['copyConcurrency', '0', /copyConcurrency must be a whole number from 1 to 40 .*, got 0/],
     ['copyReservedConcurrency', '2.5', /copyReservedConcurrency must be a whole number/],
-    ['throttleRetryMinutes', '0', /throttleRetry must be at least 1 minute/],
+    ['throttleRetryMinutes', '0', /throttleRetryMinutes must be a number of minutes of at least 1/],
   ])('refuses %s=%s, naming it', (key, value, message) => {
     // Act
     const build = () => buildApp({ context: context({ [key]: value }) });

@@ -47,7 +47,7 @@ describe('lifecycle and retention', () => {
     const build = () => synth(settings);
 
     // Assess
-    expect(build).toThrow('InspectPipeline: runRetentionDays 2 is shorter than a run may last (deadline 48 hours); use at least 3 days');
+    expect(build).toThrow('CDK context runRetentionDays 2 is shorter than a run may last (deadlineHours 48); use at least 3 days');
   });
 
   it('give every log group a retention, and every function, CDK\'s own included, a log group of the stack', () => {

@@ -1,9 +1,11 @@
-import { Stack, type CfnElement } from 'aws-cdk-lib';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext, STACK_ID, type InspectPipelineApp } from '../../lib/app';
+import { InspectPipeline } from '../../lib/inspect-pipeline';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
+import { matchesOutputKey, PIPELINE_OUTPUT_NAMES } from '../../lib/pipeline-outputs';
 import { PIPELINE_STEPS, STEP_METADATA_KEY, type PipelineStep } from '../../lib/pipeline-functions';
 
 /**
@@ -793,12 +795,26 @@ describe('InspectPipeline stack: alarms', () => {
 });
 
 describe('InspectPipeline stack: outputs', () => {
-  it('outputs the drop bucket, the topic, the state machine and the secret', () => {
+  it('keeps the plain output names as OutputKeys, which the operator CLI and the README use', () => {
+    // Prepare
+    const outputs = pipeline.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    // Act
+    const keys = Object.keys(outputs);
+
+    // Assess
+    expect([...keys].sort()).toStrictEqual([...PIPELINE_OUTPUT_NAMES].sort());
+  });
+
+  it('outputs the buckets, the topics, the state machines and the secret', () => {
     // Prepare
     const expected = {
       DropBucketName: `<${dropId}>`,
+      WorkBucketName: `<${workId}>`,
       NotificationTopicArn: `<${topicId}>`,
+      AlarmTopicArn: `<${alarmTopicId}>`,
       StateMachineArn: `<${inspectionId}>`,
+      BatchWaiterArn: `<${waiterId}>`,
       Pix4dSecretArn: `<${secretId}>`,
     };
 
@@ -809,7 +825,7 @@ describe('InspectPipeline stack: outputs', () => {
     for (const [name, value] of Object.entries(expected)) expect(render(outputs[name]?.Value), name).toBe(value);
   });
 
-  it('outputs an aws s3 cp example into the drop bucket', () => {
+  it('outputs an upload example that copies the photos first and manifest.json last', () => {
     // Prepare
     const name = 'UploadExample';
 
@@ -817,7 +833,54 @@ describe('InspectPipeline stack: outputs', () => {
     const output = (pipeline.template.toJSON().Outputs as Record<string, { Value: unknown }>)[name];
 
     // Assess
-    expect(render(output?.Value)).toMatch(new RegExp(`^aws s3 cp .* s3://<${dropId}>/`));
+    const folder = `s3://<${dropId}>/tower-123/flight-1/`;
+    expect(render(output?.Value)).toBe(
+      `aws s3 cp ./my-flight/ ${folder} --recursive --exclude manifest.json && aws s3 cp ./my-flight/manifest.json ${folder}`,
+    );
+    expect(pipeline.stack.pipeline.uploadExample).toBe(pipeline.stack.pipeline.outputValues.UploadExample.value);
+  });
+});
+
+describe('InspectPipeline construct embedded in another stack', () => {
+  let embedded: { stack: Stack; photos: InspectPipeline; quiet: InspectPipeline; outputs: Record<string, { Value: unknown }> };
+
+  beforeAll(() => {
+    // One stack, two pipelines: one with its outputs (the default), one without.
+    const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Embedding');
+    const photos = new InspectPipeline(stack, 'Photos', {});
+    const quiet = new InspectPipeline(stack, 'Quiet', { outputs: false });
+    const outputs = Template.fromStack(stack).toJSON().Outputs as Record<string, { Value: unknown }>;
+    embedded = { stack, photos, quiet, outputs };
+  });
+
+  it('adds its outputs under CDK\'s logical ids, prefixed with the construct\'s id', () => {
+    // Prepare
+    const { stack, photos, outputs } = embedded;
+
+    // Act
+    const keys = PIPELINE_OUTPUT_NAMES.map((name) => Object.keys(outputs).find((key) => matchesOutputKey(key, name) && key.startsWith('Photos')));
+
+    // Assess
+    for (const [index, name] of PIPELINE_OUTPUT_NAMES.entries()) {
+      expect(keys[index], name).toMatch(new RegExp(`^Photos${name}[0-9A-F]{8}$`));
+    }
+    expect(render(outputs[keys[0] ?? '']?.Value)).toBe(`<${logicalIdOf(photos.dropBucket)}>`);
+    expect(keys).toStrictEqual(PIPELINE_OUTPUT_NAMES.map((name) => stack.getLogicalId(photos.outputs?.[name] as CfnElement)));
+  });
+
+  it('adds none with outputs: false, and still exposes their values', () => {
+    // Prepare
+    const { quiet, outputs } = embedded;
+
+    // Act
+    const quietKeys = Object.keys(outputs).filter((key) => key.startsWith('Quiet'));
+
+    // Assess
+    expect(quietKeys).toStrictEqual([]);
+    expect(Object.keys(outputs)).toHaveLength(PIPELINE_OUTPUT_NAMES.length);
+    expect(quiet.outputs).toBeUndefined();
+    expect(Object.keys(quiet.outputValues).sort()).toStrictEqual([...PIPELINE_OUTPUT_NAMES].sort());
   });
 });
 
@@ -877,6 +940,20 @@ describe('InspectPipeline stack: CDK context', () => {
 
     // Assess
     expect(build).toThrow(/deadlineHours/);
+  });
+
+  it('names the stack after -c stackName, keeping the plain output names', () => {
+    // Prepare
+    const context = { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], stackName: 'InspectPipeline-dev' };
+
+    // Act
+    const { app, stack } = buildApp({ context });
+
+    // Assess
+    expect(stack.stackName).toBe('InspectPipeline-dev');
+    expect(app.node.tryFindChild('InspectPipeline-dev')).toBe(stack);
+    const outputs = Object.values(stack.pipeline.outputs ?? {});
+    expect(outputs.map((output) => stack.resolve(output.logicalId))).toStrictEqual([...PIPELINE_OUTPUT_NAMES]);
   });
 
   it('names the stack as STACK_ID', () => {
