@@ -98,22 +98,10 @@ async function serve(options: CliOptions, report: Reporter, shutdown: Shutdown, 
     secretAccessKey: EMBEDDED_S3_ACCESS_KEY,
     ...(pipeline.simulator ? { pix4dApiUrl: pipeline.simulator.apiUrl } : {}),
   };
-  if (options.json) write(`${JSON.stringify(endpoint)}\n`);
-  else {
-    write(
-      [
-        `inspect-pipeline is serving locally (stop with Ctrl-C; batches in flight then get ${options.graceSeconds} s to finish)`,
-        `  S3 endpoint   ${endpoint.s3Endpoint}   region ${endpoint.region}`,
-        `  Drop bucket   ${endpoint.dropBucket}   (work bucket ${endpoint.workBucket})`,
-        `  Access keys   ${endpoint.accessKeyId} / ${endpoint.secretAccessKey}`,
-        '',
-        'Drop a flight, for example:',
-        `  AWS_ACCESS_KEY_ID=${endpoint.accessKeyId} AWS_SECRET_ACCESS_KEY=${endpoint.secretAccessKey} \\`,
-        `    aws s3 cp ./photos/ s3://${endpoint.dropBucket}/tower-001/flight-1/ --recursive --endpoint-url ${endpoint.s3Endpoint} --region ${endpoint.region}`,
-        '',
-      ].join('\n'),
-    );
-  }
+  const quietSeconds = options.run.pipeline.quietPeriodSeconds ?? 0;
+  // quietSeconds 0: only a manifest.json closes a batch.
+  if (options.json) write(`${JSON.stringify({ ...endpoint, quietSeconds })}\n`);
+  else write(serveBanner(endpoint, options.graceSeconds, quietSeconds));
   const stopped = () => {
     if (options.json) write(`${JSON.stringify({ event: 'stopped', notifications: pipeline.notifications.length })}\n`);
     else write(`Stopped after ${pipeline.notifications.length} notification(s).\n`);
@@ -126,6 +114,48 @@ async function serve(options: CliOptions, report: Reporter, shutdown: Shutdown, 
   stopped();
   if (!drained) return shutdown.exitCode;
   return failed ? 1 : 0;
+}
+
+/**
+ * What a person needs to drop a flight: the endpoint and keys, how a batch closes (the one thing an S3 client can get
+ * wrong: a manifest uploaded first closes the batch before its photos arrive), and a command that works as printed,
+ * on the repository's sample flight.
+ */
+function serveBanner(endpoint: { s3Endpoint: string; dropBucket: string; workBucket: string; region: string; accessKeyId: string; secretAccessKey: string }, graceSeconds: number, quietSeconds: number): string {
+  const folder = `s3://${endpoint.dropBucket}/tower-001/flight-1/`;
+  const at = `--endpoint-url ${endpoint.s3Endpoint}`;
+  const closing =
+    quietSeconds > 0
+      ? [`A batch (a folder <asset>/<flight>/) closes ${quietSeconds} s after its last new object, or as soon as its manifest.json arrives.`]
+      : ['A batch (a folder <asset>/<flight>/) closes when its manifest.json arrives: upload manifest.json last, after the photos.'];
+  // The aws CLI v2 would otherwise send checksummed aws-chunked bodies, which the embedded S3 server stores framed.
+  const credentials = `  export AWS_ACCESS_KEY_ID=${endpoint.accessKeyId} AWS_SECRET_ACCESS_KEY=${endpoint.secretAccessKey} AWS_DEFAULT_REGION=${endpoint.region} AWS_REQUEST_CHECKSUM_CALCULATION=when_required`;
+  const drop =
+    quietSeconds > 0
+      ? [
+          'Drop the sample flight examples/flight/ (from the repository folder) without its manifest.json:',
+          credentials,
+          `  aws s3 cp examples/flight/ ${folder} --recursive --exclude manifest.json ${at}`,
+        ]
+      : [
+          'Drop the sample flight examples/flight/ (from the repository folder), the photos first and manifest.json last:',
+          credentials,
+          `  aws s3 cp examples/flight/ ${folder} --recursive --exclude manifest.json ${at} && \\`,
+          `    aws s3 cp examples/flight/manifest.json ${folder} ${at}`,
+        ];
+  return [
+    `inspect-pipeline is serving locally (stop with Ctrl-C; batches in flight then get ${graceSeconds} s to finish)`,
+    `  S3 endpoint   ${endpoint.s3Endpoint}   region ${endpoint.region}`,
+    `  Drop bucket   ${endpoint.dropBucket}   (work bucket ${endpoint.workBucket})`,
+    `  Access keys   ${endpoint.accessKeyId} / ${endpoint.secretAccessKey}`,
+    '',
+    ...closing,
+    '',
+    ...drop,
+    'or, with the same export, the operator CLI (it uploads manifest.json last):',
+    `  npm run -s cli -- upload examples/flight --asset tower-001 --flight flight-1 --endpoint ${endpoint.s3Endpoint}`,
+    '',
+  ].join('\n');
 }
 
 async function closeWithin(pipeline: LocalPipeline, limitMs: number): Promise<void> {
@@ -287,8 +317,11 @@ interface Reporter {
  */
 function jsonReporter(write: Write, holdNotifications = true): Reporter {
   const line = (value: object) => write(`${JSON.stringify(value)}\n`);
-  const copied = new Map<string, number>();
-  let total = 0;
+  const copies = new CopyTally();
+  const progress = (batch: string, extra: object = {}) => {
+    const { copied, skipped, total } = copies.of(batch);
+    line({ event: 'copy-progress', batch, photosCopied: copied, filesSkipped: skipped, filesTotal: total, ...extra });
+  };
   return {
     onEvent(event) {
       switch (event.event) {
@@ -301,7 +334,6 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
           });
           return;
         case 'dropped':
-          total = Math.max(total, event.flight.files);
           line({ event: 'dropped', ...event.flight });
           return;
         case 'execution-started':
@@ -312,14 +344,22 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
           if (event.machine === 'inspection' && stage && event.state !== 'Check processing status') line({ event: 'stage', execution: event.execution, state: event.state });
           return;
         }
+        case 'copy-started':
+          copies.started(event);
+          progress(event.batch);
+          return;
         case 'photo-copied': {
-          const batch = event.relativePath;
-          const count = (copied.get('all') ?? 0) + 1;
-          copied.set('all', count);
-          const step = Math.max(1, Math.floor(total / 20));
-          if (count % step === 0) line({ event: 'copy-progress', photosCopied: count, lastPhoto: batch });
+          // A line per 5% of the batch's photos; its last line comes with copy-ended, skipped photos included.
+          const batch = event.batch;
+          if (batch === undefined || !copies.copied(batch)) return;
+          const { copied, accepted } = copies.photos(batch);
+          if (copied < accepted && copied % Math.max(1, Math.floor(accepted / 20)) === 0) progress(batch, { lastPhoto: event.relativePath });
           return;
         }
+        case 'copy-ended':
+          copies.ended(event);
+          progress(event.batch);
+          return;
         case 'notification':
           if (!holdNotifications) line({ event: 'notification', message: event.message });
           return;
@@ -359,13 +399,33 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
 function humanReporter(write: Write, interactive: boolean): Reporter {
   const batches = new Map<string, string>();
   const lastStage = new Map<string, string>();
-  let photosTotal = 0;
-  let photosCopied = 0;
+  const copies = new CopyTally();
   let bar = false;
+  let lastQuarter = 0;
+  let lastLine = '';
   let simulator: Simulator | undefined;
   const endBar = () => {
     if (bar) write('\n');
     bar = false;
+  };
+  /** One bar for every batch being copied; without a terminal, a line per quarter and one at the total. */
+  const showProgress = () => {
+    const counts = copies.all();
+    const text = progressBar(counts);
+    if (interactive) {
+      if (text === lastLine) return;
+      write(`\r  ${text}`);
+      lastLine = text;
+      bar = true;
+      return;
+    }
+    const done = counts.copied + counts.skipped;
+    const quarter = counts.total > 0 ? Math.floor((4 * done) / counts.total) : 0;
+    if (text !== lastLine && (quarter > lastQuarter || (done === counts.total && done > 0))) {
+      write(`  ${text}\n`);
+      lastLine = text;
+    }
+    lastQuarter = quarter;
   };
   return {
     onEvent(event) {
@@ -379,7 +439,6 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
           );
           return;
         case 'dropped':
-          photosTotal += event.flight.files;
           write(`Dropped ${event.flight.files} files (${mebibytes(event.flight.bytes)}) into ${event.flight.prefix}\n`);
           return;
         case 'execution-started':
@@ -394,14 +453,16 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
           write(`${batch}  ${stage}\n`);
           return;
         }
+        case 'copy-started':
+          copies.started(event);
+          showProgress();
+          return;
         case 'photo-copied':
-          photosCopied += 1;
-          if (interactive) {
-            write(`\r  ${progressBar(photosCopied, photosTotal)}`);
-            bar = true;
-          } else if (photosCopied === photosTotal || photosCopied % Math.max(1, Math.ceil(photosTotal / 4)) === 0) {
-            write(`  ${progressBar(photosCopied, photosTotal)}\n`);
-          }
+          if (event.batch !== undefined && copies.copied(event.batch)) showProgress();
+          return;
+        case 'copy-ended':
+          copies.ended(event);
+          showProgress();
           return;
         case 'notification':
           endBar();
@@ -455,11 +516,65 @@ function describeNotification(message: NotificationV1): string {
   return `${lines.join('\n')}\n`;
 }
 
-function progressBar(done: number, total: number): string {
+interface CopyCounts {
+  readonly copied: number;
+  readonly skipped: number;
+  /** Files found in the batch: every one ends copied or skipped. */
+  readonly total: number;
+}
+
+/**
+ * What the copies of the batches have done, from the pipeline's own counts: a batch's files as Prepare found them
+ * (those it skipped already counted as done), each photo as it is copied, and the copy's final counts once it ends,
+ * which include the photos the copy itself skipped: copied + skipped then equals the batch's files.
+ */
+class CopyTally {
+  private readonly batches = new Map<string, { found: number; accepted: number; skippedBefore: number; copied: number; ended?: { copied: number; skipped: number } }>();
+
+  started(event: { batch: string; found: number; accepted: number; skipped: number }): void {
+    this.batches.set(event.batch, { found: event.found, accepted: event.accepted, skippedBefore: event.skipped, copied: 0 });
+  }
+
+  /** Counts a photo of the batch; false when it changes nothing (an unknown batch, a copy already counted in full). */
+  copied(batch: string): boolean {
+    const copy = this.batches.get(batch);
+    if (!copy || copy.ended || copy.copied >= copy.accepted) return false;
+    copy.copied += 1;
+    return true;
+  }
+
+  ended(event: { batch: string; copied: number; skipped: number }): void {
+    const copy = this.batches.get(event.batch);
+    if (copy) copy.ended = { copied: event.copied, skipped: event.skipped };
+  }
+
+  photos(batch: string): { copied: number; accepted: number } {
+    const copy = this.batches.get(batch);
+    return { copied: copy?.copied ?? 0, accepted: copy?.accepted ?? 0 };
+  }
+
+  of(batch: string): CopyCounts {
+    const copy = this.batches.get(batch);
+    if (!copy) return { copied: 0, skipped: 0, total: 0 };
+    if (copy.ended) return { copied: copy.ended.copied, skipped: copy.skippedBefore + copy.ended.skipped, total: copy.found };
+    return { copied: copy.copied, skipped: copy.skippedBefore, total: copy.found };
+  }
+
+  all(): CopyCounts {
+    const counts = [...this.batches.keys()].map((batch) => this.of(batch));
+    const sum = (field: keyof CopyCounts) => counts.reduce((total, count) => total + count[field], 0);
+    return { copied: sum('copied'), skipped: sum('skipped'), total: sum('total') };
+  }
+}
+
+function progressBar({ copied, skipped, total }: CopyCounts): string {
   const width = 30;
+  const done = copied + skipped;
   const share = total > 0 ? Math.min(1, done / total) : 0;
   const filled = Math.round(share * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} photos copied`;
+  const photos = `${copied} photo${copied === 1 ? '' : 's'} copied`;
+  const counts = skipped === 0 ? `${copied}/${total} photos copied` : `${done}/${total} files: ${photos}, ${skipped} skipped`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${counts}`;
 }
 
 function mebibytes(bytes: number): string {

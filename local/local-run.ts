@@ -10,7 +10,7 @@ import { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions, startLocalPipe
 import { syntheticPhoto, syntheticPhotoName } from './synthetic-photos';
 
 export interface FlightSource {
-  /** A folder uploaded as the flight, sub-folders kept. */
+  /** A folder uploaded as the flight, sub-folders kept (a manifest.json at its top aside: see `filesOf`). */
   readonly photosDir?: string;
   /** Synthetic JPEGs when no folder is given. */
   readonly generate: number;
@@ -21,8 +21,11 @@ export interface LocalRunOptions {
   readonly asset: string;
   readonly flight: string;
   readonly flights: number;
-  /** manifest.json to upload last; `false` uploads none (the batch closes by quiet period). */
-  readonly manifest: string | false;
+  /**
+   * manifest.json to upload last: the same text for every flight, or one per flight made from its folder name (so
+   * that each of `--flights N` names its own inspection); `false` uploads none (the batch closes by quiet period).
+   */
+  readonly manifest: string | false | ((flightFolder: string) => string);
   readonly pipeline: LocalPipelineOptions;
 }
 
@@ -85,7 +88,8 @@ export async function filesOf(source: FlightSource): Promise<FileToDrop[]> {
     }
   }
   await walk(root);
-  return files.sort((a, b) => (a.relativePath < b.relativePath ? -1 : 1));
+  // A manifest.json at the folder's top closes the batch: it is uploaded last, as the run's manifest, or not at all.
+  return files.filter((file) => file.relativePath !== 'manifest.json').sort((a, b) => (a.relativePath < b.relativePath ? -1 : 1));
 }
 
 /** Uploads a flight under `prefix` as a drone sync would (in parallel), and the manifest last. */
@@ -112,7 +116,8 @@ export async function dropFiles(
 /** The flight prefixes of a run: one, or `<flight>-01`... when several flights are dropped at once. */
 export function flightPrefixes(asset: string, flight: string, count: number): string[] {
   if (count === 1) return [`${asset}/${flight}/`];
-  const width = String(count).length;
+  // Two digits at least, as the help says (`-01`), more when the count needs them: they sort as they were dropped.
+  const width = Math.max(2, String(count).length);
   return Array.from({ length: count }, (_, i) => `${asset}/${flight}-${String(i + 1).padStart(width, '0')}/`);
 }
 
@@ -138,7 +143,8 @@ export async function runLocalFlights(
       const files = await filesOf(options.source);
       await Promise.all(
         prefixes.map(async (prefix) => {
-          const flight = await dropFiles(pipeline.s3, pipeline.dropBucket, prefix, files, options.manifest, stop?.signal);
+          const manifest = typeof options.manifest === 'function' ? options.manifest(flightFolderOf(prefix)) : options.manifest;
+          const flight = await dropFiles(pipeline.s3, pipeline.dropBucket, prefix, files, manifest, stop?.signal);
           dropped.set(prefix, flight);
           onEvent({ event: 'dropped', flight });
         }),
@@ -163,6 +169,11 @@ export async function runLocalFlights(
   } finally {
     await pipeline.close();
   }
+}
+
+/** `tower-001/flight-1-02/` -> `flight-1-02`. */
+function flightFolderOf(prefix: string): string {
+  return prefix.split('/').at(-2) ?? prefix;
 }
 
 /** Resolves (with nothing) once the signal aborts. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -18,6 +19,7 @@ import type { NotificationV1 } from '../../src/notify/notification';
 import type { Pix4dAccount } from '../../src/pix4d/client';
 import { scaledTimers } from '../../src/timers';
 import type { PipelineConfig } from '../../src/workflow/pipeline-config';
+import type { CopyChunkInput, CopyChunkResult, PreparedInspection } from '../../src/workflow/workflow-state';
 import { AwsFaultPlan, withAwsFaults } from '../aws/aws-faults';
 import { LocalAwsServices } from '../aws/local-aws-services';
 import { IamAuthorizer } from '../iam/iam-authorizer';
@@ -99,7 +101,12 @@ export type LocalPipelineEvent =
   | { readonly event: 'execution-started'; readonly machine: string; readonly name: string; readonly batch: string }
   | { readonly event: 'state'; readonly machine: string; readonly execution: string; readonly state: string }
   | { readonly event: 'execution-ended'; readonly machine: string; readonly name: string; readonly status: string; readonly transitions: number }
-  | { readonly event: 'photo-copied'; readonly relativePath: string; readonly bytes: number }
+  /** The copy of a batch begins: its files, those it will copy, those it skipped already (not photos, say). */
+  | { readonly event: 'copy-started'; readonly execution: string; readonly batch: string; readonly found: number; readonly accepted: number; readonly skipped: number }
+  /** `batch`: the batch folder of the copy that copied it. */
+  | { readonly event: 'photo-copied'; readonly relativePath: string; readonly bytes: number; readonly batch?: string }
+  /** Every chunk of a batch copied: the photos copied, and those the copy skipped (on top of `copy-started`'s). */
+  | { readonly event: 'copy-ended'; readonly execution: string; readonly batch: string; readonly copied: number; readonly skipped: number }
   | { readonly event: 'function-error'; readonly step: PipelineStep; readonly errorType: string; readonly message: string }
   | { readonly event: 'notification'; readonly message: NotificationV1 };
 
@@ -210,6 +217,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     QUIET_PERIOD_SECONDS: String(options.quietPeriodSeconds ?? 2),
   });
 
+  // The copier reports each photo without its batch: the copy invocation it runs in knows it (by its run prefix).
+  const copyRun = new AsyncLocalStorage<string>();
+  const batchOfRun = new Map<string, string>();
+  const inBatchContext =
+    (handler: LambdaHandler): LambdaHandler =>
+    (event, context) =>
+      copyRun.run((event as CopyChunkInput).runPrefix, () => handler(event, context));
+  const photoCopied = (copied: { relativePath: string; bytes: number }) => {
+    const runPrefix = copyRun.getStore();
+    const batch = runPrefix === undefined ? undefined : batchOfRun.get(runPrefix);
+    emit({ event: 'photo-copied', ...copied, ...(batch === undefined ? {} : { batch }) });
+  };
+
   const workflowStep = (fn: LocalFunction): InvocationDependencies => {
     const runtime = stepRuntimeFromEnv({ env: environmentOf(fn), clients: clientsOf(fn), timers });
     return (context) => {
@@ -219,7 +239,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         config: {
           ...deps.config,
           ...options.config,
-          copy: { ...deps.config.copy, ...options.config?.copy, onObjectCopied: (copied) => emit({ event: 'photo-copied', ...copied }) },
+          copy: { ...deps.config.copy, ...options.config?.copy, onObjectCopied: photoCopied },
         },
         ...(pix4d.s3Endpoint ? { destinationEndpoint: pix4d.s3Endpoint } : {}),
         metrics: { count: () => undefined },
@@ -236,7 +256,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const ingestDependencies = ingestDependenciesFromEnv(environmentOf(ingestFunction), asFunction(ingestFunction, new SFNClient(awsClient)));
   const handlers: Record<PipelineStep, LambdaHandler> = {
     prepare: createPrepare(workflowStep(stack.functions.prepare)),
-    copy: createCopy(workflowStep(stack.functions.copy)),
+    copy: inBatchContext(createCopy(workflowStep(stack.functions.copy))),
     register: createRegister(workflowStep(stack.functions.register)),
     'start-processing': createStartProcessing(workflowStep(stack.functions['start-processing'])),
     'check-status': createCheckStatus(workflowStep(stack.functions['check-status'])),
@@ -266,11 +286,30 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     onStateEntered: (execution, state, input) => {
       lastState.set(execution.arn, state);
       if (stack[execution.machine].waits.includes(state)) options.onWait?.(state, input);
+      // A copy's first count comes after the stage that starts it, its last before the stage that follows it.
+      if (execution.machine === 'inspection' && state === 'Register photos') copyEnded(execution.name, input);
       emit({ event: 'state', machine: execution.machine, execution: execution.name, state });
+      if (execution.machine === 'inspection' && state === 'Copy photos') copyStarted(execution.name, input);
     },
     onExecutionEnded: (execution) =>
       emit({ event: 'execution-ended', machine: execution.machine, name: execution.name, status: execution.status, transitions: execution.transitions }),
   });
+
+  /** A batch's files, from the input of its copy (the Prepare step's result): the copy's totals. */
+  function copyStarted(execution: string, input: unknown): void {
+    const { prepared } = (input ?? {}) as { prepared?: PreparedInspection };
+    if (!prepared) return;
+    batchOfRun.set(prepared.runPrefix, prepared.batch.prefix);
+    emit({ event: 'copy-started', execution, batch: prepared.batch.prefix, ...prepared.images });
+  }
+
+  /** What the copy of a batch did, from the input of the step after it (the Map's results, one per chunk). */
+  function copyEnded(execution: string, input: unknown): void {
+    const { prepared, copy } = (input ?? {}) as { prepared?: PreparedInspection; copy?: readonly CopyChunkResult[] };
+    if (!prepared || !copy) return;
+    const sum = (field: 'copied' | 'skipped') => copy.reduce((total, chunk) => total + chunk[field], 0);
+    emit({ event: 'copy-ended', execution, batch: prepared.batch.prefix, copied: sum('copied'), skipped: sum('skipped') });
+  }
 
   const ingest = lambdaOf('ingest');
   const ingestRole = { roleArn: ingestFunction.roleArn, sessionName: ingestFunction.name };

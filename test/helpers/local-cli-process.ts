@@ -137,6 +137,36 @@ export function waitForLine(running: RunningCli, matches: (line: CliLine) => boo
   });
 }
 
+/**
+ * Resolves with the whole stdout once it matches `pattern` (for the human output, which is not JSON); rejects when
+ * the process exits first or after `limitMs`.
+ */
+export function waitForText(running: RunningCli, pattern: RegExp, limitMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!pattern.test(running.stdout())) return;
+      cleanup();
+      resolve(running.stdout());
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`stdout did not match ${pattern} within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+    }, limitMs);
+    const onExit = () => {
+      cleanup();
+      reject(new Error(`the CLI exited before stdout matched ${pattern}; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      running.child.stdout!.off('data', check);
+      running.child.off('exit', onExit);
+    };
+    running.child.stdout!.on('data', check);
+    running.child.once('exit', onExit);
+    check();
+  });
+}
+
 /** Every stdout line parsed as JSON; throws naming the first line that is not a JSON object. */
 export function jsonLines(stdout: string): CliLine[] {
   const lines = stdout.split('\n');
@@ -160,13 +190,33 @@ export function killStartedClis(): void {
 }
 
 /**
+ * Stops every CLI still running, with the processes it started (for afterAll): SIGTERM to each process group first,
+ * so that each CLI stops as it would for a person and removes its temporary folder; SIGKILL only to what is still
+ * there after `graceMs`.
+ */
+export async function stopStartedClis(graceMs = 15_000): Promise<void> {
+  const children = [...started];
+  started.clear();
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.pid === undefined) return;
+      signalGroup(child.pid, 'SIGTERM');
+      if ((await processesLeftInGroup(child.pid, graceMs)).length > 0) signalGroup(child.pid, 'SIGKILL');
+    }),
+  );
+}
+
+/**
  * SIGKILL to the process group of a CLI started here (tsx or npm, and the node process running the CLI), even when
  * the process started has exited: its children may not have.
  */
 export function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
+  if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-child.pid, 'SIGKILL');
+    process.kill(-pgid, signal);
   } catch {
     // Already gone.
   }

@@ -1,18 +1,18 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/s3-client';
 import { dropFlight, photos } from '../helpers/flights';
 import {
   CliLine,
   exitWithin,
   jsonLines,
-  killStartedClis,
   processesLeftInGroup,
   RunningCli,
   startCli,
   startNpmLocal,
+  stopStartedClis,
   waitForLine,
 } from '../helpers/local-cli-process';
 
@@ -27,10 +27,11 @@ import {
 
 const temporaryFolders: string[] = [];
 
-afterEach(async () => {
-  killStartedClis();
+// A CLI a failed test left running gets SIGTERM (and removes its own files) before any SIGKILL; then the folders go.
+afterAll(async () => {
+  await stopStartedClis();
   await Promise.all(temporaryFolders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
-});
+}, 60_000);
 
 async function freshTmpdir(): Promise<NodeJS.ProcessEnv> {
   const folder = await mkdtemp(join(tmpdir(), 'local-cli-stop-'));

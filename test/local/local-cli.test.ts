@@ -1,11 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/s3-client';
 import type { NotificationV1 } from '../../src/notify/notification';
 import { dropFlight, jpegBytes, photos } from '../helpers/flights';
-import { CliLine, exitWithin, jsonLines, killStartedClis, runCli, startCli, waitForLine } from '../helpers/local-cli-process';
+import { CliLine, exitWithin, jsonLines, notificationsOf, runCli, startCli, stopStartedClis, waitForLine, waitForText } from '../helpers/local-cli-process';
 
 /**
  * `npm run -s local -- [options]` as a person or a script runs it: `--json` gives clean JSON Lines with the
@@ -15,10 +15,20 @@ import { CliLine, exitWithin, jsonLines, killStartedClis, runCli, startCli, wait
 
 const temporaryFolders: string[] = [];
 
-afterEach(async () => {
-  killStartedClis();
+afterAll(async () => {
+  await stopStartedClis();
   await Promise.all(temporaryFolders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
-});
+}, 60_000);
+
+/** The stages a batch goes through, as the human output names them, in order. */
+const STAGES = [
+  'Preparing the inspection',
+  'Copying photos to Pix4Dinspect',
+  'Registering photos',
+  'Starting processing',
+  'Waiting for processing',
+  'Publishing the notification',
+];
 
 /** The stdout of a `--json` run as JSON Lines: fails on any line that is not JSON, or on a missing final newline. */
 function parseJsonLines(stdout: string): CliLine[] {
@@ -84,8 +94,8 @@ describe('the local CLI', () => {
     expect(run.stdout).toBe('');
   }, 40_000);
 
-  it('--photos DIR uploads the folder with its sub-folders: same-named photos do not collide', async () => {
-    // Prepare
+  it('--photos DIR uploads the folder with its sub-folders and its manifest.json last; copied + skipped files reach the total', async () => {
+    // Prepare: same-named photos in two sub-folders, a file the pipeline skips, and the folder's own manifest
     const folder = await mkdtemp(join(tmpdir(), 'local-cli-photos-'));
     temporaryFolders.push(folder);
     const files = ['DCIM/100MEDIA/DJI_0001.JPG', 'DCIM/100MEDIA/DJI_0002.JPG', 'DCIM/101MEDIA/DJI_0001.JPG', 'DCIM/101MEDIA/DJI_0002.JPG'];
@@ -93,18 +103,41 @@ describe('the local CLI', () => {
       await mkdir(dirname(join(folder, path)), { recursive: true });
       await writeFile(join(folder, path), jpegBytes(3_000, index + 1));
     }
+    await writeFile(join(folder, 'notes.txt'), 'wind 4 m/s');
+    await writeFile(join(folder, 'manifest.json'), JSON.stringify({ inspection: { name: 'From the folder' } }));
 
     // Act
-    const run = await runCli(['--photos', folder, '--json', '--processing-seconds', '1']);
+    const run = await runCli(['--photos', folder, '--json', '--processing-seconds', '0.5']);
+
+    // Assess: same-named photos do not collide; the folder's manifest names the inspection and is no file of the batch
+    expect(run.code, run.stderr.slice(-3_000)).toBe(0);
+    const lines = parseJsonLines(run.stdout);
+    expect(lines.find((line) => line.event === 'dropped')).toMatchObject({ files: 5 });
+    expect(lastNotification(lines)).toMatchObject({
+      type: 'inspection.completed',
+      inspection: { name: 'From the folder' },
+      images: { found: 5, copied: 4, registered: 4, skippedTotal: 1 },
+    });
+    // Assess: the progress never passes its total, and its last line adds up to it
+    const progress = lines.filter((line) => line.event === 'copy-progress');
+    for (const line of progress) expect((line.photosCopied as number) + (line.filesSkipped as number)).toBeLessThanOrEqual(5);
+    expect(progress.at(-1)).toEqual({ event: 'copy-progress', batch: 'tower-001/flight-1/', photosCopied: 4, filesSkipped: 1, filesTotal: 5 });
+  }, 90_000);
+
+  it('--flights 2: each flight is named after its own folder, flight-1-01 and flight-1-02', async () => {
+    // Prepare
+    const args = ['--flights', '2', '--generate', '2', '--json', '--processing-seconds', '0.5'];
+
+    // Act
+    const run = await runCli(args);
 
     // Assess
     expect(run.code, run.stderr.slice(-3_000)).toBe(0);
-    const lines = parseJsonLines(run.stdout);
-    expect(lines.find((line) => line.event === 'dropped')).toMatchObject({ files: 4 });
-    expect(lastNotification(lines)).toMatchObject({
-      type: 'inspection.completed',
-      images: { found: 4, copied: 4, registered: 4, skippedTotal: 0 },
-    });
+    const names = notificationsOf(parseJsonLines(run.stdout)).map((message) => [message.batch.prefix, message.inspection?.name]);
+    expect(names.sort()).toEqual([
+      ['tower-001/flight-1-01/', 'flight-1-01'],
+      ['tower-001/flight-1-02/', 'flight-1-02'],
+    ]);
   }, 90_000);
 
   it('--no-manifest --quiet-seconds 1: the batch closes after the quiet period and completes', async () => {
@@ -154,5 +187,34 @@ describe('the local CLI', () => {
     });
     expect(exit).toEqual({ code: 0, signal: null });
     expect(parseJsonLines(running.stdout()).at(-1)).toEqual({ event: 'stopped', notifications: 1 });
+  }, 90_000);
+
+  it('--serve --no-manifest: the banner says how batches close; a quiet-period batch prints its stages and a bar that reaches its total', async () => {
+    // Prepare
+    const running = startCli(['--serve', '--no-manifest', '--quiet-seconds', '1', '--processing-seconds', '0.5']);
+    const banner = await waitForText(running, /npm run -s cli -- upload .*\n/);
+    const endpoint = /S3 endpoint\s+(\S+)/.exec(banner)![1]!;
+    const bucket = /Drop bucket\s+(\S+)/.exec(banner)![1]!;
+    const s3 = createS3Client({ endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+
+    // Act: photos and a file the pipeline skips, no manifest
+    try {
+      await dropFlight(s3, bucket, 'tower-quiet/flight-1/', [...photos(3), { relativePath: 'notes.txt', body: 'wind 4 m/s' }]);
+    } finally {
+      s3.destroy();
+    }
+    await waitForText(running, /\[OK\] inspection\.completed {2}tower-quiet\/flight-1\/\n/);
+    running.child.kill('SIGTERM');
+    const exit = await exitWithin(running, 30_000);
+
+    // Assess
+    expect(exit, running.stderr().slice(-3_000)).toEqual({ code: 0, signal: null });
+    expect(banner).toContain('closes 1 s after its last new object');
+    expect(banner).toContain('aws s3 cp examples/flight/ s3://inspect-drop/tower-001/flight-1/ --recursive --exclude manifest.json');
+    const printed = running.stdout().split('\n');
+    expect(printed.filter((line) => line.startsWith('tower-quiet/flight-1/  '))).toEqual(STAGES.map((stage) => `tower-quiet/flight-1/  ${stage}`));
+    const bars = printed.filter((line) => line.includes(' copied'));
+    expect(bars.at(-1)).toMatch(/\] 4\/4 files: 3 photos copied, 1 skipped$/);
+    for (const bar of bars) expect(bar).toMatch(/\] [0-4]\/4 /);
   }, 90_000);
 });
