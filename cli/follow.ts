@@ -50,12 +50,23 @@ export function describeState(record: BatchState): string {
     case 'processing':
       return 'processing in Pix4Dinspect';
     case 'completed':
-      return `completed: ${photos?.registered ?? '?'}/${photos?.found ?? '?'} photos registered${skipped}`;
+      return `completed: ${photos?.registered ?? '?'}/${photos?.found ?? '?'} photos registered${skipped}${notRegistered(record)}`;
     case 'failed':
       return `failed${record.error ? ` at stage ${record.error.stage}: ${record.error.message}` : ''}`;
     case 'timed_out':
       return 'timed out: processing did not end before the deadline';
   }
+}
+
+/**
+ * `, 3 not registered` when the counts would not add up otherwise: registered + skipped + these = found (Pix4Dinspect
+ * may register fewer photos than were copied).
+ */
+export function notRegistered(record: BatchState): string {
+  const photos = record.photos;
+  if (photos?.registered === undefined) return '';
+  const missing = photos.found - photos.skipped - photos.registered;
+  return missing > 0 ? `, ${missing} not registered` : '';
 }
 
 export type FollowResult =

@@ -11,6 +11,8 @@ export interface ProgressSnapshot {
   readonly totalBytes: number;
   /** Files found already in the bucket, not sent again. */
   readonly skippedFiles: number;
+  /** Files not uploaded at all (`--skip-unsupported`): counted as done, so that the files add up to the total. */
+  readonly leftOutFiles?: number;
   /** Bytes actually sent, for the rate. */
   readonly sentBytes: number;
   readonly elapsedSeconds: number;
@@ -20,7 +22,7 @@ const BAR_WIDTH = 24;
 /** Below this the rate is noise: no rate nor time left yet. */
 const MIN_SECONDS_FOR_RATE = 0.5;
 
-/** `[#########...............]  12/62 files  38.0 MiB/81.2 MiB  12.3 MiB/s  ETA 4s  (3 already there)` */
+/** `[#########...............]  12/62 files  38.0 MiB/81.2 MiB  12.3 MiB/s  ETA 4s  (3 already there, 2 left out)` */
 export function formatProgressLine(snapshot: ProgressSnapshot): string {
   const share = shareOf(snapshot);
   const filled = Math.min(BAR_WIDTH, Math.floor(share * BAR_WIDTH));
@@ -39,7 +41,11 @@ export function formatProgressLine(snapshot: ProgressSnapshot): string {
     parts.push(rate === undefined || rate === 0 ? '-- /s' : `${formatBytes(rate)}/s`);
     parts.push(`ETA ${rate === undefined || rate === 0 ? '--' : formatDuration((snapshot.totalBytes - snapshot.doneBytes) / rate)}`);
   }
-  if (snapshot.skippedFiles > 0) parts.push(`(${snapshot.skippedFiles} already there)`);
+  const counts = [
+    ...(snapshot.skippedFiles > 0 ? [`${snapshot.skippedFiles} already there`] : []),
+    ...((snapshot.leftOutFiles ?? 0) > 0 ? [`${snapshot.leftOutFiles} left out`] : []),
+  ];
+  if (counts.length > 0) parts.push(`(${counts.join(', ')})`);
   return parts.join('  ');
 }
 
@@ -75,6 +81,7 @@ const PLAIN_STEP = 0.1;
 export class UploadProgress {
   private doneFiles = 0;
   private skippedFiles = 0;
+  private leftOutFiles = 0;
   private doneBytes = 0;
   private sentBytes = 0;
   private readonly started: number;
@@ -114,6 +121,13 @@ export class UploadProgress {
     this.update();
   }
 
+  /** Files that are not uploaded at all (`--skip-unsupported`): done without bytes. */
+  leftOut(files: number): void {
+    this.doneFiles += files;
+    this.leftOutFiles += files;
+    this.update();
+  }
+
   snapshot(): ProgressSnapshot {
     return {
       doneFiles: this.doneFiles,
@@ -121,6 +135,7 @@ export class UploadProgress {
       doneBytes: this.doneBytes,
       totalBytes: this.totalBytes,
       skippedFiles: this.skippedFiles,
+      leftOutFiles: this.leftOutFiles,
       sentBytes: this.sentBytes,
       elapsedSeconds: (this.now() - this.started) / 1000,
     };

@@ -1,5 +1,5 @@
 import { BatchStateStore, type BatchState } from '../src/batch-state/batch-state';
-import { stateLabel } from './follow';
+import { notRegistered, stateLabel } from './follow';
 import type { Output } from './output';
 import { requireWorkBucket, type Targets } from './targets';
 
@@ -38,13 +38,16 @@ export function visibleRecords(records: readonly BatchState[], options: Pick<Sta
     .map((record) => ({ ...record, ageSeconds: Math.max(0, Math.round((now - Date.parse(record.updatedAt)) / 1000)) }));
 }
 
-/** `118/120, 2 skipped` (registered of found), `24 so far` while collecting, `-/120` before registration. */
+/**
+ * `118/120, 2 skipped` (registered of found), `117/120, 2 skipped, 1 not registered` when Pix4Dinspect registered
+ * fewer than were copied, `24 so far` while collecting, `-/120` before registration.
+ */
 export function formatPhotos(record: BatchState): string {
   const photos = record.photos;
   if (!photos) return '-';
   if (record.state === 'collecting') return `${photos.found} so far`;
   const skipped = photos.skipped > 0 ? `, ${photos.skipped} skipped` : '';
-  return `${photos.registered ?? '-'}/${photos.found}${skipped}`;
+  return `${photos.registered ?? '-'}/${photos.found}${skipped}${notRegistered(record)}`;
 }
 
 /** The table, one row per batch, and an error line under each failed one. */

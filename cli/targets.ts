@@ -1,25 +1,33 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, type Output as CfnOutput } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../local/cli-options';
+import { suggest } from '../local/command-line';
 import { createS3Client } from '../src/s3-client';
+import { profileRegion, readProfileFiles, requireProfile, type ProfileFiles } from './aws-profile';
 
 /**
  * Where the CLI works: the drop bucket (flights go there), the work bucket (batch states are read there) and an S3
- * client for both. Either the deployed stack's outputs (`--stack`), explicit names (`--bucket`, `--work-bucket`),
- * or an S3-compatible endpoint (`--endpoint`), which without bucket names means the local mode's buckets.
+ * client for both. Either the deployed stack's outputs (`--stack`, with `--pipeline` when it holds several), explicit
+ * names (`--bucket`, `--work-bucket`), or an S3-compatible endpoint (`--endpoint`), which without bucket names
+ * means the local mode's buckets. `--profile` names the AWS profile for credentials and region.
  */
 
 /** The buckets of `npm run local -- --serve` (local/pipeline/local-pipeline.ts). */
 export const LOCAL_DROP_BUCKET = 'inspect-drop';
 export const LOCAL_WORK_BUCKET = 'inspect-work';
 export const DEFAULT_REGION = 'us-east-1';
+/** The output keys of the ready stack; an app that embeds the construct gets `<id>DropBucketName<hash>`. */
+export const DROP_OUTPUT = 'DropBucketName';
+export const WORK_OUTPUT = 'WorkBucketName';
 
 export interface TargetOptions {
   readonly bucket?: string | undefined;
   readonly workBucket?: string | undefined;
   readonly stack?: string | undefined;
+  readonly pipeline?: string | undefined;
   readonly endpoint?: string | undefined;
   readonly region?: string | undefined;
+  readonly profile?: string | undefined;
 }
 
 export interface Targets {
@@ -27,8 +35,11 @@ export interface Targets {
   readonly region: string;
   readonly dropBucket: string | undefined;
   readonly workBucket: string | undefined;
-  /** Where the buckets came from, for messages: `stack inspect-pipeline`, `http://127.0.0.1:4569`... */
+  /** Where the buckets came from, for messages: `stack inspect-pipeline (eu-west-1)`, `http://127.0.0.1:4569`... */
   readonly source: string;
+  /** Where the region came from: `--region`, `profile ops`, `AWS_REGION`, `default`... (absent: not known). */
+  readonly regionSource?: string;
+  readonly profile?: string | undefined;
 }
 
 /** The options every command shares, for parseArgs. */
@@ -36,8 +47,10 @@ export const TARGET_OPTIONS = {
   bucket: { type: 'string' },
   'work-bucket': { type: 'string' },
   stack: { type: 'string' },
+  pipeline: { type: 'string' },
   endpoint: { type: 'string' },
   region: { type: 'string' },
+  profile: { type: 'string' },
 } as const;
 
 export function targetOptionsFrom(values: Record<string, unknown>): TargetOptions {
@@ -47,29 +60,120 @@ export function targetOptionsFrom(values: Record<string, unknown>): TargetOption
     if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} must not be empty`);
     return value.trim();
   };
-  return { bucket: text('bucket'), workBucket: text('work-bucket'), stack: text('stack'), endpoint: text('endpoint'), region: text('region') };
+  const options = {
+    bucket: text('bucket'),
+    workBucket: text('work-bucket'),
+    stack: text('stack'),
+    pipeline: text('pipeline'),
+    endpoint: text('endpoint'),
+    region: text('region'),
+    profile: text('profile'),
+  };
+  if (options.pipeline !== undefined && options.stack === undefined) throw new UsageError('--pipeline ID needs --stack STACK: it picks one pipeline of that stack');
+  return options;
 }
 
-/** The region: `--region`, else AWS_REGION (or AWS_DEFAULT_REGION), else us-east-1. */
-export function regionOf(options: TargetOptions, env: NodeJS.ProcessEnv = process.env): string {
-  return options.region ?? (env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || DEFAULT_REGION);
+export interface RegionChoice {
+  readonly region: string;
+  /** `--region`, `profile NAME`, `AWS_REGION`, `AWS_DEFAULT_REGION`, or `default`. */
+  readonly source: string;
+}
+
+/**
+ * The region, first found: `--region`; the region of `--profile`; AWS_REGION (or AWS_DEFAULT_REGION, as aws-cli
+ * reads it); the region of the profile in use without `--profile` (AWS_PROFILE, else `default`); us-east-1. The SDK
+ * alone ranks AWS_REGION before any profile's region; a `--profile` typed on the command line outranks the
+ * environment here, as `--region` does.
+ */
+export function regionOf(options: Pick<TargetOptions, 'region' | 'profile'>, env: NodeJS.ProcessEnv = process.env, files?: ProfileFiles): RegionChoice {
+  if (options.region !== undefined) return { region: options.region, source: '--region' };
+  const named = options.profile === undefined || files === undefined ? undefined : profileRegion(files, options.profile);
+  if (named !== undefined) return { region: named, source: `profile ${options.profile}` };
+  const fromEnv = env.AWS_REGION?.trim() ? 'AWS_REGION' : env.AWS_DEFAULT_REGION?.trim() ? 'AWS_DEFAULT_REGION' : undefined;
+  if (fromEnv !== undefined) return { region: (env[fromEnv] as string).trim(), source: fromEnv };
+  const ambient = options.profile === undefined ? env.AWS_PROFILE?.trim() || 'default' : undefined;
+  const ambientRegion = ambient === undefined || files === undefined ? undefined : profileRegion(files, ambient);
+  if (ambientRegion !== undefined) return { region: ambientRegion, source: `profile ${ambient}` };
+  return { region: DEFAULT_REGION, source: 'default' };
 }
 
 export interface StackOutputs {
   readonly dropBucket: string | undefined;
   readonly workBucket: string | undefined;
+  /** The pipeline's construct id (the keys' prefix), undefined for the ready stack's own outputs. */
+  readonly pipeline?: string | undefined;
 }
 
-/** Reads the stack's `DropBucketName` and `WorkBucketName` outputs. */
-export type StackReader = (stack: string, region: string) => Promise<StackOutputs>;
+export interface StackQuery {
+  readonly stack: string;
+  readonly region: string;
+  readonly profile?: string | undefined;
+  readonly pipeline?: string | undefined;
+}
 
-export const readStackOutputs: StackReader = async (stack, region) => {
-  const client = new CloudFormationClient({ region });
+/** Reads the stack's pipeline outputs (`DropBucketName`, `WorkBucketName`, or those of an embedded pipeline). */
+export type StackReader = (query: StackQuery) => Promise<StackOutputs>;
+
+interface PipelineKeys {
+  /** The construct id: the logical id's prefix ('' for the ready stack's exact keys). */
+  readonly id: string;
+  drop?: string | undefined;
+  work?: string | undefined;
+}
+
+/** `PhotosDropBucketName1A2B3C4D`: CDK's logical id of an output, the construct path then an 8-hex-char hash. */
+const EMBEDDED_KEY = /^([A-Za-z0-9]*)(DropBucketName|WorkBucketName)[0-9A-F]{8}$/;
+
+/** The pipelines among a stack's outputs, by construct id: the ready stack's exact keys as id ''. */
+export function pipelinesOf(outputs: readonly CfnOutput[]): PipelineKeys[] {
+  const byId = new Map<string, PipelineKeys>();
+  const entry = (id: string) => byId.get(id) ?? byId.set(id, { id }).get(id)!;
+  for (const { OutputKey: key, OutputValue: value } of outputs) {
+    if (key === undefined) continue;
+    const match = key === DROP_OUTPUT || key === WORK_OUTPUT ? ['', '', key] : EMBEDDED_KEY.exec(key);
+    if (!match) continue;
+    const keys = entry(match[1] as string);
+    if (match[2] === DROP_OUTPUT) keys.drop = value;
+    else keys.work = value;
+  }
+  return [...byId.values()].filter((keys) => keys.drop !== undefined);
+}
+
+/**
+ * The pipeline's buckets among a stack's outputs: the exact `DropBucketName` / `WorkBucketName` keys first (the
+ * ready stack), else the one embedded pipeline's; with several, `--pipeline ID` picks one (the construct id, the
+ * keys' prefix; separators of a construct path are ignored, as CDK drops them). A UsageError lists the candidates.
+ */
+export function pickPipelineOutputs(outputs: readonly CfnOutput[], stack: string, pipeline?: string): StackOutputs {
+  const pipelines = pipelinesOf(outputs);
+  const embedded = pipelines.filter((keys) => keys.id !== '');
+  const listed = embedded.map((keys) => keys.id).join(', ');
+  if (pipeline !== undefined) {
+    const wanted = pipeline.replace(/[^A-Za-z0-9]/g, '');
+    const found = embedded.find((keys) => keys.id === wanted) ?? single(embedded.filter((keys) => keys.id.endsWith(wanted) && wanted !== ''));
+    if (found) return { dropBucket: found.drop, workBucket: found.work, pipeline: found.id };
+    if (embedded.length === 0) {
+      throw new UsageError(`--pipeline ${pipeline}: stack ${stack} holds no embedded pipeline (no <id>${DROP_OUTPUT}<hash> output); leave --pipeline out`);
+    }
+    const close = suggest(wanted, embedded.map((keys) => keys.id));
+    throw new UsageError(`--pipeline ${pipeline}: stack ${stack} has no such pipeline${close === undefined ? '' : `; did you mean --pipeline ${close}?`} (its pipelines: ${listed})`);
+  }
+  const own = pipelines.find((keys) => keys.id === '');
+  if (own) return { dropBucket: own.drop, workBucket: own.work };
+  if (embedded.length === 1) return { dropBucket: embedded[0]!.drop, workBucket: embedded[0]!.work, pipeline: embedded[0]!.id };
+  if (embedded.length > 1) throw new UsageError(`stack ${stack} holds ${embedded.length} pipelines: add --pipeline ID, one of ${listed}`);
+  return { dropBucket: undefined, workBucket: undefined };
+}
+
+function single<T>(items: readonly T[]): T | undefined {
+  return items.length === 1 ? items[0] : undefined;
+}
+
+export const readStackOutputs: StackReader = async ({ stack, region, profile, pipeline }) => {
+  const client = new CloudFormationClient(sdkConfig(region, profile));
   try {
     const answer = await client.send(new DescribeStacksCommand({ StackName: stack }));
-    const outputs = answer.Stacks?.[0]?.Outputs ?? [];
-    const output = (key: string) => outputs.find((entry) => entry.OutputKey === key)?.OutputValue;
-    return { dropBucket: output('DropBucketName'), workBucket: output('WorkBucketName') };
+    return pickPipelineOutputs(answer.Stacks?.[0]?.Outputs ?? [], stack, pipeline);
   } catch (error) {
     // CloudFormation answers ValidationError "Stack with id X does not exist": the option named a wrong stack.
     if ((error as Error).name === 'ValidationError') throw new UsageError(`--stack ${stack}: ${(error as Error).message} (region ${region})`);
@@ -79,23 +183,55 @@ export const readStackOutputs: StackReader = async (stack, region) => {
   }
 };
 
+const ignore = (): void => undefined;
+
+/**
+ * The SDK client settings for a region and profile. With a profile, the SDK's logger is set so that its warning
+ * about AWS_ACCESS_KEY_ID beside a profile (nine lines of console.warn) is not printed: resolveTargets says it in one.
+ */
+function sdkConfig(region: string, profile: string | undefined): { region: string; profile?: string; logger?: Record<'trace' | 'debug' | 'info' | 'warn' | 'error', (...content: unknown[]) => void> } {
+  if (profile === undefined) return { region };
+  const warn = (...content: unknown[]) => {
+    const text = content.map(String).join(' ');
+    if (!text.includes('Multiple credential sources detected')) process.stderr.write(`warning: ${text.trim().split('\n')[0]}\n`);
+  };
+  return { region, profile, logger: { trace: ignore, debug: ignore, info: ignore, warn, error: ignore } };
+}
+
+export interface ResolveDependencies {
+  readonly readStack?: StackReader;
+  readonly env?: NodeJS.ProcessEnv;
+  /** The shared AWS files (the SDK's loader by default). */
+  readonly profiles?: () => Promise<ProfileFiles>;
+  /** A remark for the person (stderr). */
+  readonly note?: (text: string) => void;
+}
+
 /** Resolves the buckets and the client; a UsageError names the option that is missing or conflicting. */
-export async function resolveTargets(options: TargetOptions, readStack: StackReader = readStackOutputs, env: NodeJS.ProcessEnv = process.env): Promise<Targets> {
-  const region = regionOf(options, env);
+export async function resolveTargets(options: TargetOptions, dependencies: ResolveDependencies = {}): Promise<Targets> {
+  const { readStack = readStackOutputs, env = process.env, profiles = readProfileFiles, note } = dependencies;
   if (options.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(options.endpoint)) {
     throw new UsageError(`--endpoint must be an http(s) URL such as http://127.0.0.1:4569 (got "${options.endpoint}")`);
   }
+  const files = options.region !== undefined && options.profile === undefined ? undefined : await profiles();
+  if (options.profile !== undefined) {
+    requireProfile(files!, options.profile, env);
+    if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) note?.(`note: using the credentials of --profile ${options.profile}, not AWS_ACCESS_KEY_ID from the environment`);
+  }
+  const { region, source: regionSource } = regionOf(options, env, files);
+  const profile = options.profile;
+  const withProfile = profile === undefined ? '' : `, profile ${profile}`;
   let dropBucket = options.bucket;
   let workBucket = options.workBucket;
   let source: string;
   if (options.stack !== undefined) {
-    const outputs = await readStack(options.stack, region);
+    const outputs = await readStack({ stack: options.stack, region, profile, pipeline: options.pipeline });
     if (outputs.dropBucket === undefined && dropBucket === undefined) {
-      throw new UsageError(`--stack ${options.stack} has no DropBucketName output: is it an inspect-pipeline stack? (region ${region})`);
+      throw new UsageError(`--stack ${options.stack} has no ${DROP_OUTPUT} output: is it an inspect-pipeline stack? (region ${region})`);
     }
     dropBucket ??= outputs.dropBucket;
     workBucket ??= outputs.workBucket;
-    source = `stack ${options.stack} (${region})`;
+    source = `stack ${options.stack}${outputs.pipeline ? ` pipeline ${outputs.pipeline}` : ''} (${region}${withProfile})`;
   } else if (options.endpoint !== undefined) {
     if (dropBucket === undefined && workBucket === undefined) {
       dropBucket = LOCAL_DROP_BUCKET;
@@ -103,11 +239,12 @@ export async function resolveTargets(options: TargetOptions, readStack: StackRea
     }
     source = options.endpoint;
   } else {
-    source = `S3 (${region})`;
+    source = `S3 (${region}${withProfile})`;
   }
-  // Credentials from the standard chain (AWS_ACCESS_KEY_ID..., profiles, roles), for AWS and other endpoints alike.
-  const s3 = options.endpoint !== undefined ? createS3Client({ endpoint: options.endpoint, region }) : new S3Client({ region });
-  return { s3, region, dropBucket, workBucket, source };
+  // Credentials from the profile when named, else the standard chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, roles).
+  const config = sdkConfig(region, profile);
+  const s3 = options.endpoint !== undefined ? createS3Client({ endpoint: options.endpoint, ...config }) : new S3Client(config);
+  return { s3, region, regionSource, profile, dropBucket, workBucket, source };
 }
 
 /** The drop bucket, or a UsageError saying how to name it. */

@@ -21,7 +21,8 @@ import { requireDropBucket, requireWorkBucket, type Targets } from './targets';
 /**
  * `upload DIR`: every file of a folder into `<asset>/<flight>/` (sub-folders kept), in parallel, multipart for
  * large files, skipping what is already there with the same size and checksum (so an interrupted upload is
- * finished by running the same command again), then `manifest.json` last, which closes the batch.
+ * finished by running the same command again), then `manifest.json` last, which closes the batch. `--dry-run`
+ * makes the same checks and comparisons and says what it would send and write, writing nothing.
  */
 
 /** PutObject up to this size, lib-storage's multipart upload above. */
@@ -43,6 +44,8 @@ export interface UploadOptions {
   readonly wait: boolean;
   readonly timeoutSeconds: number;
   readonly json: boolean;
+  /** Every check and comparison, then what would be uploaded and written; nothing is written. */
+  readonly dryRun?: boolean;
 }
 
 export interface LocalFile {
@@ -195,20 +198,37 @@ export async function listRemote(s3: S3Client, bucket: string, prefix: string): 
   return objects;
 }
 
-export async function readObjectText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+/** The object's bytes, or undefined when there is none. */
+export async function readObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array | undefined> {
   try {
     const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await answer.Body!.transformToString('utf8');
+    return await answer.Body!.transformToByteArray();
   } catch (error) {
     if ((error as Error).name === 'NoSuchKey') return undefined;
     throw error;
   }
 }
 
+/** The object as text, for comparing JSON (an undecodable one compares as different), or undefined. */
+export async function readObjectText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  const bytes = await readObjectBytes(s3, bucket, key);
+  return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+}
+
 /**
- * Writes a manifest whose run has not happened yet: when the work bucket is known and the ETag (MD5 of the bytes)
- * would name a run already recorded (an older generation written again), the next generation is taken instead.
+ * The bytes of a manifest whose run has not happened yet: when the work bucket is known and the ETag (MD5 of the
+ * bytes) would name a run already recorded (an older generation written again), the next generation is taken.
+ * Reads only: `--dry-run` shows this text.
  */
+export async function unrunManifestText(bucket: string, prefix: string, text: string, store: BatchStateStore | undefined): Promise<string> {
+  let body = text;
+  if (store) {
+    for (let attempt = 0; attempt < 100 && (await store.find(manifestRunId(bucket, prefix, md5Hex(body)))); attempt++) body = nextGeneration(body);
+  }
+  return body;
+}
+
+/** Writes a manifest whose run has not happened yet (see unrunManifestText). */
 export async function writeManifest(
   s3: S3Client,
   bucket: string,
@@ -216,10 +236,7 @@ export async function writeManifest(
   text: string,
   store: BatchStateStore | undefined,
 ): Promise<{ text: string; eTag: string; runId: string; writtenAt: Date }> {
-  let body = text;
-  if (store) {
-    for (let attempt = 0; attempt < 100 && (await store.find(manifestRunId(bucket, prefix, md5Hex(body)))); attempt++) body = nextGeneration(body);
-  }
+  const body = await unrunManifestText(bucket, prefix, text, store);
   const writtenAt = new Date();
   const answer = await s3.send(
     new PutObjectCommand({
@@ -283,13 +300,52 @@ export interface UploadSummary {
   readonly event: 'uploaded';
   readonly bucket: string;
   readonly prefix: string;
+  /** Every file of DIR (manifest.json aside): uploaded + skipped + leftOut. */
   readonly files: number;
   readonly uploaded: number;
+  /** Already in the bucket with the same content. */
   readonly skipped: number;
+  /** Not uploaded: the pipeline would skip them, and --skip-unsupported was given. */
+  readonly leftOut: number;
   readonly bytesSent: number;
   readonly seconds: number;
   readonly warnings: { path: string; reason: string }[];
   readonly manifest: { source: ManifestSource; action: ManifestAction; eTag: string | undefined; runId: string | undefined };
+}
+
+/** What `upload --dry-run` would do with one file. */
+export type FileAction = 'upload' | 'already-there' | 'left-out';
+
+export interface DryRunFile {
+  readonly path: string;
+  readonly size: number;
+  readonly action: FileAction;
+  /** Why the pipeline will skip it (uploaded anyway unless left out). */
+  readonly skipReason?: string;
+}
+
+/** `upload --dry-run --json`: the one JSON object printed. */
+export interface UploadDryRun {
+  readonly event: 'dry-run';
+  readonly command: 'upload';
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly source: string;
+  readonly region: string;
+  readonly files: DryRunFile[];
+  readonly upload: { readonly files: number; readonly bytes: number };
+  readonly skipped: number;
+  readonly leftOut: number;
+  readonly warnings: { path: string; reason: string }[];
+  readonly manifest: { source: ManifestSource; action: ManifestAction; text: string; eTag: string | undefined; runId: string | undefined };
+  readonly wait: boolean;
+}
+
+/** A file's digests, read the way the upload reads it (whole when small, streamed when multipart). */
+async function digestsOf(file: LocalFile): Promise<Digests> {
+  if (file.size > SINGLE_PART_MAX) return hashFile(file.path);
+  const body = await readFile(file.path);
+  return { md5: md5Hex(body), sha256: createHash('sha256').update(body).digest('hex') };
 }
 
 export async function runUpload(options: UploadOptions, resolve: () => Promise<Targets>, out: Output): Promise<number> {
@@ -326,6 +382,7 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
     if (!files.some((file) => file.relativePath === image)) out.warn(`manifest.json lists ${image}, which is not in ${options.dir}`);
   }
   const toSend = options.skipUnsupported ? files.filter((_, index) => reasons[index] === undefined) : files;
+  const leftOut = files.length - toSend.length;
   if (toSend.length === 0) throw new UsageError(`upload: every file of ${options.dir} would be skipped by the pipeline, and --skip-unsupported leaves none to upload`);
   if (warnings.length === files.length) out.warn(`none of the files is a photo the pipeline will process: the batch will fail`);
   // S3 would refuse the upload itself, which running the command again could not finish.
@@ -341,10 +398,52 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   if (extra.length > 0) {
     out.warn(`${extra.length} object(s) under s3://${bucket}/${prefix} are not in ${options.dir} and are part of the batch too (e.g. ${extra[0]})`);
   }
+  const readExistingManifest = () => (remote.has(MANIFEST_FILE) ? readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`) : Promise.resolve(undefined));
+
+  if (options.dryRun) {
+    // The same comparisons as the upload, reading only: what is already there is known, nothing is sent.
+    const sending = new Set(toSend);
+    const there = await mapWithConcurrency(files, FILE_CONCURRENCY, async (file) =>
+      sending.has(file) ? alreadyThere(s3, bucket, `${prefix}${file.relativePath}`, { size: file.size, ...(await digestsOf(file)) }, remote.get(file.relativePath)) : false,
+    );
+    const planned: DryRunFile[] = files.map((file, index) => ({
+      path: file.relativePath,
+      size: file.size,
+      action: !sending.has(file) ? 'left-out' : there[index] ? 'already-there' : 'upload',
+      ...(reasons[index] === undefined ? {} : { skipReason: reasons[index] as string }),
+    }));
+    const sent = planned.filter((file) => file.action === 'upload');
+    const plan = planManifest(manifestText, await readExistingManifest(), sent.length);
+    const body = plan.action === 'unchanged' ? plan.text : await unrunManifestText(bucket, prefix, plan.text, store);
+    const eTag = plan.action === 'unchanged' ? remote.get(MANIFEST_FILE)?.eTag.replace(/"/g, '') : md5Hex(body);
+    const report: UploadDryRun = {
+      event: 'dry-run',
+      command: 'upload',
+      bucket,
+      prefix,
+      source: targets.source,
+      region: targets.region,
+      files: planned,
+      upload: { files: sent.length, bytes: sent.reduce((sum, file) => sum + file.size, 0) },
+      skipped: planned.filter((file) => file.action === 'already-there').length,
+      leftOut,
+      warnings,
+      manifest: { source, action: plan.action, text: body, eTag, runId: eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag) },
+      wait: options.wait,
+    };
+    if (out.json) out.result(report);
+    else for (const line of dryRunLines(report, options)) out.line(line);
+    return 0;
+  }
 
   const totalBytes = toSend.reduce((sum, file) => sum + file.size, 0);
-  out.info(`Uploading ${plural(toSend.length, 'file')} (${formatBytes(totalBytes)}) from ${options.dir} to s3://${bucket}/${prefix}`);
-  const progress = new UploadProgress(out.progress, out.progressIsTerminal, toSend.length, totalBytes);
+  out.info(
+    `Uploading ${leftOut > 0 ? `${toSend.length} of ${plural(files.length, 'file')}` : plural(toSend.length, 'file')} (${formatBytes(totalBytes)}) from ${options.dir} to s3://${bucket}/${prefix}` +
+      (leftOut > 0 ? `; ${leftOut} left out (--skip-unsupported)` : ''),
+  );
+  // Every file of DIR counts: those left out are done from the start, so that the bar ends at files/files.
+  const progress = new UploadProgress(out.progress, out.progressIsTerminal, files.length, totalBytes);
+  if (leftOut > 0) progress.leftOut(leftOut);
   const started = Date.now();
   let uploaded = 0;
   let bytesSent = 0;
@@ -415,8 +514,7 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const seconds = (Date.now() - started) / 1000;
 
   // manifest.json last: it closes the batch.
-  const existingManifest = remote.has(MANIFEST_FILE) ? await readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`) : undefined;
-  const plan = planManifest(manifestText, existingManifest, uploaded);
+  const plan = planManifest(manifestText, await readExistingManifest(), uploaded);
   let eTag: string | undefined;
   let runId: string | undefined;
   let writtenAt = new Date();
@@ -433,9 +531,10 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
     event: 'uploaded',
     bucket,
     prefix,
-    files: toSend.length,
+    files: files.length,
     uploaded,
     skipped,
+    leftOut,
     bytesSent,
     seconds: Math.round(seconds * 10) / 10,
     warnings,
@@ -444,8 +543,8 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   if (out.json) out.result(summary);
   else {
     out.line(
-      `Uploaded ${uploaded} of ${plural(toSend.length, 'file')} (${formatBytes(bytesSent)}) to s3://${bucket}/${prefix} in ${seconds.toFixed(1)} s; ` +
-        `${skipped} already there with the same content.`,
+      `Uploaded ${uploaded} of ${plural(files.length, 'file')} (${formatBytes(bytesSent)}) to s3://${bucket}/${prefix} in ${seconds.toFixed(1)} s; ` +
+        `${skipped} already there with the same content${leftOut > 0 ? `, ${leftOut} left out (--skip-unsupported)` : ''}.`,
     );
     out.line(
       plan.action === 'unchanged'
@@ -457,4 +556,34 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   }
   if (!options.wait || !store) return 0;
   return followAndReport(out, { store, prefix, expectedId: runId, since: writtenAt, timeoutSeconds: options.timeoutSeconds });
+}
+
+const ACTION_LABELS: Record<FileAction, string> = { upload: 'upload', 'already-there': 'already there', 'left-out': 'left out' };
+
+/** `upload --dry-run` for people: each file and what would happen to it, then the manifest it would write. */
+export function dryRunLines(report: UploadDryRun, options: Pick<UploadOptions, 'dir'>): string[] {
+  const width = Math.max(...Object.values(ACTION_LABELS).map((label) => label.length));
+  const lines = [
+    `Dry run: nothing is uploaded or written. Target: s3://${report.bucket}/${report.prefix} (${report.source}).`,
+    `Would upload ${report.upload.files} of ${plural(report.files.length, 'file')} (${formatBytes(report.upload.bytes)}) from ${options.dir}; ` +
+      `${report.skipped} already there with the same content${report.leftOut > 0 ? `, ${report.leftOut} left out (--skip-unsupported)` : ''}:`,
+  ];
+  for (const file of report.files) {
+    const why = file.skipReason === undefined ? '' : file.action === 'left-out' ? `: ${file.skipReason}` : `  (the pipeline will skip it: ${file.skipReason})`;
+    lines.push(`  ${ACTION_LABELS[file.action].padEnd(width)}  ${file.path}  ${formatBytes(file.size)}${why}`);
+  }
+  const { manifest } = report;
+  const named = manifest.source === 'flags' ? 'built from the flags' : manifest.source === 'file' ? 'from --manifest' : `from ${join(options.dir, MANIFEST_FILE)}`;
+  if (manifest.action === 'unchanged') {
+    lines.push('manifest.json is unchanged and every file is already there: nothing would be written (`retry` runs the batch again).');
+  } else {
+    lines.push(
+      manifest.action === 'new-generation'
+        ? `Would then write manifest.json again (${named}; same content, new ETag ${manifest.eTag}) so that the batch runs again: run ${manifest.runId}:`
+        : `Would then write manifest.json (${named}, ETag ${manifest.eTag}), which closes the batch and starts run ${manifest.runId}:`,
+    );
+    lines.push(...manifest.text.replace(/\n+$/, '').split('\n').map((line) => `  ${line}`));
+  }
+  if (report.wait) lines.push('and, with --wait, follow the batch until its outcome.');
+  return lines;
 }

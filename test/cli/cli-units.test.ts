@@ -1,20 +1,32 @@
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../local/cli-options';
-import type { BatchState } from '../../src/batch-state/batch-state';
-import { parseManifest } from '../../src/batch/manifest';
-import { describeState, pickRun } from '../../cli/follow';
-import { main } from '../../cli/main';
+import { EMBEDDED_S3_REGION, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3';
+import { BatchStateStore, type BatchState } from '../../src/batch-state/batch-state';
+import { ManifestError, parseManifest, parseManifestBytes } from '../../src/batch/manifest';
+import { requireProfile, type ProfileFiles } from '../../cli/aws-profile';
+import { describeState, manifestRunId, pickRun } from '../../cli/follow';
+import { interruptedMessage, main } from '../../cli/main';
 import { buildManifest, generationOf, nextGeneration, parseSetFlag } from '../../cli/manifest-text';
+import { isYes, type Streams } from '../../cli/output';
 import { formatBytes, formatDuration, formatProgressLine, UploadProgress } from '../../cli/progress';
-import { parseBatchArgument } from '../../cli/retry';
+import { confirmationQuestion, parseBatchArgument } from '../../cli/retry';
 import { formatAge, formatPhotos, statusTable, visibleRecords } from '../../cli/status';
-import { LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET, requireDropBucket, requireWorkBucket, resolveTargets } from '../../cli/targets';
+import { LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET, pickPipelineOutputs, regionOf, requireDropBucket, requireWorkBucket, resolveTargets, type Targets } from '../../cli/targets';
 import { alreadyThere, compareWithRemote, planManifest, skipReasonOf } from '../../cli/upload';
 import { jpegBytes } from '../helpers/flights';
 
-/** The pure parts of the operator CLI: manifests from flags, --set, resumability, ages, progress lines, tables. */
+/**
+ * The parts of the operator CLI, in this process: manifests from flags, --set, resumability, ages, progress lines,
+ * tables, the command-line conventions, profiles and regions, stack outputs (CloudFormation mocked: there is no
+ * local CloudFormation), and `main` against the embedded S3 server for dry runs and retry's confirmation.
+ */
 
 const md5 = (text: string | Buffer) => createHash('md5').update(text).digest('hex');
 
@@ -413,6 +425,59 @@ describe('progress', () => {
   });
 });
 
+describe('progress that adds up', () => {
+  it('UploadProgress: files left out (--skip-unsupported) count as done, so that the bar ends at every file of DIR', () => {
+    // Prepare: 13 files, 5 left out, 2 of the 8 sent already there
+    const written: string[] = [];
+    let clock = 0;
+    const progress = new UploadProgress((text) => written.push(text), false, 13, 8_000, () => clock);
+
+    // Act
+    progress.leftOut(5);
+    for (let file = 0; file < 8; file++) {
+      clock += 250;
+      if (file < 2) progress.skipped(1_000);
+      else {
+        progress.sent(1_000);
+        progress.uploaded();
+      }
+    }
+    progress.finish();
+
+    // Assess
+    expect(progress.snapshot()).toMatchObject({ doneFiles: 13, totalFiles: 13, doneBytes: 8_000, totalBytes: 8_000, skippedFiles: 2, leftOutFiles: 5 });
+    expect(written.at(-1)).toBe('[########################]  13/13 files  7.8 KiB/7.8 KiB  2.9 KiB/s  in 2.0s  (2 already there, 5 left out)\n');
+  });
+
+  it('formatProgressLine names the files left out beside those already there', () => {
+    // Prepare
+    const snapshot = { doneFiles: 9, totalFiles: 13, doneBytes: 4_000, totalBytes: 8_000, skippedFiles: 0, leftOutFiles: 5, sentBytes: 4_000, elapsedSeconds: 1 };
+
+    // Act
+    const line = formatProgressLine(snapshot);
+
+    // Assess
+    expect(line).toBe('[############............]  9/13 files  3.9 KiB/7.8 KiB  3.9 KiB/s  ETA 1.0s  (5 left out)');
+  });
+
+  it('describeState and formatPhotos: registered, skipped and not registered add up to the photos found', () => {
+    // Prepare
+    const whole = record({ photos: { found: 14, copied: 13, registered: 13, skipped: 1 } });
+    const short = record({ photos: { found: 14, copied: 13, registered: 11, skipped: 1 } });
+
+    // Act
+    const lines = [describeState(whole), describeState(short), formatPhotos(whole), formatPhotos(short)];
+
+    // Assess
+    expect(lines).toEqual([
+      'completed: 13/14 photos registered, 1 skipped',
+      'completed: 11/14 photos registered, 1 skipped, 2 not registered',
+      '13/14, 1 skipped',
+      '11/14, 1 skipped, 2 not registered',
+    ]);
+  });
+});
+
 describe('following a batch', () => {
   it('pickRun takes the run named after the manifest; else the newest live record of the folder since the manifest', () => {
     // Prepare
@@ -483,16 +548,17 @@ describe('arguments and targets', () => {
   it('--endpoint alone means the local mode buckets; --stack reads the outputs; explicit names win', async () => {
     // Prepare
     const stacks: string[] = [];
-    const readStack = async (stack: string, region: string) => {
+    const readStack = async ({ stack, region }: { stack: string; region: string }) => {
       stacks.push(`${stack}@${region}`);
       return { dropBucket: 'stack-drop', workBucket: 'stack-work' };
     };
+    const profiles = async () => NO_PROFILES;
 
     // Act
-    const local = await resolveTargets({ endpoint: 'http://127.0.0.1:4569' }, readStack, {});
-    const stack = await resolveTargets({ stack: 'inspect-pipeline', region: 'eu-west-1' }, readStack, {});
-    const explicit = await resolveTargets({ stack: 'inspect-pipeline', bucket: 'mine' }, readStack, { AWS_REGION: 'eu-central-1' });
-    const bare = await resolveTargets({}, readStack, {});
+    const local = await resolveTargets({ endpoint: 'http://127.0.0.1:4569' }, { readStack, env: {}, profiles });
+    const stack = await resolveTargets({ stack: 'inspect-pipeline', region: 'eu-west-1' }, { readStack, env: {}, profiles });
+    const explicit = await resolveTargets({ stack: 'inspect-pipeline', bucket: 'mine' }, { readStack, env: { AWS_REGION: 'eu-central-1' }, profiles });
+    const bare = await resolveTargets({}, { readStack, env: {}, profiles });
 
     // Assess
     expect([local.dropBucket, local.workBucket, local.region]).toEqual([LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET, 'us-east-1']);
@@ -509,7 +575,7 @@ describe('arguments and targets', () => {
     const options = { endpoint: '127.0.0.1:4569' };
 
     // Act
-    const resolving = resolveTargets(options, async () => expect.unreachable('no stack'), {});
+    const resolving = resolveTargets(options, { readStack: async () => expect.unreachable('no stack'), env: {}, profiles: async () => NO_PROFILES });
 
     // Assess
     await expect(resolving).rejects.toThrow(/--endpoint must be an http\(s\) URL/);
@@ -517,19 +583,26 @@ describe('arguments and targets', () => {
 
   it.each([
     { args: ['frobnicate'], named: 'unknown command "frobnicate"' },
+    { args: ['uplaod', 'dir'], named: 'unknown command "uplaod"; did you mean "upload"?' },
+    { args: ['help', 'stauts'], named: 'unknown command "stauts"; did you mean "status"?' },
+    { args: [], named: 'no command given' },
+    { args: ['--endpoint', 'http://x', 'status'], named: '--endpoint before the command' },
     { args: ['upload', 'dir', '--flight', 'f'], named: '--asset NAME is required' },
     { args: ['upload', 'dir', '--asset', 'a/b', '--flight', 'f'], named: '--asset must be one folder name' },
     { args: ['upload', '--asset', 'a', '--flight', 'f'], named: 'DIR' },
     { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--asset-id', '1.5'], named: '--asset-id' },
     { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--timeout', '0'], named: '--timeout' },
+    { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--dryrun'], named: 'unknown option --dryrun; did you mean --dry-run?' },
+    { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--pipeline', 'Photos'], named: '--pipeline ID needs --stack STACK' },
     { args: ['status', '--limit', 'many'], named: '--limit' },
     { args: ['status', '--unknown'], named: '--unknown' },
+    { args: ['status', '--profil', 'ops'], named: 'did you mean --profile?' },
+    { args: ['status', '--profile'], named: '--profile needs a value' },
     { args: ['retry'], named: 'ASSET/FLIGHT' },
-  ])('main $args: exit 2, "$named" on stderr, nothing on stdout', async ({ args, named }) => {
+    { args: ['retry', 'a/b', '--yse'], named: 'did you mean --yes?' },
+  ])('main $args: exit 2, one line "$named" on stderr, nothing on stdout', async ({ args, named }) => {
     // Prepare
-    const out: string[] = [];
-    const err: string[] = [];
-    const streams = { stdout: (text: string) => void out.push(text), stderr: (text: string) => void err.push(text), stdoutIsTerminal: false, stderrIsTerminal: false };
+    const { streams, out, err } = collectingStreams();
 
     // Act
     const code = await main(args, streams, async () => expect.unreachable('no targets for bad usage'));
@@ -537,6 +610,588 @@ describe('arguments and targets', () => {
     // Assess
     expect(code).toBe(2);
     expect(err.join('')).toContain(named);
+    expect(err.join('')).toMatch(/^inspect-pipeline: [^\n]+\n$/);
     expect(out).toEqual([]);
+  });
+});
+
+/** Streams that collect what is written; a terminal, with a prompt answering `answers` in turn, when given. */
+function collectingStreams(terminal?: { answers: (string | undefined)[] }) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const questions: string[] = [];
+  const streams: Streams = {
+    stdout: (text) => void out.push(text),
+    stderr: (text) => void err.push(text),
+    stdoutIsTerminal: terminal !== undefined,
+    stderrIsTerminal: terminal !== undefined,
+    stdinIsTerminal: terminal !== undefined,
+    prompt: async (question) => {
+      questions.push(question);
+      return terminal?.answers.shift();
+    },
+  };
+  return { streams, out, err, questions };
+}
+
+describe('command-line conventions', () => {
+  it.each([
+    { args: ['--version'], starts: /^inspect-pipeline \d+\.\d+\.\d+ \(Node\.js v\d+/ },
+    { args: ['upload', '--version'], starts: /^inspect-pipeline \d+\.\d+\.\d+ / },
+    { args: ['-h'], starts: /^Usage: inspect-pipeline <command>/ },
+    { args: ['--help'], starts: /^Usage: inspect-pipeline <command>/ },
+    { args: ['help'], starts: /^Usage: inspect-pipeline <command>/ },
+    { args: ['help', 'upload'], starts: /^Usage: inspect-pipeline upload DIR/ },
+    { args: ['help', 'status'], starts: /^Usage: inspect-pipeline status/ },
+    { args: ['help', 'retry'], starts: /^Usage: inspect-pipeline retry ASSET\/FLIGHT/ },
+    { args: ['upload', '-h'], starts: /^Usage: inspect-pipeline upload DIR/ },
+    { args: ['status', '--help'], starts: /^Usage: inspect-pipeline status/ },
+    { args: ['retry', '-h'], starts: /^Usage: inspect-pipeline retry ASSET\/FLIGHT/ },
+  ])('$args prints on stdout and exits 0', async ({ args, starts }) => {
+    // Prepare
+    const { streams, out, err } = collectingStreams();
+
+    // Act
+    const code = await main(args, streams, async () => expect.unreachable('help needs no targets'));
+
+    // Assess
+    expect(code, err.join('')).toBe(0);
+    expect(out.join('')).toMatch(starts);
+    expect(err).toEqual([]);
+  });
+
+  it('every command help names --profile, --pipeline and --debug; upload and retry name --dry-run; retry names --yes', async () => {
+    // Prepare
+    const help = async (command: string) => {
+      const { streams, out } = collectingStreams();
+      await main(['help', command], streams);
+      return out.join('');
+    };
+
+    // Act
+    const texts = { upload: await help('upload'), status: await help('status'), retry: await help('retry') };
+
+    // Assess
+    for (const text of Object.values(texts)) expect(text).toMatch(/--profile NAME[\s\S]*--pipeline ID|--pipeline ID[\s\S]*--profile NAME/);
+    for (const text of Object.values(texts)) expect(text).toContain('--debug');
+    expect(texts.upload).toContain('--dry-run');
+    expect(texts.retry).toContain('--dry-run');
+    expect(texts.retry).toContain('-y, --yes');
+  });
+
+  it('an error that is not a usage error: one line and exit 1, the stack trace only with --debug', async () => {
+    // Prepare
+    const failing = async () => {
+      throw new Error('AccessDenied: not allowed\n    at somewhere (file.ts:1:1)');
+    };
+    const plain = collectingStreams();
+    const debug = collectingStreams();
+
+    // Act
+    const plainCode = await main(['status', '--bucket', 'b', '--work-bucket', 'w'], plain.streams, failing);
+    const debugCode = await main(['status', '--bucket', 'b', '--work-bucket', 'w', '--debug'], debug.streams, failing);
+
+    // Assess
+    expect(plainCode).toBe(1);
+    expect(plain.err.join('')).toBe('inspect-pipeline: AccessDenied: not allowed (run with --debug for the stack trace)\n');
+    expect(debugCode).toBe(1);
+    expect(debug.err.join('')).toMatch(/^inspect-pipeline: Error: AccessDenied[\s\S]*\n\s+at /);
+  });
+
+  it('a usage error hides its stack trace even with --debug: it is one line naming the fix', async () => {
+    // Prepare
+    const { streams, err } = collectingStreams();
+
+    // Act
+    const code = await main(['--debug', 'status', '--limit', '0'], streams);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(err.join('')).toBe('inspect-pipeline: --limit must be a number between 1 and 1000 (got "0")\n');
+  });
+
+  it.each([
+    { command: 'upload', message: 'interrupted: run the same command again to finish (what is already in the bucket is skipped).' },
+    { command: 'retry', message: /running retry again starts another inspection/ },
+    { command: 'status', message: 'interrupted.' },
+  ])('Ctrl-C during $command says what to do next', ({ command, message }) => {
+    // Prepare: the command
+
+    // Act
+    const text = interruptedMessage(command);
+
+    // Assess
+    if (typeof message === 'string') expect(text).toBe(message);
+    else expect(text).toMatch(message);
+  });
+});
+
+const NO_PROFILES: ProfileFiles = { configFile: {}, credentialsFile: {} };
+const PROFILES: ProfileFiles = {
+  configFile: { default: { region: 'ap-south-1' }, ops: { region: 'eu-west-3' }, 'no-region': { output: 'json' }, other: { region: 'ca-central-1' } },
+  credentialsFile: { ops: { aws_access_key_id: 'AKIDOPS', aws_secret_access_key: 'x' }, keys: { aws_access_key_id: 'AKIDKEYS', aws_secret_access_key: 'y', region: 'sa-east-1' } },
+};
+
+describe('--profile and the region', () => {
+  it.each([
+    { name: '--region first', options: { region: 'eu-north-1', profile: 'ops' }, env: { AWS_REGION: 'us-west-2' }, region: 'eu-north-1', source: '--region' },
+    { name: 'then the region of --profile, before AWS_REGION', options: { profile: 'ops' }, env: { AWS_REGION: 'us-west-2' }, region: 'eu-west-3', source: 'profile ops' },
+    { name: 'a region in the credentials file counts too', options: { profile: 'keys' }, env: {}, region: 'sa-east-1', source: 'profile keys' },
+    { name: 'a --profile without a region: AWS_REGION', options: { profile: 'no-region' }, env: { AWS_REGION: 'us-west-2' }, region: 'us-west-2', source: 'AWS_REGION' },
+    { name: 'AWS_DEFAULT_REGION after AWS_REGION', options: {}, env: { AWS_DEFAULT_REGION: 'us-east-2' }, region: 'us-east-2', source: 'AWS_DEFAULT_REGION' },
+    { name: 'no --profile: AWS_REGION before the region of the default profile', options: {}, env: { AWS_REGION: 'us-west-2' }, region: 'us-west-2', source: 'AWS_REGION' },
+    { name: 'no --profile nor AWS_REGION: the default profile', options: {}, env: {}, region: 'ap-south-1', source: 'profile default' },
+    { name: 'no --profile nor AWS_REGION: the profile of AWS_PROFILE', options: {}, env: { AWS_PROFILE: 'other' }, region: 'ca-central-1', source: 'profile other' },
+    { name: 'a --profile without a region and no AWS_REGION: us-east-1, not the default profile', options: { profile: 'no-region' }, env: {}, region: 'us-east-1', source: 'default' },
+  ])('regionOf: $name', ({ options, env, region, source }) => {
+    // Prepare: the options, the environment and PROFILES
+
+    // Act
+    const choice = regionOf(options, env, PROFILES);
+
+    // Assess
+    expect(choice).toEqual({ region, source });
+  });
+
+  it('without any profile files: --region, AWS_REGION, else us-east-1', () => {
+    // Prepare: no files
+
+    // Act
+    const choices = [regionOf({ region: 'eu-west-1' }, {}, NO_PROFILES), regionOf({}, { AWS_REGION: 'eu-west-2' }, NO_PROFILES), regionOf({}, {}, NO_PROFILES)];
+
+    // Assess
+    expect(choices.map((choice) => choice.region)).toEqual(['eu-west-1', 'eu-west-2', 'us-east-1']);
+  });
+
+  it('an unknown --profile is a usage error naming it, with the closest profile or the list', () => {
+    // Prepare
+    const env = { AWS_CONFIG_FILE: '/etc/aws/config' };
+
+    // Act
+    const typo = () => requireProfile(PROFILES, 'opps', env);
+    const unknown = () => requireProfile(PROFILES, 'production', env);
+    const none = () => requireProfile(NO_PROFILES, 'ops', {});
+
+    // Assess
+    expect(typo).toThrow(UsageError);
+    expect(typo).toThrow('--profile opps: no such profile in /etc/aws/config or ~/.aws/credentials; did you mean --profile ops?');
+    expect(unknown).toThrow('; profiles there: default, keys, no-region, ops, other; `aws configure --profile production` creates it');
+    expect(none).toThrow('--profile ops: no such profile in ~/.aws/config or ~/.aws/credentials; `aws configure --profile ops` creates it');
+  });
+
+  it('resolveTargets with --profile: the region of the profile, the profile given to the SDK client, one note about environment keys', async () => {
+    // Prepare
+    const notes: string[] = [];
+    const env = { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'z', AWS_REGION: 'us-west-2' };
+
+    // Act
+    const targets = await resolveTargets({ profile: 'ops', bucket: 'drop' }, { env, profiles: async () => PROFILES, note: (text) => notes.push(text) });
+
+    // Assess
+    expect([targets.region, targets.regionSource, targets.profile, targets.source]).toEqual(['eu-west-3', 'profile ops', 'ops', 'S3 (eu-west-3, profile ops)']);
+    expect(targets.s3.config.profile).toBe('ops');
+    expect(await targets.s3.config.region()).toBe('eu-west-3');
+    expect(notes).toEqual(['note: using the credentials of --profile ops, not AWS_ACCESS_KEY_ID from the environment']);
+    targets.s3.destroy();
+  });
+
+  it('resolveTargets refuses an unknown --profile before any AWS call', async () => {
+    // Prepare
+    const readStack = async () => expect.unreachable('no stack read with an unknown profile');
+
+    // Act
+    const resolving = resolveTargets({ profile: 'prod', stack: 'InspectPipeline' }, { readStack, env: {}, profiles: async () => PROFILES });
+
+    // Assess
+    await expect(resolving).rejects.toThrow(UsageError);
+    await expect(resolving).rejects.toThrow(/^--profile prod: no such profile in ~\/\.aws\/config or ~\/\.aws\/credentials/);
+  });
+});
+
+describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
+  const cloudFormation = mockClient(CloudFormationClient);
+  const outputs = (entries: Record<string, string>) => ({
+    Stacks: [{ StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE' as const, Outputs: Object.entries(entries).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }],
+  });
+  const resolveStack = (options: { stack: string; pipeline?: string; region?: string; profile?: string }) =>
+    resolveTargets(options, { env: {}, profiles: async () => PROFILES });
+
+  beforeEach(() => cloudFormation.reset());
+  afterAll(() => cloudFormation.restore());
+
+  it('the ready stack: the exact DropBucketName and WorkBucketName keys, even beside an embedded pipeline', async () => {
+    // Prepare
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'InspectPipeline' }).resolves(
+      outputs({ DropBucketName: 'ready-drop', WorkBucketName: 'ready-work', PhotosDropBucketName1A2B3C4D: 'photos-drop', Other: 'x' }),
+    );
+
+    // Act
+    const targets = await resolveStack({ stack: 'InspectPipeline', region: 'eu-west-1' });
+
+    // Assess
+    expect([targets.dropBucket, targets.workBucket, targets.source]).toEqual(['ready-drop', 'ready-work', 'stack InspectPipeline (eu-west-1)']);
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+    targets.s3.destroy();
+  });
+
+  it('one embedded pipeline: the keys <id>DropBucketName<hash> and <id>WorkBucketName<hash>, found without --pipeline', async () => {
+    // Prepare
+    cloudFormation.on(DescribeStacksCommand).resolves(outputs({ PhotosDropBucketName1A2B3C4D: 'photos-drop', PhotosWorkBucketNameDEADBEEF: 'photos-work', ApiUrl: 'https://x' }));
+
+    // Act
+    const targets = await resolveStack({ stack: 'MyApp', region: 'eu-west-1' });
+
+    // Assess
+    expect([targets.dropBucket, targets.workBucket, targets.source]).toEqual(['photos-drop', 'photos-work', 'stack MyApp pipeline Photos (eu-west-1)']);
+    targets.s3.destroy();
+  });
+
+  it('several pipelines: --pipeline ID picks one; without it, or with an unknown one, a usage error lists them', async () => {
+    // Prepare
+    cloudFormation.on(DescribeStacksCommand).resolves(
+      outputs({
+        PhotosDropBucketName1A2B3C4D: 'photos-drop',
+        PhotosWorkBucketName0F0F0F0F: 'photos-work',
+        VideosDropBucketNameABCDEF01: 'videos-drop',
+        VideosWorkBucketName12345678: 'videos-work',
+        // Not CDK's hash (lower case, 7 characters): not a pipeline output.
+        StrayDropBucketNameabcdef0: 'stray',
+      }),
+    );
+
+    // Act
+    const videos = await resolveStack({ stack: 'MyApp', pipeline: 'Videos' });
+    const withoutId = resolveStack({ stack: 'MyApp' });
+    const typo = resolveStack({ stack: 'MyApp', pipeline: 'Vidoes' });
+
+    // Assess
+    expect([videos.dropBucket, videos.workBucket]).toEqual(['videos-drop', 'videos-work']);
+    await expect(withoutId).rejects.toThrow(UsageError);
+    await expect(withoutId).rejects.toThrow('stack MyApp holds 2 pipelines: add --pipeline ID, one of Photos, Videos');
+    await expect(typo).rejects.toThrow('--pipeline Vidoes: stack MyApp has no such pipeline; did you mean --pipeline Videos? (its pipelines: Photos, Videos)');
+    videos.s3.destroy();
+  });
+
+  it('pickPipelineOutputs: a construct path with separators, and --pipeline where the stack embeds none', () => {
+    // Prepare
+    const nested = [{ OutputKey: 'StagePhotosDropBucketName1A2B3C4D', OutputValue: 'nested-drop' }];
+    const ready = [{ OutputKey: 'DropBucketName', OutputValue: 'ready-drop' }];
+
+    // Act
+    const byPath = pickPipelineOutputs(nested, 'MyApp', 'Stage/Photos');
+    const byTail = pickPipelineOutputs(nested, 'MyApp', 'Photos');
+    const refused = () => pickPipelineOutputs(ready, 'InspectPipeline', 'Photos');
+
+    // Assess
+    expect(byPath).toEqual({ dropBucket: 'nested-drop', workBucket: undefined, pipeline: 'StagePhotos' });
+    expect(byTail.dropBucket).toBe('nested-drop');
+    expect(refused).toThrow('--pipeline Photos: stack InspectPipeline holds no embedded pipeline');
+  });
+
+  it('a stack without pipeline outputs, and a stack that does not exist, are usage errors naming the stack and region', async () => {
+    // Prepare
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'Website' }).resolves(outputs({ Url: 'https://x' }));
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'Nope' })
+      .rejects(Object.assign(new Error('Stack with id Nope does not exist'), { name: 'ValidationError' }));
+
+    // Act
+    const website = resolveStack({ stack: 'Website', region: 'eu-west-1' });
+    const nope = resolveStack({ stack: 'Nope', region: 'eu-west-1' });
+
+    // Assess
+    await expect(website).rejects.toThrow('--stack Website has no DropBucketName output: is it an inspect-pipeline stack? (region eu-west-1)');
+    await expect(nope).rejects.toThrow(UsageError);
+    await expect(nope).rejects.toThrow('--stack Nope: Stack with id Nope does not exist (region eu-west-1)');
+  });
+
+  it('the CloudFormation client gets the region and the profile', async () => {
+    // Prepare
+    cloudFormation.on(DescribeStacksCommand).resolves(outputs({ DropBucketName: 'd', WorkBucketName: 'w' }));
+
+    // Act
+    const targets = await resolveStack({ stack: 'InspectPipeline', profile: 'ops' });
+
+    // Assess
+    const client = cloudFormation.send.getCall(0).thisValue as CloudFormationClient;
+    expect(await client.config.region()).toBe('eu-west-3');
+    expect(client.config.profile).toBe('ops');
+    expect(targets.source).toBe('stack InspectPipeline (eu-west-3, profile ops)');
+    targets.s3.destroy();
+  });
+});
+
+describe('main against the embedded S3 server: dry runs, retry\'s confirmation, the manifest retry reads', () => {
+  const DROP = 'drop-cli-units';
+  const WORK = 'work-cli-units';
+  let embedded: EmbeddedS3;
+  let s3: S3Client;
+  const folders: string[] = [];
+
+  beforeAll(async () => {
+    embedded = await startEmbeddedS3({ buckets: [DROP, WORK] });
+    s3 = embedded.client();
+  });
+
+  afterAll(async () => {
+    await embedded?.close();
+    await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
+  });
+
+  const targets = (): Targets => ({ s3, region: EMBEDDED_S3_REGION, dropBucket: DROP, workBucket: WORK, source: embedded.endpoint });
+
+  /** `main` with the embedded server as target; on a terminal (whose answers are given) or not. */
+  async function run(args: readonly string[], terminal?: { answers: (string | undefined)[] }) {
+    const collected = collectingStreams(terminal);
+    const code = await main(args, collected.streams, async () => targets());
+    return { code, stdout: collected.out.join(''), stderr: collected.err.join(''), questions: collected.questions };
+  }
+
+  /** A closed batch: one photo and its manifest.json (bytes as given). */
+  async function closedBatch(prefix: string, manifest: string | Buffer = '{}\n'): Promise<string | undefined> {
+    await s3.send(new PutObjectCommand({ Bucket: DROP, Key: `${prefix}DJI_0001.JPG`, Body: jpegBytes(2_048, 1) }));
+    await s3.send(new PutObjectCommand({ Bucket: DROP, Key: `${prefix}manifest.json`, Body: manifest }));
+    return manifestETag(prefix);
+  }
+
+  async function manifestETag(prefix: string): Promise<string | undefined> {
+    try {
+      return (await s3.send(new HeadObjectCommand({ Bucket: DROP, Key: `${prefix}manifest.json` }))).ETag?.replace(/"/g, '');
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function keysUnder(prefix: string): Promise<string[]> {
+    const listing = await s3.send(new ListObjectsV2Command({ Bucket: DROP, Prefix: prefix }));
+    return (listing.Contents ?? []).map((object) => object.Key!).sort();
+  }
+
+  async function folderWith(files: Record<string, Buffer | string>): Promise<string> {
+    const root = await mkdtemp(join(tmpdir(), 'inspect-cli-units-'));
+    folders.push(root);
+    for (const [relativePath, body] of Object.entries(files)) {
+      await mkdir(dirname(join(root, relativePath)), { recursive: true });
+      await writeFile(join(root, relativePath), body);
+    }
+    return root;
+  }
+
+  it('retry on a terminal asks first; answering n (or nothing) writes nothing and exits 1', async () => {
+    // Prepare
+    const prefix = 'tower-ask/flight-n/';
+    const before = await closedBatch(prefix);
+
+    // Act
+    const no = await run(['retry', prefix], { answers: ['n'] });
+    const endOfInput = await run(['retry', prefix], { answers: [undefined] });
+
+    // Assess
+    expect(no.questions).toEqual(['Run tower-ask/flight-n/ again? This creates a new inspection and uses processing allowance. [y/N] ']);
+    expect(no.questions[0]).toBe(confirmationQuestion(prefix));
+    for (const declined of [no, endOfInput]) {
+      expect(declined.code).toBe(1);
+      expect(declined.stderr).toBe('not confirmed; nothing written.\n');
+      expect(declined.stdout).toBe('');
+    }
+    expect(await manifestETag(prefix)).toBe(before);
+  });
+
+  it.each([
+    { name: 'y on a terminal', args: [], terminal: { answers: ['y'] }, asked: true },
+    { name: 'YES on a terminal', args: [], terminal: { answers: [' YES '] }, asked: true },
+    { name: '--yes on a terminal', args: ['--yes'], terminal: { answers: [] }, asked: false },
+    { name: '-y on a terminal', args: ['-y'], terminal: { answers: [] }, asked: false },
+    { name: '--json on a terminal', args: ['--json'], terminal: { answers: [] }, asked: false },
+    { name: 'not a terminal (a script)', args: [], terminal: undefined, asked: false },
+  ])('retry writes the next generation: $name (asked: $asked)', async ({ name, args, terminal, asked }) => {
+    // Prepare
+    const prefix = `tower-ask/${name.replace(/[^a-z]+/gi, '-')}/`;
+    const before = await closedBatch(prefix);
+
+    // Act
+    const result = await run(['retry', prefix, ...args], terminal && { answers: [...terminal.answers] });
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.questions).toHaveLength(asked ? 1 : 0);
+    const after = await manifestETag(prefix);
+    expect(after).not.toBe(before);
+    expect(after).toBe(createHash('md5').update('{}\n\n').digest('hex'));
+  });
+
+  it('isYes: only y and yes, in any case', () => {
+    // Prepare
+    const answers = ['y', 'Y', 'yes', 'Yes ', '', 'n', 'no', 'yep', undefined];
+
+    // Act
+    const verdicts = answers.map(isYes);
+
+    // Assess
+    expect(verdicts).toEqual([true, true, true, true, false, false, false, false, false]);
+  });
+
+  it('retry of a UTF-16 manifest.json: the workflow\'s own message (must be UTF-8), exit 1, nothing written', async () => {
+    // Prepare
+    const prefix = 'tower-utf16/flight-1/';
+    const utf16 = Buffer.from('\uFEFF{"inspection": {"name": "x"}}\n', 'utf16le');
+    const before = await closedBatch(prefix, utf16);
+    const pipelineMessage = (() => {
+      try {
+        parseManifestBytes(utf16);
+      } catch (error) {
+        if (error instanceof ManifestError) return error.message;
+      }
+      return expect.unreachable('the workflow refuses a UTF-16 manifest');
+    })();
+
+    // Act
+    const result = await run(['retry', prefix, '--yes']);
+
+    // Assess
+    expect(pipelineMessage).toBe('manifest.json must be UTF-8 (found UTF-16)');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: s3://${DROP}/${prefix}manifest.json must be UTF-8 (found UTF-16): the run would fail again. Upload a corrected manifest.json instead; that runs the batch.\n`,
+    );
+    expect(await manifestETag(prefix)).toBe(before);
+  });
+
+  it('retry --dry-run: every check, then the manifest it would write and the run it would start; writes nothing; the real retry starts that run', async () => {
+    // Prepare
+    const prefix = 'tower-dry/retry-1/';
+    const before = await closedBatch(prefix, '{"inspection": {"name": "retry-1"}}\n');
+
+    // Act
+    const json = await run(['retry', prefix, '--dry-run', '--json']);
+    const human = await run(['retry', prefix, '--dry-run'], { answers: [] });
+    const untouched = await manifestETag(prefix);
+    const real = await run(['retry', prefix, '--yes', '--json']);
+
+    // Assess
+    expect(json.code, json.stderr).toBe(0);
+    const lines = json.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const predicted = JSON.parse(lines[0]!) as { runId: string; eTag: string; manifest: string };
+    const body = '{"inspection": {"name": "retry-1"}}\n\n';
+    expect(predicted).toEqual({
+      event: 'dry-run',
+      command: 'retry',
+      bucket: DROP,
+      prefix,
+      source: embedded.endpoint,
+      region: EMBEDDED_S3_REGION,
+      generation: 2,
+      eTag: createHash('md5').update(body).digest('hex'),
+      runId: manifestRunId(DROP, prefix, createHash('md5').update(body).digest('hex')),
+      manifest: body,
+      wait: false,
+    });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.questions).toEqual([]);
+    expect(human.stdout).toContain(`Dry run: nothing is written. Target: s3://${DROP}/${prefix}`);
+    expect(human.stdout).toContain(`Would write manifest.json again (generation 2, ETag ${predicted.eTag}), which starts a new inspection (run ${predicted.runId})`);
+    expect(untouched).toBe(before);
+    expect(real.code, real.stderr).toBe(0);
+    expect(JSON.parse(real.stdout)).toMatchObject({ event: 'retry', runId: predicted.runId, eTag: predicted.eTag });
+  });
+
+  it('retry --dry-run still refuses a batch whose last run is going (exit 1), as the retry would', async () => {
+    // Prepare
+    const prefix = 'tower-dry/running/';
+    await closedBatch(prefix);
+    await new BatchStateStore(s3, WORK).record({ batchId: 'm-running', bucket: DROP, prefix, asset: 'tower-dry', flight: 'running', state: 'processing' });
+
+    // Act
+    const result = await run(['retry', prefix, '--dry-run']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: tower-dry\/running\/ is still processing \(run m-running, .*add --force/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('upload --dry-run --json: one JSON object with each file (to upload, already there, left out and why) and the manifest; nothing written', async () => {
+    // Prepare
+    const prefix = 'tower-dry/flight-1/';
+    const already = jpegBytes(3_000, 7);
+    const dir = await folderWith({
+      'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1),
+      'DCIM/DJI_0002.JPG': already,
+      'DCIM/DJI_0003.JPG': '',
+      'notes.txt': 'not a photo\n',
+    });
+    await s3.send(new PutObjectCommand({ Bucket: DROP, Key: `${prefix}DCIM/DJI_0002.JPG`, Body: already }));
+
+    // Act
+    const result = await run(['upload', dir, '--asset', 'tower-dry', '--flight', 'flight-1', '--skip-unsupported', '--dry-run', '--json']);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]!);
+    const manifest = buildManifest({ asset: 'tower-dry', flight: 'flight-1' });
+    expect(report).toEqual({
+      event: 'dry-run',
+      command: 'upload',
+      bucket: DROP,
+      prefix,
+      source: embedded.endpoint,
+      region: EMBEDDED_S3_REGION,
+      files: [
+        { path: 'DCIM/DJI_0001.JPG', size: 2_048, action: 'upload' },
+        { path: 'DCIM/DJI_0002.JPG', size: 3_000, action: 'already-there' },
+        { path: 'DCIM/DJI_0003.JPG', size: 0, action: 'left-out', skipReason: 'empty file (0 bytes)' },
+        { path: 'notes.txt', size: 12, action: 'left-out', skipReason: 'unsupported extension (.txt)' },
+      ],
+      upload: { files: 1, bytes: 2_048 },
+      skipped: 1,
+      leftOut: 2,
+      warnings: [
+        { path: 'DCIM/DJI_0003.JPG', reason: 'empty file (0 bytes)' },
+        { path: 'notes.txt', reason: 'unsupported extension (.txt)' },
+      ],
+      manifest: {
+        source: 'flags',
+        action: 'write',
+        text: manifest,
+        eTag: createHash('md5').update(manifest).digest('hex'),
+        runId: manifestRunId(DROP, prefix, createHash('md5').update(manifest).digest('hex')),
+      },
+      wait: false,
+    });
+    expect(await keysUnder(prefix)).toEqual([`${prefix}DCIM/DJI_0002.JPG`]);
+  });
+
+  it('upload --dry-run for people, then the upload: the progress counts the files left out and ends at every file; the run is the one predicted', async () => {
+    // Prepare
+    const prefix = 'tower-dry/flight-2/';
+    const files: Record<string, Buffer | string> = { 'readme.txt': 'notes\n', 'thumbs.db': 'x' };
+    for (let i = 1; i <= 11; i++) files[`DCIM/DJI_${String(i).padStart(4, '0')}.JPG`] = jpegBytes(1_024 * i, i);
+    const dir = await folderWith(files);
+    const args = ['upload', dir, '--asset', 'tower-dry', '--flight', 'flight-2', '--skip-unsupported'];
+
+    // Act
+    const dry = await run([...args, '--dry-run']);
+    const listedAfterDryRun = await keysUnder(prefix);
+    const real = await run(args);
+
+    // Assess
+    expect(dry.code, dry.stderr).toBe(0);
+    const runId = /starts run (\S+):/.exec(dry.stdout)?.[1];
+    expect(dry.stdout).toContain('Dry run: nothing is uploaded or written.');
+    expect(dry.stdout).toContain(`Would upload 11 of 13 files (66.0 KiB) from ${dir}; 0 already there with the same content, 2 left out (--skip-unsupported):`);
+    expect(dry.stdout).toContain('  left out       readme.txt  6 B: unsupported extension (.txt)');
+    expect(dry.stdout).toContain('  upload         DCIM/DJI_0001.JPG  1.0 KiB');
+    expect(dry.stdout).toContain('  "asset": {');
+    expect(listedAfterDryRun).toEqual([]);
+    expect(real.code, real.stderr).toBe(0);
+    const progressLines = real.stdout.split('\n').filter((line) => line.startsWith('['));
+    expect(progressLines.at(-1)).toMatch(/^\[#{24}\]  13\/13 files  66\.0 KiB\/66\.0 KiB .*\(2 left out\)$/);
+    expect(real.stdout).toContain('Uploading 11 of 13 files (66.0 KiB)');
+    expect(real.stdout).toMatch(/Uploaded 11 of 13 files \(66\.0 KiB\) to .* 0 already there with the same content, 2 left out \(--skip-unsupported\)\./);
+    expect(real.stdout).toContain(`(run ${runId})`);
+    expect(await keysUnder(prefix)).toHaveLength(12);
   });
 });

@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { BatchState } from '../../src/batch-state/batch-state';
 import { createS3Client } from '../../src/s3-client';
 import { jpegBytes } from '../helpers/flights';
 import { exitWithin, jsonLines, killStartedClis, PROJECT_ROOT, startCli, waitForLine, type CliLine, type FinishedCli, type RunningCli } from '../helpers/local-cli-process';
-import { killOperatorCli, runOperatorCli, startOperatorCli } from '../helpers/operator-cli-process';
+import { killOperatorCli, runOperatorCli, startOperatorCli, stopGracefully } from '../helpers/operator-cli-process';
 
 /**
  * The operator CLI against `npm run local -- --serve`: the whole pipeline on this machine, reached only through
@@ -32,8 +32,12 @@ let s3: S3Client;
 let env: NodeJS.ProcessEnv;
 const temporaryFolders: string[] = [];
 
+let serveTemp: string;
+
 beforeAll(async () => {
-  serve = startCli(['--serve', '--json', '--processing-seconds', '1']);
+  // Serve mode's own temporary folder goes under one of this file's, removed in afterAll whatever happens.
+  serveTemp = await temporaryFolder();
+  serve = startCli(['--serve', '--json', '--processing-seconds', '1'], { TMPDIR: serveTemp });
   served = (await waitForLine(serve, (line) => line.event === 'serving', 60_000)) as unknown as Served;
   s3 = createS3Client({ endpoint: served.s3Endpoint, credentials: { accessKeyId: served.accessKeyId, secretAccessKey: served.secretAccessKey } });
   env = {
@@ -41,18 +45,22 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: served.secretAccessKey,
     AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // No profile of the machine running the tests is read.
+    AWS_CONFIG_FILE: join(serveTemp, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(serveTemp, 'no-aws-credentials'),
   };
 }, 90_000);
 
 afterAll(async () => {
-  killStartedClis();
   s3?.destroy();
-  if (serve) {
-    serve.child.kill('SIGTERM');
-    await exitWithin(serve, 60_000).catch(() => undefined);
-  }
+  // SIGTERM first, so that serve mode stops its batches and removes its temporary folder; SIGKILL only if needed.
+  const stopped = serve ? await stopGracefully(serve, 30_000) : undefined;
+  const leftByServe = serveTemp ? (await readdir(serveTemp)).filter((name) => name.startsWith('inspect-pipeline-local-')) : [];
+  // Whatever a failed test left running (nothing, when they pass).
   killStartedClis();
   await Promise.all(temporaryFolders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
+  expect(stopped?.signal ?? null, 'serve mode exited on SIGTERM by itself').toBeNull();
+  expect(leftByServe, 'serve mode removed its temporary folder').toEqual([]);
 }, 90_000);
 
 /** The CLI with the local endpoint and its keys. */
@@ -239,7 +247,7 @@ describe('the operator CLI against local serve mode', () => {
     expect(rows.every((row) => row.startsWith('tower-cli/'))).toBe(true);
   }, 120_000);
 
-  it('retry --wait says what it does, and runs the batch again into a second inspection of the same flight', async () => {
+  it('retry --dry-run predicts the run and writes nothing; retry --wait (not on a terminal: no question) says what it does and runs the batch again into a second inspection', async () => {
     // Prepare
     const { run: first } = await uploadFirstFlight();
     expect(first.code, first.stderr).toBe(0);
@@ -247,10 +255,18 @@ describe('the operator CLI against local serve mode', () => {
     const manifestBefore = (await objectBytes(`${FIRST.prefix}manifest.json`)).toString('utf8');
 
     // Act
+    const dryRun = await cli(['retry', `${FIRST.asset}/${FIRST.flight}`, '--dry-run', '--json']);
+    const manifestAfterDryRun = (await objectBytes(`${FIRST.prefix}manifest.json`)).toString('utf8');
     const run = await cli(['retry', `${FIRST.asset}/${FIRST.flight}`, '--wait', '--json']);
 
     // Assess
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    const predicted = linesOf(dryRun);
+    expect(predicted).toEqual([expect.objectContaining({ event: 'dry-run', command: 'retry', prefix: FIRST.prefix, generation: 2 })]);
+    expect(manifestAfterDryRun).toBe(manifestBefore);
     expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain('[y/N]');
+    expect(linesOf(run).find((line) => line.event === 'retry')?.runId).toBe(predicted[0]!.runId);
     expect(run.stderr).toContain(`Re-running ${FIRST.prefix}: uploading manifest.json again (new ETag), which starts a new inspection`);
     const lines = linesOf(run);
     const outcome = lines.at(-1)!;
@@ -282,12 +298,14 @@ describe('the operator CLI against local serve mode', () => {
 
   it.each([
     { name: 'an unknown command', args: ['frobnicate'], named: 'frobnicate' },
+    { name: 'a mistyped command', args: ['uplaod', '.'], named: 'did you mean "upload"?' },
+    { name: 'a mistyped option', args: ['status', '--limt', '3'], named: 'did you mean --limit?' },
     { name: 'upload without --asset', args: ['upload', '.', '--flight', 'f'], named: '--asset' },
     { name: 'an unknown processing parameter', args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.colour=red'], named: 'processing_parameters.colour' },
     { name: 'a processing parameter of the wrong type', args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.clipping_radius=far'], named: 'processing_parameters.clipping_radius' },
     { name: 'an unknown option', args: ['status', '--bogus'], named: '--bogus' },
     { name: 'retry of a folder that holds nothing', args: ['retry', 'no-such-tower/flight-0'], named: 'no-such-tower/flight-0' },
-  ])('bad usage, $name: exit 2, the message names $named', async ({ args, named }) => {
+  ])('bad usage, $name: exit 2, one line that names $named', async ({ args, named }) => {
     // Prepare: the arguments
 
     // Act
@@ -296,10 +314,11 @@ describe('the operator CLI against local serve mode', () => {
     // Assess
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toContain(named);
+    expect(run.stderr).toMatch(/^inspect-pipeline: [^\n]+\n$/);
     expect(run.stdout).toBe('');
   }, 60_000);
 
-  it('the package bin (bin/inspect-pipeline-cli.js) runs the same CLI through tsx: --help exits 0, an unknown command exits 2', async () => {
+  it('the package bin (bin/inspect-pipeline-cli.js) runs the same CLI through tsx: --help, --version and help upload exit 0, an unknown command exits 2', async () => {
     // Prepare
     const bin = join(PROJECT_ROOT, 'bin', 'inspect-pipeline-cli.js');
     const run = (args: string[]) =>
@@ -311,14 +330,20 @@ describe('the operator CLI against local serve mode', () => {
 
     // Act
     const help = await run(['--help']);
+    const version = await run(['--version']);
+    const uploadHelp = await run(['help', 'upload']);
     const unknown = await run(['frobnicate']);
 
     // Assess
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/^Usage: inspect-pipeline <command>/);
     expect(help.stdout).toContain('retry ASSET/FLIGHT');
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(/^inspect-pipeline \d+\.\d+\.\d+ \(Node\.js v\d+[^)]*\)\n$/);
+    expect(uploadHelp.code, uploadHelp.stderr).toBe(0);
+    expect(uploadHelp.stdout).toMatch(/^Usage: inspect-pipeline upload DIR/);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(unknown.stderr).toBe('inspect-pipeline: unknown command "frobnicate" (one of upload, status, retry, help; inspect-pipeline --help lists them)\n');
   }, 60_000);
 
   it('an invalid --manifest: exit 2 with the manifest problem named, and nothing uploaded', async () => {
@@ -335,5 +360,69 @@ describe('the operator CLI against local serve mode', () => {
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toContain(`--manifest ${manifest}: manifest.json is invalid: unknown field "colour"`);
     expect(await listKeys('tower-bad/')).toEqual([]);
+  }, 60_000);
+
+  it('--profile: credentials and region from that profile (not the keys in the environment); upload --dry-run writes nothing', async () => {
+    // Prepare: a profile with the local keys and a region; wrong keys in the environment, which s3rver refuses
+    const aws = await temporaryFolder();
+    await writeFiles(aws, {
+      config: '[profile local-ops]\nregion = eu-west-3\n\n[profile other]\nregion = us-west-2\n',
+      credentials: `[local-ops]\naws_access_key_id = ${served.accessKeyId}\naws_secret_access_key = ${served.secretAccessKey}\n`,
+    });
+    const dir = await temporaryFolder();
+    await writeFiles(dir, { 'DJI_0001.JPG': jpegBytes(2_048, 41), 'notes.txt': 'not a photo\n' });
+    const profileEnv = {
+      ...env,
+      AWS_CONFIG_FILE: join(aws, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials'),
+      AWS_ACCESS_KEY_ID: 'AKIDWRONGWRONGWRONG0',
+      AWS_SECRET_ACCESS_KEY: 'wrong',
+    };
+    const args = ['upload', dir, '--asset', 'tower-profile', '--flight', 'flight-1', '--dry-run', '--json', '--endpoint', served.s3Endpoint];
+
+    // Act
+    const withoutProfile = await runOperatorCli(args, profileEnv, 30_000);
+    const withProfile = await runOperatorCli([...args, '--profile', 'local-ops'], profileEnv, 30_000);
+    const regionFlag = await runOperatorCli([...args, '--profile', 'local-ops', '--region', 'ap-south-1'], profileEnv, 30_000);
+
+    // Assess
+    expect(withoutProfile.code, withoutProfile.stderr).toBe(1);
+    expect(withoutProfile.stderr).toMatch(/\ninspect-pipeline: InvalidAccessKeyId: [^\n]+ \(run with --debug for the stack trace\)\n$/);
+    expect(withoutProfile.stderr).not.toMatch(/^\s+at /m);
+    expect(withProfile.code, withProfile.stderr).toBe(0);
+    expect(withProfile.stderr).toContain('note: using the credentials of --profile local-ops, not AWS_ACCESS_KEY_ID from the environment\n');
+    expect(withProfile.stderr).not.toContain('Multiple credential sources');
+    const report = jsonLines(withProfile.stdout);
+    expect(report).toEqual([
+      expect.objectContaining({
+        event: 'dry-run',
+        command: 'upload',
+        region: 'eu-west-3',
+        files: [
+          { path: 'DJI_0001.JPG', size: 2_048, action: 'upload' },
+          { path: 'notes.txt', size: 12, action: 'upload', skipReason: 'unsupported extension (.txt)' },
+        ],
+        manifest: expect.objectContaining({ action: 'write', source: 'flags' }),
+      }),
+    ]);
+    expect(jsonLines(regionFlag.stdout)[0]).toMatchObject({ region: 'ap-south-1' });
+    expect(await listKeys('tower-profile/')).toEqual([]);
+  }, 90_000);
+
+  it('an unknown --profile: exit 2, one line naming it and the closest profile, before any request', async () => {
+    // Prepare
+    const aws = await temporaryFolder();
+    await writeFiles(aws, { config: '[profile local-ops]\nregion = eu-west-3\n' });
+    const profileEnv = { ...env, AWS_CONFIG_FILE: join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials') };
+
+    // Act
+    const run = await runOperatorCli(['status', '--profile', 'local-opps', '--endpoint', served.s3Endpoint], profileEnv, 30_000);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `inspect-pipeline: --profile local-opps: no such profile in ${join(aws, 'config')} or ${join(aws, 'credentials')}; did you mean --profile local-ops?\n`,
+    );
+    expect(run.stdout).toBe('');
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { exitWithin, killGroup, startScript, type FinishedCli, type RunningCli } from './local-cli-process';
+import { exitWithin, killGroup, startScript, type Exit, type FinishedCli, type RunningCli } from './local-cli-process';
 
 /** The operator CLI (`tsx cli/main.ts`), run as `npm run -s cli -- ...` runs it, stdout and stderr collected. */
 
@@ -18,4 +18,25 @@ export async function runOperatorCli(args: readonly string[], env: NodeJS.Proces
 /** SIGKILL to the whole process group: an interruption with no chance to clean up. */
 export function killOperatorCli(running: RunningCli): void {
   killGroup(running.child);
+}
+
+/**
+ * Stops a process started by the test helpers as an operator stops it: SIGTERM to its process group, so that it
+ * cleans up (serve mode removes its temporary folder), then SIGKILL only if it has not exited within `limitMs`.
+ */
+export async function stopGracefully(running: RunningCli, limitMs = 30_000): Promise<Exit> {
+  const { child } = running;
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  }
+  try {
+    return await exitWithin(running, limitMs);
+  } catch {
+    // exitWithin sent SIGKILL to the group when the time was up.
+    return running.exited;
+  }
 }
