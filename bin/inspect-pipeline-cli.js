@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// The `inspect-pipeline` command: runs the TypeScript CLI (cli/main.ts) through tsx's CommonJS register hook.
+// The operator CLI from source (cli/main.ts, through tsx's CommonJS register hook), from any folder; the package's
+// `inspect-pipeline` bin is the compiled dist/cli/inspect-pipeline.js.
 require('tsx/cjs');
 require('../cli/main.ts').runFromCommandLine();

@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The Lambda behind each step; its name is the folder under `functions/`. */
@@ -11,6 +12,29 @@ export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 /** Metadata key on each function's CloudFormation resource naming its step (local mode maps tasks by it). */
 export const STEP_METADATA_KEY = 'inspect-pipeline:step';
+
+/**
+ * esbuild settings of every handler: NodejsFunction's bundling here, and build/build-package.ts's for the package.
+ * The SDK is bundled too: the functions run the versions the tests ran, not whatever the runtime ships.
+ */
+export const HANDLER_BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  target: 'node24',
+  format: nodejs.OutputFormat.CJS,
+  externalModules: [] as string[],
+} satisfies nodejs.BundlingOptions;
+
+/** The file a step's bundle is in, inside its folder (the Lambda handler is `index.handler`). */
+export const HANDLER_BUNDLE_FILE = 'index.js';
+
+/**
+ * Where the package has a step's prebuilt bundle: `dist/functions/<step>/`, beside the compiled `dist/lib/`. In this
+ * repository (`lib/*.ts`) the same path is `functions/<step>/`, which holds the handler's source only.
+ */
+export function prebuiltHandlerFolder(step: PipelineStep): string {
+  return join(__dirname, '..', 'functions', step);
+}
 
 const SETTINGS: Record<PipelineStep, { timeout: Duration; memorySize: number; description: string }> = {
   ingest: { timeout: Duration.seconds(60), memorySize: 256, description: 'S3 notifications from SQS -> workflow executions' },
@@ -44,8 +68,8 @@ export class PipelineFunctions extends Construct {
     const entries = PIPELINE_STEPS.map((step) => {
       const settings = SETTINGS[step];
       const fn = new nodejs.NodejsFunction(this, pascal(step), {
-        entry: join(__dirname, '..', 'functions', step, 'handler.ts'),
-        handler: 'handler',
+        ...handlerCode(step),
+        handler: 'index.handler',
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         timeout: settings.timeout,
@@ -64,8 +88,6 @@ export class PipelineFunctions extends Construct {
           ...props.environment,
           ...props.stepEnvironment?.[step],
         },
-        // The SDK is bundled too: the functions run the versions the tests ran, not whatever the runtime ships.
-        bundling: { minify: true, sourceMap: true, target: 'node24', format: nodejs.OutputFormat.CJS, externalModules: [] },
       });
       (fn.node.defaultChild as lambda.CfnFunction).addMetadata(STEP_METADATA_KEY, step);
       return [step, fn] as const;
@@ -77,6 +99,17 @@ export class PipelineFunctions extends Construct {
         'AWSLambdaBasicExecutionRole only lets each function write its own logs; it is the AWS-maintained minimum for Lambda.',
     });
   }
+}
+
+/**
+ * The installed package deploys the bundles `npm run build` made, so that its consumer needs neither esbuild nor
+ * Docker and nothing is bundled from outside the consumer's project root (CDK's PathNotUnderRoot). Here, in the
+ * repository, the functions are bundled from source at synth, as local mode and the tests run them.
+ */
+function handlerCode(step: PipelineStep): Pick<nodejs.NodejsFunctionProps, 'code' | 'entry' | 'bundling'> {
+  const prebuilt = prebuiltHandlerFolder(step);
+  if (existsSync(join(prebuilt, HANDLER_BUNDLE_FILE))) return { code: lambda.Code.fromAsset(prebuilt) };
+  return { entry: join(__dirname, '..', 'functions', step, 'handler.ts'), bundling: HANDLER_BUNDLING };
 }
 
 function pascal(step: string): string {

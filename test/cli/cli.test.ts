@@ -318,7 +318,7 @@ describe('the operator CLI against local serve mode', () => {
     expect(run.stdout).toBe('');
   }, 60_000);
 
-  it('the package bin (bin/inspect-pipeline-cli.js) runs the same CLI through tsx: --help, --version and help upload exit 0, an unknown command exits 2', async () => {
+  it('the development launcher (bin/inspect-pipeline-cli.js) runs the CLI from source from any folder: --help, --version and help upload exit 0, an unknown command exits 2', async () => {
     // Prepare
     const bin = join(PROJECT_ROOT, 'bin', 'inspect-pipeline-cli.js');
     const run = (args: string[]) =>

@@ -1,0 +1,16 @@
+/**
+ * The package's entry point (`import { InspectPipeline } from 'inspect-pipeline'`): the construct, its props and the
+ * types that fill them. The ready stack and the app (lib/app.ts, which needs cdk-nag) stay out: a consumer brings
+ * its own stack and checks.
+ */
+export { InspectPipeline, type InspectPipelineProps } from './inspect-pipeline';
+export type { ProcessingParameters } from '../src/pix4d/schemas';
+export type { StatusClasses } from '../src/status/processing-status';
+// The outputs' names (each OutputKey is CDK's logical id, e.g. PhotosDropBucketName1A2B3C4D), for a consumer that
+// makes its own from `outputValues` with `outputs: false`.
+export { PIPELINE_OUTPUT_NAMES, type PipelineOutputName, type PipelineOutputValue } from './pipeline-outputs';
+// The types of the construct's public members (pipeline.functions, .queue, .workflow, .waiter).
+export type { PipelineFunctions, PipelineStep } from './pipeline-functions';
+export type { IngestQueue } from './ingest-queue';
+export type { InspectionWorkflow } from './inspection-workflow';
+export type { BatchWaiter } from './batch-waiter';
