@@ -3,16 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GRANT_USAGE_DIR_VARIABLE } from '../local/iam/grant-usage';
 
+/** Set once per test run: vitest runs this setup for each project, and they share the run's folder. */
+const RUN_DIR_VARIABLE = 'INSPECT_PIPELINE_TEST_RUN_DIR';
+
 /**
  * One folder for everything temporary of this test run, removed at its end: the workers and every process they
  * start inherit it as TMPDIR, so CDK's `cdk.out*` assemblies, local runs' data and the tests' own folders land in it
- * and a run leaves nothing behind, however a test ends. It also holds the grants the local pipelines' calls used,
- * for the least-privilege test that runs after them.
+ * and a run leaves nothing behind, however a test ends. Its name is short because tsx puts a Unix socket in it,
+ * whose path may not pass 107 bytes. It also holds the grants the local pipelines' calls used, for the
+ * least-privilege test that runs after them.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  const runDir = await mkdtemp(join(tmpdir(), 'inspect-pipeline-test-run-'));
+  if (process.env[RUN_DIR_VARIABLE]) return async () => {};
+  const runDir = await mkdtemp(join(tmpdir(), 'ipt-'));
   const grantsDir = join(runDir, 'grants');
   await mkdir(grantsDir);
+  process.env[RUN_DIR_VARIABLE] = runDir;
   process.env.TMPDIR = runDir;
   process.env[GRANT_USAGE_DIR_VARIABLE] = grantsDir;
   return async () => {
