@@ -188,9 +188,11 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(banner(simulator, options.json));
 
+  // Handlers stay for the whole close: npm forwards the signal its process group got too, and a second SIGTERM
+  // without a handler would kill the simulator before it has closed its servers.
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
   });
   await simulator.close();
   if (!options.json) process.stdout.write('Simulator stopped.\n');
