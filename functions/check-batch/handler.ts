@@ -24,9 +24,12 @@ const defaultDependencies = once(() => checkBatchDependenciesFromEnv());
 
 /** The batch waiter's step: has the batch been quiet long enough, and if so, which inspection should start? */
 export const createHandler = (dependencies: () => CheckBatchDependencies = defaultDependencies) =>
-  middy(async (event: BatchWatch & { watchId: string; previous?: { uploadSeenAt?: string | null } }) => {
+  middy(async (event: BatchWatch & { watchId: string; previous?: { uploadSeenAt?: string | null; uploadsInProgress?: number } }) => {
     const { s3, workBucket, now } = dependencies();
-    const settlement = await checkSettlement(event.batch, event.quietPeriodSeconds, s3, now(), { uploadSeenAt: event.previous?.uploadSeenAt ?? null });
+    const settlement = await checkSettlement(event.batch, event.quietPeriodSeconds, s3, now(), {
+      uploadSeenAt: event.previous?.uploadSeenAt ?? null,
+      uploadsInProgressBefore: event.previous?.uploadsInProgress ?? 0,
+    });
     // The record is for the operator; the waiter goes on without it.
     await keepRecord({ logger: stepLogger, metrics: stepMetrics }, 'batch watch', () =>
       recordWatch(s3, workBucket, event.watchId, event.batch, settlement, now()),

@@ -35,6 +35,8 @@ export type Settlement =
 export interface SettlementOptions {
   /** From the previous check of the same waiter: an upload that was in progress then counts as activity then. */
   readonly uploadSeenAt?: string | null;
+  /** From the previous check: how many uploads were in progress then. */
+  readonly uploadsInProgressBefore?: number;
 }
 
 /**
@@ -44,8 +46,9 @@ export interface SettlementOptions {
  *
  * Listings do not show an upload in progress, so a long multipart upload (a video, a slow link) would look like
  * quiet: while one is in progress under the folder the batch waits, and once it is gone (completed, whose object
- * S3 dates from the upload's start, or aborted) the batch waits a quiet period more from the check that last saw
- * it, which leaves time for a manifest.json written last.
+ * S3 dates from the upload's start, or aborted) the batch waits a quiet period more from the first check that no
+ * longer sees it: the upload may have ended just before that check, and the quiet period after it leaves time for a
+ * manifest.json written last.
  */
 export async function checkSettlement(
   batch: BatchRef,
@@ -65,7 +68,8 @@ export async function checkSettlement(
   }
   const abandonedBefore = now.getTime() - ABANDONED_UPLOAD_HOURS * 3_600_000;
   const active = uploads.filter((upload) => upload.initiated.getTime() >= abandonedBefore);
-  const uploadSeenAt = active.length > 0 ? now.toISOString() : (options.uploadSeenAt ?? null);
+  const uploadEndedSincePreviousCheck = active.length === 0 && (options.uploadsInProgressBefore ?? 0) > 0;
+  const uploadSeenAt = active.length > 0 || uploadEndedSincePreviousCheck ? now.toISOString() : (options.uploadSeenAt ?? null);
   if (active.length > 0) {
     return { state: 'waiting', waitSeconds: Math.max(1, quietPeriodSeconds), objects: objects.length, uploadsInProgress: active.length, uploadSeenAt };
   }

@@ -189,7 +189,7 @@ describe('checkSettlement', () => {
     expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS, objects: 2, uploadsInProgress: 1, uploadSeenAt: now.toISOString() });
   });
 
-  it('waits a quiet period after the last check that saw an upload, since S3 dates the completed object from its start', async () => {
+  it('waits a quiet period after the first check that no longer sees an upload: it may have ended just before, and S3 dates its object from its start', async () => {
     // Prepare
     const prefix = 'tower-7/flight-uploaded/';
     const key = `${prefix}DCIM/video.MP4`;
@@ -200,15 +200,19 @@ describe('checkSettlement', () => {
     const held = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, seen);
     if (held.state !== 'waiting') throw new Error(`not held: ${held.state}`);
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+    // The waiter passes each check's answer to the next one.
+    const previous = (settlement: typeof held) => ({ uploadSeenAt: settlement.uploadSeenAt, uploadsInProgressBefore: settlement.uploadsInProgress });
 
-    // Act
-    const soon = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(seen.getTime() + 60_000), { uploadSeenAt: held.uploadSeenAt });
-    const later = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(seen.getTime() + QUIET_SECONDS * 1000), {
-      uploadSeenAt: held.uploadSeenAt,
-    });
+    // Act: the next check comes a whole quiet period after the one that saw the upload
+    const gone = new Date(seen.getTime() + QUIET_SECONDS * 1000);
+    const first = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, gone, previous(held));
+    if (first.state !== 'waiting') throw new Error(`not held after the upload ended: ${first.state}`);
+    const soon = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(gone.getTime() + 60_000), previous(first));
+    const later = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(gone.getTime() + QUIET_SECONDS * 1000), previous(first));
 
     // Assess
-    expect(soon).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 60, objects: 3, uploadsInProgress: 0, uploadSeenAt: seen.toISOString() });
+    expect(first).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS, objects: 3, uploadsInProgress: 0, uploadSeenAt: gone.toISOString() });
+    expect(soon).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 60, objects: 3, uploadsInProgress: 0, uploadSeenAt: gone.toISOString() });
     expect(later).toMatchObject({ state: 'settled', abandonedUploads: [] });
   });
 
