@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it, type ExpectStatic } from 'vitest';
@@ -71,7 +72,7 @@ const NOT_RUN: readonly Rule[] = [
 
 /**
  * Commands that keep running until stopped, and how to tell they are ready: they print the loopback address they
- * serve (the port of `--s3-port N` when given).
+ * serve (the port of `--s3-port N` when given, which the test moves to a free port in the whole block).
  */
 const SERVERS: readonly { readonly rule: string; readonly matches: RegExp }[] = [
   { rule: 'npm run -s local -- --serve', matches: /^npm run -s local -- (.*\s)?--serve\b/s },
@@ -256,6 +257,18 @@ function assessOutput(step: Step, result: BashResult, expect: ExpectStatic): voi
   }
 }
 
+/** A port no process of this machine listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
 /** Runs the steps one after the other in one terminal (the environment an `export` leaves goes on to the next). */
 async function runSteps(steps: readonly Step[], expect: ExpectStatic): Promise<void> {
   let env = BASE_ENV;
@@ -287,8 +300,15 @@ function notReached(steps: readonly Step[], why: string): void {
  * commands in another; then, once every flight they dropped has its notification (the README's promise: "every
  * flight any S3 client drops is processed and its notification printed"), SIGTERM to it and its exit status.
  */
-async function runServerBlock(server: Server, steps: readonly Step[], expect: ExpectStatic): Promise<void> {
+async function runServerBlock(readmeServer: Server, readmeSteps: readonly Step[], expect: ExpectStatic): Promise<void> {
   const started = Date.now();
+  // The README's fixed port, moved to a free one in every command of the block: another test run on the same
+  // machine may be serving on it. Nothing else of the commands changes.
+  const readmePort = /--s3-port (\d+)/.exec(readmeServer.run)?.[1];
+  const port = readmePort === undefined ? undefined : String(await freePort());
+  const onFreePort = (text: string) => (readmePort === undefined ? text : text.replace(new RegExp(`\\b${readmePort}\\b`, 'g'), port!));
+  const server: Server = { ...readmeServer, run: onFreePort(readmeServer.run), ready: port === undefined ? readmeServer.ready : new RegExp(`http://127\\.0\\.0\\.1:${port}\\b`) };
+  const steps = readmeSteps.map((step) => ({ ...step, run: onFreePort(step.run) }));
   // `exec`: the signal goes to the command itself (npm), as `kill <its pid>` would, not to a shell around it.
   const running = startBash(`exec ${server.run}`, ROOT, BASE_ENV);
   servers.add(running);
@@ -326,7 +346,7 @@ const { jobs, excluded } = plan(fencedBlocks(README).filter((block) => block.lan
 const slots = new Slots(CONCURRENCY);
 
 /**
- * The servers' blocks, one after the other (the README's listen on port 4569), in one slot held from the first
+ * The servers' blocks, one after the other, in one slot held from the first
  * block's start to the last one's end: together they take longest, and must not wait behind one-shot commands.
  */
 class ServerLane {
