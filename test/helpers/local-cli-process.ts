@@ -103,28 +103,24 @@ export async function exitWithin(running: RunningCli, limitMs: number): Promise<
 }
 
 /**
- * Resolves with the first complete stdout line for which `matches` is true (lines that are not JSON never match);
- * rejects when the process exits first or after `limitMs`.
+ * Resolves with what `find` finds in the stdout so far, checked again on every chunk; rejects, naming `what` with
+ * the output, when the process exits first or after `limitMs`.
  */
-export function waitForLine(running: RunningCli, matches: (line: CliLine) => boolean, limitMs = 60_000): Promise<CliLine> {
+function watchStdout<T>(running: RunningCli, find: (stdout: string) => T | undefined, what: string, limitMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const check = () => {
-      for (const text of running.stdout().split('\n').slice(0, -1)) {
-        const line = tryParse(text);
-        if (line && matches(line)) {
-          cleanup();
-          resolve(line);
-          return;
-        }
-      }
+      const found = find(running.stdout());
+      if (found === undefined) return;
+      cleanup();
+      resolve(found);
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`no matching stdout line within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+      reject(new Error(`no ${what} within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
     }, limitMs);
     const onExit = () => {
       cleanup();
-      reject(new Error(`the CLI exited before printing a matching line; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+      reject(new Error(`the CLI exited before printing ${what}; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
     };
     const cleanup = () => {
       clearTimeout(timer);
@@ -138,33 +134,25 @@ export function waitForLine(running: RunningCli, matches: (line: CliLine) => boo
 }
 
 /**
+ * Resolves with the first complete stdout line for which `matches` is true (lines that are not JSON never match);
+ * rejects when the process exits first or after `limitMs`.
+ */
+export function waitForLine(running: RunningCli, matches: (line: CliLine) => boolean, limitMs = 60_000): Promise<CliLine> {
+  const find = (stdout: string) =>
+    stdout
+      .split('\n')
+      .slice(0, -1)
+      .map(tryParse)
+      .find((line): line is CliLine => line !== undefined && matches(line));
+  return watchStdout(running, find, 'matching stdout line', limitMs);
+}
+
+/**
  * Resolves with the whole stdout once it matches `pattern` (for the human output, which is not JSON); rejects when
  * the process exits first or after `limitMs`.
  */
 export function waitForText(running: RunningCli, pattern: RegExp, limitMs = 60_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!pattern.test(running.stdout())) return;
-      cleanup();
-      resolve(running.stdout());
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`stdout did not match ${pattern} within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
-    }, limitMs);
-    const onExit = () => {
-      cleanup();
-      reject(new Error(`the CLI exited before stdout matched ${pattern}; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      running.child.stdout!.off('data', check);
-      running.child.off('exit', onExit);
-    };
-    running.child.stdout!.on('data', check);
-    running.child.once('exit', onExit);
-    check();
-  });
+  return watchStdout(running, (stdout) => (pattern.test(stdout) ? stdout : undefined), `stdout matching ${pattern}`, limitMs);
 }
 
 /** Every stdout line parsed as JSON; throws naming the first line that is not a JSON object. */
