@@ -168,6 +168,12 @@ function banner(simulator: Simulator, json: boolean): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Listened for from the start, so that a stop during start-up also ends in a clean close rather than a kill; the
+  // handlers stay for the whole close, since npm forwards the signal its process group got too.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
+  });
   const options = readOptions(argv);
   if (options === 'help' || options === 'version') {
     process.stdout.write(`${options === 'help' ? USAGE : versionLine(PROGRAM)}\n`);
@@ -188,12 +194,7 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(banner(simulator, options.json));
 
-  // Handlers stay for the whole close: npm forwards the signal its process group got too, and a second SIGTERM
-  // without a handler would kill the simulator before it has closed its servers.
-  await new Promise<void>((resolve) => {
-    process.on('SIGINT', resolve);
-    process.on('SIGTERM', resolve);
-  });
+  await stopRequested;
   await simulator.close();
   if (!options.json) process.stdout.write('Simulator stopped.\n');
   return 0;

@@ -14,7 +14,6 @@ import { version } from '../../package.json';
  */
 
 const ROOT = join(__dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const SIMULATOR = 'local/simulator/cli.ts';
 const BENCH = 'bench/bench.ts';
 const COLD_START = 'bench/cold-start.ts';
@@ -45,7 +44,9 @@ const children: ChildProcess[] = [];
 const servers: Server[] = [];
 
 function start(script: string, args: readonly string[]): Running {
-  const child = spawn(TSX, [script, ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As the npm scripts run them (node --import tsx): the tsx CLI would relay a signal and kill the child when it
+  // does not report the signal back within 30 ms, which a loaded machine misses.
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';

@@ -82,7 +82,7 @@ describe('startEmbeddedS3', () => {
     expect(listed).toHaveLength(KEY_COUNT);
     expect(new Set(listed).size).toBe(KEY_COUNT);
     expect([...listed].sort()).toEqual(keys);
-  });
+  }, 120_000); // 2,500 PUTs and 3 pages: about 5 s alone, over 30 s with two test runs side by side
 
   it('honours MaxKeys and StartAfter in pagination', async () => {
     // Prepare
