@@ -10,7 +10,8 @@ import { runUpload } from './upload';
 
 /**
  * `npm run -s cli -- <command>` (the package's `inspect-pipeline` bin): upload a flight, list batches, retry one.
- * Exit status: 0 success (with --wait: completed), 1 failed, timed out, given up or not confirmed, 2 bad usage.
+ * Exit status: 0 success (with --wait: completed), 1 failed, timed out, given up or not confirmed, 2 bad usage or a
+ * flight refused before upload.
  */
 
 export const PROGRAM = 'inspect-pipeline';
@@ -18,8 +19,9 @@ const COMMANDS = ['upload', 'status', 'retry', 'help'] as const;
 type Command = Exclude<(typeof COMMANDS)[number], 'help'>;
 
 const TARGETS_HELP = `Where (one of):
-  --stack STACK             the deployed stack: its DropBucketName and WorkBucketName outputs (in a stack
-                            that embeds the construct, <ID>DropBucketName<hash>)
+  --stack STACK             the deployed stack: its DropBucketName and WorkBucketName outputs, and
+                            PreflightThresholds for upload's pre-flight (in a stack that embeds the
+                            construct, <ID>DropBucketName<hash>...)
   --pipeline ID             with --stack: the construct id of the pipeline, when the stack holds several
   --bucket B                the drop bucket (and --work-bucket B for the batch states)
   --endpoint URL            an S3-compatible endpoint, e.g. npm run local -- --serve (default buckets
@@ -41,24 +43,33 @@ Commands
 
 Run inspect-pipeline <command> --help (or inspect-pipeline help <command>) for its options; --version prints
 the version.
-Exit status: 0 success (with --wait: completed), 1 failed, timed out, gave up or not confirmed, 2 bad usage.`;
+Exit status: 0 success (with --wait: completed), 1 failed, timed out, gave up or not confirmed, 2 bad usage or
+a flight refused before upload (upload's checks and pre-flight).`;
 
 const UPLOAD_USAGE = `Usage: inspect-pipeline upload DIR --asset NAME --flight NAME [options]
 
 Uploads every file under DIR to <asset>/<flight>/ (sub-folders kept), skipping files already there with the same
 size and checksum (run it again to finish an interrupted upload), then manifest.json last, which closes the batch.
 
+First the pre-flight, the pipeline's own check of the photos' Exif (the first 128 KiB of each): photos, geotagged
+share, capture times, cameras, centroid, altitude, and its warnings. Thresholds: the stack's (--stack, its
+PreflightThresholds output), else the defaults, under manifest.json "preflight". A flight the pipeline would refuse
+(e.g. fewer than minPhotos photos) is not uploaded: exit 2, unless --force. Videos are not checked.
+
   --asset NAME, --flight NAME   the batch folder (required)
   --manifest FILE               the manifest to write (default: DIR/manifest.json if any, else built from the flags)
   --asset-id N                  the manifest names the existing asset N instead of the asset's name
   --set processing_parameters.KEY=VALUE   a processing parameter (repeatable), e.g. detect_antennas=false
   --skip-unsupported            do not upload files the pipeline will skip (they are still named)
-  --dry-run                     every check, then each file and what would happen to it, and the manifest it
-                                would write; nothing is uploaded or written
+  --force                       upload a flight the pre-flight refuses (the pipeline refuses it too, unless its
+                                thresholds are not those the CLI used)
+  --dry-run                     every check (the pre-flight too), then each file and what would happen to it, and
+                                the manifest it would write; nothing is uploaded or written
   --wait                        follow the batch until its outcome and print the inspection link
   --timeout S                   give up waiting after S seconds (default 3600)
-  --json                        JSON Lines on stdout (the summary, then with --wait each state and the outcome;
-                                with --dry-run one JSON object)
+  --json                        JSON Lines on stdout (the pre-flight, the summary, then with --wait each state and
+                                the outcome; with --dry-run one JSON object: the plan with the pre-flight in it,
+                                or the pre-flight alone when it refuses)
 ${TARGETS_HELP}`;
 
 const STATUS_USAGE = `Usage: inspect-pipeline status [--asset NAME] [--limit N] [--json] [options]
@@ -168,6 +179,7 @@ async function upload(args: string[], streams: Streams, resolve: Resolver): Prom
         'asset-id': { type: 'string' },
         set: { type: 'string', multiple: true },
         'skip-unsupported': { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
         wait: { type: 'boolean', default: false },
         timeout: { type: 'string' },
@@ -191,6 +203,7 @@ async function upload(args: string[], streams: Streams, resolve: Resolver): Prom
       assetId,
       sets: (values.set ?? []).map(parseSetFlag),
       skipUnsupported: values['skip-unsupported'],
+      force: values.force,
       dryRun: values['dry-run'],
       wait: values.wait,
       timeoutSeconds: timeoutOf(values.timeout),

@@ -2,6 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand, type Output as CfnOutput }
 import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../local/cli-options';
 import { suggest } from '../local/command-line';
+import { DEFAULT_PREFLIGHT_THRESHOLDS, preflightOverridesSchema, withOverrides, type PreflightThresholds } from '../src/preflight/preflight';
 import { createS3Client } from '../src/s3-client';
 import { profileRegion, readProfileFiles, requireProfile, type ProfileFiles } from './aws-profile';
 
@@ -19,6 +20,8 @@ export const DEFAULT_REGION = 'us-east-1';
 /** The output keys of the ready stack; an app that embeds the construct gets `<id>DropBucketName<hash>`. */
 export const DROP_OUTPUT = 'DropBucketName';
 export const WORK_OUTPUT = 'WorkBucketName';
+/** The stack's pre-flight thresholds as JSON (lib/pipeline-outputs.ts); absent from stacks deployed before it. */
+export const PREFLIGHT_OUTPUT = 'PreflightThresholds';
 
 export interface TargetOptions {
   readonly bucket?: string | undefined;
@@ -40,6 +43,10 @@ export interface Targets {
   /** Where the region came from: `--region`, `profile ops`, `AWS_REGION`, `default`... (absent: not known). */
   readonly regionSource?: string;
   readonly profile?: string | undefined;
+  /** The deployed stack's pre-flight thresholds (`--stack`, its PreflightThresholds output), when it gives them. */
+  readonly preflightThresholds?: PreflightThresholds | undefined;
+  /** With `--stack`, why its thresholds are not used: no such output (deployed before it) or an unreadable one. */
+  readonly preflightThresholdsProblem?: string | undefined;
 }
 
 /** The options every command shares, for parseArgs. */
@@ -102,6 +109,10 @@ export interface StackOutputs {
   readonly workBucket: string | undefined;
   /** The pipeline's construct id (the keys' prefix), undefined for the ready stack's own outputs. */
   readonly pipeline?: string | undefined;
+  /** The pipeline's pre-flight thresholds; undefined when the stack has no PreflightThresholds output. */
+  readonly preflightThresholds?: PreflightThresholds | undefined;
+  /** Set when the stack has a PreflightThresholds output this CLI cannot read. */
+  readonly preflightThresholdsProblem?: string | undefined;
 }
 
 export interface StackQuery {
@@ -111,7 +122,10 @@ export interface StackQuery {
   readonly pipeline?: string | undefined;
 }
 
-/** Reads the stack's pipeline outputs (`DropBucketName`, `WorkBucketName`, or those of an embedded pipeline). */
+/**
+ * Reads the stack's pipeline outputs (`DropBucketName`, `WorkBucketName`, `PreflightThresholds`, or those of an
+ * embedded pipeline).
+ */
 export type StackReader = (query: StackQuery) => Promise<StackOutputs>;
 
 interface PipelineKeys {
@@ -119,10 +133,12 @@ interface PipelineKeys {
   readonly id: string;
   drop?: string | undefined;
   work?: string | undefined;
+  preflight?: string | undefined;
 }
 
 /** `PhotosDropBucketName1A2B3C4D`: CDK's logical id of an output, the construct path then an 8-hex-char hash. */
-const EMBEDDED_KEY = /^([A-Za-z0-9]*)(DropBucketName|WorkBucketName)[0-9A-F]{8}$/;
+const EMBEDDED_KEY = /^([A-Za-z0-9]*)(DropBucketName|WorkBucketName|PreflightThresholds)[0-9A-F]{8}$/;
+const OWN_KEYS: readonly string[] = [DROP_OUTPUT, WORK_OUTPUT, PREFLIGHT_OUTPUT];
 
 /** The pipelines among a stack's outputs, by construct id: the ready stack's exact keys as id ''. */
 export function pipelinesOf(outputs: readonly CfnOutput[]): PipelineKeys[] {
@@ -130,11 +146,12 @@ export function pipelinesOf(outputs: readonly CfnOutput[]): PipelineKeys[] {
   const entry = (id: string) => byId.get(id) ?? byId.set(id, { id }).get(id)!;
   for (const { OutputKey: key, OutputValue: value } of outputs) {
     if (key === undefined) continue;
-    const match = key === DROP_OUTPUT || key === WORK_OUTPUT ? ['', '', key] : EMBEDDED_KEY.exec(key);
+    const match = OWN_KEYS.includes(key) ? ['', '', key] : EMBEDDED_KEY.exec(key);
     if (!match) continue;
     const keys = entry(match[1] as string);
     if (match[2] === DROP_OUTPUT) keys.drop = value;
-    else keys.work = value;
+    else if (match[2] === WORK_OUTPUT) keys.work = value;
+    else keys.preflight = value;
   }
   return [...byId.values()].filter((keys) => keys.drop !== undefined);
 }
@@ -151,7 +168,7 @@ export function pickPipelineOutputs(outputs: readonly CfnOutput[], stack: string
   if (pipeline !== undefined) {
     const wanted = pipeline.replace(/[^A-Za-z0-9]/g, '');
     const found = embedded.find((keys) => keys.id === wanted) ?? single(embedded.filter((keys) => keys.id.endsWith(wanted) && wanted !== ''));
-    if (found) return { dropBucket: found.drop, workBucket: found.work, pipeline: found.id };
+    if (found) return { ...bucketsOf(found), pipeline: found.id };
     if (embedded.length === 0) {
       throw new UsageError(`--pipeline ${pipeline}: stack ${stack} holds no embedded pipeline (no <id>${DROP_OUTPUT}<hash> output); leave --pipeline out`);
     }
@@ -159,10 +176,37 @@ export function pickPipelineOutputs(outputs: readonly CfnOutput[], stack: string
     throw new UsageError(`--pipeline ${pipeline}: stack ${stack} has no such pipeline${close === undefined ? '' : `; did you mean --pipeline ${close}?`} (its pipelines: ${listed})`);
   }
   const own = pipelines.find((keys) => keys.id === '');
-  if (own) return { dropBucket: own.drop, workBucket: own.work };
-  if (embedded.length === 1) return { dropBucket: embedded[0]!.drop, workBucket: embedded[0]!.work, pipeline: embedded[0]!.id };
+  if (own) return bucketsOf(own);
+  if (embedded.length === 1) return { ...bucketsOf(embedded[0]!), pipeline: embedded[0]!.id };
   if (embedded.length > 1) throw new UsageError(`stack ${stack} holds ${embedded.length} pipelines: add --pipeline ID, one of ${listed}`);
   return { dropBucket: undefined, workBucket: undefined };
+}
+
+function bucketsOf(keys: PipelineKeys): StackOutputs {
+  const buckets = { dropBucket: keys.drop, workBucket: keys.work };
+  // A stack deployed before the output has none: the CLI then checks against the defaults, and says so.
+  if (keys.preflight === undefined) return buckets;
+  const preflight = parsePreflightThresholds(keys.preflight);
+  return { ...buckets, ...('thresholds' in preflight ? { preflightThresholds: preflight.thresholds } : { preflightThresholdsProblem: preflight.problem }) };
+}
+
+/**
+ * The PreflightThresholds output's JSON, checked as the workflow checks its own (the same schema, over the
+ * defaults). A problem is said, not thrown: it must not stop `status` or `retry`, which do not use it.
+ */
+export function parsePreflightThresholds(value: string): { thresholds: PreflightThresholds } | { problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return { problem: `its ${PREFLIGHT_OUTPUT} output is not JSON` };
+  }
+  const parsed = preflightOverridesSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+    return { problem: `its ${PREFLIGHT_OUTPUT} output is not one this CLI reads (${issues.join('; ')}): deployed by another version?` };
+  }
+  return { thresholds: withOverrides(DEFAULT_PREFLIGHT_THRESHOLDS, parsed.data) };
 }
 
 function single<T>(items: readonly T[]): T | undefined {
@@ -224,6 +268,7 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
   let dropBucket = options.bucket;
   let workBucket = options.workBucket;
   let source: string;
+  let preflight: Pick<Targets, 'preflightThresholds' | 'preflightThresholdsProblem'> = {};
   if (options.stack !== undefined) {
     const outputs = await readStack({ stack: options.stack, region, profile, pipeline: options.pipeline });
     if (outputs.dropBucket === undefined && dropBucket === undefined) {
@@ -232,6 +277,10 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
     dropBucket ??= outputs.dropBucket;
     workBucket ??= outputs.workBucket;
     source = `stack ${options.stack}${outputs.pipeline ? ` pipeline ${outputs.pipeline}` : ''} (${region}${withProfile})`;
+    preflight =
+      outputs.preflightThresholds !== undefined
+        ? { preflightThresholds: outputs.preflightThresholds }
+        : { preflightThresholdsProblem: outputs.preflightThresholdsProblem ?? `it has no ${PREFLIGHT_OUTPUT} output (deployed before the pre-flight)` };
   } else if (options.endpoint !== undefined) {
     if (dropBucket === undefined && workBucket === undefined) {
       dropBucket = LOCAL_DROP_BUCKET;
@@ -244,7 +293,7 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
   // Credentials from the profile when named, else the standard chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, roles).
   const config = sdkConfig(region, profile);
   const s3 = options.endpoint !== undefined ? createS3Client({ endpoint: options.endpoint, ...config }) : new S3Client(config);
-  return { s3, region, regionSource, profile, dropBucket, workBucket, source };
+  return { s3, region, regionSource, profile, dropBucket, workBucket, source, ...preflight };
 }
 
 /** The drop bucket, or a UsageError saying how to name it. */

@@ -12,17 +12,22 @@ import { destinationKeyProblem, estimatedDestinationKeyBytes, formatCount, keyBy
 import { folderNameProblems, type Manifest } from '../src/batch/manifest';
 import { manifestSizeError } from '../src/batch/manifest-encoding';
 import { mapWithConcurrency } from '../src/copy/pool';
+import { METADATA_BYTES, readPhotoMetadata, type PhotoMetadata } from '../src/preflight/photo-metadata';
+import type { FlightPhoto } from '../src/preflight/preflight';
 import type { Output } from './output';
 import { buildManifest, nextGeneration, validateManifest, validateManifestBytes, type SetFlag } from './manifest-text';
 import { followAndReport, manifestRunId } from './follow';
+import { preflightLines, preflightReport, refusalLine, type PreflightReport } from './preflight-summary';
 import { formatBytes, UploadProgress } from './progress';
 import { requireDropBucket, requireWorkBucket, type Targets } from './targets';
 
 /**
  * `upload DIR`: every file of a folder into `<asset>/<flight>/` (sub-folders kept), in parallel, multipart for
  * large files, skipping what is already there with the same size and checksum (so an interrupted upload is
- * finished by running the same command again), then `manifest.json` last, which closes the batch. `--dry-run`
- * makes the same checks and comparisons and says what it would send and write, writing nothing.
+ * finished by running the same command again), then `manifest.json` last, which closes the batch. Before anything
+ * is sent, the workflow's pre-flight runs on the photos' metadata, and a flight it would refuse is not uploaded
+ * (unless --force). `--dry-run` makes the same checks and comparisons and says what it would send and write,
+ * writing nothing.
  */
 
 /** PutObject up to this size, lib-storage's multipart upload above. */
@@ -30,6 +35,8 @@ export const SINGLE_PART_MAX = 16 * 1024 * 1024;
 export const PART_SIZE = 8 * 1024 * 1024;
 export const PART_QUEUE = 4;
 export const FILE_CONCURRENCY = 8;
+/** Files whose first bytes (up to METADATA_BYTES each, parsed at once) are read in parallel before uploading. */
+export const INSPECT_CONCURRENCY = 16;
 /** User metadata (`x-amz-meta-sha256`) with the file's SHA-256, which a multipart ETag does not give. */
 export const SHA256_METADATA = 'sha256';
 
@@ -46,6 +53,8 @@ export interface UploadOptions {
   readonly json: boolean;
   /** Every check and comparison, then what would be uploaded and written; nothing is written. */
   readonly dryRun?: boolean;
+  /** Upload a flight the pre-flight refuses. */
+  readonly force?: boolean;
 }
 
 export interface LocalFile {
@@ -266,15 +275,36 @@ function contentTypeOf(relativePath: string): string {
   return CONTENT_TYPES[posix.extname(relativePath).toLowerCase()] ?? 'application/octet-stream';
 }
 
-async function firstBytesOf(path: string): Promise<Buffer> {
+/** The file's first `count` bytes (fewer when it is shorter). */
+async function firstBytesOf(path: string, count: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(FIRST_BYTES_NEEDED);
-    const { bytesRead } = await handle.read(buffer, 0, FIRST_BYTES_NEEDED, 0);
+    const buffer = Buffer.alloc(count);
+    const { bytesRead } = await handle.read(buffer, 0, count, 0);
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
+}
+
+export interface LocalJudgement {
+  /** Why the pipeline will skip the file (skipReasonOf). */
+  readonly reason?: string;
+  /** A photo's metadata, when asked for and the file is not skipped. */
+  readonly metadata?: PhotoMetadata;
+}
+
+/**
+ * What the workflow's prepare step learns of a file from one read of its first bytes: whether it skips it and,
+ * for a photo (`readMetadata`), its metadata, parsed at once so that only that is kept in memory.
+ */
+export async function judgeLocalFile(file: LocalFile, manifest: Manifest, readMetadata: boolean): Promise<LocalJudgement> {
+  const byName = skipReasonOf(file, undefined, manifest);
+  if (byName !== undefined) return { reason: byName };
+  const head = await firstBytesOf(file.path, readMetadata ? METADATA_BYTES : FIRST_BYTES_NEEDED);
+  const reason = skipReasonOf(file, head, manifest);
+  if (reason !== undefined) return { reason };
+  return readMetadata ? { metadata: await readPhotoMetadata(head) } : {};
 }
 
 async function hashFile(path: string): Promise<Digests> {
@@ -338,6 +368,8 @@ export interface UploadDryRun {
   readonly leftOut: number;
   readonly warnings: { path: string; reason: string }[];
   readonly manifest: { source: ManifestSource; action: ManifestAction; text: string; eTag: string | undefined; runId: string | undefined };
+  /** The pre-flight, as the `preflight` line of an upload gives it. */
+  readonly preflight: Omit<PreflightReport, 'event'>;
   readonly wait: boolean;
 }
 
@@ -368,12 +400,11 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const prefix = `${options.asset}/${options.flight}/`;
   const s3 = targets.s3;
 
-  // What the pipeline will skip, said before uploading.
-  const reasons = await mapWithConcurrency(
-    files,
-    16,
-    async (file) => skipReasonOf(file, file.size > 0 ? await firstBytesOf(file.path) : undefined, manifest) ?? inspectKeyReasonOf(file.relativePath),
-  );
+  // What the pipeline will skip, said before uploading; and the photos' metadata, for the pre-flight (not of videos:
+  // the workflow judges them by container type only).
+  const isVideo = manifest.processing_parameters?.is_video ?? false;
+  const judged = await mapWithConcurrency(files, INSPECT_CONCURRENCY, (file) => judgeLocalFile(file, manifest, !isVideo));
+  const reasons = files.map((file, index) => judged[index]!.reason ?? inspectKeyReasonOf(file.relativePath));
   const warnings = files.flatMap((file, index) => (reasons[index] === undefined ? [] : [{ path: file.relativePath, reason: reasons[index] as string }]));
   for (const warning of warnings) {
     out.warn(`${warning.path} will be skipped: ${warning.reason}${options.skipUnsupported ? ' (not uploaded: --skip-unsupported)' : ''}`);
@@ -400,9 +431,44 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   }
   const readExistingManifest = () => (remote.has(MANIFEST_FILE) ? readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`) : Promise.resolve(undefined));
 
+  // The pre-flight of the photos the workflow will see: those it accepts, among those uploaded (a photo whose key is
+  // too long for Inspect's bucket counts, as there: that is found only once the inspection exists).
+  const sending = new Set(toSend);
+  const photos: FlightPhoto[] = files.flatMap((file, index) => {
+    const { reason, metadata } = judged[index]!;
+    return sending.has(file) && reason === undefined ? [{ name: file.relativePath, metadata: metadata ?? {} }] : [];
+  });
+  const preflight = preflightReport({
+    photos,
+    notAssessed: isVideo
+      ? 'a video (processing_parameters.is_video): the pipeline judges it by its container type only'
+      : photos.length === 0
+        ? 'no photo the pipeline will process'
+        : undefined,
+    targets,
+    manifestPreflight: manifest.preflight,
+    force: options.force === true,
+  });
+  const refused = preflight.refusal !== null && !preflight.forced;
+  // With --dry-run --json the plan's one object holds the pre-flight, unless the refusal stops before the plan.
+  if (out.json) {
+    if (!options.dryRun || refused) out.result(preflight);
+  } else for (const line of preflightLines(preflight)) out.info(line);
+  for (const warning of preflight.warnings) out.warn(`pre-flight: ${warning}`);
+  if (extra.length > 0 && preflight.assessed) out.note(`note: the pre-flight counts the photos of ${options.dir} only, not the ${extra.length} object(s) already under s3://${bucket}/${prefix}`);
+  if (preflight.refusal !== null) {
+    // Refused before the first byte goes up, as the other checks refuse (exit 2): nothing is in the bucket.
+    if (refused) {
+      const folderManifest = join(options.dir, MANIFEST_FILE);
+      const origin = source === 'flags' ? { source, folderManifest } : { source, path: source === 'file' ? (options.manifestFile as string) : folderManifest };
+      throw new UsageError(refusalLine(preflight.refusal, origin));
+    }
+    const doing = options.dryRun ? 'it would be uploaded anyway' : 'uploading it anyway';
+    out.warn(`the pre-flight refuses the flight (${preflight.refusal}); ${doing} (--force): the pipeline refuses it too unless its thresholds differ`);
+  }
+
   if (options.dryRun) {
     // The same comparisons as the upload, reading only: what is already there is known, nothing is sent.
-    const sending = new Set(toSend);
     const there = await mapWithConcurrency(files, FILE_CONCURRENCY, async (file) =>
       sending.has(file) ? alreadyThere(s3, bucket, `${prefix}${file.relativePath}`, { size: file.size, ...(await digestsOf(file)) }, remote.get(file.relativePath)) : false,
     );
@@ -429,6 +495,7 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
       leftOut,
       warnings,
       manifest: { source, action: plan.action, text: body, eTag, runId: eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag) },
+      preflight: withoutEvent(preflight),
       wait: options.wait,
     };
     if (out.json) out.result(report);
@@ -556,6 +623,10 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   }
   if (!options.wait || !store) return 0;
   return followAndReport(out, { store, prefix, expectedId: runId, since: writtenAt, timeoutSeconds: options.timeoutSeconds });
+}
+
+function withoutEvent({ event: _event, ...rest }: PreflightReport): Omit<PreflightReport, 'event'> {
+  return rest;
 }
 
 const ACTION_LABELS: Record<FileAction, string> = { upload: 'upload', 'already-there': 'already there', 'left-out': 'left out' };

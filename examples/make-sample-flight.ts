@@ -2,9 +2,10 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { encode } from 'jpeg-js';
-import { dump, insert, TAGS, type ExifDict } from 'piexifjs';
+import type { ExifDict } from 'piexifjs';
 import { UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
+import { degreesMinutesSeconds, EXIF_TAG, exifSegment, OFFSET_TIME_ORIGINAL, withoutJfif } from '../local/flight-photos';
 
 /**
  * The sample flight of examples/flight/: what the README's commands upload. Twelve small, decodable JPEGs taken on
@@ -58,29 +59,31 @@ const ORBIT: readonly (readonly [east: number, north: number])[] = [
   [-0.5, HALF_ROOT_THREE],
 ];
 
-/** piexifjs 1.0.6 predates Exif 2.31's OffsetTimeOriginal; it writes and reads only the tags in its table. */
-export const OFFSET_TIME_ORIGINAL = 36881;
-TAGS.Exif[OFFSET_TIME_ORIGINAL] ??= { name: 'OffsetTimeOriginal', type: 'Ascii' };
-
-// Tag numbers (Exif 2.32 / TIFF 6.0).
-const MAKE = 271;
-const MODEL = 272;
-const ORIENTATION = 274;
-const SOFTWARE = 305;
-const DATE_TIME = 306;
-const EXIF_VERSION = 36864;
-export const DATE_TIME_ORIGINAL = 36867;
-const DATE_TIME_DIGITIZED = 36868;
-export const PIXEL_X_DIMENSION = 40962;
-export const PIXEL_Y_DIMENSION = 40963;
-const GPS_VERSION_ID = 0;
-export const GPS_LATITUDE_REF = 1;
-export const GPS_LATITUDE = 2;
-export const GPS_LONGITUDE_REF = 3;
-export const GPS_LONGITUDE = 4;
-const GPS_ALTITUDE_REF = 5;
-export const GPS_ALTITUDE = 6;
-const GPS_MAP_DATUM = 18;
+// Tag numbers (Exif 2.32 / TIFF 6.0), shared with local mode's generated photos (which register
+// OffsetTimeOriginal, unknown to piexifjs 1.0.6); the test of the committed flight reads them from here.
+export { OFFSET_TIME_ORIGINAL };
+const {
+  make: MAKE,
+  model: MODEL,
+  orientation: ORIENTATION,
+  software: SOFTWARE,
+  dateTime: DATE_TIME,
+  exifVersion: EXIF_VERSION,
+  dateTimeDigitized: DATE_TIME_DIGITIZED,
+  gpsVersionId: GPS_VERSION_ID,
+  gpsAltitudeRef: GPS_ALTITUDE_REF,
+  gpsMapDatum: GPS_MAP_DATUM,
+} = EXIF_TAG;
+export const {
+  dateTimeOriginal: DATE_TIME_ORIGINAL,
+  pixelXDimension: PIXEL_X_DIMENSION,
+  pixelYDimension: PIXEL_Y_DIMENSION,
+  gpsLatitudeRef: GPS_LATITUDE_REF,
+  gpsLatitude: GPS_LATITUDE,
+  gpsLongitudeRef: GPS_LONGITUDE_REF,
+  gpsLongitude: GPS_LONGITUDE,
+  gpsAltitude: GPS_ALTITUDE,
+} = EXIF_TAG;
 
 export interface PhotoStation {
   readonly number: number;
@@ -109,19 +112,6 @@ export function photoStation(number: number): PhotoStation {
     dateTimeOriginal: `${FIRST_PHOTO.date} ${time}`,
     offsetTimeOriginal: FIRST_PHOTO.offset,
   };
-}
-
-/** Degrees as Exif's three rationals (degrees, minutes, seconds to 1/10,000: well under a centimetre). */
-function degreesMinutesSeconds(degrees: number): [number, number][] {
-  const tenThousandths = Math.round(Math.abs(degrees) * 3600 * 10_000);
-  const whole = Math.floor(tenThousandths / (3600 * 10_000));
-  const minutes = Math.floor(tenThousandths / (60 * 10_000)) % 60;
-  const seconds = tenThousandths % (60 * 10_000);
-  return [
-    [whole, 1],
-    [minutes, 1],
-    [seconds, 10_000],
-  ];
 }
 
 /** Exif's rationals back to degrees (the inverse of degreesMinutesSeconds, for checks). */
@@ -178,9 +168,7 @@ function photoPixels(number: number, width: number, height: number): Buffer {
 
 /** A baseline JPEG of the photo, without the JFIF APP0 segment jpeg-js writes (a DJI file has Exif APP1 only). */
 function encodeJpeg(number: number, width: number, height: number, quality: number): Buffer {
-  const jpeg = Buffer.from(encode({ data: photoPixels(number, width, height), width, height }, quality).data);
-  const app0 = jpeg[2] === 0xff && jpeg[3] === 0xe0 ? 2 + jpeg.readUInt16BE(4) : 0;
-  return Buffer.concat([jpeg.subarray(0, 2), jpeg.subarray(2 + app0)]);
+  return withoutJfif(Buffer.from(encode({ data: photoPixels(number, width, height), width, height }, quality).data));
 }
 
 /** Photo `number` with the Exif of a DJI Phantom 4 Pro (camera FC6310) and a thumbnail, as the drone writes it. */
@@ -218,7 +206,8 @@ export function samplePhoto(number: number): Buffer {
     thumbnail: encodeJpeg(number, 40, 30, 60).toString('latin1'),
   };
   const jpeg = encodeJpeg(number, PHOTO_WIDTH, PHOTO_HEIGHT, 75);
-  return Buffer.from(insert(dump(exif), jpeg.toString('latin1')), 'latin1');
+  // SOI, then the Exif APP1 segment, then the rest (the encoded JPEG holds no Exif segment to replace).
+  return Buffer.concat([jpeg.subarray(0, 2), exifSegment(exif), jpeg.subarray(2)]);
 }
 
 /** The manifest uploaded last: every field the pipeline's schema knows but `images` (all photos are taken). */

@@ -11,6 +11,7 @@ import { ASSET_REGISTRY_PREFIX } from '../src/assets/asset-registry';
 import { BATCH_STATE_PREFIX } from '../src/batch-state/batch-state';
 import { RUNS_PREFIX } from '../src/workflow/run-store';
 import type { ProcessingParameters } from '../src/pix4d/schemas';
+import { DEFAULT_PREFLIGHT_THRESHOLDS, type PreflightThresholds, preflightOverridesSchema, withOverrides } from '../src/preflight/preflight';
 import type { StatusClasses } from '../src/status/processing-status';
 import { BatchWaiter } from './batch-waiter';
 import { DropBucket } from './drop-bucket';
@@ -89,6 +90,14 @@ export interface InspectPipelineProps {
    * @default 30 minutes
    */
   readonly throttleRetry?: Duration;
+  /**
+   * The pre-flight check of each flight's photos, before its inspection is created (a manifest's `preflight`
+   * overrides them per flight): refuse fewer than `minPhotos` or more than `maxPhotos` photos, or a geotagged share
+   * below `minGeotaggedShare`; warn on capture times over `maxFlightHours` or positions over `maxSpreadMeters`.
+   *
+   * @default { minPhotos: 6, maxPhotos: null (no limit), minGeotaggedShare: 0 (off), maxFlightHours: 6, maxSpreadMeters: 2000 }
+   */
+  readonly preflight?: Partial<PreflightThresholds>;
   /** Host of the token endpoint. @default https://inspect.pix4d.com */
   readonly pix4dAuthUrl?: string;
   /** Host of the API. @default https://api.inspect.pix4d.com */
@@ -142,6 +151,7 @@ export class InspectPipeline extends Construct {
       topicArn: props.topicArn,
       notificationEmail: props.notificationEmail,
     });
+    const preflight = preflightThresholdsOf(props.preflight);
     const deadline = props.deadline ?? Duration.hours(48);
     assertRunDataOutlivesRuns(props.runRetentionDays, deadline);
     const drop = new DropBucket(this, 'DropBucket', {
@@ -181,6 +191,7 @@ export class InspectPipeline extends Construct {
           QUIET_PERIOD_SECONDS: String((props.quietPeriod ?? Duration.minutes(10)).toSeconds()),
         },
         notify: { TOPIC_ARN: notifications.topic.topicArn },
+        ...(props.preflight === undefined ? {} : { prepare: { PREFLIGHT_THRESHOLDS: JSON.stringify(preflight) } }),
       },
       ...(props.copyReservedConcurrency === undefined ? {} : { reservedConcurrency: { copy: props.copyReservedConcurrency } }),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
@@ -216,8 +227,8 @@ export class InspectPipeline extends Construct {
     });
 
     // Least privilege, measured: each function is granted the calls it makes and no other (local mode holds every
-    // call to these grants, and `npm test` fails on a grant no call used). Only the copy function reads photos;
-    // nothing writes or deletes in the drop bucket.
+    // call to these grants, and `npm test` fails on a grant no call used). The copy function streams photos, the
+    // prepare function reads their first bytes (content and metadata); nothing writes or deletes in the drop bucket.
     workflow.stateMachine.grantStartExecution(fn.ingest);
     waiter.stateMachine.grantStartExecution(fn.ingest);
     const allow = (grantee: iam.IGrantable, actions: string[], resources: string[]) =>
@@ -225,8 +236,7 @@ export class InspectPipeline extends Construct {
     const runFiles = work.bucket.arnForObjects(`${RUNS_PREFIX}*`);
     const registry = work.bucket.arnForObjects(`${ASSET_REGISTRY_PREFIX}*`);
     const batchRecords = work.bucket.arnForObjects(`${BATCH_STATE_PREFIX}*`);
-    allow(fn.copy, ['s3:GetObject'], [drop.bucket.arnForObjects('*')]);
-    allow(fn.prepare, ['s3:GetObject'], [drop.bucket.arnForObjects('*/manifest.json')]);
+    for (const reader of [fn.copy, fn.prepare]) allow(reader, ['s3:GetObject'], [drop.bucket.arnForObjects('*')]);
     allow(fn.prepare, ['s3:GetObject', 's3:PutObject'], [registry]);
     for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) allow(reader, ['s3:GetObject'], [runFiles]);
     for (const writer of [fn.prepare, fn.copy, fn['start-processing'], fn.notify]) allow(writer, ['s3:PutObject'], [runFiles]);
@@ -260,6 +270,7 @@ export class InspectPipeline extends Construct {
       stateMachine: workflow.stateMachine,
       batchWaiter: waiter.stateMachine,
       secret: credentials.secret,
+      preflightThresholds: preflight,
     });
     this.uploadExample = this.outputValues.UploadExample.value;
     this.outputs = props.outputs === false ? undefined : addPipelineOutputs(this, this.outputValues);
@@ -275,7 +286,6 @@ function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.I
   const work = arnInFinding(workBucket, workBucket.bucketArn);
   const reasons = {
     dropObjects: [`Resource::${drop}/*`, 'Reads any photo of the drop bucket (read only): the photos of a batch are named at upload.'],
-    manifests: [`Resource::${drop}/*/manifest.json`, 'Reads the manifest.json of any batch folder, nothing else of the drop bucket.'],
     runFiles: [`Resource::${work}/${RUNS_PREFIX}*`, 'Run data of the work bucket (runs/<run>/...), named at run time.'],
     registry: [`Resource::${work}/${ASSET_REGISTRY_PREFIX}*`, 'The asset registry of the work bucket (one record per asset name).'],
     batchRecords: [`Resource::${work}/${BATCH_STATE_PREFIX}*`, 'Writes the batch state records (batches/<run>.json) of the work bucket.'],
@@ -284,7 +294,7 @@ function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.I
   const { functions: fn } = functions;
   const findings: [IConstruct, (keyof typeof reasons)[]][] = [
     [fn.copy, ['dropObjects', 'runFiles', 'tracing']],
-    [fn.prepare, ['manifests', 'runFiles', 'registry', 'batchRecords', 'tracing']],
+    [fn.prepare, ['dropObjects', 'runFiles', 'registry', 'batchRecords', 'tracing']],
     [fn.register, ['runFiles', 'batchRecords', 'tracing']],
     [fn['start-processing'], ['runFiles', 'batchRecords', 'tracing']],
     [fn.notify, ['runFiles', 'batchRecords', 'tracing']],
@@ -304,6 +314,20 @@ function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.I
       reason: 'Log delivery to CloudWatch Logs and X-Ray tracing of a state machine take no resource.',
     });
   }
+}
+
+/** The full thresholds: the defaults under the props; a threshold out of range is refused, naming it and its range. */
+function preflightThresholdsOf(given: Partial<PreflightThresholds> | undefined): PreflightThresholds {
+  const parsed = preflightOverridesSchema.safeParse(given ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `preflight.${issue.path.join('.')} ${issue.message}`);
+    throw new Error(`InspectPipeline: ${problems.join('; ')}`);
+  }
+  const thresholds = withOverrides(DEFAULT_PREFLIGHT_THRESHOLDS, parsed.data);
+  if (thresholds.maxPhotos !== null && thresholds.maxPhotos < thresholds.minPhotos) {
+    throw new Error(`InspectPipeline: preflight.maxPhotos ${thresholds.maxPhotos} is below minPhotos ${thresholds.minPhotos}: no flight could pass`);
+  }
+  return thresholds;
 }
 
 /** Concurrency and throttling settings that would stop copies or never wait: refused, naming the setting. */

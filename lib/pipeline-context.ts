@@ -3,6 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { suggest } from '../local/command-line';
 import { processingParametersSchema } from '../src/pix4d/schemas';
+import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../src/preflight/preflight';
 import type { InspectPipelineProps } from './inspect-pipeline';
 
 /**
@@ -177,6 +178,19 @@ const SETTINGS = {
     z.number().refine((value) => LOG_RETENTION_DAYS.includes(value)),
   ),
   runRetentionDays: setting('a whole number of days of 1 or more, longer than the deadline', numeric, days()),
+  minPhotos: setting('a whole number of 1 or more (the pre-flight refuses a flight with fewer photos)', numeric, wholeNumber(1)),
+  maxPhotos: setting(
+    'a whole number of 1 or more, or none for no limit (the pre-flight refuses a flight with more photos)',
+    (value) => (text(value) === 'none' ? null : numeric(value)),
+    wholeNumber(1).nullable(),
+  ),
+  minGeotaggedShare: setting(
+    'a number from 0 to 1 (the pre-flight refuses a flight with a smaller share of geotagged photos; 0 is off)',
+    numeric,
+    z.number().min(0).max(1),
+  ),
+  maxFlightHours: setting('a number of hours above 0 (the pre-flight warns when capture times span more)', numeric, z.number().gt(0)),
+  maxSpreadMeters: setting('a number of metres above 0 (the pre-flight warns when positions spread wider)', numeric, z.number().gt(0)),
   pix4dAuthUrl: setting('an https:// URL such as https://inspect.pix4d.com', text, httpsUrl()),
   pix4dApiUrl: setting('an https:// URL such as https://api.inspect.pix4d.com', text, httpsUrl()),
 } as const satisfies Record<string, Setting>;
@@ -265,6 +279,10 @@ function shown(value: unknown): string {
 /** Settings that are each in range but do not go together. */
 function crossCheckProblems(settings: Settings): string[] {
   const problems: string[] = [];
+  const minPhotos = settings.minPhotos ?? DEFAULT_PREFLIGHT_THRESHOLDS.minPhotos;
+  if (typeof settings.maxPhotos === 'number' && settings.maxPhotos < minPhotos) {
+    problems.push(`CDK context maxPhotos ${settings.maxPhotos} is below minPhotos ${minPhotos}: no flight could pass the pre-flight`);
+  }
   if (settings.secretArn !== undefined && settings.secretName !== undefined) {
     problems.push('CDK context secretArn and secretName conflict: give one of them (or neither, for a new secret)');
   }
@@ -278,6 +296,12 @@ function crossCheckProblems(settings: Settings): string[] {
     );
   }
   return problems;
+}
+
+function preflightProps(settings: Settings): InspectPipelineProps['preflight'] {
+  const keys = ['minPhotos', 'maxPhotos', 'minGeotaggedShare', 'maxFlightHours', 'maxSpreadMeters'] as const;
+  const given = Object.fromEntries(keys.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]]));
+  return Object.keys(given).length === 0 ? undefined : given;
 }
 
 function pipelineProps(settings: Settings): InspectPipelineProps {
@@ -303,6 +327,7 @@ function pipelineProps(settings: Settings): InspectPipelineProps {
     logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,
     pix4dAuthUrl: settings.pix4dAuthUrl,
     pix4dApiUrl: settings.pix4dApiUrl,
+    preflight: preflightProps(settings),
   };
   return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined)) as InspectPipelineProps;
 }

@@ -4,6 +4,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import type { PreflightThresholds } from '../src/preflight/preflight';
 
 /**
  * The outputs of the pipeline, by id. The ready stack keeps these ids as its OutputKeys (the operator CLI's
@@ -19,6 +20,7 @@ export const PIPELINE_OUTPUT_NAMES = [
   'BatchWaiterArn',
   'Pix4dSecretArn',
   'UploadExample',
+  'PreflightThresholds',
 ] as const;
 
 export type PipelineOutputName = (typeof PIPELINE_OUTPUT_NAMES)[number];
@@ -32,6 +34,8 @@ export interface PipelineOutputSources {
   readonly stateMachine: sfn.IStateMachine;
   readonly batchWaiter: sfn.IStateMachine;
   readonly secret: secretsmanager.ISecret;
+  /** The stack's pre-flight thresholds, all of them: the operator CLI checks a flight against them before upload. */
+  readonly preflightThresholds: PreflightThresholds;
 }
 
 /** An output's value (a token until deployed) and what it is for. */
@@ -64,6 +68,10 @@ export function pipelineOutputValues(sources: PipelineOutputSources): Readonly<R
     UploadExample: {
       value: uploadExample(sources.dropBucket.bucketName),
       description: 'Drop a flight: the photos first, manifest.json last (it closes the batch at once)',
+    },
+    PreflightThresholds: {
+      value: JSON.stringify(sources.preflightThresholds),
+      description: 'The pre-flight thresholds (JSON) a flight is checked against before its inspection is created',
     },
   };
 }

@@ -22,7 +22,10 @@ synthesized stack with the real handlers), drops a flight and prints its progres
 
 Flight (one-shot runs; with --serve, drop flights with any S3 client instead)
   --photos DIR              upload this folder as the flight (sub-folders kept), e.g. examples/flight
-  --generate N              or N synthetic JPEG photos (default 24)
+  --generate N              or N generated drone photos (default 24), with the Exif a DJI drone writes: GPS
+                            position on rings round a tower, capture times 3 s apart, one camera (DJI FC6310)
+  --no-gps                  generated photos without GPS position, as from a camera without GPS
+  --mixed-cameras           generated photos from two camera models in turn (DJI FC6310 and DJI FC3411)
   --asset NAME              asset folder (default tower-001)
   --flight NAME             flight folder (default flight-1)
   --manifest FILE           manifest.json to upload last (default: DIR/manifest.json if --photos has one, else
@@ -76,6 +79,8 @@ const OPTIONS = {
   flight: { type: 'string' },
   manifest: { type: 'string' },
   'no-manifest': { type: 'boolean', default: false },
+  'no-gps': { type: 'boolean', default: false },
+  'mixed-cameras': { type: 'boolean', default: false },
   'quiet-seconds': { type: 'string' },
   flights: { type: 'string' },
   'duplicate-events': { type: 'string' },
@@ -105,6 +110,9 @@ const ALIASES = { 'fault-rate': 'error-rate' } as const;
 /** Options that describe the flight a one-shot run drops: with --serve nothing would read them. */
 const ONE_SHOT_ONLY = ['photos', 'generate', 'manifest', 'flights', 'asset', 'flight'] as const;
 
+/** Options that shape the generated photos: a --photos folder, or the flights dropped with --serve, have their own. */
+const GENERATED_ONLY = ['no-gps', 'mixed-cameras'] as const;
+
 /** How long a connection to an external Pix4Dinspect's hosts may take before the run is refused. */
 const REACH_LIMIT_MS = 3_000;
 
@@ -129,6 +137,13 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
   if (values.serve) {
     const given = ONE_SHOT_ONLY.find((name) => values[name] !== undefined);
     if (given) throw new UsageError(`--${given} has no effect with --serve: drop flights with any S3 client (the banner shows how)`);
+  }
+  const generatedOnly = GENERATED_ONLY.find((name) => values[name]);
+  if (generatedOnly !== undefined && values.serve) {
+    throw new UsageError(`--${generatedOnly} has no effect with --serve: it shapes the photos a one-shot run generates (leave out --serve, or --${generatedOnly})`);
+  }
+  if (generatedOnly !== undefined && values.photos !== undefined) {
+    throw new UsageError(`--${generatedOnly} has no effect with --photos: it shapes generated photos (leave out --photos, or --${generatedOnly})`);
   }
   const asset = parseFolderOption('asset', values.asset ?? 'tower-001');
   const flight = parseFolderOption('flight', values.flight ?? 'flight-1');
@@ -161,6 +176,8 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
       source: {
         ...(values.photos === undefined ? {} : { photosDir: values.photos }),
         generate: parseWholeNumber('generate', values.generate, 1, 100_000) ?? 24,
+        gps: !values['no-gps'],
+        cameras: values['mixed-cameras'] ? 'mixed' : 'one',
       },
       asset,
       flight,

@@ -7,13 +7,18 @@ import { systemTimers } from '../src/timers';
 import type { RefusedCall } from './iam/iam-authorizer';
 import type { NotificationV1 } from '../src/notify/notification';
 import { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions, startLocalPipeline } from './pipeline/local-pipeline';
-import { syntheticPhoto, syntheticPhotoName } from './synthetic-photos';
+import { flightPhoto } from './flight-photos';
+import { syntheticPhotoName } from './synthetic-photos';
 
 export interface FlightSource {
   /** A folder uploaded as the flight, sub-folders kept (a manifest.json at its top aside: see `filesOf`). */
   readonly photosDir?: string;
-  /** Synthetic JPEGs when no folder is given. */
+  /** Generated drone photos, with their Exif (see flight-photos.ts), when no folder is given. */
   readonly generate: number;
+  /** Generated photos carry GPS positions (default true). */
+  readonly gps?: boolean;
+  /** Generated photos come from one camera model, or alternate two (default 'one'). */
+  readonly cameras?: 'one' | 'mixed';
 }
 
 export interface LocalRunOptions {
@@ -67,11 +72,12 @@ export interface FileToDrop {
   readonly size: number;
 }
 
-/** The files of a flight: every file under a folder, or `count` synthetic photos. */
+/** The files of a flight: every file under a folder, or `generate` generated drone photos. */
 export async function filesOf(source: FlightSource): Promise<FileToDrop[]> {
   if (source.photosDir === undefined) {
+    const options = { count: source.generate, gps: source.gps ?? true, cameras: source.cameras ?? 'one' } as const;
     return Array.from({ length: source.generate }, (_, index) => {
-      const body = syntheticPhoto(index);
+      const body = flightPhoto(index, options);
       return { relativePath: syntheticPhotoName(index), size: body.length, read: async () => body };
     });
   }

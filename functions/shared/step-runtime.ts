@@ -7,6 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Pix4dAccount, Pix4dInspectApi, Pix4dInspectClient } from '../../src/pix4d/client';
 import { processingParametersSchema } from '../../src/pix4d/schemas';
+import { preflightOverridesSchema, withOverrides } from '../../src/preflight/preflight';
 import { parseStatusClasses } from '../../src/status/processing-status';
 import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
 import { DEFAULT_PIPELINE_CONFIG, PipelineConfig } from '../../src/workflow/pipeline-config';
@@ -53,10 +54,13 @@ export function pipelineConfigFromEnv(env: Environment = process.env): PipelineC
   const defaults = DEFAULT_PIPELINE_CONFIG;
   const number = (name: string, fallback: number, range: NumberRange) => numberEnv(name, fallback, range, env);
   const parameters = optionalEnv('DEFAULT_PROCESSING_PARAMETERS', '', env);
+  const preflight = optionalEnv('PREFLIGHT_THRESHOLDS', '', env);
   return {
     workBucket: requireEnv('WORK_BUCKET', env),
     defaultAssetType: number('DEFAULT_ASSET_TYPE', defaults.defaultAssetType, { min: 1 }),
-    defaultProcessingParameters: parameters ? parseJsonEnv('DEFAULT_PROCESSING_PARAMETERS', parameters, processingParametersSchema.partial(), defaults.defaultProcessingParameters) : defaults.defaultProcessingParameters,
+    defaultProcessingParameters: parameters
+      ? parseJsonEnv('DEFAULT_PROCESSING_PARAMETERS', parameters, processingParametersSchema.partial(), defaults.defaultProcessingParameters)
+      : defaults.defaultProcessingParameters,
     photosPerChunk: number('PHOTOS_PER_CHUNK', defaults.photosPerChunk, { min: 1, max: 1000 }),
     copy: {
       concurrency: number('COPY_CONCURRENCY', 8, { min: 1, max: 64 }),
@@ -70,10 +74,17 @@ export function pipelineConfigFromEnv(env: Environment = process.env): PipelineC
     },
     statusClasses: parseStatusClasses(env.STATUS_CLASSES),
     inspectBaseUrl: optionalEnv('INSPECT_BASE_URL', defaults.inspectBaseUrl, env),
+    preflight: preflight ? withOverrides(defaults.preflight, parseJsonEnv('PREFLIGHT_THRESHOLDS', preflight, preflightOverridesSchema, {}, 'pre-flight thresholds')) : defaults.preflight,
   };
 }
 
-function parseJsonEnv<T extends object>(name: string, raw: string, schema: { safeParse(value: unknown): { success: boolean; data?: unknown } }, base: T): T {
+function parseJsonEnv<T extends object>(
+  name: string,
+  raw: string,
+  schema: { safeParse(value: unknown): { success: boolean; data?: unknown } },
+  base: T,
+  what = 'processing parameters',
+): T {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -81,7 +92,7 @@ function parseJsonEnv<T extends object>(name: string, raw: string, schema: { saf
     throw new Error(`Environment variable ${name} is not JSON`);
   }
   const result = schema.safeParse(json);
-  if (!result.success) throw new Error(`Environment variable ${name} does not hold valid processing parameters`);
+  if (!result.success) throw new Error(`Environment variable ${name} does not hold valid ${what}`);
   return { ...base, ...(result.data as object) };
 }
 

@@ -315,6 +315,7 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
         name: input.name ?? `Inspection ${isoWithOffset(now).slice(0, 10)}`,
         description: input.description ?? '',
         inspectionDate: input.inspection_date ? isoWithOffset(Date.parse(input.inspection_date)) : isoWithOffset(now),
+        inspectionDateGiven: input.inspection_date ?? null,
         processingParameters: input.processing_parameters,
       },
       now,

@@ -47,6 +47,8 @@ export interface StoredInspection {
   readonly name: string;
   readonly description: string;
   readonly inspectionDate: string;
+  /** `inspection_date` as the request gave it (null: none, the service dated it), for tests to assert what was sent. */
+  readonly inspectionDateGiven: string | null;
   readonly processingParameters: Record<string, unknown>;
   /** Every object of the inspection is written under `keyPrefix/`. */
   readonly keyPrefix: string;
@@ -88,7 +90,7 @@ export class ServiceState {
   }
 
   createInspection(
-    fields: Pick<StoredInspection, 'assetId' | 'name' | 'description' | 'inspectionDate' | 'processingParameters'>,
+    fields: Pick<StoredInspection, 'assetId' | 'name' | 'description' | 'inspectionDate' | 'inspectionDateGiven' | 'processingParameters'>,
     now: number,
   ): StoredInspection {
     const id = this.nextInspectionId++;

@@ -61,11 +61,14 @@ export interface Simulator {
 }
 
 export interface SimulatorHoldings {
-  readonly assets: readonly { readonly id: number; readonly name: string; readonly type: number }[];
+  /** Positions as the service keeps them: decimal text, 8 places. */
+  readonly assets: readonly { readonly id: number; readonly name: string; readonly type: number; readonly latitude: string | null; readonly longitude: string | null }[];
   readonly inspections: readonly {
     readonly id: number;
     readonly assetId: number;
     readonly name: string;
+    /** `inspection_date` as the create request gave it; null when it gave none. */
+    readonly inspectionDateGiven: string | null;
     /** Registered images (a key registered again names the same image). */
     readonly images: number;
     /** Keys that more than one register call named. */
@@ -121,11 +124,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     revokeTokens: () => apiHandler.revokeTokens(),
     holdings: () => ({
-      assets: [...state.assets.values()].map(({ id, name, type }) => ({ id, name, type })),
+      assets: [...state.assets.values()].map(({ id, name, type, latitude, longitude }) => ({ id, name, type, latitude, longitude })),
       inspections: [...state.inspections.values()].map((inspection) => ({
         id: inspection.id,
         assetId: inspection.assetId,
         name: inspection.name,
+        inspectionDateGiven: inspection.inspectionDateGiven,
         images: inspection.registeredKeys.size,
         registeredAgain: [...inspection.registrations.values()].filter((count) => count > 1).length,
         processingStarted: inspection.processing !== undefined,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { processingParametersSchema } from '../pix4d/schemas';
+import { preflightOverridesSchema } from '../preflight/preflight';
 import { MANIFEST_FILE } from './keys';
 import {
   formatCount,
@@ -153,6 +154,8 @@ const manifestSchema = z.strictObject({
   // `clipping_radius` >= 0 is the simulator's check (local/simulator/api-server.ts `processingParametersBody`).
   processing_parameters: processingParametersSchema.partial().optional(),
   images: imagesSchema.optional(),
+  // This flight's pre-flight thresholds over the stack's (src/preflight/preflight.ts).
+  preflight: preflightOverridesSchema.optional(),
 });
 
 export type Manifest = z.output<typeof manifestSchema>;

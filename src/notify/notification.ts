@@ -112,12 +112,35 @@ const timingsSchema = z.strictObject({
   finishedAt: isoTimestamp,
 });
 
+/** The most cameras and warnings a message lists. */
+export const MAX_CAMERAS_LISTED = 20;
+export const MAX_WARNINGS_LISTED = 20;
+const MAX_WARNING_CHARS = 1_000;
+
+const latitude = z.number().min(-90).max(90);
+const longitude = z.number().min(-180).max(180);
+
+/** What the photos' own metadata says of the flight (added to version 1): null when it was not read. */
+const flightSchema = z.strictObject({
+  capturedFrom: isoTimestamp.nullable(),
+  capturedTo: isoTimestamp.nullable(),
+  cameras: z.array(z.string().min(1).max(MAX_NAME_CHARS)).max(MAX_CAMERAS_LISTED),
+  /** Photos with a GPS position, of `photos`. */
+  geotagged: count,
+  photos: count,
+  centroid: z.strictObject({ latitude, longitude }).nullable(),
+  altitude: z.strictObject({ min: z.number(), max: z.number() }).nullable(),
+});
+
 const common = {
   version: z.literal(1),
   batch: batchSchema,
   asset: assetSchema,
   inspection: inspectionSchema.nullable(),
   images: imagesSchema,
+  flight: flightSchema.nullable(),
+  /** The pre-flight's warnings, in plain words (added to version 1). */
+  warnings: z.array(z.string().min(1).max(MAX_WARNING_CHARS)).max(MAX_WARNINGS_LISTED),
   timings: timingsSchema,
 };
 
@@ -157,6 +180,7 @@ export const notificationSchema = z
 
 export type NotificationV1 = z.infer<typeof notificationSchema>;
 export type SkippedImage = z.infer<typeof skippedImageSchema>;
+export type FlightBlock = z.infer<typeof flightSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Builder
@@ -184,6 +208,18 @@ export interface NotificationInput {
     /** Full count of skipped images when `skipped` is not the whole list; defaults to `skipped.length`. */
     readonly skippedTotal?: number;
   };
+  /** What the photos' metadata says of the flight. @default null: not read (a video, or a run that stopped before) */
+  readonly flight?: {
+    readonly photos: number;
+    readonly geotagged: number;
+    readonly capturedFrom: string | null;
+    readonly capturedTo: string | null;
+    readonly cameras: readonly string[];
+    readonly centroid: { readonly latitude: number; readonly longitude: number } | null;
+    readonly altitude: { readonly min: number; readonly max: number } | null;
+  } | null;
+  /** The pre-flight's warnings. @default none */
+  readonly warnings?: readonly string[];
   /** Required for `inspection.failed` and refused otherwise: the builder writes the timed-out error itself. */
   readonly error?: { readonly stage: string; readonly message: string };
   /** Required for `inspection.late_photos` and `inspection.skipped`, refused otherwise: why nothing started. */
@@ -353,6 +389,8 @@ function assembleMessage(
       skipped,
       skippedTotal,
     },
+    flight: flightBlock(input.flight ?? null, clean),
+    warnings: (input.warnings ?? []).slice(0, MAX_WARNINGS_LISTED).map((warning) => clean(warning, MAX_WARNING_CHARS)).filter((warning) => warning !== ''),
   };
   const timings = {
     closedAt: toIsoTimestamp(input.timings.closedAt, 'closedAt'),
@@ -400,6 +438,25 @@ function assembleMessage(
     default:
       throw new Error(`Unknown notification type: ${String((input as { type: unknown }).type)}`);
   }
+}
+
+/** The flight block in the message's key order, camera names cleaned like every other text. */
+function flightBlock(flight: NotificationInput['flight'], clean: Cleaner): FlightBlock | null {
+  if (!flight) return null;
+  return {
+    capturedFrom: flight.capturedFrom === null ? null : toIsoWithZone(flight.capturedFrom),
+    capturedTo: flight.capturedTo === null ? null : toIsoWithZone(flight.capturedTo),
+    cameras: flight.cameras.slice(0, MAX_CAMERAS_LISTED).map((camera) => clean(camera, MAX_NAME_CHARS)).filter((camera) => camera !== ''),
+    geotagged: flight.geotagged,
+    photos: flight.photos,
+    centroid: flight.centroid ? { latitude: flight.centroid.latitude, longitude: flight.centroid.longitude } : null,
+    altitude: flight.altitude ? { min: flight.altitude.min, max: flight.altitude.max } : null,
+  };
+}
+
+/** A capture time as the photo gave it (its zone kept), or in UTC when it is not an ISO 8601 time with a zone. */
+function toIsoWithZone(value: string): string {
+  return isoTimestamp.safeParse(value).success ? value : toIsoTimestamp(value, 'flight');
 }
 
 /** How many skipped images fit in the byte budget, counted as they appear twice-encoded in `default`. */
@@ -487,6 +544,27 @@ function outcomeLine(message: NotificationV1): string {
   }
 }
 
+/** The photos' metadata and the pre-flight's warnings, in plain words. */
+function flightLines(message: NotificationV1): string[] {
+  const lines: string[] = [];
+  const flight = message.flight;
+  if (flight) {
+    lines.push('');
+    if (flight.capturedFrom !== null && flight.capturedTo !== null) lines.push(`Captured:   ${flight.capturedFrom} to ${flight.capturedTo}`);
+    else lines.push('Captured:   the photos give no capture time');
+    const where = flight.centroid ? `, centred on ${flight.centroid.latitude.toFixed(6)}, ${flight.centroid.longitude.toFixed(6)}` : '';
+    lines.push(`Geotagged:  ${flight.geotagged} of ${flight.photos} photos${where}`);
+    if (flight.altitude) lines.push(`Altitude:   ${flight.altitude.min} to ${flight.altitude.max} m above sea level`);
+    const label = flight.cameras.length === 1 ? 'Camera:' : 'Cameras:';
+    lines.push(`${label.padEnd(12)}${flight.cameras.length === 0 ? 'not named by the photos' : flight.cameras.join(', ')}`);
+  }
+  if (message.warnings.length > 0) {
+    lines.push('', 'Warnings:');
+    for (const warning of message.warnings) lines.push(`  - ${warning}`);
+  }
+  return lines;
+}
+
 /** A few lines a person reads; plain text. */
 function buildEmailBody(message: NotificationV1): string {
   const lines: string[] = [];
@@ -518,6 +596,8 @@ function buildEmailBody(message: NotificationV1): string {
     const more = images.skippedTotal - shown.length;
     if (more > 0) lines.push(`  ... and ${more} more`);
   }
+
+  lines.push(...flightLines(message));
 
   if ('error' in message) {
     lines.push('', `Error at stage ${message.error.stage}:`, message.error.message);

@@ -58,6 +58,8 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
       registered: state.registration?.registered ?? 0,
       skipped: [...(summary?.skipped ?? []), ...skippedWhileCopying],
     },
+    flight: summary?.flight ?? null,
+    warnings: summary?.warnings ?? [],
     ...(input.type === 'inspection.failed' ? { error: describeFailure(state) } : {}),
     ...(isNoticeType(input.type) ? { notice: causeMessage(state.error?.Cause) } : {}),
     ...(state.processing?.deadline ? { deadline: state.processing.deadline } : {}),
@@ -125,6 +127,9 @@ function sumCopied(state: WorkflowState): number {
   return (state.copy ?? []).reduce((sum, chunk) => sum + chunk.copied, 0);
 }
 
+/** Failures of the person's input, whichever step found them: the stage names what to fix. */
+const STAGE_OF_ERROR: Readonly<Record<string, string>> = { ManifestError: 'manifest', PreflightError: 'preflight' };
+
 /** Stage and reason of a failure: from the Catch that led here, or from the processing status. */
 function describeFailure(state: WorkflowState): { stage: string; message: string } {
   if (!state.error) {
@@ -132,7 +137,7 @@ function describeFailure(state: WorkflowState): { stage: string; message: string
     return { stage: 'processing', message: `Pix4Dinspect reported a failed processing: ${status ? `${status.name} (${status.id})` : 'unknown status'}` };
   }
   const name = state.error.Error ?? 'Error';
-  const stage = name === 'ManifestError' ? 'manifest' : (state.failure?.stage ?? 'unknown');
+  const stage = STAGE_OF_ERROR[name] ?? state.failure?.stage ?? 'unknown';
   return { stage, message: `${name}: ${causeMessage(state.error.Cause)}` };
 }
 

@@ -1,6 +1,7 @@
 import { DEFAULT_PROCESSING_PARAMETERS, ProcessingParameters } from '../pix4d/schemas';
 import { DEFAULT_POLL_POLICY, DEFAULT_STATUS_CLASSES, PollPolicy, StatusClasses } from '../status/processing-status';
 import type { CopyOptions } from '../copy/copier';
+import { DEFAULT_PREFLIGHT_THRESHOLDS, PreflightThresholds } from '../preflight/preflight';
 
 /** Settings of the workflow steps; the Lambdas read them from their environment, local mode passes them in. */
 export interface PipelineConfig {
@@ -19,6 +20,8 @@ export interface PipelineConfig {
   readonly statusClasses: StatusClasses;
   /** Base of inspection links. @default https://inspect.pix4d.com */
   readonly inspectBaseUrl: string;
+  /** The pre-flight's thresholds, under those of a manifest's `preflight`. @default DEFAULT_PREFLIGHT_THRESHOLDS */
+  readonly preflight: PreflightThresholds;
 }
 
 export const DEFAULT_PIPELINE_CONFIG: Omit<PipelineConfig, 'workBucket'> = {
@@ -30,4 +33,5 @@ export const DEFAULT_PIPELINE_CONFIG: Omit<PipelineConfig, 'workBucket'> = {
   pollPolicy: DEFAULT_POLL_POLICY,
   statusClasses: DEFAULT_STATUS_CLASSES,
   inspectBaseUrl: 'https://inspect.pix4d.com',
+  preflight: DEFAULT_PREFLIGHT_THRESHOLDS,
 };

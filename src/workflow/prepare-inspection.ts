@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { AssetRegistry, ResolvedAsset } from '../assets/asset-registry';
-import { classifyBatch, listBatch, SkippedObject } from '../batch/list-batch';
+import { BatchImage, classifyBatch, listBatch, SkippedObject } from '../batch/list-batch';
 import { mapWithConcurrency } from '../copy/pool';
 import { destinationKeyProblem, keyBytes, runIdSuffix } from '../batch/limits';
 import { folderNameProblems, Manifest, parseManifestBytes } from '../batch/manifest';
@@ -8,6 +8,7 @@ import { manifestSizeError } from '../batch/manifest-encoding';
 import type { InspectionRequest } from '../ingest/batch-events';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { CreateInspectionInput, ProcessingParameters } from '../pix4d/schemas';
+import { assessFlight, FlightSummary, PreflightError, PreflightResult, withOverrides } from '../preflight/preflight';
 import { closeFolder } from './close-decision';
 import { recordPrepared } from './record-progress';
 import { RunStore } from './run-store';
@@ -35,6 +36,10 @@ export interface RunImage {
 export interface BatchSummary {
   readonly found: number;
   readonly skipped: readonly SkippedObject[];
+  /** What the photos' metadata tells; absent for a video, or a run that stopped before reading it. */
+  readonly flight?: FlightSummary;
+  /** The pre-flight's warnings. */
+  readonly warnings?: readonly string[];
 }
 
 export const RUN_FILES = {
@@ -79,10 +84,12 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   const parameters: ProcessingParameters = { ...deps.config.defaultProcessingParameters, ...manifest.processing_parameters };
 
   const { objects } = await listBatch(deps.s3, batch.bucket, batch.prefix);
+  // One ranged read per photo: its first bytes for the content check and its metadata for the pre-flight.
   const { images, skipped } = await classifyBatch(deps.s3, batch.bucket, objects, {
     isVideo: parameters.is_video,
     prefix: batch.prefix,
-    inspectContent: false,
+    readMetadata: true,
+    concurrency: METADATA_READS_IN_FLIGHT,
     ...(manifest.images ? { selection: manifest.images } : {}),
   });
   const runImages: RunImage[] = images.map((image) => ({ sourceKey: image.key, relativePath: image.relativePath, size: image.size }));
@@ -90,19 +97,26 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   // Before anything is created in Pix4Dinspect: is this run the folder's one decision? A refused run's notification
   // lists the files it refuses instead of the batch's.
   const refusal = images.length > 0 ? await closeFolder(request, batchId, objects, deps) : undefined;
-  const summary: BatchSummary = refusal ? { found: refusal.files.length, skipped: refusal.files } : { found: objects.length, skipped };
+  const preflight = refusal || images.length === 0 || parameters.is_video ? undefined : preflightOf(images, manifest, deps);
+  const summary: BatchSummary = refusal
+    ? { found: refusal.files.length, skipped: refusal.files }
+    : { found: objects.length, skipped, ...(preflight ? { flight: preflight.flight, warnings: preflight.warnings } : {}) };
   await store.write(runPrefix, RUN_FILES.summary, summary);
   if (images.length === 0) throw noPhotos(batch.prefix, objects.length, skipped);
   if (refusal) throw refusal.error;
+  // Refused before the inspection is created: nothing exists in Pix4Dinspect and no allowance is spent.
+  if (preflight?.refusal !== undefined) throw new PreflightError(`${batch.prefix}: the pre-flight refused the flight: ${preflight.refusal}`);
 
   const api = await deps.pix4d();
-  const asset = await resolveAsset(manifest, batch.assetName, api, deps);
+  const asset = await resolveAsset(manifest, batch.assetName, preflight?.flight.centroid ?? null, api, deps);
+  // The manifest's date wins; else the flight's first capture.
+  const inspectionDate = manifest.inspection?.inspection_date ?? preflight?.flight.capturedFrom ?? undefined;
   const inspection = await createInspectionOnce(store, runPrefix, api, deps, {
     asset: asset.id,
     name: manifest.inspection?.name ?? batch.flightName,
     processing_parameters: parameters,
     description: describeInspection(manifest.inspection?.description, batch, batchId),
-    ...(manifest.inspection?.inspection_date ? { inspection_date: manifest.inspection.inspection_date } : {}),
+    ...(inspectionDate ? { inspection_date: inspectionDate } : {}),
   });
 
   // Inspect's key prefix comes with the inspection's credentials, so only now can a photo whose key there would pass
@@ -116,7 +130,7 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   });
   const allSkipped = [...skipped, ...tooLong];
   if (tooLong.length > 0) {
-    await store.write(runPrefix, RUN_FILES.summary, { found: objects.length, skipped: allSkipped } satisfies BatchSummary);
+    await store.write(runPrefix, RUN_FILES.summary, { ...summary, skipped: allSkipped } satisfies BatchSummary);
     deps.logger.info('Photos skipped: key too long for Inspect\'s bucket', { batch: batch.prefix, inspectionId: inspection.id, skipped: tooLong.length });
   }
   // The inspection stays without photos, which uses no allowance (that is spent when processing starts).
@@ -187,17 +201,44 @@ async function readManifest(deps: StepDependencies, bucket: string, key: string)
   return parseManifestBytes(await answer.Body!.transformToByteArray());
 }
 
-/** Manifest `asset.id`, else the registry by name, else a new asset recorded in the registry. */
-async function resolveAsset(manifest: Manifest, folderName: string, api: Pix4dInspectApi, deps: StepDependencies): Promise<ResolvedAsset> {
+/** Photos whose first bytes are read at once: S3 answers each in tens of milliseconds, and each holds 128 KiB. */
+const METADATA_READS_IN_FLIGHT = 32;
+
+/** The pre-flight of the flight's photos, with the stack's thresholds under the manifest's. */
+function preflightOf(images: readonly BatchImage[], manifest: Manifest, deps: StepDependencies): PreflightResult {
+  const thresholds = withOverrides(deps.config.preflight, manifest.preflight);
+  const result = assessFlight(
+    images.map((image) => ({ name: image.relativePath, metadata: image.metadata ?? {} })),
+    thresholds,
+  );
+  for (const warning of result.warnings) deps.logger.info('Pre-flight warning', { warning });
+  return result;
+}
+
+/**
+ * Manifest `asset.id`, else the registry by name, else a new asset recorded in the registry, placed where the
+ * manifest says or else at the centre of the flight's geotagged photos.
+ */
+async function resolveAsset(
+  manifest: Manifest,
+  folderName: string,
+  centroid: { readonly latitude: number; readonly longitude: number } | null,
+  api: Pix4dInspectApi,
+  deps: StepDependencies,
+): Promise<ResolvedAsset> {
   const asset = manifest.asset;
   if (asset && 'id' in asset) return { id: asset.id, name: folderName, source: 'manifest' };
   const registry = new AssetRegistry({ s3: deps.s3, bucket: deps.config.workBucket });
+  // A position is one pair: a manifest's latitude alone does not mix with the photos' longitude.
+  const given = asset?.latitude !== undefined || asset?.longitude !== undefined;
+  const latitude = given ? asset?.latitude : centroid?.latitude;
+  const longitude = given ? asset?.longitude : centroid?.longitude;
   return registry.resolve(
     {
       name: asset?.name ?? folderName,
       type: asset?.type ?? deps.config.defaultAssetType,
-      ...(asset?.latitude === undefined ? {} : { latitude: asset.latitude }),
-      ...(asset?.longitude === undefined ? {} : { longitude: asset.longitude }),
+      ...(latitude === undefined ? {} : { latitude }),
+      ...(longitude === undefined ? {} : { longitude }),
       ...(asset?.description === undefined ? {} : { description: asset.description }),
     },
     api,

@@ -13,14 +13,26 @@ import { ManifestError, parseManifest, parseManifestBytes } from '../../src/batc
 import { requireProfile, type ProfileFiles } from '../../cli/aws-profile';
 import { describeState, manifestRunId, pickRun } from '../../cli/follow';
 import { interruptedMessage, main } from '../../cli/main';
+import { pipelineOutputValues, type PipelineOutputSources } from '../../lib/pipeline-outputs';
 import { buildManifest, generationOf, nextGeneration, parseSetFlag } from '../../cli/manifest-text';
 import { isYes, type Streams } from '../../cli/output';
 import { formatBytes, formatDuration, formatProgressLine, UploadProgress } from '../../cli/progress';
 import { confirmationQuestion, parseBatchArgument } from '../../cli/retry';
 import { formatAge, formatPhotos, statusTable, visibleRecords } from '../../cli/status';
-import { LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET, pickPipelineOutputs, regionOf, requireDropBucket, requireWorkBucket, resolveTargets, type Targets } from '../../cli/targets';
+import {
+  LOCAL_DROP_BUCKET,
+  LOCAL_WORK_BUCKET,
+  parsePreflightThresholds,
+  pickPipelineOutputs,
+  regionOf,
+  requireDropBucket,
+  requireWorkBucket,
+  resolveTargets,
+  type Targets,
+} from '../../cli/targets';
 import { alreadyThere, compareWithRemote, planManifest, skipReasonOf } from '../../cli/upload';
-import { jpegBytes } from '../helpers/flights';
+import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../../src/preflight/preflight';
+import { geotaggedPhotos, jpegBytes, type DroppedFile } from '../helpers/flights';
 
 /**
  * The parts of the operator CLI, in this process: manifests from flags, --set, resumability, ages, progress lines,
@@ -888,6 +900,65 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
     expect(refused).toThrow('--pipeline Photos: stack InspectPipeline holds no embedded pipeline');
   });
 
+  it('the PreflightThresholds output: the stack\'s thresholds in the targets; a stack deployed before it has none and the targets say why', async () => {
+    // Prepare
+    const stackThresholds = { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 2, maxPhotos: 500 };
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'InspectPipeline' })
+      .resolves(outputs({ DropBucketName: 'd', WorkBucketName: 'w', PreflightThresholds: JSON.stringify(stackThresholds) }));
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'OldPipeline' }).resolves(outputs({ DropBucketName: 'd', WorkBucketName: 'w' }));
+
+    // Act
+    const current = await resolveStack({ stack: 'InspectPipeline', region: 'eu-west-1' });
+    const old = await resolveStack({ stack: 'OldPipeline', region: 'eu-west-1' });
+
+    // Assess
+    expect(current.preflightThresholds).toEqual(stackThresholds);
+    expect(current.preflightThresholdsProblem).toBeUndefined();
+    expect(old.preflightThresholds).toBeUndefined();
+    expect(old.preflightThresholdsProblem).toBe('it has no PreflightThresholds output (deployed before the pre-flight)');
+    for (const targets of [current, old]) targets.s3.destroy();
+  });
+
+  it('pickPipelineOutputs: the output the stack writes, an embedded pipeline\'s <id>PreflightThresholds<hash> over the defaults, and one this CLI cannot read', () => {
+    // Prepare: the value as lib/pipeline-outputs.ts writes it, for thresholds set as stack context
+    const contextThresholds = { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 10, minGeotaggedShare: 0.9 };
+    const written = pipelineOutputValues({
+      dropBucket: { bucketName: 'ready-drop' },
+      workBucket: { bucketName: 'ready-work' },
+      topic: { topicArn: 't' },
+      alarmTopic: { topicArn: 'a' },
+      stateMachine: { stateMachineArn: 's' },
+      batchWaiter: { stateMachineArn: 'w' },
+      secret: { secretArn: 'x' },
+      preflightThresholds: contextThresholds,
+    } as unknown as PipelineOutputSources).PreflightThresholds.value;
+    const ready = [
+      { OutputKey: 'DropBucketName', OutputValue: 'ready-drop' },
+      { OutputKey: 'PreflightThresholds', OutputValue: written },
+    ];
+    const embedded = [
+      { OutputKey: 'PhotosDropBucketName1A2B3C4D', OutputValue: 'photos-drop' },
+      { OutputKey: 'PhotosPreflightThresholds0A1B2C3D', OutputValue: '{"minPhotos": 3}' },
+    ];
+    const unreadable = [
+      { OutputKey: 'DropBucketName', OutputValue: 'd' },
+      { OutputKey: 'PreflightThresholds', OutputValue: '{"minPhotos": 3, "maxBatteries": 2}' },
+    ];
+
+    // Act
+    const fromReady = pickPipelineOutputs(ready, 'InspectPipeline');
+    const fromEmbedded = pickPipelineOutputs(embedded, 'MyApp');
+    const fromUnreadable = pickPipelineOutputs(unreadable, 'InspectPipeline');
+
+    // Assess
+    expect(fromReady).toEqual({ dropBucket: 'ready-drop', workBucket: undefined, preflightThresholds: contextThresholds });
+    expect(fromEmbedded).toEqual({ dropBucket: 'photos-drop', workBucket: undefined, pipeline: 'Photos', preflightThresholds: { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 3 } });
+    expect(fromUnreadable.preflightThresholds).toBeUndefined();
+    expect(fromUnreadable.preflightThresholdsProblem).toBe('its PreflightThresholds output is not one this CLI reads (Unrecognized key: "maxBatteries"): deployed by another version?');
+    expect(parsePreflightThresholds('not json')).toEqual({ problem: 'its PreflightThresholds output is not JSON' });
+  });
+
   it('a stack without pipeline outputs, and a stack that does not exist, are usage errors naming the stack and region', async () => {
     // Prepare
     cloudFormation.on(DescribeStacksCommand, { StackName: 'Website' }).resolves(outputs({ Url: 'https://x' }));
@@ -941,11 +1012,17 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
   const targets = (): Targets => ({ s3, region: EMBEDDED_S3_REGION, dropBucket: DROP, workBucket: WORK, source: embedded.endpoint });
 
   /** `main` with the embedded server as target; on a terminal (whose answers are given) or not. */
-  async function run(args: readonly string[], terminal?: { answers: (string | undefined)[] }) {
+  async function run(args: readonly string[], terminal?: { answers: (string | undefined)[] }, target: Targets = targets()) {
     const collected = collectingStreams(terminal);
-    const code = await main(args, collected.streams, async () => targets());
+    const code = await main(args, collected.streams, async () => target);
     return { code, stdout: collected.out.join(''), stderr: collected.err.join(''), questions: collected.questions };
   }
+
+  function filesOf(dropped: readonly DroppedFile[]): Record<string, Buffer | string> {
+    return Object.fromEntries(dropped.map((file) => [file.relativePath, file.body]));
+  }
+
+  const jsonLinesOf = (stdout: string) => stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
 
   /** A closed batch: one photo and its manifest.json (bytes as given). */
   async function closedBatch(prefix: string, manifest: string | Buffer = '{}\n'): Promise<string | undefined> {
@@ -1123,8 +1200,8 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     });
     await s3.send(new PutObjectCommand({ Bucket: DROP, Key: `${prefix}DCIM/DJI_0002.JPG`, Body: already }));
 
-    // Act
-    const result = await run(['upload', dir, '--asset', 'tower-dry', '--flight', 'flight-1', '--skip-unsupported', '--dry-run', '--json']);
+    // Act: --force, since two photos are fewer than the pre-flight's minPhotos
+    const result = await run(['upload', dir, '--asset', 'tower-dry', '--flight', 'flight-1', '--skip-unsupported', '--dry-run', '--json', '--force']);
 
     // Assess
     expect(result.code, result.stderr).toBe(0);
@@ -1159,6 +1236,12 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
         eTag: createHash('md5').update(manifest).digest('hex'),
         runId: manifestRunId(DROP, prefix, createHash('md5').update(manifest).digest('hex')),
       },
+      preflight: expect.objectContaining({
+        assessed: true,
+        flight: expect.objectContaining({ photos: 2, geotagged: 0 }),
+        refusal: '2 photos, fewer than minPhotos 6: DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG',
+        forced: true,
+      }),
       wait: false,
     });
     expect(await keysUnder(prefix)).toEqual([`${prefix}DCIM/DJI_0002.JPG`]);
@@ -1193,5 +1276,98 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     expect(real.stdout).toMatch(/Uploaded 11 of 13 files \(66\.0 KiB\) to .* 0 already there with the same content, 2 left out \(--skip-unsupported\)\./);
     expect(real.stdout).toContain(`(run ${runId})`);
     expect(await keysUnder(prefix)).toHaveLength(12);
+  });
+
+  it('upload --dry-run of a flight the pre-flight refuses: the pre-flight, then the refusal (exit 2) instead of the plan; with --json the pre-flight line alone; nothing written', async () => {
+    // Prepare
+    const prefix = 'tower-pre/dry-1/';
+    const dir = await folderWith(filesOf(geotaggedPhotos(3)));
+    const args = ['upload', dir, '--asset', 'tower-pre', '--flight', 'dry-1', '--dry-run'];
+
+    // Act
+    const human = await run(args);
+    const json = await run([...args, '--json']);
+
+    // Assess
+    expect(human.code).toBe(2);
+    expect(human.stdout).toContain('Pre-flight of 3 photos; thresholds: the defaults (no --stack to read the deployed ones from):\n');
+    expect(human.stdout).toContain('  cameras     DJI FC6310\n');
+    expect(human.stdout).not.toContain('Dry run:');
+    expect(human.stderr).toMatch(/^inspect-pipeline: upload: the pre-flight refuses the flight, as the pipeline would: 3 photos, fewer than minPhotos 6: [^\n]+ or add --force to upload it anyway\n$/);
+    expect(json.code).toBe(2);
+    expect(jsonLinesOf(json.stdout)).toEqual([expect.objectContaining({ event: 'preflight', refusal: expect.stringMatching(/^3 photos, fewer than minPhotos 6: /), forced: false })]);
+    expect(await keysUnder(prefix)).toEqual([]);
+  });
+
+  it('thresholds: the stack\'s (PreflightThresholds) when the targets hold them, the manifest\'s "preflight" over them; the defaults otherwise, saying why', async () => {
+    // Prepare
+    const stackThresholds = { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 2 };
+    const stack: Targets = { ...targets(), source: 'stack InspectPipeline (eu-west-1)', preflightThresholds: stackThresholds };
+    const old: Targets = { ...targets(), source: 'stack OldPipeline (eu-west-1)', preflightThresholdsProblem: 'it has no PreflightThresholds output (deployed before the pre-flight)' };
+    const three = await folderWith(filesOf(geotaggedPhotos(3)));
+    const stricter = await folderWith({ ...filesOf(geotaggedPhotos(3)), 'manifest.json': JSON.stringify({ preflight: { minPhotos: 4 } }) });
+
+    // Act
+    const passes = await run(['upload', three, '--asset', 'tower-pre', '--flight', 'stack-1', '--json'], undefined, stack);
+    const refused = await run(['upload', stricter, '--asset', 'tower-pre', '--flight', 'stack-2', '--json'], undefined, stack);
+    const defaults = await run(['upload', three, '--asset', 'tower-pre', '--flight', 'stack-3', '--dry-run'], undefined, old);
+
+    // Assess
+    expect(passes.code, passes.stderr).toBe(0);
+    expect(jsonLinesOf(passes.stdout)[0]).toMatchObject({
+      event: 'preflight',
+      thresholds: stackThresholds,
+      thresholdsFrom: 'stack',
+      thresholdsSource: 'stack InspectPipeline (eu-west-1), its PreflightThresholds output',
+      manifestPreflight: null,
+      refusal: null,
+    });
+    expect(await keysUnder('tower-pre/stack-1/')).toHaveLength(4);
+    expect(refused.code).toBe(2);
+    expect(jsonLinesOf(refused.stdout)).toEqual([
+      expect.objectContaining({
+        thresholds: { ...stackThresholds, minPhotos: 4 },
+        thresholdsFrom: 'stack',
+        manifestPreflight: { minPhotos: 4 },
+        refusal: '3 photos, fewer than minPhotos 4: DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG',
+      }),
+    ]);
+    expect(refused.stderr).toContain(`set "preflight" thresholds for it in ${join(stricter, 'manifest.json')}, or add --force`);
+    expect(await keysUnder('tower-pre/stack-2/')).toEqual([]);
+    expect(defaults.code).toBe(2);
+    expect(defaults.stdout).toContain('thresholds: the defaults (stack OldPipeline (eu-west-1): it has no PreflightThresholds output (deployed before the pre-flight)):\n');
+  });
+
+  it('photos without GPS: warned, and refused by a manifest\'s minGeotaggedShare naming the share and the photos; a video batch is not assessed', async () => {
+    // Prepare
+    const noGps = filesOf(geotaggedPhotos(6, { gps: false }));
+    const warned = await folderWith(noGps);
+    const strict = await folderWith({ ...noGps, 'manifest.json': JSON.stringify({ preflight: { minGeotaggedShare: 0.5 } }) });
+    // An MP4's `ftyp` box: the content check's signature of a video.
+    const video = await folderWith({ 'DCIM/DJI_0001.MP4': Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(2_036)]) });
+
+    // Act
+    const warnedRun = await run(['upload', warned, '--asset', 'tower-pre', '--flight', 'gps-1', '--dry-run']);
+    const strictRun = await run(['upload', strict, '--asset', 'tower-pre', '--flight', 'gps-2']);
+    const videoRun = await run(['upload', video, '--asset', 'tower-pre', '--flight', 'video-1', '--set', 'processing_parameters.is_video=true', '--json']);
+
+    // Assess
+    expect(warnedRun.code, warnedRun.stderr).toBe(0);
+    expect(warnedRun.stdout).toContain('  geotagged   0 of 6 (0%)\n');
+    expect(warnedRun.stdout).toContain('  centroid    none: no photo is geotagged\n');
+    expect(warnedRun.stdout).toContain('  verdict     passes, with 1 warning\n');
+    expect(warnedRun.stderr).toContain('warning: pre-flight: 6 of 6 photos have no GPS position (DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG and 3 more)\n');
+    expect(strictRun.code).toBe(2);
+    expect(strictRun.stderr).toContain('the pre-flight refuses the flight, as the pipeline would: 0 of 6 photos geotagged (0%), below minGeotaggedShare 0.5 (50%); without GPS: DCIM/DJI_0001.JPG, ');
+    expect(await keysUnder('tower-pre/gps-2/')).toEqual([]);
+    expect(videoRun.code, videoRun.stderr).toBe(0);
+    expect(jsonLinesOf(videoRun.stdout)[0]).toMatchObject({
+      event: 'preflight',
+      assessed: false,
+      reason: 'a video (processing_parameters.is_video): the pipeline judges it by its container type only',
+      flight: null,
+      refusal: null,
+    });
+    expect(await keysUnder('tower-pre/video-1/')).toHaveLength(2);
   });
 });

@@ -7,7 +7,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchState } from '../../src/batch-state/batch-state';
 import { createS3Client } from '../../src/s3-client';
-import { jpegBytes } from '../helpers/flights';
+import { flightPhotoStation } from '../../local/flight-photos';
+import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../../src/preflight/preflight';
+import { geotaggedPhotos, jpegBytes, type DroppedFile } from '../helpers/flights';
 import { exitWithin, jsonLines, killStartedClis, PROJECT_ROOT, startCli, waitForLine, type CliLine, type FinishedCli, type RunningCli } from '../helpers/local-cli-process';
 import { killOperatorCli, runOperatorCli, startOperatorCli, stopGracefully } from '../helpers/operator-cli-process';
 
@@ -81,6 +83,10 @@ async function writeFiles(root: string, files: Record<string, Buffer | string>):
   }
 }
 
+function filesOf(dropped: readonly DroppedFile[]): Record<string, Buffer | string> {
+  return Object.fromEntries(dropped.map((file) => [file.relativePath, file.body]));
+}
+
 async function listKeys(prefix: string): Promise<{ key: string; size: number }[]> {
   const objects: { key: string; size: number }[] = [];
   let token: string | undefined;
@@ -103,7 +109,10 @@ function linesOf(run: FinishedCli): CliLine[] {
   return jsonLines(run.stdout);
 }
 
-/** The first flight: sub-folders, a name with a space, a junk file, and one file large enough for multipart. */
+/**
+ * The first flight: sub-folders, a name with a space, a junk file, and one file large enough for multipart; six
+ * photos, as many as the pre-flight's minPhotos (serve mode runs with the stack's defaults).
+ */
 const FIRST = { asset: 'tower-cli', flight: 'flight-1', prefix: 'tower-cli/flight-1/' };
 const FIRST_FILES: Record<string, Buffer | string> = {
   'DCIM/100MEDIA/DJI_0001.JPG': jpegBytes(4_096, 1),
@@ -111,9 +120,11 @@ const FIRST_FILES: Record<string, Buffer | string> = {
   'DCIM/101MEDIA/DJI_0001.JPG': jpegBytes(4_096, 3),
   'DCIM/101MEDIA/DJI 0003.JPG': jpegBytes(4_096, 4),
   'DCIM/101MEDIA/DJI_0004.JPG': jpegBytes(20 * MIB, 5),
+  'DCIM/101MEDIA/DJI_0005.JPG': jpegBytes(4_096, 6),
   'DCIM/notes.txt': 'flight notes, not a photo\n',
 };
 const FIRST_PHOTOS = Object.keys(FIRST_FILES).filter((path) => path.endsWith('.JPG')).length;
+const FIRST_FILE_COUNT = Object.keys(FIRST_FILES).length;
 
 let firstUpload: Promise<{ dir: string; run: FinishedCli }> | undefined;
 
@@ -139,16 +150,17 @@ describe('the operator CLI against local serve mode', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('warning: DCIM/notes.txt will be skipped: unsupported extension (.txt)');
     const lines = linesOf(run);
-    expect(lines[0]).toMatchObject({ event: 'uploaded', files: 6, uploaded: 6, skipped: 0, manifest: { source: 'flags', action: 'write' } });
+    expect(lines[0]).toMatchObject({ event: 'preflight', assessed: true, flight: { photos: FIRST_PHOTOS, geotagged: 0 }, refusal: null, forced: false });
+    expect(lines[1]).toMatchObject({ event: 'uploaded', files: FIRST_FILE_COUNT, uploaded: FIRST_FILE_COUNT, skipped: 0, manifest: { source: 'flags', action: 'write' } });
     const outcome = lines.at(-1)!;
     expect(outcome).toMatchObject({
       event: 'outcome',
       state: 'completed',
       prefix: FIRST.prefix,
-      photos: { found: 6, registered: FIRST_PHOTOS, skipped: 1 },
+      photos: { found: FIRST_FILE_COUNT, registered: FIRST_PHOTOS, skipped: 1 },
       inspection: { url: expect.stringMatching(/^https:\/\/.+\/project\/\d+\/$/) },
     });
-    expect(outcome.batchId).toBe((lines[0]!.manifest as { runId: string }).runId);
+    expect(outcome.batchId).toBe((lines[1]!.manifest as { runId: string }).runId);
     const keys = (await listKeys(FIRST.prefix)).map((object) => object.key.slice(FIRST.prefix.length)).sort();
     expect(keys).toEqual([...Object.keys(FIRST_FILES), 'manifest.json'].sort());
     expect(JSON.parse((await objectBytes(`${FIRST.prefix}manifest.json`)).toString('utf8'))).toEqual({
@@ -173,7 +185,15 @@ describe('the operator CLI against local serve mode', () => {
     // Assess
     expect(run.code, run.stderr).toBe(0);
     expect(linesOf(run)).toEqual([
-      expect.objectContaining({ event: 'uploaded', files: 6, uploaded: 0, skipped: 6, bytesSent: 0, manifest: expect.objectContaining({ action: 'unchanged' }) }),
+      expect.objectContaining({ event: 'preflight', refusal: null }),
+      expect.objectContaining({
+        event: 'uploaded',
+        files: FIRST_FILE_COUNT,
+        uploaded: 0,
+        skipped: FIRST_FILE_COUNT,
+        bytesSent: 0,
+        manifest: expect.objectContaining({ action: 'unchanged' }),
+      }),
     ]);
     const after = await s3.send(new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}manifest.json` }));
     expect(after.ETag).toBe(before.ETag);
@@ -210,7 +230,7 @@ describe('the operator CLI against local serve mode', () => {
     expect(leftBehind.length, 'some files were up, not all').toBeLessThan(60);
     expect(completeBefore).toBeGreaterThan(0);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(linesOf(rerun)[0]).toMatchObject({ event: 'uploaded', files: 60, skipped: completeBefore, uploaded: 60 - completeBefore });
+    expect(linesOf(rerun).find((line) => line.event === 'uploaded')).toMatchObject({ event: 'uploaded', files: 60, skipped: completeBefore, uploaded: 60 - completeBefore });
     const after = await listKeys(prefix);
     expect(after.map((object) => object.key.slice(prefix.length)).sort()).toEqual([...Object.keys(files), 'manifest.json'].sort());
     for (const [relativePath, body] of Object.entries(files)) {
@@ -243,7 +263,15 @@ describe('the operator CLI against local serve mode', () => {
     expect(table.code, table.stderr).toBe(0);
     const [header, ...rows] = table.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^BATCH\s+STATE\s+PHOTOS\s+AGE\s+LINK$/);
-    expect(rows.some((row) => row.startsWith('tower-cli/flight-1 ') && row.includes('completed') && row.includes(`${FIRST_PHOTOS}/6, 1 skipped`) && row.endsWith((outcome.inspection as { url: string }).url))).toBe(true);
+    expect(
+      rows.some(
+        (row) =>
+          row.startsWith('tower-cli/flight-1 ') &&
+          row.includes('completed') &&
+          row.includes(`${FIRST_PHOTOS}/${FIRST_FILE_COUNT}, 1 skipped`) &&
+          row.endsWith((outcome.inspection as { url: string }).url),
+      ),
+    ).toBe(true);
     expect(rows.every((row) => row.startsWith('tower-cli/'))).toBe(true);
   }, 120_000);
 
@@ -294,6 +322,81 @@ describe('the operator CLI against local serve mode', () => {
     expect(run.stderr).toContain('warning: none of the files is a photo the pipeline will process');
     expect(run.stderr).toMatch(/error: tower-empty\/flight-1\/ failed at stage prepare: .*readme\.txt/);
     expect(run.stdout).toMatch(/\d\d:\d\d:\d\d {2}failed at stage prepare/);
+  }, 120_000);
+
+  it('upload of a flight the pipeline would refuse (3 photos, minPhotos 6): exit 2, the pre-flight and one line naming the rule, nothing uploaded; with --force --wait it goes up and the pipeline refuses it at stage preflight in the same words', async () => {
+    // Prepare
+    const dir = await temporaryFolder();
+    await writeFiles(dir, filesOf(geotaggedPhotos(3)));
+    const args = ['upload', dir, '--asset', 'tower-few', '--flight', 'flight-1'];
+    const refusal = '3 photos, fewer than minPhotos 6: DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG';
+
+    // Act
+    const refused = await cli(args);
+    const keysAfterRefusal = await listKeys('tower-few/');
+    const forced = await cli([...args, '--force', '--wait']);
+
+    // Assess
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stdout).toContain('Pre-flight of 3 photos; thresholds: the defaults (no --stack to read the deployed ones from):\n  geotagged   3 of 3 (100%)\n');
+    expect(refused.stdout).toContain('  verdict     refused: nothing is uploaded\n');
+    expect(refused.stdout).not.toContain('Uploading');
+    expect(refused.stderr).toBe(
+      `inspect-pipeline: upload: the pre-flight refuses the flight, as the pipeline would: ${refusal}. ` +
+        `Fix the flight, set "preflight" thresholds for it in a manifest.json (${join(dir, 'manifest.json')}, or --manifest FILE), or add --force to upload it anyway\n`,
+    );
+    expect(keysAfterRefusal).toEqual([]);
+    expect(forced.code, forced.stderr).toBe(1);
+    expect(forced.stdout).toContain('  verdict     refused, but --force uploads it anyway\n');
+    expect(forced.stderr).toContain(`warning: the pre-flight refuses the flight (${refusal}); uploading it anyway (--force)`);
+    expect(forced.stderr).toMatch(new RegExp(`error: tower-few/flight-1/ failed at stage preflight: .*${refusal.replace(/[.]/g, '\\.')}`));
+    expect((await listKeys('tower-few/')).map((object) => object.key).sort()).toEqual([
+      'tower-few/flight-1/DCIM/DJI_0001.JPG',
+      'tower-few/flight-1/DCIM/DJI_0002.JPG',
+      'tower-few/flight-1/DCIM/DJI_0003.JPG',
+      'tower-few/flight-1/manifest.json',
+    ]);
+  }, 120_000);
+
+  it('a manifest.json "preflight" lowering minPhotos lets a 4-photo flight pass in the CLI and in the pipeline; --json gives the pre-flight as one object (thresholds, flight, warnings)', async () => {
+    // Prepare: two cameras, which the pre-flight warns about
+    const dir = await temporaryFolder();
+    await writeFiles(dir, {
+      ...filesOf(geotaggedPhotos(4, { cameras: 'mixed' })),
+      'manifest.json': JSON.stringify({ inspection: { name: 'four photos' }, preflight: { minPhotos: 4 } }),
+    });
+    const stations = [0, 1, 2, 3].map((index) => flightPhotoStation(index, { count: 4, cameras: 'mixed' }));
+    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+    // Act
+    const run = await cli(['upload', dir, '--asset', 'tower-four', '--flight', 'flight-1', '--wait', '--json']);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    const lines = linesOf(run);
+    expect(lines[0]).toEqual({
+      event: 'preflight',
+      assessed: true,
+      thresholds: { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 4 },
+      thresholdsFrom: 'defaults',
+      thresholdsSource: 'the defaults (no --stack to read the deployed ones from)',
+      manifestPreflight: { minPhotos: 4 },
+      flight: {
+        photos: 4,
+        geotagged: 4,
+        capturedFrom: stations[0]!.capturedAt,
+        capturedTo: stations[3]!.capturedAt,
+        cameras: ['DJI FC3411', 'DJI FC6310'],
+        centroid: { latitude: expect.closeTo(mean(stations.map((station) => station.latitude)), 6), longitude: expect.closeTo(mean(stations.map((station) => station.longitude)), 6) },
+        altitude: { min: stations[0]!.altitude, max: stations[3]!.altitude },
+      },
+      warnings: ['photos from 2 cameras: DJI FC3411 (2), DJI FC6310 (2)'],
+      refusal: null,
+      forced: false,
+    });
+    expect(run.stderr).toContain('warning: pre-flight: photos from 2 cameras: DJI FC3411 (2), DJI FC6310 (2)\n');
+    expect(lines[1]).toMatchObject({ event: 'uploaded', uploaded: 4, manifest: { source: 'folder', action: 'write' } });
+    expect(lines.at(-1)).toMatchObject({ event: 'outcome', state: 'completed', photos: { found: 4, registered: 4, skipped: 0 } });
   }, 120_000);
 
   it.each([
@@ -378,7 +481,8 @@ describe('the operator CLI against local serve mode', () => {
       AWS_ACCESS_KEY_ID: 'AKIDWRONGWRONGWRONG0',
       AWS_SECRET_ACCESS_KEY: 'wrong',
     };
-    const args = ['upload', dir, '--asset', 'tower-profile', '--flight', 'flight-1', '--dry-run', '--json', '--endpoint', served.s3Endpoint];
+    // --force: one photo is fewer than the pre-flight's minPhotos, which is not what this test is about.
+    const args = ['upload', dir, '--asset', 'tower-profile', '--flight', 'flight-1', '--dry-run', '--json', '--force', '--endpoint', served.s3Endpoint];
 
     // Act
     const withoutProfile = await runOperatorCli(args, profileEnv, 30_000);

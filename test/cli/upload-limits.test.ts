@@ -124,15 +124,16 @@ describe("upload warns about a photo whose key in Inspect's bucket would pass 1,
     const fitting = relativePathOfBytes(1_024 - ASSUMED_MAX_INSPECT_PREFIX_BYTES - 1, 'DJI_0003.JPG', 'b');
     const dir = await folderWith({ 'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1), [longPath]: jpegBytes(2_048, 2), [fitting]: jpegBytes(2_048, 3) });
 
-    // Act
-    const run = await cli(['upload', dir, '--asset', 'tower-cli-keys', '--flight', 'flight-1', '--json']);
+    // Act: --force, since three photos are fewer than the pre-flight's minPhotos (not what this test is about)
+    const run = await cli(['upload', dir, '--asset', 'tower-cli-keys', '--flight', 'flight-1', '--json', '--force']);
 
     // Assess
     expect(run.code, run.stderr).toBe(0);
     const reason = "key too long for Inspect's bucket: about 1,041 bytes with Inspect's prefix (limit 1,024)";
     expect(run.stderr).toContain(`warning: ${longPath} will be skipped: ${reason}\n`);
     expect(run.stderr).not.toContain('DJI_0003.JPG will be skipped');
-    const summary = JSON.parse(run.stdout.trim().split('\n')[0]!) as { warnings: unknown[]; uploaded: number };
+    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; warnings: unknown[]; uploaded: number });
+    const summary = lines.find((line) => line.event === 'uploaded')!;
     expect(summary.warnings).toEqual([{ path: longPath, reason }]);
     expect(summary.uploaded).toBe(3);
     expect(await keysUnder('tower-cli-keys/')).toHaveLength(4);
@@ -145,8 +146,8 @@ describe("upload warns about a photo whose key in Inspect's bucket would pass 1,
     const longPath = relativePathOfBytes(980, 'DJI_0002.JPG', 'c');
     const dir = await folderWith({ 'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1), [longPath]: jpegBytes(2_048, 2) });
 
-    // Act
-    const run = await cli(['upload', dir, '--asset', 'tower-cli-skip', '--flight', 'flight-1', '--skip-unsupported']);
+    // Act: --force, since one photo is fewer than the pre-flight's minPhotos (not what this test is about)
+    const run = await cli(['upload', dir, '--asset', 'tower-cli-skip', '--flight', 'flight-1', '--skip-unsupported', '--force']);
 
     // Assess
     expect(run.code, run.stderr).toBe(0);

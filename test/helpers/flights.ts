@@ -1,4 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { flightPhoto, type FlightPhotoOptions } from '../../local/flight-photos';
 import { mapWithConcurrency } from '../../src/copy/pool';
 
 /** SOI, and an APP0 (JFIF) segment of 16 bytes whose last 4 bytes carry the seed. */
@@ -34,6 +35,15 @@ export interface DroppedFile {
 /** Photos `DCIM/IMG_0000.JPG`... of distinct content. */
 export function photos(count: number, size = 2_048): DroppedFile[] {
   return Array.from({ length: count }, (_, i) => ({ relativePath: `DCIM/IMG_${String(i).padStart(4, '0')}.JPG`, body: jpegBytes(size, i) }));
+}
+
+/**
+ * Drone photos `DCIM/DJI_0001.JPG`... with the Exif a DJI drone writes (GPS, capture time, camera, size): see
+ * local/flight-photos.ts, whose `flightPhotoStation(index, {count, ...options})` says what photo `index` carries.
+ */
+export function geotaggedPhotos(count: number, options: Omit<FlightPhotoOptions, 'count'> = {}): DroppedFile[] {
+  const flight = { ...options, count };
+  return Array.from({ length: count }, (_, i) => ({ relativePath: `DCIM/DJI_${String(i + 1).padStart(4, '0')}.JPG`, body: flightPhoto(i, flight) }));
 }
 
 /** Uploads the files under `prefix` (in parallel, as a drone sync would), then the manifest last when given. */

@@ -6,6 +6,7 @@ import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { DEFAULT_PIPELINE_CONFIG } from '../../src/workflow/pipeline-config';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { RecordingPublisher } from './recording-publisher';
+import { SMALL_FLIGHT_PREFLIGHT } from './small-flights';
 
 /** What the workflow steps run against in a test file: the embedded S3 over HTTP and the simulator with a client. */
 export interface StepWorld {
@@ -49,7 +50,7 @@ export async function stepDependenciesIn(
     s3: world.s3,
     pix4d: async () => world.api,
     publisher,
-    config: { ...DEFAULT_PIPELINE_CONFIG, workBucket, photosPerChunk: 2 },
+    config: { ...DEFAULT_PIPELINE_CONFIG, workBucket, photosPerChunk: 2, preflight: SMALL_FLIGHT_PREFLIGHT },
     destinationEndpoint: world.simulator.s3Endpoint,
     secrets: () => [world.simulator.account.password, world.simulator.account.apiKey],
     logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },

@@ -62,7 +62,7 @@ function intendedAcknowledgements(stack: InspectPipelineStack, createdSecret: bo
   const records = `Resource::${work}/batches/*`;
   const perFunction: [IConstruct, string[]][] = [
     [fn.copy, [`Resource::${drop}/*`, runs, 'Resource::*']],
-    [fn.prepare, [`Resource::${drop}/*/manifest.json`, runs, `Resource::${work}/asset-registry/*`, records, 'Resource::*']],
+    [fn.prepare, [`Resource::${drop}/*`, runs, `Resource::${work}/asset-registry/*`, records, 'Resource::*']],
     [fn.register, [runs, records, 'Resource::*']],
     [fn['start-processing'], [runs, records, 'Resource::*']],
     [fn.notify, [runs, records, 'Resource::*']],

@@ -671,7 +671,7 @@ describe('InspectPipeline stack: Lambda functions', () => {
 });
 
 describe('InspectPipeline stack: least privilege', () => {
-  it('lets only the copy function read photos of the drop bucket, and prepare only its manifest.json files', () => {
+  it('lets only the copy function (photos) and prepare (first bytes and manifest.json) read the drop bucket, read only', () => {
     // Prepare
     const grants = grantsIn(pipeline.resources);
 
@@ -685,9 +685,7 @@ describe('InspectPipeline stack: least privilege', () => {
     expect(objectReads.filter(({ owner }) => owner !== 'copy' && owner !== 'prepare')).toStrictEqual([]);
     expect(byOwner('copy').map(({ resource }) => resource)).toContain(`<${dropId}.Arn>/*`);
     expect(byOwner('copy').every(({ action }) => ['s3:GetObject', 's3:GetObject*'].includes(action))).toBe(true);
-    expect(byOwner('prepare')).toStrictEqual([
-      { owner: 'prepare', action: 's3:GetObject', resource: `<${dropId}.Arn>/*/manifest.json` },
-    ]);
+    expect(byOwner('prepare')).toStrictEqual([{ owner: 'prepare', action: 's3:GetObject', resource: `<${dropId}.Arn>/*` }]);
   });
 
   it('lets no role put, delete or abort anything in the drop bucket; only the CDK handler configures its notifications', () => {

@@ -5,6 +5,7 @@ import { synthesizeStack } from '../../local/pipeline/synthesized-stack';
 import { listBucket } from '../helpers/bucket-contents';
 import { dropFlight, photos } from '../helpers/flights';
 import { withoutGrant } from '../helpers/stack-grants';
+import { SMALL_FLIGHT_PREFLIGHT } from '../helpers/small-flights';
 
 /**
  * Local mode holds the pipeline to what AWS holds it to: each function's role from the synthesized template, its
@@ -19,7 +20,7 @@ afterEach(async () => {
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  pipeline = await startLocalPipeline({ quietPeriodSeconds: 0, ...options, simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings } });
+  pipeline = await startLocalPipeline({ quietPeriodSeconds: 0, ...options, config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config }, simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings } });
   return pipeline;
 }
 

@@ -25,6 +25,8 @@ beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'local-cli-usage-'));
   await mkdir(join(folder, 'empty', 'DCIM'), { recursive: true });
   await writeFile(join(folder, 'photo.JPG'), 'not a folder');
+  await mkdir(join(folder, 'flight', 'DCIM'), { recursive: true });
+  await writeFile(join(folder, 'flight', 'DCIM', 'DJI_0001.JPG'), 'a photo');
   busyPort = await listening(0);
   simulator = await startSimulator();
   // A port nothing listens on: taken, then let go.
@@ -68,6 +70,12 @@ describe('local CLI mistakes found before anything starts', () => {
     { title: '--photos names a file', args: () => ['--photos', join(folder, 'photo.JPG')], names: () => ['--photos', join(folder, 'photo.JPG'), 'not a folder'] },
     { title: '--photos names a folder with no file', args: () => ['--photos', join(folder, 'empty')], names: () => ['--photos', join(folder, 'empty'), 'no file'] },
     { title: '--manifest cannot be read', args: () => ['--manifest', join(folder, 'manifest.json')], names: () => ['--manifest', join(folder, 'manifest.json')] },
+    {
+      title: '--no-gps with --photos, whose photos are not generated',
+      args: () => ['--photos', join(folder, 'flight'), '--no-gps'],
+      names: () => ['--no-gps', '--photos', 'generated'],
+    },
+    { title: '--mixed-cameras with --serve, which generates no photos', args: () => ['--serve', '--mixed-cameras'], names: () => ['--mixed-cameras', '--serve'] },
     { title: 'a mistyped option', args: () => ['--generat', '3'], names: () => ['--generat', 'did you mean --generate?'] },
     { title: '--fault-rate, the alias of --error-rate, out of range', args: () => ['--fault-rate', '2'], names: () => ['--error-rate', '"2"'] },
     {
@@ -110,7 +118,7 @@ describe('local CLI help and version', () => {
     expect(run).toEqual({ code: 0, signal: null, stdout: `${versionLine('inspect-pipeline local')}\n`, stderr: '' });
   }, CLI_LIMIT_MS + 5_000);
 
-  it('-h prints the usage, with --error-rate and its alias, and exits 0', async () => {
+  it('-h prints the usage, with --error-rate and its alias and the generated photos\' options, and exits 0', async () => {
     // Act
     const run = await runCli(['-h'], CLI_LIMIT_MS);
 
@@ -118,7 +126,7 @@ describe('local CLI help and version', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout.startsWith('Usage: npm run -s local -- [options]\n')).toBe(true);
-    for (const text of ['--error-rate R', 'alias --fault-rate', 'PIX4D_S3_ENDPOINT', '-h, --help', '--version', '--debug']) expect(run.stdout).toContain(text);
+    for (const text of ['--error-rate R', 'alias --fault-rate', 'PIX4D_S3_ENDPOINT', '--no-gps', '--mixed-cameras', '-h, --help', '--version', '--debug']) expect(run.stdout).toContain(text);
     expect(run.stdout).not.toContain('--fault-rate R');
   }, CLI_LIMIT_MS + 5_000);
 });

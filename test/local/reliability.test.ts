@@ -5,6 +5,7 @@ import type { NotificationV1 } from '../../src/notify/notification';
 import { listBucket, readObject, sha256 } from '../helpers/bucket-contents';
 import { DroppedFile, dropFlight, jpegBytes, photos } from '../helpers/flights';
 import { jsonLines, killStartedClis, notificationsOf, runCli } from '../helpers/local-cli-process';
+import { SMALL_FLIGHT_PREFLIGHT } from '../helpers/small-flights';
 
 /**
  * The local pipeline under the conditions a real deployment meets: a flaky, throttling Pix4Dinspect with short-lived
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  pipeline = await startLocalPipeline({ quietPeriodSeconds: 0, ...options, simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings } });
+  pipeline = await startLocalPipeline({ quietPeriodSeconds: 0, ...options, config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config }, simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings } });
   return pipeline;
 }
 

@@ -9,14 +9,16 @@ import { version } from '../../package.json';
  * The command lines of the standalone simulator and of the benchmarks, run as a user runs them (tsx on the real
  * entry points): the project's conventions (help, version, did-you-mean, one line and exit 2 for a mistake, a busy
  * port named with its fix), the alias shared with local mode, and the environment the simulator prints for local
- * mode's --pix4d-url, which local mode is then run with. The benchmarks themselves take minutes and are not run:
- * only what makes them exit before any work.
+ * mode's --pix4d-url, which local mode is then run with. The benchmarks themselves take minutes and are not run,
+ * only what makes them exit before any work, except the prepare step's on a flight small enough to take seconds:
+ * its JSON's shape is checked, never its figures.
  */
 
 const ROOT = join(__dirname, '..', '..');
 const SIMULATOR = 'local/simulator/cli.ts';
 const BENCH = 'bench/bench.ts';
 const COLD_START = 'bench/cold-start.ts';
+const PREPARE = 'bench/prepare.ts';
 
 /** What local mode's --pix4d-url reads (README, "Local mode"); PIX4D_ORGANIZATION_UUID only when one is set. */
 const LOCAL_MODE_VARIABLES = ['PIX4D_API_KEY', 'PIX4D_AUTH_URL', 'PIX4D_ORGANIZATION_UUID', 'PIX4D_PASSWORD', 'PIX4D_S3_ENDPOINT', 'PIX4D_USERNAME'];
@@ -254,7 +256,8 @@ describe.concurrent('simulator CLI environment for local mode', () => {
 
     // Act
     const local = await new Promise<Exit>((resolve) => {
-      const script = `set -eu\n${block.exports}\n${block.command} --generate 2`;
+      // Six photos: the pre-flight refuses fewer (minPhotos).
+      const script = `set -eu\n${block.exports}\n${block.command} --generate 6`;
       execFile('bash', ['-c', script], { cwd: ROOT, env: ENV, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }));
     });
     await stop(simulator);
@@ -269,6 +272,7 @@ describe.concurrent('benchmark CLIs exit before any work for help, version and m
   const cases = [
     { script: BENCH, program: 'bench', command: 'npm run -s bench --', typo: ['--jsn'], suggestion: '--json', badValue: ['--rounds', '2'], names: '--rounds' },
     { script: COLD_START, program: 'cold-start', command: 'npm run -s bench:cold-start --', typo: ['--run', '5'], suggestion: '--runs', badValue: ['--runs', 'many'], names: '--runs' },
+    { script: PREPARE, program: 'bench-prepare', command: 'npm run -s bench:prepare --', typo: ['--photo', '30'], suggestion: '--photos', badValue: ['--photos', '3'], names: '--photos' },
   ];
   for (const { script, program, command, typo, suggestion, badValue, names } of cases) {
     it(`${program}: --version and --help exit 0`, async ({ expect }) => {
@@ -298,4 +302,47 @@ describe.concurrent('benchmark CLIs exit before any work for help, version and m
       expect(valueExit.stderr).toContain(`${program}: ${names} must be`);
     });
   }
+});
+
+describe('prepare benchmark', () => {
+  it('runs the prepare step on 30 photos and prints one JSON object with each figure against its Lambda limit', async ({ expect }) => {
+    // Act
+    const exit = await run(PREPARE, ['--photos', '30', '--json']);
+
+    // Assess
+    expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
+    expect(exit.stdout).toMatch(ONE_LINE);
+    const results = JSON.parse(exit.stdout) as { prepare: Record<string, number>; lambdaLimits: Record<string, { value: number }> };
+    const figure = expect.any(Number);
+    const limit = (max: number, unit: string) => ({ value: figure, limit: max, unit, headroom: figure, met: expect.any(Boolean) });
+    expect(results).toMatchObject({
+      machine: { cpus: figure, node: process.version },
+      photos: 30,
+      upload: { photos: 30, mib: figure, generateSeconds: figure, uploadSeconds: figure, uploadPhotosPerSecond: figure, concurrency: 16 },
+      prepare: {
+        seconds: figure,
+        photosPerSecond: figure,
+        listingSeconds: figure,
+        metadataSeconds: figure,
+        otherSeconds: figure,
+        readsInFlight: 32,
+        rangedReads: 30,
+        cpuSeconds: figure,
+        peakRssMiB: figure,
+        rssBeforeMiB: figure,
+        peakHeapMiB: figure,
+        heapBeforeMiB: figure,
+        images: { found: 30, accepted: 30, skipped: 0 },
+        chunks: 1,
+        completed: true,
+        flight: { photos: 30, geotagged: 30, cameras: ['DJI FC6310'] },
+        warnings: [],
+      },
+      lambdaLimits: { seconds: limit(300, 's'), peakRssMiB: limit(1024, 'MiB') },
+      allLimitsMet: expect.any(Boolean),
+    });
+    expect(results.lambdaLimits.seconds!.value).toBe(results.prepare.seconds);
+    expect(results.lambdaLimits.peakRssMiB!.value).toBe(results.prepare.peakRssMiB);
+    expect(results.prepare.peakRssMiB).toBeGreaterThanOrEqual(results.prepare.rssBeforeMiB!);
+  }, 180_000);
 });

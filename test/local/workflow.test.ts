@@ -3,6 +3,7 @@ import { BatchStateStore } from '../../src/batch-state/batch-state';
 import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
 import { listBucket } from '../helpers/bucket-contents';
 import { dropFlight, photos } from '../helpers/flights';
+import { SMALL_FLIGHT_PREFLIGHT } from '../helpers/small-flights';
 
 /**
  * The state machines of the synthesized stack, run by the local interpreter with the real handlers, against the
@@ -20,7 +21,7 @@ afterEach(async () => {
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  pipeline = await startLocalPipeline({ simulatorSettings: { processingSeconds: 0.5 }, quietPeriodSeconds: 0, ...options });
+  pipeline = await startLocalPipeline({ simulatorSettings: { processingSeconds: 0.5 }, quietPeriodSeconds: 0, ...options, config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config } });
   return pipeline;
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkPublish, SnsRequestError } from '../../local/aws/sns-publish-rules';
 import {
+  MAX_CAMERAS_LISTED,
+  MAX_WARNINGS_LISTED,
   buildNotification,
   MAX_ERROR_MESSAGE_CHARS,
   MAX_SNS_MESSAGE_BYTES,
@@ -79,6 +81,8 @@ describe('buildNotification: the three outcomes', () => {
         ],
         skippedTotal: 2,
       },
+      flight: null,
+      warnings: [],
       timings: {
         closedAt: '2026-11-28T10:00:00.000Z',
         processingStartedAt: '2026-11-28T10:04:00.000Z',
@@ -88,7 +92,7 @@ describe('buildNotification: the three outcomes', () => {
     expect('error' in built.message).toBe(false);
     expect(notificationSchema.parse(built.message)).toEqual(built.message);
     expect(JSON.parse(decode(built.snsMessage).default)).toEqual(built.message);
-    expect(Object.keys(built.message)).toEqual(['version', 'type', 'batch', 'asset', 'inspection', 'images', 'timings']);
+    expect(Object.keys(built.message)).toEqual(['version', 'type', 'batch', 'asset', 'inspection', 'images', 'flight', 'warnings', 'timings']);
     expect(built.subject).toBe('Inspection completed: tower-123/flight-1 (118 photos)');
   });
 
@@ -120,7 +124,7 @@ describe('buildNotification: the three outcomes', () => {
       timings: { processingStartedAt: null },
     });
     expect(Object.keys(copy.message)).toEqual([
-      'version', 'type', 'batch', 'asset', 'inspection', 'images', 'error', 'timings',
+      'version', 'type', 'batch', 'asset', 'inspection', 'images', 'flight', 'warnings', 'error', 'timings',
     ]);
     expect(copy.subject).toBe('Inspection failed at copy: tower-123/flight-1');
     expect(notificationSchema.parse(manifest.message)).toEqual(manifest.message);
@@ -194,6 +198,79 @@ describe('buildNotification: the three outcomes', () => {
     expect(attempts[2]).toThrow(/version-1 schema[\s\S]*needs an inspection/);
     expect(attempts[3]).toThrow(/closedAt is not a date/);
     expect(attempts[4]).toThrow(/version-1 schema[\s\S]*found/);
+  });
+});
+
+describe('buildNotification: the flight block and the warnings', () => {
+  const FLIGHT = {
+    photos: 30,
+    geotagged: 28,
+    capturedFrom: '2026-11-28T10:00:00+01:00',
+    capturedTo: '2026-11-28T10:01:27+01:00',
+    cameras: ['DJI FC6310', 'DJI FC3411'],
+    centroid: { latitude: 46.5197, longitude: 6.5663 },
+    altitude: { min: 455, max: 469.5 },
+  };
+
+  it('adds what the photos say of the flight, and the warnings, to the message and to the email in plain words', () => {
+    // Prepare
+    const input = designInput({ flight: FLIGHT, warnings: ['2 of 30 photos have no GPS position (a.JPG, b.JPG)', 'photos from 2 cameras: DJI FC6310 (15), DJI FC3411 (15)'] });
+
+    // Act
+    const built = buildNotification(input);
+    const email = decode(built.snsMessage).email;
+
+    // Assess
+    expect(notificationSchema.parse(built.message)).toEqual(built.message);
+    expect(built.message.version).toBe(1);
+    expect(built.message.flight).toEqual({
+      capturedFrom: '2026-11-28T10:00:00+01:00',
+      capturedTo: '2026-11-28T10:01:27+01:00',
+      cameras: ['DJI FC6310', 'DJI FC3411'],
+      geotagged: 28,
+      photos: 30,
+      centroid: { latitude: 46.5197, longitude: 6.5663 },
+      altitude: { min: 455, max: 469.5 },
+    });
+    expect(built.message.warnings).toHaveLength(2);
+    expect(email).toContain('Captured:   2026-11-28T10:00:00+01:00 to 2026-11-28T10:01:27+01:00');
+    expect(email).toContain('Geotagged:  28 of 30 photos, centred on 46.519700, 6.566300');
+    expect(email).toContain('Altitude:   455 to 469.5 m above sea level');
+    expect(email).toContain('Cameras:    DJI FC6310, DJI FC3411');
+    expect(email).toContain('Warnings:\n  - 2 of 30 photos have no GPS position (a.JPG, b.JPG)\n  - photos from 2 cameras');
+  });
+
+  it('says when no metadata was read (flight null) and lists no warnings', () => {
+    // Prepare
+    const input = designInput();
+
+    // Act
+    const built = buildNotification(input);
+    const email = decode(built.snsMessage).email;
+
+    // Assess
+    expect(built.message).toMatchObject({ flight: null, warnings: [] });
+    expect(email).not.toContain('Captured:');
+    expect(email).not.toContain('Warnings:');
+  });
+
+  it('redacts secrets from warnings and camera names, and bounds their number', () => {
+    // Prepare
+    const secret = 'hunter2-api-key';
+    const input = designInput({
+      flight: { ...FLIGHT, cameras: [`Cam ${secret}`, ...Array.from({ length: 30 }, (_, index) => `Camera ${index}`)] },
+      warnings: [`photo ${secret}.JPG has no GPS position`, ...Array.from({ length: 30 }, (_, index) => `warning ${index}`)],
+      secrets: [secret],
+    });
+
+    // Act
+    const built = buildNotification(input);
+
+    // Assess
+    expect(built.snsMessage).not.toContain(secret);
+    expect(built.message.flight!.cameras).toHaveLength(MAX_CAMERAS_LISTED);
+    expect(built.message.warnings).toHaveLength(MAX_WARNINGS_LISTED);
+    expect(notificationSchema.parse(built.message)).toEqual(built.message);
   });
 });
 

@@ -168,7 +168,7 @@ describe('prepareInspection', () => {
       runPrefix: `runs/${batchId}/`,
       asset: { id: expect.any(Number), name: 'Tower X', source: 'created' },
       inspection: { id: expect.any(Number), projectId: expect.any(Number), name: 'Flight X' },
-      images: { found: 8, accepted: 6, skipped: 2 },
+      images: { found: 8, accepted: 5, skipped: 3 },
       chunks: [{ index: 0 }, { index: 1 }, { index: 2 }],
     });
     const inspection = await api.getInspection(prepared.inspection.id);
@@ -180,8 +180,11 @@ describe('prepareInspection', () => {
       found: 8,
       skipped: [
         { key: `${prefix}empty.jpg`, reason: 'empty file (0 bytes)' },
+        { key: `${prefix}fake.jpg`, reason: expect.stringMatching(/^content is not a JPEG image \(named \.jpg/) },
         { key: `${prefix}notes.txt`, reason: 'unsupported extension (.txt)' },
       ],
+      flight: { photos: 5, geotagged: 0, capturedFrom: null, capturedTo: null, cameras: [], centroid: null, altitude: null },
+      warnings: [expect.stringMatching(/^5 of 5 photos have no GPS position/)],
     });
   });
 
@@ -281,11 +284,14 @@ describe('prepareInspection', () => {
 });
 
 describe('copyChunk and registerPhotos', () => {
-  it('copies every chunk under the credentials prefix, keeping relative paths, and skips the text named .jpg', async () => {
+  it('copies every chunk under the credentials prefix, keeping relative paths, and skips a photo replaced by text since prepare', async () => {
     // Prepare
     const { deps, workBucket } = await harness();
-    const { request, batchId } = await dropAwkwardBatch('Tower copy/Flight été/');
+    const prefix = 'Tower copy/Flight été/';
+    const { request, batchId } = await dropAwkwardBatch(prefix);
     const prepared = await prepareInspection(request, batchId, deps);
+    const [replaced, ...kept] = PHOTO_FILES;
+    await dropFlight(s3, DROP_BUCKET, prefix, [{ relativePath: replaced!.relativePath, body: TEXT_NAMED_JPG }]);
 
     // Act
     const results = await copyAll(prepared, deps);
@@ -293,15 +299,15 @@ describe('copyChunk and registerPhotos', () => {
     // Assess
     const keyPrefix = results[0]!.keyPrefix;
     expect(results.map((result) => result.keyPrefix)).toEqual([keyPrefix, keyPrefix, keyPrefix]);
-    expect(results.reduce((sum, result) => sum + result.copied, 0)).toBe(5);
+    expect(results.reduce((sum, result) => sum + result.copied, 0)).toBe(4);
     expect(results.reduce((sum, result) => sum + result.skipped, 0)).toBe(1);
     const landed = await snapshot(simulator.bucket, `${keyPrefix}/`);
-    expect(landed.map((object) => object.key).sort()).toEqual(expectedKeys(keyPrefix, PHOTO_FILES.map((file) => file.relativePath)));
-    for (const file of PHOTO_FILES) expect(await bytesOf(simulator.bucket, `${keyPrefix}/${file.relativePath}`)).toEqual(file.body);
+    expect(landed.map((object) => object.key).sort()).toEqual(expectedKeys(keyPrefix, kept.map((file) => file.relativePath)));
+    for (const file of kept) expect(await bytesOf(simulator.bucket, `${keyPrefix}/${file.relativePath}`)).toEqual(file.body);
     const store = new RunStore(s3, workBucket);
     const records = await Promise.all(prepared.chunks.map((chunk) => store.read<ChunkRecord>(prepared.runPrefix, chunkRecordName(chunk.index))));
     expect(records.flatMap((record) => record.skipped)).toEqual([
-      { key: 'Tower copy/Flight été/fake.jpg', reason: expect.stringMatching(/^content is not a JPEG image \(named \.jpg/) },
+      { key: `${prefix}${replaced!.relativePath}`, reason: expect.stringMatching(/^content is not a JPEG image \(named \.JPG/) },
     ]);
   });
 
