@@ -12,12 +12,13 @@ import { embeddedS3Credentials, startEmbeddedS3 } from '../local/s3/embedded-s3'
 import { startSimulator } from '../local/simulator/simulator';
 import { mapWithConcurrency } from '../src/copy/pool';
 import { decideForEvent } from '../src/ingest/batch-events';
+import { METADATA_BYTES } from '../src/preflight/photo-metadata';
 import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../src/preflight/preflight';
 import type { BenchServers } from './bench-types';
 import type { PrepareRun, PrepareWorkerInput } from './prepare-worker';
 
 /**
- * `npm run -s bench:prepare -- [--photos N] [--json]`: the workflow's "Prepare inspection" step on a flight of N
+ * `npm run -s bench:prepare -- [--photos N] [--photo-kib N] [--json]`: the workflow's "Prepare inspection" step on a flight of N
  * photos with Exif (5,000 by default): one ranged read of each photo's first 128 KiB, its Exif parsed, the
  * pre-flight, then the asset and the inspection. The step runs once, in a process of its own bundled as the Lambda
  * is, against the embedded S3 server and the Pix4Dinspect simulator of this process; its time, CPU and peak memory
@@ -33,6 +34,7 @@ const READS_IN_FLIGHT = 32;
 const DROP_BUCKET = 'bench-drop';
 const WORK_BUCKET = 'bench-work';
 const BATCH_PREFIX = 'tower-bench/flight-1/';
+const METADATA_KIB = METADATA_BYTES / 1024;
 
 const USAGE = `Usage: npm run -s bench:prepare -- [options]
 
@@ -41,7 +43,9 @@ dropped into the embedded S3 server, then the step run once in a process of its 
 against the Pix4Dinspect simulator: its time, CPU, peak RSS and peak heap, set against the prepare function's
 timeout and memory. About a minute for 5,000 photos; progress goes to stderr, the results to stdout.
 
-  --photos N       photos in the flight (default ${DEFAULT_PHOTOS.toLocaleString('en-US')}, at least ${DEFAULT_PREFLIGHT_THRESHOLDS.minPhotos}: fewer are refused by the pre-flight)
+  --photos N       photos in the flight (default ${DEFAULT_PHOTOS.toLocaleString('en-US')}; at least ${DEFAULT_PREFLIGHT_THRESHOLDS.minPhotos}, fewer are refused by the pre-flight)
+  --photo-kib N    pad each photo to N KiB with JPEG comments before its scan (default: as generated, about
+                   8 KiB); ${METADATA_KIB} or more makes each read return the full ${METADATA_KIB} KiB a camera's photo gives
   --json           print the results as one JSON object instead of text
   -h, --help       show this help
   --version        print the version
@@ -55,16 +59,19 @@ const workerEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISA
 interface PrepareBenchOptions {
   readonly json: boolean;
   readonly photos: number;
+  /** Bytes each photo is padded to; undefined: as generated. */
+  readonly photoBytes: number | undefined;
 }
 
 function readOptions(argv: string[]): PrepareBenchOptions | 'help' | 'version' {
-  const { values } = parseCommandLine({ command: 'npm run -s bench:prepare --', options: { json: { type: 'boolean', default: false }, photos: { type: 'string' } } }, argv);
+  const { values } = parseCommandLine({ command: 'npm run -s bench:prepare --', options: { json: { type: 'boolean', default: false }, photos: { type: 'string' }, 'photo-kib': { type: 'string' } } }, argv);
   if (values.help) return 'help';
   if (values.version) return 'version';
   const minimum = DEFAULT_PREFLIGHT_THRESHOLDS.minPhotos;
   const photos = parseNumberOption('photos', values.photos, minimum) ?? DEFAULT_PHOTOS;
   if (!Number.isInteger(photos)) throw new UsageError(`--photos must be a whole number of at least ${minimum} (got "${values.photos}")`);
-  return { json: values.json, photos };
+  const photoKib = parseNumberOption('photo-kib', values['photo-kib'], 1, 64 * 1024);
+  return { json: values.json, photos, photoBytes: photoKib === undefined ? undefined : Math.round(photoKib * 1024) };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -73,11 +80,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${options === 'help' ? USAGE : versionLine(PROGRAM)}\n`);
     return 0;
   }
-  report(await runBenchmark(options.photos), options.json);
+  report(await runBenchmark(options.photos, options.photoBytes), options.json);
   return 0;
 }
 
-async function runBenchmark(photos: number) {
+async function runBenchmark(photos: number, photoBytes: number | undefined) {
   const started = Date.now();
   const limits = await prepareLimits();
   const embeddedS3 = await startEmbeddedS3({ buckets: [DROP_BUCKET, WORK_BUCKET] });
@@ -93,7 +100,7 @@ async function runBenchmark(photos: number) {
         inspectBucket: simulator.bucket,
         account: simulator.account,
       };
-      const upload = await dropFlight(embeddedS3.client(), photos);
+      const upload = await dropFlight(embeddedS3.client(), photos, photoBytes);
       const worker = await bundleWorker(folder);
       log(`Prepare step: ${photos.toLocaleString('en-US')} photos, in a process of its own...`);
       const run = await prepareWorker(worker, {
@@ -116,15 +123,18 @@ async function runBenchmark(photos: number) {
  * The flight as a drone leaves it, generated then uploaded (timed apart from the step), and manifest.json last: the
  * step's input is what the ingest function decides for that manifest's event.
  */
-async function dropFlight(s3: S3Client, count: number) {
+async function dropFlight(s3: S3Client, count: number, photoBytes: number | undefined) {
   log(`Generating ${count.toLocaleString('en-US')} photos with Exif (local/flight-photos.ts)...`);
   const generatedAt = Date.now();
-  const bodies = Array.from({ length: count }, (_, index) => flightPhoto(index, { count }));
-  const bytes = bodies.reduce((sum, body) => sum + body.length, 0);
+  const photos = Array.from({ length: count }, (_, index) => flightPhoto(index, { count }));
   const generateSeconds = (Date.now() - generatedAt) / 1000;
   log(`Uploading them to the embedded S3 server, ${UPLOAD_CONCURRENCY} at once...`);
+  let bytes = 0;
   const uploadedAt = Date.now();
-  await mapWithConcurrency(bodies, UPLOAD_CONCURRENCY, async (body, index) => {
+  // Padded as they go, so that a flight of large photos is never held in memory whole.
+  await mapWithConcurrency(photos, UPLOAD_CONCURRENCY, async (photo, index) => {
+    const body = photoBytes === undefined ? photo : padded(photo, photoBytes);
+    bytes += body.length;
     const key = `${BATCH_PREFIX}DCIM/100MEDIA/DJI_${String(index + 1).padStart(4, '0')}.JPG`;
     await s3.send(new PutObjectCommand({ Bucket: DROP_BUCKET, Key: key, Body: body, ContentType: 'image/jpeg' }));
   });
@@ -149,6 +159,30 @@ async function dropFlight(s3: S3Client, count: number) {
       concurrency: UPLOAD_CONCURRENCY,
     },
   };
+}
+
+const MAX_SEGMENT_BODY = 0xffff - 2;
+let padding: Buffer | undefined;
+
+/**
+ * The photo grown to about `size` bytes by JPEG comment segments just before its scan: it stays a valid JPEG with
+ * its Exif and frame header first, as a camera's is, and a ranged read of its head returns as much as a camera's.
+ */
+function padded(photo: Buffer, size: number): Buffer {
+  let at = 2;
+  while (at + 4 <= photo.length && !(photo[at] === 0xff && photo[at + 1] === 0xda)) at += 2 + photo.readUInt16BE(at + 2);
+  if (at + 4 > photo.length) throw new Error('a generated photo has no start of scan');
+  padding ??= Buffer.alloc(MAX_SEGMENT_BODY, 0x20);
+  const segments: Buffer[] = [];
+  // A segment is at least its marker and length: 4 bytes.
+  for (let missing = size - photo.length; missing >= 4; ) {
+    const body = Math.min(MAX_SEGMENT_BODY, missing - 4);
+    const header = Buffer.from([0xff, 0xfe, 0, 0]);
+    header.writeUInt16BE(body + 2, 2);
+    segments.push(header, padding.subarray(0, body));
+    missing -= 4 + body;
+  }
+  return Buffer.concat([photo.subarray(0, at), ...segments, photo.subarray(at)]);
 }
 
 /**
@@ -216,6 +250,7 @@ function report({ photos, upload, run, limits, seconds }: Results, json: boolean
     flight: run.flight,
     warnings: run.warnings,
   };
+  // Peak RSS in MiB against the setting's 1,024 (MB): the two units differ by 5 %, far less than the headroom.
   const lambdaLimits = {
     seconds: limit(prepare.seconds, limits.timeoutSeconds, 's'),
     peakRssMiB: limit(prepare.peakRssMiB, limits.memoryMB, 'MiB'),

@@ -304,7 +304,7 @@ describe.concurrent('benchmark CLIs exit before any work for help, version and m
   }
 });
 
-describe('prepare benchmark', () => {
+describe.concurrent('prepare benchmark', () => {
   it('runs the prepare step on 30 photos and prints one JSON object with each figure against its Lambda limit', async ({ expect }) => {
     // Act
     const exit = await run(PREPARE, ['--photos', '30', '--json']);
@@ -344,5 +344,17 @@ describe('prepare benchmark', () => {
     expect(results.lambdaLimits.seconds!.value).toBe(results.prepare.seconds);
     expect(results.lambdaLimits.peakRssMiB!.value).toBe(results.prepare.peakRssMiB);
     expect(results.prepare.peakRssMiB).toBeGreaterThanOrEqual(results.prepare.rssBeforeMiB!);
+  }, 180_000);
+
+  it('pads the photos with --photo-kib so that each read returns 128 KiB, and they stay photos with their Exif', async ({ expect }) => {
+    // Act
+    const exit = await run(PREPARE, ['--photos', '30', '--photo-kib', '160', '--json']);
+
+    // Assess
+    expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
+    expect(JSON.parse(exit.stdout)).toMatchObject({
+      upload: { photos: 30, meanPhotoKiB: 160 },
+      prepare: { images: { found: 30, accepted: 30, skipped: 0 }, completed: true, flight: { photos: 30, geotagged: 30 } },
+    });
   }, 180_000);
 });
