@@ -1,6 +1,6 @@
 import { loadSharedConfigFiles } from '@smithy/core/config';
 import { UsageError } from '../local/cli-options';
-import { suggest } from '../local/command-line';
+import { suggest } from '../src/suggest';
 
 /**
  * `--profile NAME`: the named profile of the shared AWS files (`~/.aws/config`, `~/.aws/credentials`, or

@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand, type Output as CfnOutput } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../local/cli-options';
-import { suggest } from '../local/command-line';
+import { suggest } from '../src/suggest';
 import { DEFAULT_PREFLIGHT_THRESHOLDS, preflightOverridesSchema, withOverrides, type PreflightThresholds } from '../src/preflight/preflight';
 import { createS3Client } from '../src/s3-client';
 import { profileRegion, readProfileFiles, requireProfile, type ProfileFiles } from './aws-profile';

@@ -6,6 +6,7 @@
 export { InspectPipeline, type InspectPipelineProps } from './inspect-pipeline';
 export type { ProcessingParameters } from '../src/pix4d/schemas';
 export type { StatusClasses } from '../src/status/processing-status';
+export type { PreflightThresholds } from '../src/preflight/preflight';
 // The outputs' names (each OutputKey is CDK's logical id, e.g. PhotosDropBucketName1A2B3C4D), for a consumer that
 // makes its own from `outputValues` with `outputs: false`.
 export { PIPELINE_OUTPUT_NAMES, type PipelineOutputName, type PipelineOutputValue } from './pipeline-outputs';

@@ -13,6 +13,7 @@ import { RUNS_PREFIX } from '../src/workflow/run-store';
 import type { ProcessingParameters } from '../src/pix4d/schemas';
 import { DEFAULT_PREFLIGHT_THRESHOLDS, type PreflightThresholds, preflightOverridesSchema, withOverrides } from '../src/preflight/preflight';
 import type { StatusClasses } from '../src/status/processing-status';
+import { suggest } from '../src/suggest';
 import { BatchWaiter } from './batch-waiter';
 import { DropBucket } from './drop-bucket';
 import { IngestQueue } from './ingest-queue';
@@ -320,7 +321,14 @@ function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.I
 function preflightThresholdsOf(given: Partial<PreflightThresholds> | undefined): PreflightThresholds {
   const parsed = preflightOverridesSchema.safeParse(given ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `preflight.${issue.path.join('.')} ${issue.message}`);
+    const problems = parsed.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => {
+            const suggestion = suggest(key, Object.keys(DEFAULT_PREFLIGHT_THRESHOLDS));
+            return `preflight.${key} is not a threshold${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`;
+          })
+        : [`preflight.${issue.path.join('.')} ${issue.message}`],
+    );
     throw new Error(`InspectPipeline: ${problems.join('; ')}`);
   }
   const thresholds = withOverrides(DEFAULT_PREFLIGHT_THRESHOLDS, parsed.data);

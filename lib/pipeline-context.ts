@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { suggest } from '../local/command-line';
+import { suggest } from '../src/suggest';
 import { processingParametersSchema } from '../src/pix4d/schemas';
 import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../src/preflight/preflight';
 import type { InspectPipelineProps } from './inspect-pipeline';

@@ -1,6 +1,6 @@
-import { closest, distance } from 'fastest-levenshtein';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { version } from '../package.json';
+import { suggest } from '../src/suggest';
 import { UsageError } from './cli-options';
 
 /**
@@ -77,14 +77,6 @@ function usageErrorFrom(error: unknown, line: CommandLine<Options>, options: Opt
     return new UsageError(`--${name ?? quoted} needs a value${helpHint(line.command)}`);
   }
   return new UsageError(`${message}${helpHint(line.command)}`);
-}
-
-/** The closest candidate to a mistyped word, if it is close enough to be what was meant. */
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  if (word === '' || candidates.length === 0) return undefined;
-  const best = closest(word, [...candidates]);
-  const prefixOf = best.startsWith(word) && word.length >= 3;
-  return prefixOf || distance(word, best) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
 /** An unknown command, with the closest known one. */

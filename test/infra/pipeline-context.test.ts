@@ -136,6 +136,12 @@ describe('CDK context: values', () => {
     ['defaultProcessingParameters', 'not json', /defaultProcessingParameters must be a JSON object with some of is_video, .*, got "not json"$/],
     ['defaultProcessingParameters', '{"clip_radius":1}', /defaultProcessingParameters must be a JSON object .*, got \{"clip_radius":1\} \(unknown field clip_radius \(did you mean clipping_radius\?\)\)$/],
     ['defaultProcessingParameters', { clipping_radius: -1 }, /defaultProcessingParameters must be a JSON object .* \(at clipping_radius\)$/],
+    ['minPhotos', '0', /^CDK context minPhotos must be a whole number of 1 or more \(the pre-flight refuses a flight with fewer photos\), got 0$/],
+    ['maxPhotos', '2.5', /maxPhotos must be a whole number of 1 or more, or none for no limit .*, got 2.5$/],
+    ['maxPhotos', 'lots', /maxPhotos must be a whole number of 1 or more, or none for no limit/],
+    ['minGeotaggedShare', '90', /minGeotaggedShare must be a number from 0 to 1 .*, got 90$/],
+    ['maxFlightHours', '0', /maxFlightHours must be a number of hours above 0 .*, got 0$/],
+    ['maxSpreadMeters', '-5', /maxSpreadMeters must be a number of metres above 0 .*, got -5$/],
   ])('refuses %s=%j, naming what it must be', (key, value, expected) => {
     // Act
     const problems = problemsOf({ ...cdkJsonContext(), [key]: value });
@@ -155,6 +161,20 @@ describe('CDK context: values', () => {
     // Assess
     expect(problems).toStrictEqual([
       'CDK context runRetentionDays 2 is shorter than a run may last (deadlineHours 48); use at least 3 days, or a shorter deadlineHours',
+    ]);
+  });
+
+  it('refuses a maxPhotos below minPhotos, the default minimum included', () => {
+    // Prepare
+    const contexts = [{ maxPhotos: '3' }, { minPhotos: '10', maxPhotos: '8' }];
+
+    // Act
+    const problems = contexts.map(problemsOf);
+
+    // Assess
+    expect(problems).toStrictEqual([
+      ['CDK context maxPhotos 3 is below minPhotos 6: no flight could pass the pre-flight'],
+      ['CDK context maxPhotos 8 is below minPhotos 10: no flight could pass the pre-flight'],
     ]);
   });
 
@@ -232,6 +252,11 @@ describe('CDK context: values', () => {
       runRetentionDays: '366',
       pix4dAuthUrl: 'https://auth.example.com',
       pix4dApiUrl: 'https://api.example.com/inspect',
+      minPhotos: '3',
+      maxPhotos: 'none',
+      minGeotaggedShare: '0.5',
+      maxFlightHours: '2',
+      maxSpreadMeters: '500',
     };
 
     // Act
@@ -264,6 +289,7 @@ describe('CDK context: values', () => {
       runRetentionDays: 366,
       pix4dAuthUrl: 'https://auth.example.com',
       pix4dApiUrl: 'https://api.example.com/inspect',
+      preflight: { minPhotos: 3, maxPhotos: null, minGeotaggedShare: 0.5, maxFlightHours: 2, maxSpreadMeters: 500 },
     });
   });
 });

@@ -839,6 +839,52 @@ describe('InspectPipeline stack: outputs', () => {
   });
 });
 
+describe('InspectPipeline stack: pre-flight thresholds', () => {
+  it('outputs the default thresholds, and gives no function PREFLIGHT_THRESHOLDS when none is set', () => {
+    // Prepare
+    const outputs = pipeline.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    // Act
+    const thresholds = JSON.parse(render(outputs.PreflightThresholds?.Value)) as unknown;
+
+    // Assess
+    expect(thresholds).toStrictEqual({ minPhotos: 6, maxPhotos: null, minGeotaggedShare: 0, maxFlightHours: 6, maxSpreadMeters: 2000 });
+    for (const [step, [, fn]] of stepFunctions(pipeline.resources)) {
+      expect((fn.Properties?.Environment as { Variables: Json }).Variables, step).not.toHaveProperty('PREFLIGHT_THRESHOLDS');
+    }
+  });
+
+  it('puts context thresholds over the defaults, in the output and in the prepare function alone', () => {
+    // Prepare
+    const context = { minPhotos: '3', maxPhotos: '4000', minGeotaggedShare: '0.9' };
+    const expected = { minPhotos: 3, maxPhotos: 4000, minGeotaggedShare: 0.9, maxFlightHours: 6, maxSpreadMeters: 2000 };
+
+    // Act
+    const configured = synthesize(context);
+
+    // Assess
+    const outputs = configured.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(JSON.parse(render(outputs.PreflightThresholds?.Value))).toStrictEqual(expected);
+    const withVariable = [...stepFunctions(configured.resources)]
+      .filter(([, [, fn]]) => 'PREFLIGHT_THRESHOLDS' in (fn.Properties?.Environment as { Variables: Json }).Variables)
+      .map(([step]) => step);
+    expect(withVariable).toStrictEqual(['prepare']);
+    const [, prepare] = stepFunction(configured.resources, 'prepare');
+    expect(JSON.parse((prepare.Properties?.Environment as { Variables: Json }).Variables.PREFLIGHT_THRESHOLDS as string)).toStrictEqual(expected);
+  });
+
+  it('refuses construct thresholds no flight could pass, or out of range, naming the prop', () => {
+    // Prepare
+    const build = (preflight: Record<string, unknown>) => () => new InspectPipeline(new Stack(new App(), 'Preflight'), 'Pipeline', { preflight });
+
+    // Act, Assess
+    expect(build({ maxPhotos: 5 })).toThrow('InspectPipeline: preflight.maxPhotos 5 is below minPhotos 6: no flight could pass');
+    expect(build({ minPhotos: 10, maxPhotos: 5 })).toThrow('InspectPipeline: preflight.maxPhotos must be at least minPhotos (10)');
+    expect(build({ minGeotaggedShare: 1.5 })).toThrow('InspectPipeline: preflight.minGeotaggedShare must be between 0 and 1');
+    expect(build({ maxPhoto: 9 })).toThrow('InspectPipeline: preflight.maxPhoto is not a threshold (did you mean maxPhotos?)');
+  });
+});
+
 describe('InspectPipeline construct embedded in another stack', () => {
   let embedded: { stack: Stack; photos: InspectPipeline; quiet: InspectPipeline; outputs: Record<string, { Value: unknown }> };
 

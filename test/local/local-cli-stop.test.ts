@@ -47,7 +47,7 @@ async function dropAndStartProcessing(running: RunningCli, prefix: string): Prom
     credentials: { accessKeyId: serving.accessKeyId as string, secretAccessKey: serving.secretAccessKey as string },
   });
   try {
-    await dropFlight(s3, serving.dropBucket as string, prefix, photos(2), { inspection: { name: 'Stopped' } });
+    await dropFlight(s3, serving.dropBucket as string, prefix, photos(6), { inspection: { name: 'Stopped' } });
   } finally {
     s3.destroy();
   }
@@ -94,7 +94,7 @@ describe('stopping the local CLI', () => {
   it('one-shot: SIGINT mid-run abandons the flight, exits 130 and removes the temporary files', async () => {
     // Prepare
     const env = await freshTmpdir();
-    const running = startCli(['--generate', '2', '--json', '--processing-outcome', 'never', '--grace-seconds', '1'], env);
+    const running = startCli(['--generate', '6', '--json', '--processing-outcome', 'never', '--grace-seconds', '1'], env);
     await waitForProcessing(running);
 
     // Act

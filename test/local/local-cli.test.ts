@@ -45,9 +45,9 @@ function lastNotification(lines: readonly CliLine[]): NotificationV1 {
 }
 
 describe('the local CLI', () => {
-  it('--generate 3 --json: exit 0, only JSON Lines, the last an inspection.completed with 3 photos registered', async () => {
+  it('--generate 6 --json: exit 0, only JSON Lines, the last an inspection.completed with 6 photos registered', async () => {
     // Prepare
-    const args = ['--generate', '3', '--json'];
+    const args = ['--generate', '6', '--json'];
 
     // Act
     const run = await runCli(args);
@@ -59,13 +59,13 @@ describe('the local CLI', () => {
     expect(lastNotification(lines)).toMatchObject({
       type: 'inspection.completed',
       batch: { prefix: 'tower-001/flight-1/' },
-      images: { found: 3, copied: 3, registered: 3 },
+      images: { found: 6, copied: 6, registered: 6 },
     });
   }, 90_000);
 
   it('--processing-outcome failed: exit 1, the last line an inspection.failed', async () => {
     // Prepare
-    const args = ['--processing-outcome', 'failed', '--generate', '2', '--json', '--processing-seconds', '1'];
+    const args = ['--processing-outcome', 'failed', '--generate', '6', '--json', '--processing-seconds', '1'];
 
     // Act
     const run = await runCli(args);
@@ -98,7 +98,7 @@ describe('the local CLI', () => {
     // Prepare: same-named photos in two sub-folders, a file the pipeline skips, and the folder's own manifest
     const folder = await mkdtemp(join(tmpdir(), 'local-cli-photos-'));
     temporaryFolders.push(folder);
-    const files = ['DCIM/100MEDIA/DJI_0001.JPG', 'DCIM/100MEDIA/DJI_0002.JPG', 'DCIM/101MEDIA/DJI_0001.JPG', 'DCIM/101MEDIA/DJI_0002.JPG'];
+    const files = ['100', '101'].flatMap((folder) => [1, 2, 3].map((photo) => `DCIM/${folder}MEDIA/DJI_000${photo}.JPG`));
     for (const [index, path] of files.entries()) {
       await mkdir(dirname(join(folder, path)), { recursive: true });
       await writeFile(join(folder, path), jpegBytes(3_000, index + 1));
@@ -112,21 +112,21 @@ describe('the local CLI', () => {
     // Assess: same-named photos do not collide; the folder's manifest names the inspection and is no file of the batch
     expect(run.code, run.stderr.slice(-3_000)).toBe(0);
     const lines = parseJsonLines(run.stdout);
-    expect(lines.find((line) => line.event === 'dropped')).toMatchObject({ files: 5 });
+    expect(lines.find((line) => line.event === 'dropped')).toMatchObject({ files: 7 });
     expect(lastNotification(lines)).toMatchObject({
       type: 'inspection.completed',
       inspection: { name: 'From the folder' },
-      images: { found: 5, copied: 4, registered: 4, skippedTotal: 1 },
+      images: { found: 7, copied: 6, registered: 6, skippedTotal: 1 },
     });
     // Assess: the progress never passes its total, and its last line adds up to it
     const progress = lines.filter((line) => line.event === 'copy-progress');
-    for (const line of progress) expect((line.photosCopied as number) + (line.filesSkipped as number)).toBeLessThanOrEqual(5);
-    expect(progress.at(-1)).toEqual({ event: 'copy-progress', batch: 'tower-001/flight-1/', photosCopied: 4, filesSkipped: 1, filesTotal: 5 });
+    for (const line of progress) expect((line.photosCopied as number) + (line.filesSkipped as number)).toBeLessThanOrEqual(7);
+    expect(progress.at(-1)).toEqual({ event: 'copy-progress', batch: 'tower-001/flight-1/', photosCopied: 6, filesSkipped: 1, filesTotal: 7 });
   }, 90_000);
 
   it('--flights 2: each flight is named after its own folder, flight-1-01 and flight-1-02', async () => {
     // Prepare
-    const args = ['--flights', '2', '--generate', '2', '--json', '--processing-seconds', '0.5'];
+    const args = ['--flights', '2', '--generate', '6', '--json', '--processing-seconds', '0.5'];
 
     // Act
     const run = await runCli(args);
@@ -142,14 +142,14 @@ describe('the local CLI', () => {
 
   it('--no-manifest --quiet-seconds 1: the batch closes after the quiet period and completes', async () => {
     // Prepare
-    const args = ['--no-manifest', '--quiet-seconds', '1', '--generate', '3', '--json', '--processing-seconds', '1'];
+    const args = ['--no-manifest', '--quiet-seconds', '1', '--generate', '6', '--json', '--processing-seconds', '1'];
 
     // Act
     const run = await runCli(args);
 
     // Assess
     expect(run.code, run.stderr.slice(-3_000)).toBe(0);
-    expect(lastNotification(parseJsonLines(run.stdout))).toMatchObject({ type: 'inspection.completed', images: { registered: 3 } });
+    expect(lastNotification(parseJsonLines(run.stdout))).toMatchObject({ type: 'inspection.completed', images: { registered: 6 } });
   }, 90_000);
 
   it('--serve --json: prints the S3 endpoint and keys, processes a flight any S3 client drops, exits 0 on SIGTERM', async () => {
@@ -170,7 +170,7 @@ describe('the local CLI', () => {
 
     // Act
     try {
-      await dropFlight(s3, first.dropBucket as string, 'tower-serve/flight-1/', photos(3), { inspection: { name: 'Served' } });
+      await dropFlight(s3, first.dropBucket as string, 'tower-serve/flight-1/', photos(6), { inspection: { name: 'Served' } });
     } finally {
       s3.destroy();
     }
@@ -183,7 +183,7 @@ describe('the local CLI', () => {
       type: 'inspection.completed',
       batch: { prefix: 'tower-serve/flight-1/' },
       inspection: { name: 'Served' },
-      images: { found: 3, registered: 3 },
+      images: { found: 6, registered: 6 },
     });
     expect(exit).toEqual({ code: 0, signal: null });
     expect(parseJsonLines(running.stdout()).at(-1)).toEqual({ event: 'stopped', notifications: 1 });
@@ -199,7 +199,7 @@ describe('the local CLI', () => {
 
     // Act: photos and a file the pipeline skips, no manifest
     try {
-      await dropFlight(s3, bucket, 'tower-quiet/flight-1/', [...photos(3), { relativePath: 'notes.txt', body: 'wind 4 m/s' }]);
+      await dropFlight(s3, bucket, 'tower-quiet/flight-1/', [...photos(6), { relativePath: 'notes.txt', body: 'wind 4 m/s' }]);
     } finally {
       s3.destroy();
     }
@@ -214,7 +214,7 @@ describe('the local CLI', () => {
     const printed = running.stdout().split('\n');
     expect(printed.filter((line) => line.startsWith('tower-quiet/flight-1/  '))).toEqual(STAGES.map((stage) => `tower-quiet/flight-1/  ${stage}`));
     const bars = printed.filter((line) => line.includes(' copied'));
-    expect(bars.at(-1)).toMatch(/\] 4\/4 files: 3 photos copied, 1 skipped$/);
-    for (const bar of bars) expect(bar).toMatch(/\] [0-4]\/4 /);
+    expect(bars.at(-1)).toMatch(/\] 7\/7 files: 6 photos copied, 1 skipped$/);
+    for (const bar of bars) expect(bar).toMatch(/\] [0-7]\/7 /);
   }, 90_000);
 });

@@ -109,7 +109,7 @@ describe('reliability of the local pipeline', () => {
         flight: 'flight-failed',
         flights: 1,
         manifest: JSON.stringify({}),
-        pipeline: { quietPeriodSeconds: 0, simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'failed' } },
+        pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'failed' } },
       },
       (event) => {
         if (event.event === 'ready') started = event.pipeline;
@@ -132,7 +132,7 @@ describe('reliability of the local pipeline', () => {
       flight: 'flight-never',
       flights: 1,
       manifest: JSON.stringify({}),
-      pipeline: { quietPeriodSeconds: 0, deadlineSeconds: 2, simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'never' as const } },
+      pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, deadlineSeconds: 2, simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'never' as const } },
     };
 
     // Act
@@ -162,7 +162,7 @@ describe('reliability of the local pipeline', () => {
         flight: 'flight',
         flights: 10,
         manifest: JSON.stringify({}),
-        pipeline: { quietPeriodSeconds: 0, duplicateEvents: 3, simulatorSettings: { processingSeconds: 0.5 } },
+        pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, duplicateEvents: 3, simulatorSettings: { processingSeconds: 0.5 } },
       },
       (event) => {
         if (event.event === 'ready') started = event.pipeline;
@@ -198,7 +198,7 @@ describe('reliability of the local pipeline', () => {
         flight: 'flight',
         flights: 20,
         manifest: JSON.stringify({}),
-        pipeline: { quietPeriodSeconds: 0, simulatorSettings: { processingSeconds: 0.5, lostAnswerRate: 0.2 } },
+        pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, simulatorSettings: { processingSeconds: 0.5, lostAnswerRate: 0.2 } },
       },
       (event) => {
         if (event.event === 'ready') started = event.pipeline;

@@ -248,7 +248,7 @@ describe('creating an asset', () => {
     const asset = await client.createAsset({ name: 'Tower lost asset', type: 1 });
 
     // Assess
-    expect(assetsNamed('Tower lost asset')).toEqual([{ id: asset.id, name: 'Tower lost asset', type: 1 }]);
+    expect(assetsNamed('Tower lost asset')).toEqual([{ id: asset.id, name: 'Tower lost asset', type: 1, latitude: null, longitude: null }]);
   });
 });
 
