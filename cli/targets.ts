@@ -168,7 +168,7 @@ export function pickPipelineOutputs(outputs: readonly CfnOutput[], stack: string
   if (pipeline !== undefined) {
     const wanted = pipeline.replace(/[^A-Za-z0-9]/g, '');
     const found = embedded.find((keys) => keys.id === wanted) ?? single(embedded.filter((keys) => keys.id.endsWith(wanted) && wanted !== ''));
-    if (found) return { ...bucketsOf(found), pipeline: found.id };
+    if (found) return { ...outputsOf(found), pipeline: found.id };
     if (embedded.length === 0) {
       throw new UsageError(`--pipeline ${pipeline}: stack ${stack} holds no embedded pipeline (no <id>${DROP_OUTPUT}<hash> output); leave --pipeline out`);
     }
@@ -176,13 +176,13 @@ export function pickPipelineOutputs(outputs: readonly CfnOutput[], stack: string
     throw new UsageError(`--pipeline ${pipeline}: stack ${stack} has no such pipeline${close === undefined ? '' : `; did you mean --pipeline ${close}?`} (its pipelines: ${listed})`);
   }
   const own = pipelines.find((keys) => keys.id === '');
-  if (own) return bucketsOf(own);
-  if (embedded.length === 1) return { ...bucketsOf(embedded[0]!), pipeline: embedded[0]!.id };
+  if (own) return outputsOf(own);
+  if (embedded.length === 1) return { ...outputsOf(embedded[0]!), pipeline: embedded[0]!.id };
   if (embedded.length > 1) throw new UsageError(`stack ${stack} holds ${embedded.length} pipelines: add --pipeline ID, one of ${listed}`);
   return { dropBucket: undefined, workBucket: undefined };
 }
 
-function bucketsOf(keys: PipelineKeys): StackOutputs {
+function outputsOf(keys: PipelineKeys): StackOutputs {
   const buckets = { dropBucket: keys.drop, workBucket: keys.work };
   // A stack deployed before the output has none: the CLI then checks against the defaults, and says so.
   if (keys.preflight === undefined) return buckets;

@@ -5,7 +5,7 @@ import { encode } from 'jpeg-js';
 import type { ExifDict } from 'piexifjs';
 import { UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
-import { degreesMinutesSeconds, EXIF_TAG, exifSegment, OFFSET_TIME_ORIGINAL, withoutJfif } from '../local/flight-photos';
+import { degreesMinutesSeconds, EXIF_TAG, exifSegment, gradientPixels, OFFSET_TIME_ORIGINAL, withoutJfif } from '../local/flight-photos';
 
 /**
  * The sample flight of examples/flight/: what the README's commands upload. Twelve small, decodable JPEGs taken on
@@ -136,16 +136,7 @@ const DIGITS = [
 
 /** A gradient whose colours turn with the photo number, the number drawn in white in the middle. */
 function photoPixels(number: number, width: number, height: number): Buffer {
-  const data = Buffer.alloc(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const at = (y * width + x) * 4;
-      data[at] = Math.floor((x * 255) / width);
-      data[at + 1] = Math.floor((y * 255) / height);
-      data[at + 2] = (number * 21) % 256;
-      data[at + 3] = 255;
-    }
-  }
+  const data = gradientPixels(width, height, (number * 21) % 256);
   // Digits a third of the height (8 pixels a cell in a photo, 2 in its thumbnail).
   const DIGIT_SCALE = Math.max(1, Math.floor(height / 15));
   const text = String(number);

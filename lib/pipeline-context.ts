@@ -3,7 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { suggest } from '../src/suggest';
 import { processingParametersSchema } from '../src/pix4d/schemas';
-import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../src/preflight/preflight';
+import { DEFAULT_PREFLIGHT_THRESHOLDS, PREFLIGHT_THRESHOLD_SCHEMAS } from '../src/preflight/preflight';
 import type { InspectPipelineProps } from './inspect-pipeline';
 
 /**
@@ -178,19 +178,19 @@ const SETTINGS = {
     z.number().refine((value) => LOG_RETENTION_DAYS.includes(value)),
   ),
   runRetentionDays: setting('a whole number of days of 1 or more, longer than the deadline', numeric, days()),
-  minPhotos: setting('a whole number of 1 or more (the pre-flight refuses a flight with fewer photos)', numeric, wholeNumber(1)),
+  minPhotos: setting('a whole number of 1 or more (the pre-flight refuses a flight with fewer photos)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.minPhotos),
   maxPhotos: setting(
     'a whole number of 1 or more, or none for no limit (the pre-flight refuses a flight with more photos)',
     (value) => (text(value) === 'none' ? null : numeric(value)),
-    wholeNumber(1).nullable(),
+    PREFLIGHT_THRESHOLD_SCHEMAS.maxPhotos,
   ),
   minGeotaggedShare: setting(
     'a number from 0 to 1 (the pre-flight refuses a flight with a smaller share of geotagged photos; 0 is off)',
     numeric,
-    z.number().min(0).max(1),
+    PREFLIGHT_THRESHOLD_SCHEMAS.minGeotaggedShare,
   ),
-  maxFlightHours: setting('a number of hours above 0 (the pre-flight warns when capture times span more)', numeric, z.number().gt(0)),
-  maxSpreadMeters: setting('a number of metres above 0 (the pre-flight warns when positions spread wider)', numeric, z.number().gt(0)),
+  maxFlightHours: setting('a number of hours above 0 (the pre-flight warns when capture times span more)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.maxFlightHours),
+  maxSpreadMeters: setting('a number of metres above 0 (the pre-flight warns when positions spread wider)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.maxSpreadMeters),
   pix4dAuthUrl: setting('an https:// URL such as https://inspect.pix4d.com', text, httpsUrl()),
   pix4dApiUrl: setting('an https:// URL such as https://api.inspect.pix4d.com', text, httpsUrl()),
 } as const satisfies Record<string, Setting>;
@@ -299,7 +299,7 @@ function crossCheckProblems(settings: Settings): string[] {
 }
 
 function preflightProps(settings: Settings): InspectPipelineProps['preflight'] {
-  const keys = ['minPhotos', 'maxPhotos', 'minGeotaggedShare', 'maxFlightHours', 'maxSpreadMeters'] as const;
+  const keys = Object.keys(PREFLIGHT_THRESHOLD_SCHEMAS) as (keyof typeof PREFLIGHT_THRESHOLD_SCHEMAS)[];
   const given = Object.fromEntries(keys.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]]));
   return Object.keys(given).length === 0 ? undefined : given;
 }

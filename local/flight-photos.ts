@@ -181,22 +181,26 @@ interface EncodedPictures {
 
 let pictures: EncodedPictures | undefined;
 
+/** RGBA pixels: red across, green down, a fixed blue. */
+export function gradientPixels(width: number, height: number, blue: number): Buffer {
+  const data = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const at = (y * width + x) * 4;
+      data[at] = Math.floor((x * 255) / width);
+      data[at + 1] = Math.floor((y * 255) / height);
+      data[at + 2] = blue;
+      data[at + 3] = 255;
+    }
+  }
+  return data;
+}
+
 /** A gradient (and its thumbnail), encoded once for every photo. */
 function encodedPictures(): EncodedPictures {
   if (!pictures) {
-    const gradient = (width: number, height: number) => {
-      const data = Buffer.alloc(width * height * 4);
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          const at = (y * width + x) * 4;
-          data[at] = Math.floor((x * 255) / width);
-          data[at + 1] = Math.floor((y * 255) / height);
-          data[at + 2] = 160;
-          data[at + 3] = 255;
-        }
-      }
-      return withoutJfif(Buffer.from(encode({ data, width, height }, 80).data));
-    };
+    const gradient = (width: number, height: number) =>
+      withoutJfif(Buffer.from(encode({ data: gradientPixels(width, height, 160), width, height }, 80).data));
     pictures = { photo: gradient(FLIGHT_PHOTO_WIDTH, FLIGHT_PHOTO_HEIGHT), thumbnail: gradient(40, 30).toString('latin1') };
   }
   return pictures;

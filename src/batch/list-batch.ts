@@ -234,8 +234,8 @@ async function judgeContent(s3: S3Client, bucket: string, object: BatchObject, r
   try {
     const head = await readFirstBytes(s3, bucket, object.key, readMetadata ? METADATA_BYTES : FIRST_BYTES_NEEDED);
     const reason = skipReasonByContent(object.relativePath, head);
-    if (reason !== undefined || !readMetadata) return reason === undefined ? {} : { reason };
-    return { metadata: await readPhotoMetadata(head) };
+    if (reason !== undefined) return { reason };
+    return readMetadata ? { metadata: await readPhotoMetadata(head) } : {};
   } catch (error) {
     if (isNoSuchKey(error)) return { reason: 'deleted from the bucket before it could be read' };
     throw error;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { InspectionStatus } from '../pix4d/schemas';
+import type { FlightSummary } from '../preflight/preflight';
 import { redact } from '../redact';
 
 /**
@@ -209,15 +210,7 @@ export interface NotificationInput {
     readonly skippedTotal?: number;
   };
   /** What the photos' metadata says of the flight. @default null: not read (a video, or a run that stopped before) */
-  readonly flight?: {
-    readonly photos: number;
-    readonly geotagged: number;
-    readonly capturedFrom: string | null;
-    readonly capturedTo: string | null;
-    readonly cameras: readonly string[];
-    readonly centroid: { readonly latitude: number; readonly longitude: number } | null;
-    readonly altitude: { readonly min: number; readonly max: number } | null;
-  } | null;
+  readonly flight?: FlightSummary | null;
   /** The pre-flight's warnings. @default none */
   readonly warnings?: readonly string[];
   /** Required for `inspection.failed` and refused otherwise: the builder writes the timed-out error itself. */

@@ -184,17 +184,19 @@ function warningsOf(photos: readonly FlightPhoto[], flight: FlightSummary, thres
   return warnings;
 }
 
-function listed(photos: readonly FlightPhoto[]): string {
-  if (photos.length === 0) return '';
-  const shown = photos.slice(0, MAX_LISTED_PHOTOS).map((photo) => photo.name);
+/** `a, b and 3 more`: the first `limit` photos' names, and how many are left out. */
+function named(photos: readonly FlightPhoto[], limit: number): string {
+  const shown = photos.slice(0, limit).map((photo) => photo.name);
   const more = photos.length - shown.length;
-  return `: ${shown.join(', ')}${more > 0 ? ` and ${formatCount(more)} more` : ''}`;
+  return `${shown.join(', ')}${more > 0 ? ` and ${formatCount(more)} more` : ''}`;
+}
+
+function listed(photos: readonly FlightPhoto[]): string {
+  return photos.length === 0 ? '' : `: ${named(photos, MAX_LISTED_PHOTOS)}`;
 }
 
 function examples(photos: readonly FlightPhoto[]): string {
-  const shown = photos.slice(0, WARNING_EXAMPLES).map((photo) => photo.name);
-  const more = photos.length - shown.length;
-  return ` (${shown.join(', ')}${more > 0 ? ` and ${formatCount(more)} more` : ''})`;
+  return ` (${named(photos, WARNING_EXAMPLES)})`;
 }
 
 function percent(share: number): string {

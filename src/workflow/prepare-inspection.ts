@@ -222,7 +222,7 @@ function preflightOf(images: readonly BatchImage[], manifest: Manifest, deps: St
 async function resolveAsset(
   manifest: Manifest,
   folderName: string,
-  centroid: { readonly latitude: number; readonly longitude: number } | null,
+  centroid: FlightSummary['centroid'],
   api: Pix4dInspectApi,
   deps: StepDependencies,
 ): Promise<ResolvedAsset> {

@@ -98,6 +98,8 @@ describe('the pre-flight, locally', () => {
     expect(requests.filter((request) => request.method === 'POST' && request.path === '/v1/inspections/')).toEqual([]);
     expect(requests.filter((request) => request.path.endsWith('/process/'))).toEqual([]);
     expect(local.simulator!.holdings().inspections).toEqual([]);
+    // Nothing at all is created: the asset neither (its creation comes after the pre-flight too).
+    expect(local.simulator!.holdings().assets).toEqual([]);
   });
 
   it('with the defaults, completes the same flight, with its warnings', async () => {
