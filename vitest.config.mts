@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-const LEAST_PRIVILEGE = 'test/local/least-privilege.test.ts';
+/** Tests that judge what every other test's local runs recorded: the grants their calls used, the metrics they emitted. */
+const AFTER_LOCAL_RUNS = ['test/local/least-privilege.test.ts', 'test/local/dashboard-coverage.test.ts'];
 
 export default defineConfig({
   test: {
@@ -14,14 +15,13 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // The handlers run in process: their EMF metrics and info logs would drown the test report.
-      POWERTOOLS_METRICS_DISABLED: 'true',
+      // The handlers run in process: their info logs would drown the test report (local runs read their EMF lines).
       POWERTOOLS_LOG_LEVEL: 'WARN',
     },
-    // The least-privilege test judges the grants the other tests' local runs used, so it runs after all of them.
+    // They run after all of the others.
     projects: [
-      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [LEAST_PRIVILEGE], sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'least-privilege', include: [LEAST_PRIVILEGE], sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: AFTER_LOCAL_RUNS, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'after-local-runs', include: AFTER_LOCAL_RUNS, sequence: { groupOrder: 1 } } },
     ],
   },
 });

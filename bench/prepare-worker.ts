@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     destinationEndpoint: servers.gatewayEndpoint,
     secrets: () => [servers.account.password, servers.account.apiKey],
     logger: { debug: quiet, info: quiet, warn: quiet },
-    metrics: { count: quiet },
+    metrics: { record: quiet, about: quiet },
     now: () => new Date(),
   };
   const timeline = recordTimeline(s3, input.request.batch.bucket);

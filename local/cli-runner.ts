@@ -8,6 +8,7 @@ import { systemTimers } from '../src/timers';
 import { InFlightBatch, LocalPipeline, LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
 import type { NotificationV1 } from '../src/notify/notification';
 import type { Simulator } from './simulator/simulator';
+import type { FlightFigures } from './pipeline/flight-figures';
 
 type Write = (text: string) => boolean;
 type RunEvent = LocalPipelineEvent | { event: 'ready'; pipeline: LocalPipeline } | { event: 'dropped'; flight: DroppedFlight };
@@ -68,8 +69,8 @@ function useOwnTemporaryFolder(): void {
 
 async function runOnce(options: CliOptions, report: Reporter, shutdown: Shutdown, write: Write): Promise<number> {
   const started = Date.now();
-  const finish = (notifications: readonly NotificationV1[]) =>
-    report.finish(notifications, options.run.flights, (Date.now() - started) / 1000, shutdown.cause);
+  const finish = (notifications: readonly NotificationV1[], figures: readonly FlightFigures[] = []) =>
+    report.finish(notifications, options.run.flights, (Date.now() - started) / 1000, figures, shutdown.cause);
   shutdown.summary = () => finish(shutdown.notifications);
   const result = await runLocalFlights(options.run, shutdown.filter(report.onEvent), shutdown);
   if (result.refused.length > 0) {
@@ -77,7 +78,7 @@ async function runOnce(options: CliOptions, report: Reporter, shutdown: Shutdown
     if (options.json) write(`${JSON.stringify({ event: 'iam-refused', calls: result.refused })}\n`);
     else write(`\nIAM refused ${result.refused.length} call(s) that the synthesized roles do not allow:\n${result.refused.map((call) => `  ${call.caller}: ${call.action} on ${call.resource}`).join('\n')}\n`);
   }
-  finish(result.notifications);
+  finish(result.notifications, result.figures);
   if (result.stopped === 'abandoned') return shutdown.exitCode;
   return result.succeeded && result.refused.length === 0 ? 0 : 1;
 }
@@ -304,8 +305,8 @@ function stageOf(batch: InFlightBatch): string {
 
 interface Reporter {
   onEvent(event: RunEvent): void;
-  /** The end of a run; `stoppedBy` when a stop request cut it short. */
-  finish(notifications: readonly NotificationV1[], flights: number, seconds: number, stoppedBy?: StopCause): void;
+  /** The end of a run, with each notified flight's figures; `stoppedBy` when a stop request cut it short. */
+  finish(notifications: readonly NotificationV1[], flights: number, seconds: number, figures: readonly FlightFigures[], stoppedBy?: StopCause): void;
   stopping(cause: StopCause, inFlight: readonly InFlightLine[], graceSeconds: number): void;
   stoppingNow(cause: StopCause): void;
   abandoned(batches: readonly InFlightLine[]): void;
@@ -370,7 +371,8 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
           return;
       }
     },
-    finish(notifications, flights, seconds, stoppedBy) {
+    finish(notifications, flights, seconds, figures, stoppedBy) {
+      for (const figure of figures) line({ event: 'flight-figures', ...figure });
       line({
         event: 'finished',
         flights,
@@ -472,8 +474,9 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
           return;
       }
     },
-    finish(notifications, flights, seconds, stoppedBy) {
+    finish(notifications, flights, seconds, figures, stoppedBy) {
       endBar();
+      if (figures.length > 0) write(`\nFrom the functions' metrics (what the dashboard shows):\n${figures.map(describeFigures).join('')}`);
       const completed = notifications.filter((message) => message.type === 'inspection.completed').length;
       write(`\n${stoppedBy ? `Stopped (${describeCause(stoppedBy)}): ` : ''}${completed} of ${flights} flight(s) completed in ${seconds.toFixed(1)} s.\n`);
       if (simulator) {
@@ -507,6 +510,21 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
 
 function describeCause(cause: StopCause): string {
   return cause === 'parent-exited' ? 'the parent process exited' : cause;
+}
+
+/** One flight's figures on two lines: where its time went, and what its copy and Pix4Dinspect calls did. */
+function describeFigures(figures: FlightFigures): string {
+  const seconds = (value: number | null) => (value === null ? 'not reached' : `${value.toFixed(1)} s`);
+  const { closeToProcessing, processing, closeToNotification } = figures.seconds;
+  const throughput = figures.chunkThroughput;
+  const copy = throughput
+    ? `${figures.photosCopied} photos, ${byteSize(figures.bytesCopied)} copied at ${byteSize(throughput.meanBytesPerSecond)}/s per chunk (${throughput.chunks} chunk${throughput.chunks === 1 ? '' : 's'})`
+    : 'nothing copied';
+  const { calls, retries, failedCalls } = figures.pix4d;
+  return (
+    `  ${figures.batch}: close -> processing ${seconds(closeToProcessing)}, processing ${seconds(processing)}, close -> notification ${seconds(closeToNotification)}\n` +
+    `    ${copy}; ${calls} Pix4Dinspect requests, ${retries} sent again, ${failedCalls} failed; ${figures.s3CredentialRefreshes} S3 credential refreshes\n`
+  );
 }
 
 function describeNotification(message: NotificationV1): string {
@@ -575,6 +593,11 @@ function progressBar({ copied, skipped, total }: CopyCounts): string {
   const photos = `${copied} photo${copied === 1 ? '' : 's'} copied`;
   const counts = skipped === 0 ? `${copied}/${total} photos copied` : `${done}/${total} files: ${photos}, ${skipped} skipped`;
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${counts}`;
+}
+
+/** KiB below a mebibyte, so that a small flight's figures are not 0.0 MiB. */
+function byteSize(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : mebibytes(bytes);
 }
 
 function mebibytes(bytes: number): string {

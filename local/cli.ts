@@ -405,9 +405,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${text}\n`);
     process.exit(code);
   });
-  // The handlers' logger and metrics read these when their modules load, so they are set before the import.
+  // The handlers' logger reads it when its module loads, so it is set before the import.
   process.env.POWERTOOLS_LOG_LEVEL = options.logLevel.toUpperCase();
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { runCli } = require('./cli-runner') as typeof import('./cli-runner');
   return runCli(options, stdout);
 }

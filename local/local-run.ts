@@ -8,6 +8,7 @@ import type { RefusedCall } from './iam/iam-authorizer';
 import type { NotificationV1 } from '../src/notify/notification';
 import { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions, startLocalPipeline } from './pipeline/local-pipeline';
 import { flightPhoto } from './flight-photos';
+import { FlightFigures, flightFigures } from './pipeline/flight-figures';
 import { syntheticPhotoName } from './synthetic-photos';
 
 export interface FlightSource {
@@ -43,6 +44,8 @@ export interface DroppedFlight {
 export interface LocalRunResult {
   readonly flights: readonly DroppedFlight[];
   readonly notifications: readonly NotificationV1[];
+  /** Each notified flight's figures, from the metrics its functions emitted (in the order of `notifications`). */
+  readonly figures: readonly FlightFigures[];
   /** AWS calls the synthesized roles did not allow (none without the IAM check). */
   readonly refused: readonly RefusedCall[];
   /** Every flight ended `inspection.completed`. */
@@ -168,6 +171,7 @@ export async function runLocalFlights(
     return {
       flights: prefixes.flatMap((prefix) => dropped.get(prefix) ?? []),
       notifications,
+      figures: notifications.map((message) => flightFigures(pipeline.metrics.records, message.batch)),
       refused: pipeline.iam?.refused() ?? [],
       succeeded: notifications.length === prefixes.length && notifications.every((message) => message.type === 'inspection.completed'),
       ...(stopped ? { stopped } : {}),

@@ -1,20 +1,25 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { IngestRules } from '../../src/ingest/batch-events';
 import { ingestNotification, S3NotificationBody, WorkflowStarter } from '../../src/ingest/ingest';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
 import { Environment, numberEnv, requireEnv } from '../shared/config';
-import { logger, once, publishStoredMetrics, stepLogger, stepMetrics } from '../shared/step-runtime';
+import { EmfOutput, InvocationMetrics } from '../shared/invocation-metrics';
+import { logger, once, stepLogger } from '../shared/step-runtime';
+import { tracedClient, tracer } from '../shared/tracing';
 
 export interface IngestDependencies {
   readonly rules: IngestRules;
   readonly starter: WorkflowStarter;
+  /** @default stdout, where CloudWatch reads the EMF lines from the function's log */
+  readonly metricsOutput?: EmfOutput;
 }
 
-/** The ingest function's settings from its environment, and its Step Functions client. */
-export function ingestDependenciesFromEnv(env: Environment = process.env, sfn: SFNClient = new SFNClient({})): IngestDependencies {
+/** The ingest function's settings from its environment, and its Step Functions client (traced when it is the default). */
+export function ingestDependenciesFromEnv(env: Environment = process.env, sfn: SFNClient = tracedClient(new SFNClient({}))): IngestDependencies {
   return {
     rules: {
       batchDepth: numberEnv('BATCH_DEPTH', 2, { min: 1, max: 10 }, env),
@@ -35,19 +40,25 @@ const dependenciesFromEnv = once(() => ingestDependenciesFromEnv());
  */
 export const createHandler = (dependencies: () => IngestDependencies = dependenciesFromEnv) =>
   middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const { rules, starter } = dependencies();
+    const { rules, starter, metricsOutput } = dependencies();
+    const metrics = new InvocationMetrics(metricsOutput);
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      try {
-        await ingestNotification(JSON.parse(record.body) as S3NotificationBody, rules, starter, stepLogger, stepMetrics);
-      } catch (error) {
-        logger.error('S3 notification not handled; SQS will deliver it again', { messageId: record.messageId, error: error as Error });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+    try {
+      for (const record of event.Records) {
+        try {
+          await ingestNotification(JSON.parse(record.body) as S3NotificationBody, rules, starter, stepLogger, metrics);
+        } catch (error) {
+          logger.error('S3 notification not handled; SQS will deliver it again', { messageId: record.messageId, error: error as Error });
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+        }
       }
+    } finally {
+      metrics.publish();
     }
     return { batchItemFailures };
   })
-    .use(injectLambdaContext(logger, { clearState: true }))
-    .use(publishStoredMetrics);
+    // The answer lists failed message ids only; a trace need not hold a copy of it.
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger, { clearState: true }));
 
 export const handler = createHandler();

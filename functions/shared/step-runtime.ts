@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -12,9 +11,12 @@ import { parseStatusClasses } from '../../src/status/processing-status';
 import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
 import { DEFAULT_PIPELINE_CONFIG, PipelineConfig } from '../../src/workflow/pipeline-config';
 import { systemTimers, type Timers } from '../../src/timers';
-import type { StepDependencies, StepLogger, StepMetrics } from '../../src/workflow/step-dependencies';
+import type { StepDependencies, StepLogger } from '../../src/workflow/step-dependencies';
+import { pix4dCallMetrics } from '../../src/observability/pix4d-call-metrics';
+import { EmfOutput, InvocationMetrics, PublishableMetrics } from './invocation-metrics';
 import { Environment, NumberRange, numberEnv, optionalEnv, requireEnv } from './config';
 import { loadPix4dAccount, type Pix4dAccountCache } from './pix4d-account';
+import { tracedClient, tracedClients, tracedPix4dCalls } from './tracing';
 
 /** One logger and one metrics object per Lambda container, shared by the handler adapters. */
 export const logger = new Logger({ serviceName: 'inspect-pipeline' });
@@ -25,29 +27,6 @@ export const stepLogger: StepLogger = {
   info: (message, attributes) => logger.info(message, (attributes ?? {}) as LogAttributes),
   warn: (message, attributes) => logger.warn(message, (attributes ?? {}) as LogAttributes),
 };
-export const metrics = new Metrics({ namespace: 'InspectPipeline', serviceName: 'inspect-pipeline' });
-
-const UNITS: Record<Parameters<StepMetrics['count']>[0], (typeof MetricUnit)[keyof typeof MetricUnit]> = {
-  PhotosCopied: MetricUnit.Count,
-  BytesCopied: MetricUnit.Bytes,
-  InspectionsCompleted: MetricUnit.Count,
-  InspectionsFailed: MetricUnit.Count,
-  InspectionsTimedOut: MetricUnit.Count,
-  LatePhotosReported: MetricUnit.Count,
-  RunsSkipped: MetricUnit.Count,
-  ManifestsMisplaced: MetricUnit.Count,
-  RecordsNotWritten: MetricUnit.Count,
-  StatusChecksFailed: MetricUnit.Count,
-};
-
-/** The domain modules count through this narrow interface, so they need no Powertools types. */
-export const stepMetrics: StepMetrics = { count: (name, value) => metrics.addMetric(name, UNITS[name], value) };
-
-/** Flushes the invocation's metrics after it ends; most record none, and an empty flush would only log a warning. */
-const flushMetrics = async () => {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-};
-export const publishStoredMetrics = { after: flushMetrics, onError: flushMetrics };
 
 /** The steps' settings from the function's environment; a bad value fails with the variable's name. */
 export function pipelineConfigFromEnv(env: Environment = process.env): PipelineConfig {
@@ -116,10 +95,12 @@ export interface StepRuntimeOptions {
   readonly clients?: StepClients;
   /** @default systemTimers */
   readonly timers?: Timers;
+  /** @default stdout, where CloudWatch reads the EMF lines from the function's log */
+  readonly metricsOutput?: EmfOutput;
 }
 
-/** The dependencies of one invocation, from the invocation's Lambda context. */
-export type InvocationDependencies = (context: Context) => StepDependencies;
+/** The dependencies of one invocation, from the invocation's Lambda context; its metrics are published at its end. */
+export type InvocationDependencies = (context: Context) => StepDependencies & { readonly metrics: PublishableMetrics };
 
 /**
  * A Lambda container's step dependencies: SDK clients created once, the Pix4D account read from Secrets Manager by
@@ -135,7 +116,7 @@ export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): Invocation
   const authUrl = optionalEnv('PIX4D_AUTH_URL', '', env);
   const apiUrl = optionalEnv('PIX4D_API_URL', '', env);
   const topicArn = optionalEnv('TOPIC_ARN', '', env);
-  const clients = options.clients ?? { s3: new S3Client({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}) };
+  const clients = options.clients ?? tracedClients({ s3: new S3Client({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}) });
   let current: { account: Pix4dAccount; client: Pix4dInspectClient } | undefined;
   const accounts: Pix4dAccountCache = new Map();
 
@@ -149,18 +130,24 @@ export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): Invocation
     }
     return current.client;
   };
-  const container: Omit<StepDependencies, 'pix4d'> = {
+  const container: Omit<StepDependencies, 'pix4d' | 'metrics'> = {
     s3: clients.s3,
     publisher: topicArn ? new SnsNotificationPublisher(clients.sns, topicArn) : missingTopic(),
     config,
     secrets: () => (current ? [current.account.password, current.account.apiKey] : []),
     logger: stepLogger,
-    metrics: stepMetrics,
+    // The copy's uploads into Inspect's bucket are traced like the container's own calls (on Lambda only).
+    instrumentClient: tracedClient,
     now: () => new Date(timers.now()),
   };
   return (context) => {
     const deadline = timers.now() + context.getRemainingTimeInMillis() - INVOCATION_RESERVE_MS;
-    return { ...container, pix4d: async (): Promise<Pix4dInspectApi> => (await pix4dClient()).withDeadline(deadline) };
+    const metrics = new InvocationMetrics(options.metricsOutput);
+    return {
+      ...container,
+      metrics,
+      pix4d: async (): Promise<Pix4dInspectApi> => (await pix4dClient()).withDeadline(deadline, tracedPix4dCalls(pix4dCallMetrics(metrics))),
+    };
   };
 }
 

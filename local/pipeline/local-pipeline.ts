@@ -30,6 +30,8 @@ import type { SimulatorAccount } from '../simulator/api-server';
 import type { SimulatorSettings } from '../simulator/settings';
 import { Simulator, startSimulator } from '../simulator/simulator';
 import { LambdaHandler, LocalLambda } from './local-lambda';
+import { MetricLog } from './metric-log';
+import { recordMetricUsage } from './metric-usage';
 import { LocalExecution, LocalStepFunctions } from './local-step-functions';
 import { LOCAL_ACCOUNT, LOCAL_BUCKETS, LocalFunction, SynthesizedStack, synthesizeStack } from './synthesized-stack';
 
@@ -144,6 +146,10 @@ export interface LocalPipeline {
   readonly deadLetters: readonly DeadLetter[];
   /** Every grant of the template, and which of them this run used (undefined without the IAM check). */
   readonly iam: IamAuthorizer | undefined;
+  /** The metrics the functions emitted, read from their EMF lines as CloudWatch reads them. */
+  readonly metrics: MetricLog;
+  /** The synthesized stack the run follows. */
+  readonly stack: SynthesizedStack;
   /** Resolves once every S3 event has been ingested and every execution has ended. */
   settle(): Promise<void>;
   /** Ignores the drop bucket's S3 events from now on, so that a stopping run starts no new batch. */
@@ -185,6 +191,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
   const emit = options.onEvent ?? (() => undefined);
   const notifications: NotificationV1[] = [];
+  // The functions' EMF lines come here instead of stdout: what CloudWatch would turn into the dashboard's metrics.
+  const metrics = new MetricLog();
+  const metricsOutput = (line: string) => metrics.add(line);
   const authorizer = options.iamCheck === false ? undefined : new IamAuthorizer(stack);
 
   let stepFunctions: LocalStepFunctions | undefined;
@@ -231,7 +240,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
 
   const workflowStep = (fn: LocalFunction): InvocationDependencies => {
-    const runtime = stepRuntimeFromEnv({ env: environmentOf(fn), clients: clientsOf(fn), timers });
+    const runtime = stepRuntimeFromEnv({ env: environmentOf(fn), clients: clientsOf(fn), timers, metricsOutput });
     return (context) => {
       const deps = runtime(context);
       return {
@@ -242,7 +251,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           copy: { ...deps.config.copy, ...options.config?.copy, onObjectCopied: photoCopied },
         },
         ...(pix4d.s3Endpoint ? { destinationEndpoint: pix4d.s3Endpoint } : {}),
-        metrics: { count: () => undefined },
         now: () => new Date(clock()),
       };
     };
@@ -251,9 +259,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const checkBatchDependencies = {
     ...checkBatchDependenciesFromEnv(environmentOf(checkBatch), asFunction(checkBatch, embeddedS3.client())),
     now: () => new Date(clock()),
+    metricsOutput,
   };
   const ingestFunction = stack.functions.ingest;
-  const ingestDependencies = ingestDependenciesFromEnv(environmentOf(ingestFunction), asFunction(ingestFunction, new SFNClient(awsClient)));
+  const ingestDependencies = {
+    ...ingestDependenciesFromEnv(environmentOf(ingestFunction), asFunction(ingestFunction, new SFNClient(awsClient))),
+    metricsOutput,
+  };
   const handlers: Record<PipelineStep, LambdaHandler> = {
     prepare: createPrepare(workflowStep(stack.functions.prepare)),
     copy: inBatchContext(createCopy(workflowStep(stack.functions.copy))),
@@ -374,6 +386,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     executions: stepFunctions.executions,
     deadLetters,
     iam: authorizer,
+    metrics,
+    stack,
     settle: async () => {
       while (pending.size > 0 || stepFunctions.executions.some((execution) => execution.status === 'running')) {
         await Promise.all(pending);
@@ -397,6 +411,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     },
     close: async () => {
       if (authorizer) await recordGrantUsage(authorizer);
+      await recordMetricUsage(metrics);
       if (simulator) await simulator.close();
       await embeddedS3.close();
     },

@@ -1,3 +1,4 @@
+import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { PipelineStep } from '../../lib/pipeline-functions';
@@ -7,16 +8,6 @@ import type { Caller, Decision } from '../iam/iam-authorizer';
 import type { LocalLambda } from './local-lambda';
 import type { LocalMachine } from './synthesized-stack';
 
-// aws-local-stepfunctions 3 uses this Node 22 API; Node 20 lacks it.
-(Promise as unknown as { withResolvers?: unknown }).withResolvers ??= function withResolvers<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (reason?: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
 
 /** Step Functions' payload quota: a state's input and output, and a task's result, in UTF-8 bytes. */
 export const MAX_STATE_PAYLOAD_BYTES = 262_144;

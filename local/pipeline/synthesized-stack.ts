@@ -35,9 +35,12 @@ export interface SynthesizedStack {
     readonly secretArn: string;
     readonly queueArn: string;
   };
+  /** The template itself, for what local mode does not run (the dashboard, the alarms). */
+  readonly template: Template;
 }
 
 export interface LocalMachine {
+  readonly logicalId: string;
   readonly arn: string;
   readonly roleArn: string;
   readonly definition: StateMachineDefinition;
@@ -48,6 +51,7 @@ export interface LocalMachine {
 }
 
 export interface LocalFunction {
+  readonly logicalId: string;
   readonly step: PipelineStep;
   readonly name: string;
   readonly arn: string;
@@ -111,6 +115,7 @@ function readStack(template: Template): SynthesizedStack {
     const properties = resource.Properties ?? {};
     const variables = ((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
     functions[step] = {
+      logicalId,
       step,
       name: resolver.ref(logicalId),
       arn: resolver.attribute(logicalId, 'Arn'),
@@ -187,6 +192,7 @@ function readStack(template: Template): SynthesizedStack {
       secretArn: functions.prepare.environment.PIX4D_SECRET_ARN ?? single(ofType('AWS::SecretsManager::Secret'), 'secret', resolver),
       queueArn: resolver.string(only(ofType('AWS::Lambda::EventSourceMapping'), 'event source mapping')[1].Properties?.EventSourceArn),
     },
+    template,
   };
 }
 
@@ -204,7 +210,7 @@ function toLocalMachine(logicalId: string, resource: Resource, resolver: Templat
   const tasks: Record<string, PipelineStep | 'start-execution'> = {};
   const waits: string[] = [];
   collect(definition as unknown as { States: Record<string, Record<string, unknown>> }, tasks, waits, steps);
-  return { arn: resolver.ref(logicalId), roleArn: resolver.string(resource.Properties?.RoleArn), definition, tasks, waits };
+  return { logicalId, arn: resolver.ref(logicalId), roleArn: resolver.string(resource.Properties?.RoleArn), definition, tasks, waits };
 }
 
 function collect(

@@ -86,6 +86,8 @@ export interface CopyOptions {
   readonly destinationEndpoint?: string;
   /** Called once per object, after its size has been verified. */
   readonly onObjectCopied?: (event: { relativePath: string; bytes: number }) => void;
+  /** Wraps each destination client the copy creates (a Lambda traces its calls). @default clients as they are */
+  readonly instrumentClient?: (client: S3Client) => S3Client;
   /**
    * Judges each object by its first bytes before anything is written, then, optionally, by all of its bytes as
    * they stream across: a reason skips the object. The copy reads the photos anyway, so the check costs no extra
@@ -197,7 +199,7 @@ export async function copyPhotos(
 ): Promise<CopyResult> {
   const settings = resolveOptions(options);
   checkItems(items);
-  const destinations = new DestinationClients(settings.destinationEndpoint, settings.concurrency * settings.queueSize);
+  const destinations = new DestinationClients(settings.destinationEndpoint, settings.concurrency * settings.queueSize, options.instrumentClient);
   try {
     const outcomes = await mapWithConcurrency(items, settings.concurrency, async (item) => {
       const outcome = await copyWithAttempts(item, source, credentials, destinations, settings);
@@ -273,6 +275,7 @@ class DestinationClients {
   constructor(
     private readonly endpoint: string | undefined,
     maxSockets: number,
+    private readonly instrument: (client: S3Client) => S3Client = (client) => client,
   ) {
     // Agent instances rather than options: the handler then keeps them for requests with `Expect: 100-continue`
     // (every part of 2 MiB or more) instead of opening a throw-away connection for each.
@@ -300,9 +303,9 @@ class DestinationClients {
         maxAttempts: SDK_MAX_ATTEMPTS,
         logger: sdkLogger,
       };
-      client = this.endpoint
-        ? createS3Client({ ...config, endpoint: this.endpoint })
-        : new S3Client({ ...config, requestChecksumCalculation: 'WHEN_REQUIRED' });
+      client = this.instrument(
+        this.endpoint ? createS3Client({ ...config, endpoint: this.endpoint }) : new S3Client({ ...config, requestChecksumCalculation: 'WHEN_REQUIRED' }),
+      );
       this.clients.set(credentials, client);
     }
     return client;

@@ -1,4 +1,5 @@
 import { decodeEventKey } from '../batch/keys';
+import type { StepMetrics } from '../observability/pipeline-metrics';
 import { decideForEvent, IngestDecision, IngestRules, ObjectCreated } from './batch-events';
 
 /** Starts executions by name; a name already used is not an error but a duplicate. */
@@ -12,9 +13,7 @@ export interface IngestLogger {
 }
 
 /** Counts what people should hear of: a file named like a manifest that is not one. */
-export interface IngestMetrics {
-  count(name: 'ManifestsMisplaced', value: number): void;
-}
+export type IngestMetrics = Pick<StepMetrics, 'record'>;
 
 export interface IngestOutcome {
   readonly decision: IngestDecision;
@@ -62,7 +61,7 @@ export async function ingestNotification(
     const decision = decideForEvent(event, rules);
     if (decision.misplacedManifest) {
       logger?.warn('File named like a manifest is not one', { key: decodeEventKey(event.encodedKey), reason: decision.misplacedManifest });
-      metrics?.count('ManifestsMisplaced', 1);
+      metrics?.record('ManifestsMisplaced', 1);
     }
     if (decision.action === 'ignore') {
       logger?.info('Object ignored', { key: decision.key, reason: decision.reason });

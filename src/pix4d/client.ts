@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { version as PIPELINE_VERSION } from '../../package.json';
+import { statusClassOf, type StatusClass } from '../observability/pipeline-metrics';
 import { redact } from '../redact';
 import { systemTimers, Timers } from '../timers';
 import { BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay, parseRetryAfter } from './backoff';
@@ -96,6 +97,21 @@ export interface Pix4dLogger {
   warn(message: string, attributes?: Record<string, unknown>): void;
 }
 
+/**
+ * Told of the requests the client sends, for metrics and tracing. Endpoints are named without ids or queries
+ * (`GET /v1/inspections/{id}/`); nothing it is given carries a credential, a token or a body.
+ */
+export interface Pix4dCallObserver {
+  /** One request sent, and what answered it. */
+  attempted?(endpoint: string, answer: StatusClass): void;
+  /** The request is about to be sent again (a transient failure, a refused token). */
+  retrying?(endpoint: string): void;
+  /** The call ended without a successful answer, after its retries: what answered last. */
+  failed?(endpoint: string, answer: StatusClass): void;
+  /** Runs one call, all its attempts: a tracer opens a subsegment named after the endpoint around it. */
+  around?<T>(endpoint: string, call: () => Promise<T>): Promise<T>;
+}
+
 export interface Pix4dClientOptions {
   readonly account: Pix4dAccount;
   /** Host of `/v1/auth/token/`. @default https://inspect.pix4d.com */
@@ -107,6 +123,8 @@ export interface Pix4dClientOptions {
   /** @default DEFAULT_BACKOFF */
   readonly backoff?: BackoffPolicy;
   readonly logger?: Pix4dLogger;
+  /** @default no observer */
+  readonly observer?: Pix4dCallObserver;
   /**
    * The clock and timers of every measure and wait of the client: retry waits, request timeouts, deadlines.
    * @default systemTimers
@@ -244,10 +262,11 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
    * a transient error (one of `TRANSIENT_PIX4D_ERRORS`): the last transient failure it met, else a
    * `Pix4dTimeoutError`. The deadline only shortens the client's own bounds (attempts, total time, request
    * timeout). The view shares this client's token and authentication; a view of a view keeps the earlier deadline.
+   * An `observer` replaces the client's for the view's requests: one invocation's metrics.
    */
-  withDeadline(deadlineMs: number): Pix4dInspectClient {
+  withDeadline(deadlineMs: number, observer?: Pix4dCallObserver): Pix4dInspectClient {
     if (Number.isNaN(deadlineMs)) throw new RangeError('withDeadline needs a deadline in epoch milliseconds, not NaN');
-    const view = new Pix4dInspectClient(this.options);
+    const view = new Pix4dInspectClient(observer ? { ...this.options, observer } : this.options);
     view.session = this.session;
     view.deadlineMs = this.deadlineMs === undefined ? deadlineMs : Math.min(this.deadlineMs, deadlineMs);
     return view;
@@ -665,7 +684,31 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
    * longer than the token's life ends in a fresh token rather than a 401. A 401 all the same (a token revoked, or
    * expired early by the service's clock) gets one fresh token and one repeat; a second 401 is answered.
    */
-  private async send(request: RequestSpec, options: CallOptions, budget: CallBudget, authorized = false): Promise<BufferedAnswer> {
+  private send(request: RequestSpec, options: CallOptions, budget: CallBudget, authorized = false): Promise<BufferedAnswer> {
+    const observer = this.options.observer;
+    if (!observer) return this.sendAttempts(request, options, budget, authorized);
+    const name = endpointName(request);
+    const observed: CallObservation = { observer, name, last: undefined };
+    const run = async () => {
+      try {
+        const answer = await this.sendAttempts(request, options, budget, authorized, observed);
+        if (!answer.ok) observer.failed?.(name, statusClassOf(answer.status));
+        return answer;
+      } catch (error) {
+        observer.failed?.(name, observed.last ?? answerClassOf(error));
+        throw error;
+      }
+    };
+    return observer.around ? observer.around(name, run) : run();
+  }
+
+  private async sendAttempts(
+    request: RequestSpec,
+    options: CallOptions,
+    budget: CallBudget,
+    authorized: boolean,
+    observed?: CallObservation,
+  ): Promise<BufferedAnswer> {
     const endpoint = `${request.method} ${request.path}`;
     const startedAt = this.now();
     let refusals = 0;
@@ -680,6 +723,10 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       } catch (error) {
         outcome = this.connectionError(error, endpoint, signal, timeoutMs);
       }
+      if (observed) {
+        observed.last = outcome instanceof Pix4dApiError ? answerClassOf(outcome) : statusClassOf(outcome.status);
+        observed.observer.attempted?.(observed.name, observed.last);
+      }
       if (!(outcome instanceof Pix4dApiError) && outcome.status >= 300 && outcome.status < 400) throw this.redirectError(outcome, endpoint);
       // A 401 had no effect, so even a create or `process/` may be repeated.
       if (token && !(outcome instanceof Pix4dApiError) && outcome.status === 401 && refusals < MAX_TOKEN_REFUSALS) {
@@ -687,6 +734,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         this.logger?.debug('Token refused; authenticating again', { endpoint });
         // Only the token refused: another call may have replaced it already.
         if (this.session.token === token) this.session.token = undefined;
+        if (observed) observed.observer.retrying?.(observed.name);
         continue;
       }
       const retried = outcome instanceof Pix4dApiError || RETRIED_STATUSES.has(outcome.status);
@@ -710,6 +758,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         attempt: failures,
         delayMs: delay,
       });
+      if (observed) observed.observer.retrying?.(observed.name);
       await this.sleep(delay);
     }
   }
@@ -926,4 +975,22 @@ function hasProcessingStarted(before: Inspection, after: Inspection): boolean {
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
+}
+
+/** One call as its observer sees it: the endpoint's name and what answered its last attempt. */
+interface CallObservation {
+  readonly observer: Pix4dCallObserver;
+  readonly name: string;
+  last: StatusClass | undefined;
+}
+
+/** The endpoint without ids or query, so that calls of every inspection count as one endpoint. */
+function endpointName(request: RequestSpec): string {
+  return `${request.method} ${request.path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+}
+
+/** What answered a request that ended in an error: its status when it has one, else no answer in time, or none. */
+function answerClassOf(error: unknown): StatusClass {
+  if (error instanceof Pix4dApiError && error.status !== undefined) return statusClassOf(error.status);
+  return error instanceof Pix4dTimeoutError ? 'timeout' : 'network';
 }

@@ -7,21 +7,24 @@ import { RunStore } from './run-store';
 import { ChunkRecord, chunkRecordName } from './transfer-steps';
 import type { StepDependencies } from './step-dependencies';
 import type { NotifyInput, WorkflowState } from './workflow-state';
+import { INPUT_ERRORS, type FailureCause } from '../observability/pipeline-metrics';
 
-const METRIC_FOR = {
-  'inspection.completed': 'InspectionsCompleted',
-  'inspection.failed': 'InspectionsFailed',
-  'inspection.timed_out': 'InspectionsTimedOut',
-  'inspection.late_photos': 'LatePhotosReported',
-  'inspection.skipped': 'RunsSkipped',
-} as const;
+/** What the notify step answers the state machine: the cause of a failure decides how the execution ends. */
+export interface NotifyOutcome {
+  readonly type: string;
+  readonly subject: string;
+  /** Only for `inspection.failed`. */
+  readonly cause?: FailureCause;
+}
 
 /**
  * The last step of every run: build the version-1 message from whatever the run reached, and publish it. Skipped
  * files come from the run's summary in the work bucket, since the list can exceed the state's size limit.
  */
-export async function notifyOutcome(input: NotifyInput, deps: StepDependencies): Promise<{ type: string; subject: string }> {
+export async function notifyOutcome(input: NotifyInput, deps: StepDependencies): Promise<NotifyOutcome> {
   const { state } = input;
+  deps.metrics.about(input.batchId);
+  const cause = input.type === 'inspection.failed' ? { cause: causeOf(state) } : {};
   const prepared = state.prepared;
   const runPrefix = prepared?.runPrefix ?? RunStore.prefixFor(input.batchId);
   const store = new RunStore(deps.s3, deps.config.workBucket);
@@ -30,7 +33,7 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
     // The earlier attempt may have failed after publishing: the operator's record is written again.
     await recordOutcome(deps, input, published.message);
     deps.logger.info('Outcome already published by an earlier attempt', { type: published.message.type, batchId: input.batchId });
-    return { type: published.message.type, subject: published.subject };
+    return { type: published.message.type, subject: published.subject, ...cause };
   }
   const summary = await store.find<BatchSummary>(runPrefix, RUN_FILES.summary);
   const chunkRecords = await Promise.all(
@@ -72,13 +75,13 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   };
   const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
   await deps.publisher.publish(built);
-  const outcome = { type: input.type, subject: built.subject };
+  recordOutcomeMetrics(input, deps);
+  const outcome: NotifyOutcome = { type: input.type, subject: built.subject, ...cause };
   // Published: from here nothing may fail the step, or a retry would publish the outcome again.
   await keepRecord(deps, RUN_FILES.notified, () =>
     store.write(runPrefix, RUN_FILES.notified, { subject: built.subject, message: built.message } satisfies PublishedOutcome),
   );
   await recordOutcome(deps, input, built.message);
-  deps.metrics.count(METRIC_FOR[input.type], 1);
   deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
   return outcome;
 }
@@ -125,6 +128,45 @@ async function recordOutcome(deps: StepDependencies, input: NotifyInput, message
 
 function sumCopied(state: WorkflowState): number {
   return (state.copy ?? []).reduce((sum, chunk) => sum + chunk.copied, 0);
+}
+
+/**
+ * The outcome's metrics, recorded as soon as it is published (they are published when the invocation ends, even
+ * one that fails after this): the outcome, a failure by cause and stage, and the run's durations.
+ */
+function recordOutcomeMetrics(input: NotifyInput, deps: StepDependencies): void {
+  const { state } = input;
+  const metrics = deps.metrics;
+  switch (input.type) {
+    case 'inspection.completed':
+      metrics.record('InspectionsCompleted', 1);
+      break;
+    case 'inspection.failed':
+      metrics.record('InspectionsFailed', 1, { cause: causeOf(state) });
+      metrics.record('FailuresByStage', 1, { stage: describeFailure(state).stage });
+      break;
+    case 'inspection.timed_out':
+      metrics.record('InspectionsTimedOut', 1);
+      break;
+    case 'inspection.late_photos':
+      metrics.record('LatePhotosReported', 1);
+      return;
+    case 'inspection.skipped':
+      metrics.record('RunsSkipped', 1);
+      return;
+  }
+  const now = deps.now().getTime();
+  const closedAt = state.closedAt ? Date.parse(state.closedAt) : undefined;
+  const startedAt = state.processing?.startedAt ? Date.parse(state.processing.startedAt) : undefined;
+  const seconds = (from: number, to: number) => Math.max(0, (to - from) / 1000);
+  if (closedAt !== undefined && startedAt !== undefined) metrics.record('TimeToProcessingStart', seconds(closedAt, startedAt));
+  if (startedAt !== undefined) metrics.record('ProcessingDuration', seconds(startedAt, now));
+  if (closedAt !== undefined) metrics.record('TimeToNotification', seconds(closedAt, now));
+}
+
+/** A failure of the person's flight or manifest (`input`), or of the pipeline and its services (`system`). */
+function causeOf(state: WorkflowState): FailureCause {
+  return state.error?.Error && INPUT_ERRORS.includes(state.error.Error) ? 'input' : 'system';
 }
 
 /** Failures of the person's input, whichever step found them: the stage names what to fix. */

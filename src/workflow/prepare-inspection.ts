@@ -72,8 +72,11 @@ export const chunkImagesName = (index: number) => `images-${index}.json`;
 export async function prepareInspection(request: InspectionRequest, batchId: string, deps: StepDependencies): Promise<PreparedInspection> {
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const runPrefix = RunStore.prefixFor(batchId);
+  deps.metrics.about(batchId);
   const earlier = await store.find<PreparedInspection>(runPrefix, RUN_FILES.prepared);
   if (earlier) return earlier;
+  // Counted once per run: a retried Prepare finds the summary its earlier attempt wrote.
+  if (!(await store.find(runPrefix, RUN_FILES.summary))) deps.metrics.record('BatchesClosed', 1, { trigger: request.closedBy });
 
   const { batch } = request;
   const manifest = request.manifest ? await readManifest(deps, batch.bucket, request.manifest.key) : {};

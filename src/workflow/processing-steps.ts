@@ -18,6 +18,7 @@ interface ProcessingStartRecord {
  * of asking again.
  */
 export async function startProcessing(input: { runPrefix: string; inspectionId: number }, deps: StepDependencies): Promise<ProcessingState> {
+  deps.metrics.about(RunStore.batchIdOf(input.runPrefix));
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const api = await deps.pix4d();
   const earlier = await store.find<ProcessingStartRecord>(input.runPrefix, RUN_FILES.processingStart);
@@ -49,12 +50,13 @@ export async function startProcessing(input: { runPrefix: string; inspectionId: 
  * the run ends timed out rather than polling on.
  */
 export async function checkProcessing(input: CheckInput, deps: StepDependencies): Promise<PollState> {
+  if (input.batchId) deps.metrics.about(input.batchId);
   const deadline = new Date(input.deadline);
   let inspection: Awaited<ReturnType<Pix4dInspectApi['getInspection']>>;
   try {
     inspection = await (await deps.pix4d()).getInspection(input.inspectionId);
   } catch (error) {
-    deps.metrics.count('StatusChecksFailed', 1);
+    deps.metrics.record('StatusChecksFailed', 1);
     if (deps.now() < deadline) throw error;
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     deps.logger.warn('Processing status unreadable past the deadline', { inspectionId: input.inspectionId, error: { name, message } });

@@ -15,7 +15,7 @@ export async function keepRecord(deps: Pick<StepDependencies, 'logger' | 'metric
   } catch (error) {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     deps.logger.warn('Record not written; the run goes on without it', { record, error: { name, message } });
-    deps.metrics.count('RecordsNotWritten', 1);
+    deps.metrics.record('RecordsNotWritten', 1);
   }
 }
 

@@ -18,6 +18,11 @@ export class RunStore {
     return `${RUNS_PREFIX}${batchId}/`;
   }
 
+  /** The batch id of a run prefix made by `prefixFor`. */
+  static batchIdOf(runPrefix: string): string {
+    return runPrefix.slice(RUNS_PREFIX.length).replace(/\/$/, '');
+  }
+
   async write(runPrefix: string, name: string, value: unknown): Promise<void> {
     await this.put(runPrefix, name, value, {});
   }

@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { PipelineConfig } from './pipeline-config';
 import type { NotificationPublisher } from './notification-publisher';
+import type { StepMetrics } from '../observability/pipeline-metrics';
 
 export interface StepLogger {
   debug(message: string, attributes?: Record<string, unknown>): void;
@@ -9,12 +10,7 @@ export interface StepLogger {
   warn(message: string, attributes?: Record<string, unknown>): void;
 }
 
-export interface StepMetrics {
-  count(
-    name: 'PhotosCopied' | 'BytesCopied' | 'InspectionsCompleted' | 'InspectionsFailed' | 'InspectionsTimedOut' | 'LatePhotosReported' | 'RunsSkipped' | 'ManifestsMisplaced' | 'RecordsNotWritten' | 'StatusChecksFailed',
-    value: number,
-  ): void;
-}
+export type { StepMetrics } from '../observability/pipeline-metrics';
 
 /** What the steps need from the outside world; the Lambdas build it from their environment, local mode directly. */
 export interface StepDependencies {
@@ -30,5 +26,7 @@ export interface StepDependencies {
   readonly secrets: () => readonly string[];
   readonly logger: StepLogger;
   readonly metrics: StepMetrics;
+  /** Wraps the S3 clients a step creates itself (the copy's, with Inspect's credentials). @default as they are */
+  readonly instrumentClient?: (client: S3Client) => S3Client;
   readonly now: () => Date;
 }

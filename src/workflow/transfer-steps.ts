@@ -28,11 +28,14 @@ export class CopyIncompleteError extends Error {
 export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): Promise<CopyChunkResult> {
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const chunk = await store.read<RunImage[]>(input.runPrefix, chunkImagesName(input.chunkIndex));
+  deps.metrics.about(RunStore.batchIdOf(input.runPrefix));
   const credentials = new InspectionCredentials(await deps.pix4d(), input.inspectionId);
   const { keyPrefix } = await credentials.current();
+  const copyStartedAt = deps.now().getTime();
   const result = await copyPhotos(chunk, { client: deps.s3, bucket: input.dropBucket }, credentials, {
     ...deps.config.copy,
     ...(deps.destinationEndpoint ? { destinationEndpoint: deps.destinationEndpoint } : {}),
+    ...(deps.instrumentClient ? { instrumentClient: deps.instrumentClient } : {}),
     // Complete photos only: one cut short (an interrupted upload) is skipped with its reason, never registered.
     checkContent: PHOTO_CONTENT_CHECK,
   });
@@ -41,9 +44,13 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
     copied: result.copied.map((photo) => photo.relativePath),
     skipped: result.skipped.map((photo) => ({ key: sourceKeys.get(photo.relativePath) ?? photo.relativePath, reason: photo.reason })),
   };
+  const copySeconds = (deps.now().getTime() - copyStartedAt) / 1000;
   await store.write(input.runPrefix, chunkRecordName(input.chunkIndex), record);
-  deps.metrics.count('PhotosCopied', result.copied.length);
-  deps.metrics.count('BytesCopied', result.bytes);
+  deps.metrics.record('PhotosCopied', result.copied.length);
+  deps.metrics.record('BytesCopied', result.bytes);
+  if (result.bytes > 0 && copySeconds > 0) deps.metrics.record('CopyThroughput', result.bytes / copySeconds);
+  // The first fetch is the copy's own; every further one replaced credentials that were due or refused.
+  if (credentials.fetches > 1) deps.metrics.record('S3CredentialRefreshes', credentials.fetches - 1);
   deps.logger.info('Chunk copied', {
     inspectionId: input.inspectionId,
     chunk: input.chunkIndex,
@@ -56,6 +63,7 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
 
 /** Step 3: register every copied photo; the service must count exactly as many as were copied. */
 export async function registerPhotos(input: RegisterInput, deps: StepDependencies): Promise<RegistrationResult> {
+  deps.metrics.about(RunStore.batchIdOf(input.runPrefix));
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const prepared = await store.read<PreparedInspection>(input.runPrefix, RUN_FILES.prepared);
   const accepted = prepared.images.accepted;

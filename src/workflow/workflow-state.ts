@@ -60,6 +60,8 @@ export interface ProcessingState {
 }
 
 export interface CheckInput {
+  /** The execution's name: the batch the check's metrics are about. */
+  readonly batchId?: string;
   readonly inspectionId: number;
   readonly deadline: string;
   readonly pollCount: number;

@@ -6,6 +6,7 @@ import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { DEFAULT_PIPELINE_CONFIG } from '../../src/workflow/pipeline-config';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { RecordingPublisher } from './recording-publisher';
+import { RecordedMetrics } from './recorded-metrics';
 import { SMALL_FLIGHT_PREFLIGHT } from './small-flights';
 
 /** What the workflow steps run against in a test file: the embedded S3 over HTTP and the simulator with a client. */
@@ -54,7 +55,7 @@ export async function stepDependenciesIn(
     destinationEndpoint: world.simulator.s3Endpoint,
     secrets: () => [world.simulator.account.password, world.simulator.account.apiKey],
     logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    metrics: { count: () => undefined },
+    metrics: new RecordedMetrics(),
     now: () => new Date(),
   };
   return { deps, workBucket };

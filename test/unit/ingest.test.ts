@@ -7,6 +7,7 @@ import { decideForEvent, IngestDecision, IngestRules, ObjectCreated } from '../.
 import { executionName } from '../../src/ingest/execution-names';
 import { ingestNotification, InvalidS3NotificationError, objectCreatedEvents, S3NotificationBody } from '../../src/ingest/ingest';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
+import { RecordedMetrics } from '../helpers/recorded-metrics';
 import { RecordingStarter } from '../helpers/recording-starter';
 
 /**
@@ -278,18 +279,18 @@ describe('decideForEvent', () => {
   it('logs and counts a misplaced manifest, and nothing for the real one', async () => {
     // Prepare
     const warnings: unknown[] = [];
-    const counted: string[] = [];
+    const metrics = new RecordedMetrics();
     const logger = { info: () => undefined, warn: (message: string, attributes?: object) => warnings.push({ message, ...attributes }) };
     const body = s3Body({ key: 'tower-123/flight-1/Manifest.JSON' }, { key: 'tower-123/flight-1/manifest.json' });
 
     // Act
-    await ingestNotification(body, { batchDepth: 2, quietPeriodSeconds: 0 }, new RecordingStarter(), logger, { count: (name) => counted.push(name) });
+    await ingestNotification(body, { batchDepth: 2, quietPeriodSeconds: 0 }, new RecordingStarter(), logger, metrics);
 
     // Assess
     expect(warnings).toEqual([
       { message: 'File named like a manifest is not one', key: 'tower-123/flight-1/Manifest.JSON', reason: expect.stringMatching(/only "manifest.json", in lower case/) },
     ]);
-    expect(counted).toEqual(['ManifestsMisplaced']);
+    expect(metrics.names).toEqual(['ManifestsMisplaced']);
   });
 
   it('ignores a key that lies in no batch, with the reason', () => {

@@ -23,7 +23,7 @@ function machine(extra: Record<string, unknown> = {}): LocalMachine {
       Caught: { Type: 'Pass', End: true },
     },
   } as unknown as StateMachineDefinition;
-  return { arn: MACHINE_ARN, roleArn: 'arn:aws:iam::123456789012:role/Test', definition, tasks: { Produce: 'prepare' }, waits: [] };
+  return { logicalId: 'TestMachine', arn: MACHINE_ARN, roleArn: 'arn:aws:iam::123456789012:role/Test', definition, tasks: { Produce: 'prepare' }, waits: [] };
 }
 
 function stepFunctions(definition: LocalMachine, handler: () => Promise<unknown>, allowed = true) {

@@ -20,6 +20,7 @@ import { ChunkRecord, chunkRecordName, copyChunk, CopyIncompleteError, registerP
 import type { CopyChunkResult, PollState, PreparedInspection, ProcessingState } from '../../src/workflow/workflow-state';
 import { dropFlight, DroppedFile, jpegBytes } from '../helpers/flights';
 import { RecordingPublisher } from '../helpers/recording-publisher';
+import { RecordedMetrics } from '../helpers/recorded-metrics';
 import { stepDependenciesIn, stepWorldPerFile } from '../helpers/step-world';
 
 /**
@@ -418,17 +419,17 @@ describe('Check processing status, when the status cannot be read', () => {
   it('fails the step before the deadline, so the workflow retries and keeps polling', async () => {
     // Prepare: an inspection the service does not know
     const { deps } = await harness();
-    const counted: string[] = [];
+    const metrics = new RecordedMetrics();
 
     // Act
     const checking = checkProcessing({ inspectionId: 987_654, deadline: new Date(Date.now() + 3_600_000).toISOString(), pollCount: 4 }, {
       ...deps,
-      metrics: { count: (name) => counted.push(name) },
+      metrics,
     });
 
     // Assess
     await expect(checking).rejects.toThrow(/987654/);
-    expect(counted).toEqual(['StatusChecksFailed']);
+    expect(metrics.names).toEqual(['StatusChecksFailed']);
   });
 
   it('ends the run timed out past the deadline instead of polling on', async () => {
@@ -451,12 +452,12 @@ describe('Notify, retried', () => {
     const prepared = await prepareInspection(request, batchId, deps);
     const input = { batchId, type: 'inspection.failed' as const, state: { ...request, prepared, error: { Error: 'PhotoCopyError', Cause: 'test' }, failure: { stage: 'copy' } } };
     const warnings: unknown[] = [];
-    const counted: string[] = [];
+    const metrics = new RecordedMetrics();
     const recording = {
       ...deps,
       logger: { ...deps.logger, warn: (message: string, attributes?: Record<string, unknown>) => warnings.push({ message, ...attributes }) },
-      metrics: { count: (name: string) => counted.push(name) },
-    } as typeof deps;
+      metrics,
+    };
 
     // Act: the first attempt succeeds without the record; Step Functions loses its answer and runs it again
     const first = await notifyOutcome(input, { ...recording, s3: failingPutOf(`${batchId}.json`) });
@@ -468,10 +469,14 @@ describe('Notify, retried', () => {
 
     // Assess
     expect(publisher.published).toHaveLength(1);
-    expect(first).toEqual({ type: 'inspection.failed', subject: publisher.published[0]!.subject });
+    expect(first).toEqual({ type: 'inspection.failed', subject: publisher.published[0]!.subject, cause: 'system' });
     expect(again).toEqual(first);
     expect(warnings).toEqual([expect.objectContaining({ record: 'batch state failed', error: { name: 'InternalError', message: 'S3 refused the write (test)' } })]);
-    expect(counted).toEqual(['RecordsNotWritten', 'InspectionsFailed']);
+    expect(metrics.points.filter((point) => point.name !== 'TimeToNotification')).toEqual([
+      { name: 'InspectionsFailed', value: 1, dimensions: { cause: 'system' } },
+      { name: 'FailuresByStage', value: 1, dimensions: { stage: 'copy' } },
+      { name: 'RecordsNotWritten', value: 1, dimensions: {} },
+    ]);
     expect(JSON.parse(missing)).toMatchObject({ state: 'copying' });
     const record = await s3.send(new GetObjectCommand({ Bucket: workBucket, Key: `batches/${batchId}.json` }));
     expect(JSON.parse(await record.Body!.transformToString())).toMatchObject({ state: 'failed' });
