@@ -10,8 +10,10 @@ export type { PreflightThresholds } from '../src/preflight/preflight';
 // The outputs' names (each OutputKey is CDK's logical id, e.g. PhotosDropBucketName1A2B3C4D), for a consumer that
 // makes its own from `outputValues` with `outputs: false`.
 export { PIPELINE_OUTPUT_NAMES, type PipelineOutputName, type PipelineOutputValue } from './pipeline-outputs';
-// The types of the construct's public members (pipeline.functions, .queue, .workflow, .waiter).
+// The types of the construct's public members (pipeline.functions, .queue, .workflow, .waiter, .alarms, .dashboard).
 export type { PipelineFunctions, PipelineStep } from './pipeline-functions';
+export type { PipelineAlarms } from './pipeline-alarms';
+export type { PipelineDashboard } from './pipeline-dashboard';
 export type { IngestQueue } from './ingest-queue';
 export type { InspectionWorkflow } from './inspection-workflow';
 export type { BatchWaiter } from './batch-waiter';

@@ -20,6 +20,8 @@ import { IngestQueue } from './ingest-queue';
 import { arnInFinding } from './nag-acknowledgements';
 import { InspectionWorkflow } from './inspection-workflow';
 import { Notifications } from './notifications';
+import { PipelineAlarms } from './pipeline-alarms';
+import { PipelineDashboard } from './pipeline-dashboard';
 import { PipelineFunctions } from './pipeline-functions';
 import { Pix4dCredentials } from './pix4d-credentials';
 import { addPipelineOutputs, pipelineOutputValues, type PipelineOutputName, type PipelineOutputValue } from './pipeline-outputs';
@@ -113,6 +115,14 @@ export interface InspectPipelineProps {
    * @default true
    */
   readonly outputs?: boolean;
+  /**
+   * Whether the construct adds its CloudWatch dashboard (`PipelineDashboard`: runs, failures by cause and stage, the
+   * copy, Pix4Dinspect's answers, the queues, the state machines and the functions). A dashboard is billed beyond
+   * the account's free ones.
+   *
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 const INGEST_TIMEOUT = Duration.seconds(60);
@@ -120,7 +130,8 @@ const INGEST_TIMEOUT = Duration.seconds(60);
 /**
  * The Pix4Dinspect drop-bucket pipeline: photos dropped under `<asset>/<flight>/` become one processed inspection
  * and one SNS message per closed batch. S3 -> SQS (DLQ) -> ingest Lambda -> batch waiter / inspection workflow
- * (Step Functions) -> step Lambdas -> Pix4Dinspect, and the outcome to SNS. Alarms go to a separate topic.
+ * (Step Functions) -> step Lambdas -> Pix4Dinspect, and the outcome to SNS. Alarms (on the pipeline's own trouble,
+ * never on a person's input) go to a separate topic; a CloudWatch dashboard shows every metric.
  */
 export class InspectPipeline extends Construct {
   readonly dropBucket: s3.IBucket;
@@ -132,6 +143,10 @@ export class InspectPipeline extends Construct {
   readonly functions: PipelineFunctions;
   readonly workflow: InspectionWorkflow;
   readonly waiter: BatchWaiter;
+  /** The alarms on system failures, timed-out processing and the copy function (besides the queue's and the state machines'). */
+  readonly alarms: PipelineAlarms;
+  /** The CloudWatch dashboard; undefined with `dashboard: false`. */
+  readonly dashboard: PipelineDashboard | undefined;
   /** What the outputs hold (tokens until deployed), whether or not the construct adds them. */
   readonly outputValues: Readonly<Record<PipelineOutputName, PipelineOutputValue>>;
   /** The `aws s3 cp` commands that drop a flight into the drop bucket, photos first and manifest.json last. */
@@ -220,12 +235,34 @@ export class InspectPipeline extends Construct {
     fn.ingest.addEnvironment('INSPECTION_STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
     fn.ingest.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.stateMachine.stateMachineArn);
     fn.ingest.addEventSource(new lambdaEvents.SqsEventSource(queue.queue, { batchSize: 10, reportBatchItemFailures: true }));
-    new WorkflowAlarms(this, 'InspectionAlarms', { stateMachine: workflow.stateMachine, alarmAction: notifications.alarmAction });
-    new WorkflowAlarms(this, 'WaiterAlarms', {
+    // A failed inspection execution pages through the system-failure alarm, which also counts system failures that
+    // were notified; a run refused for the person's input ends Succeeded and pages nobody.
+    const inspectionAlarms = new WorkflowAlarms(this, 'InspectionAlarms', {
+      stateMachine: workflow.stateMachine,
+      alarmAction: notifications.alarmAction,
+      alarmOnFailed: false,
+    });
+    const alarms = new PipelineAlarms(this, 'Alarms', {
+      inspectionWorkflow: workflow.stateMachine,
+      copyFunction: fn.copy,
+      alarmAction: notifications.alarmAction,
+    });
+    const waiterAlarms = new WorkflowAlarms(this, 'WaiterAlarms', {
       stateMachine: waiter.stateMachine,
       alarmAction: notifications.alarmAction,
       workflowName: 'the batch waiter (batches without manifest.json)',
     });
+    this.dashboard =
+      props.dashboard === false
+        ? undefined
+        : new PipelineDashboard(this, 'Dashboard', {
+            inspectionWorkflow: workflow.stateMachine,
+            batchWaiter: waiter.stateMachine,
+            queue: queue.queue,
+            deadLetterQueue: queue.deadLetterQueue,
+            functions: fn,
+            alarms: [...alarms.alarms, ...inspectionAlarms.alarms, ...waiterAlarms.alarms, queue.deadLetterAlarm],
+          });
 
     // Least privilege, measured: each function is granted the calls it makes and no other (local mode holds every
     // call to these grants, and `npm test` fails on a grant no call used). The copy function streams photos, the
@@ -263,6 +300,7 @@ export class InspectPipeline extends Construct {
     this.functions = functions;
     this.workflow = workflow;
     this.waiter = waiter;
+    this.alarms = alarms;
     this.outputValues = pipelineOutputValues({
       dropBucket: drop.bucket,
       workBucket: work.bucket,

@@ -83,6 +83,12 @@ export interface InspectionWorkflowProps {
  * another run already closed ends at Prepare inspection with Notify late photos or Notify skipped.
  * Every task waits out throttling, retries transient errors and catches the rest into "Notify failed" with the stage
  * it failed at, except once processing has started: a status that cannot be read is polled again until the deadline.
+ *
+ * How an execution ends says whether anyone has to act, since CloudWatch's ExecutionsFailed counts Fail states:
+ * Notify failed -> Caused by the input? -> Succeed "Input refused" when the notify step found the person's input at
+ * fault (manifest, pre-flight, no photos: the notification says what to fix), else Fail "Inspection failed";
+ * Notify timed out -> Succeed "Inspection timed out" (counted by the InspectionsTimedOut metric); a notification
+ * that could not be published -> Fail "<name> did not publish".
  */
 export class InspectionWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -94,8 +100,14 @@ export class InspectionWorkflow extends Construct {
     const throttleRetry = props.throttleRetry ?? DEFAULT_THROTTLE_RETRY;
     this.throttling = throttleSchedule(throttleRetry);
     this.notifying = notifySchedule(Duration.seconds(Math.max(NOTIFY_RETRY.toSeconds(), throttleRetry.toSeconds())));
+    // The notify step answers the failure's cause (`$.notification.cause`); a missing one counts as the system's.
     const notifyFailed = this.notify('Notify failed', props.notify, 'inspection.failed').next(
-      new sfn.Fail(this, 'Inspection failed', { error: 'InspectionFailed', cause: 'The inspection failed; see the notification' }),
+      new sfn.Choice(this, 'Caused by the input?')
+        .when(
+          sfn.Condition.and(sfn.Condition.isPresent('$.notification.cause'), sfn.Condition.stringEquals('$.notification.cause', 'input')),
+          new sfn.Succeed(this, 'Input refused', { comment: "The person's input was refused; the notification says what to fix" }),
+        )
+        .otherwise(new sfn.Fail(this, 'Inspection failed', { error: 'InspectionFailed', cause: 'The inspection failed; see the notification' })),
     );
     const failAt = (stage: string) =>
       new sfn.Pass(this, `${capitalize(stage)} failed`, { result: sfn.Result.fromObject({ stage }), resultPath: '$.failure' }).next(notifyFailed);
@@ -153,6 +165,7 @@ export class InspectionWorkflow extends Construct {
 
     const wait = new sfn.Wait(this, 'Wait for processing', { time: sfn.WaitTime.secondsPath('$.processing.poll.waitSeconds') });
     const check = this.invoke('Check processing status', props.checkStatus, {
+      'batchId.$': '$$.Execution.Name',
       'inspectionId.$': '$.prepared.inspection.id',
       'deadline.$': '$.processing.deadline',
       'pollCount.$': '$.processing.poll.pollCount',
@@ -165,8 +178,9 @@ export class InspectionWorkflow extends Construct {
     const notifyCompleted = this.notify('Notify completed', props.notify, 'inspection.completed').next(
       new sfn.Succeed(this, 'Inspection completed'),
     );
+    // Notified and counted (InspectionsTimedOut, which has its own alarm): not an execution failure.
     const notifyTimedOut = this.notify('Notify timed out', props.notify, 'inspection.timed_out').next(
-      new sfn.Fail(this, 'Inspection timed out', { error: 'InspectionTimedOut', cause: 'Processing passed its deadline' }),
+      new sfn.Succeed(this, 'Inspection timed out', { comment: 'Processing passed its deadline; the notification says so' }),
     );
     const done = new sfn.Choice(this, 'Processing done?')
       .when(sfn.Condition.stringEquals('$.processing.poll.outcome', 'completed'), notifyCompleted)
@@ -215,7 +229,7 @@ export class InspectionWorkflow extends Construct {
 
   /**
    * Builds and publishes one outcome, retried for at least `notifying`'s length whatever fails but a permanent error;
-   * a failure to notify then ends the run failed, which is alarmed on.
+   * a failure to notify then ends the run failed, which the system-failure alarm pages for.
    */
   private notify(name: string, fn: lambda.IFunction, type: string): tasks.LambdaInvoke {
     const task = new tasks.LambdaInvoke(this, name, {

@@ -92,6 +92,14 @@ function json(value: unknown): unknown {
   }
 }
 
+/** `true` / `false` as text becomes a boolean; anything else stays as it is and fails the boolean check. */
+function flag(value: unknown): unknown {
+  const set = text(value);
+  if (set === 'true') return true;
+  if (set === 'false') return false;
+  return set;
+}
+
 /** CDK turns these into whole seconds, and throws on a fraction of a second. */
 function inWholeSeconds(toDuration: (amount: number) => Duration) {
   return (amount: number) => {
@@ -191,6 +199,7 @@ const SETTINGS = {
   ),
   maxFlightHours: setting('a number of hours above 0 (the pre-flight warns when capture times span more)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.maxFlightHours),
   maxSpreadMeters: setting('a number of metres above 0 (the pre-flight warns when positions spread wider)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.maxSpreadMeters),
+  dashboard: setting('true or false (whether the stack has its CloudWatch dashboard)', flag, z.boolean()),
   pix4dAuthUrl: setting('an https:// URL such as https://inspect.pix4d.com', text, httpsUrl()),
   pix4dApiUrl: setting('an https:// URL such as https://api.inspect.pix4d.com', text, httpsUrl()),
 } as const satisfies Record<string, Setting>;
@@ -328,6 +337,7 @@ function pipelineProps(settings: Settings): InspectPipelineProps {
     pix4dAuthUrl: settings.pix4dAuthUrl,
     pix4dApiUrl: settings.pix4dApiUrl,
     preflight: preflightProps(settings),
+    dashboard: settings.dashboard,
   };
   return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined)) as InspectPipelineProps;
 }

@@ -22,15 +22,23 @@ export interface WorkflowAlarmsProps {
    * @default 'the inspection workflow'
    */
   readonly workflowName?: string;
+
+  /**
+   * Whether to alarm on failed executions. Off where another alarm already pages for them (the inspection workflow's
+   * are part of PipelineAlarms' system-failure alarm, so that one failure pages once).
+   *
+   * @default true
+   */
+  readonly alarmOnFailed?: boolean;
 }
 
 /**
- * Alarms on the state machine's executions: one or more failed, timed out or aborted (sum over 5 minutes >= 1, a
- * period without executions is not breaching).
+ * Alarms on the state machine's executions: one or more failed (unless left out), timed out or aborted (sum over 5
+ * minutes >= 1, a period without executions is not breaching).
  */
 export class WorkflowAlarms extends Construct {
-  /** In alarm when an execution failed. */
-  readonly executionsFailed: cloudwatch.Alarm;
+  /** In alarm when an execution failed; undefined with `alarmOnFailed: false`. */
+  readonly executionsFailed: cloudwatch.Alarm | undefined;
 
   /** In alarm when an execution ran past the state machine's TimeoutSeconds. */
   readonly executionsTimedOut: cloudwatch.Alarm;
@@ -43,12 +51,15 @@ export class WorkflowAlarms extends Construct {
     const { stateMachine } = props;
     const name = props.workflowName ?? 'the inspection workflow';
 
-    this.executionsFailed = executionAlarm(
-      this,
-      'ExecutionsFailed',
-      stateMachine.metricFailed({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
-      `An execution of ${name} failed: see its execution history and the notification it published.`,
-    );
+    this.executionsFailed =
+      props.alarmOnFailed === false
+        ? undefined
+        : executionAlarm(
+            this,
+            'ExecutionsFailed',
+            stateMachine.metricFailed({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+            `An execution of ${name} failed: see its execution history and the notification it published.`,
+          );
     this.executionsTimedOut = executionAlarm(
       this,
       'ExecutionsTimedOut',
@@ -66,9 +77,9 @@ export class WorkflowAlarms extends Construct {
     }
   }
 
-  /** The three alarms: failed, timed out, aborted. */
+  /** The alarms: failed (unless left out), timed out, aborted. */
   get alarms(): readonly cloudwatch.Alarm[] {
-    return [this.executionsFailed, this.executionsTimedOut, this.executionsAborted];
+    return [this.executionsFailed, this.executionsTimedOut, this.executionsAborted].filter((alarm) => alarm !== undefined);
   }
 }
 

@@ -612,7 +612,10 @@ describe('InspectPipeline stack: state machines', () => {
         expect(targets, name).toStrictEqual(['Notify failed']);
       }
     }
-    expect(definition.States[definition.States['Notify failed']?.Next ?? '']?.Type).toBe('Fail');
+    // A published failure ends by its cause: the Choice's default, a system failure, is the Fail state.
+    const afterNotify = definition.States[definition.States['Notify failed']?.Next ?? ''] as AslState & { Default?: string };
+    expect(afterNotify?.Type).toBe('Choice');
+    expect(definition.States[afterNotify?.Default ?? '']?.Type).toBe('Fail');
   });
 
   it('bounds the Copy photos Map with a MaxConcurrency', () => {
@@ -770,9 +773,10 @@ describe('InspectPipeline stack: alarms', () => {
     expect(check).not.toThrow();
   });
 
+  // The inspection workflow's failed executions page through the system-failure alarm (pipeline-alarms.test.ts).
   it.each([
-    ['inspection workflow', 'ExecutionsFailed', () => inspectionId],
     ['inspection workflow', 'ExecutionsTimedOut', () => inspectionId],
+    ['inspection workflow', 'ExecutionsAborted', () => inspectionId],
     ['batch waiter', 'ExecutionsFailed', () => waiterId],
     ['batch waiter', 'ExecutionsTimedOut', () => waiterId],
   ])('alarms on %s %s, through an alarm action', (_name, metricName, id) => {
