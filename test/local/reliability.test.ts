@@ -97,6 +97,38 @@ describe('reliability of the local pipeline', () => {
     expect(requests.filter((request) => request.path.endsWith('/process/') && request.status === 202)).toHaveLength(1);
   }, 120_000);
 
+  it('asks again for S3 credentials that arrive already expired, copies with the new ones, and counts the refresh', async () => {
+    // Prepare: the copy's first credentials answer is stale (expired a minute before the service's own clock)
+    const stale = () => ({
+      access_key: 'ASIASTALE0000000000',
+      secret_key: 'stale-secret-never-valid',
+      session_token: 'stale-session-token',
+      expiration: new Date(Date.now() - 60_000).toISOString(),
+      bucket: pipeline!.simulator!.bucket,
+      key: 'user-stale/project-0',
+      server_time: new Date().toISOString(),
+      region: 'us-east-1',
+    });
+    const local = await start({
+      onEvent: (event) => {
+        if (event.event === 'state' && event.state === 'Copy photos') {
+          pipeline!.simulator!.injectFault({ action: 'answer', status: 200, body: stale(), method: 'GET', pathIncludes: '/s3_credentials/' });
+        }
+      },
+    });
+    const flight = photos(4);
+
+    // Act
+    await dropFlight(local.s3, local.dropBucket, 'tower-22/flight-stale-credentials/', flight, {});
+    await local.settle();
+
+    // Assess
+    expect(local.notifications).toEqual([expect.objectContaining({ type: 'inspection.completed', images: expect.objectContaining({ copied: 4, registered: 4 }) })]);
+    expect(hashes(await copiedObjects(local, local.notifications[0]!.inspection!.projectId!))).toEqual(hashes(flight));
+    const refreshes = local.metrics.records.filter((record) => record.name === 'S3CredentialRefreshes');
+    expect(refreshes.map((record) => [record.values, record.batchId])).toEqual([[[1], local.notifications[0]!.batch.id]]);
+  }, 60_000);
+
   it('reports a failed processing as exactly one inspection.failed', async () => {
     // Prepare
     let started: LocalPipeline | undefined;
