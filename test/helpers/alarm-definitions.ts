@@ -1,5 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
-import { placeholderOf, templateJson, type TemplateJson } from './dashboard-metrics';
+import { placeholderOf, templateJson, type TemplateJson } from './template-values';
 
 /**
  * Every CloudWatch alarm of a synthesized template, read from its AWS::CloudWatch::Alarm resource: what it watches

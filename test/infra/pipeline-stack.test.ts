@@ -6,6 +6,7 @@ import { buildApp, cdkJsonContext, STACK_ID, type InspectPipelineApp } from '../
 import { InspectPipeline } from '../../lib/inspect-pipeline';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
 import { matchesOutputKey, PIPELINE_OUTPUT_NAMES } from '../../lib/pipeline-outputs';
+import { placeholderOf } from '../helpers/template-values';
 import { PIPELINE_STEPS, STEP_METADATA_KEY, type PipelineStep } from '../../lib/pipeline-functions';
 
 /**
@@ -68,23 +69,6 @@ function resourcesOfType(resources: Record<string, CfnResourceJson>, type: strin
   return Object.entries(resources).filter(([, resource]) => resource.Type === type);
 }
 
-/** A CloudFormation value as text: `<Id>` for a Ref, `<Id.Attr>` for a GetAtt, joins joined. */
-function render(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  const object = (value ?? {}) as Json;
-  if (typeof object.Ref === 'string') return `<${object.Ref}>`;
-  const getAtt = object['Fn::GetAtt'];
-  if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
-  if (typeof getAtt === 'string') return `<${getAtt}>`;
-  const join = object['Fn::Join'];
-  if (Array.isArray(join)) {
-    const [separator, parts] = join as [string, unknown[]];
-    return parts.map(render).join(separator);
-  }
-  return JSON.stringify(value);
-}
-
 function asArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
@@ -133,7 +117,7 @@ function grantsIn(resources: Record<string, CfnResourceJson>): Grant[] {
     ownerOfRole.set(roleId, step);
   }
   const owner = (roleRef: unknown): string => {
-    const roleId = render(roleRef).replace(/^<(.*)>$/, '$1');
+    const roleId = placeholderOf(roleRef).replace(/^<(.*)>$/, '$1');
     return ownerOfRole.get(roleId) ?? roleId;
   };
   const documents: { roles: unknown[]; statements: Statement[] }[] = [];
@@ -158,7 +142,7 @@ function grantsIn(resources: Record<string, CfnResourceJson>): Grant[] {
           const actions = statement.NotAction !== undefined ? ['*'] : asArray(statement.Action);
           const resourceList = statement.NotResource !== undefined ? ['*'] : asArray(statement.Resource as unknown[]);
           return actions.flatMap((action) =>
-            resourceList.map((resource) => ({ owner: owner(role), action, resource: render(resource) })),
+            resourceList.map((resource) => ({ owner: owner(role), action, resource: placeholderOf(resource) })),
           );
         }),
     ),
@@ -322,7 +306,7 @@ describe('InspectPipeline stack: S3 buckets', () => {
 
     // Act
     const sslDenials = bucketIds.map((bucketId) => {
-      const policy = policies.find((properties) => render(properties?.Bucket) === `<${bucketId}>`);
+      const policy = policies.find((properties) => placeholderOf(properties?.Bucket) === `<${bucketId}>`);
       const statements = ((policy?.PolicyDocument as { Statement?: Json[] } | undefined)?.Statement ?? []).filter(
         (statement) =>
           statement.Effect === 'Deny' &&
@@ -337,7 +321,7 @@ describe('InspectPipeline stack: S3 buckets', () => {
       const [statement] = statements;
       expect(asArray(statement?.Action as string[]), bucketId).toContain('s3:*');
       expect(JSON.stringify(statement?.Principal), bucketId).toMatch(/^("\*"|\{"AWS":"\*"\})$/);
-      expect(asArray(statement?.Resource as unknown[]).map(render), bucketId).toEqual(
+      expect(asArray(statement?.Resource as unknown[]).map(placeholderOf), bucketId).toEqual(
         expect.arrayContaining([`<${bucketId}.Arn>`, `<${bucketId}.Arn>/*`]),
       );
     }
@@ -353,7 +337,7 @@ describe('InspectPipeline stack: S3 buckets', () => {
     // Assess
     for (const [index, configuration] of logging.entries()) {
       expect(configuration?.DestinationBucketName, loggedBuckets[index]).toBeDefined();
-      const target = render(configuration?.DestinationBucketName).replace(/^<(.*)>$/, '$1');
+      const target = placeholderOf(configuration?.DestinationBucketName).replace(/^<(.*)>$/, '$1');
       expect(pipeline.resources[target]?.Type, loggedBuckets[index]).toBe('AWS::S3::Bucket');
       expect(target, loggedBuckets[index]).not.toBe(loggedBuckets[index]);
     }
@@ -445,11 +429,11 @@ describe('InspectPipeline stack: ingest queue', () => {
     // Act
     const mappings = resourcesOfType(pipeline.resources, 'AWS::Lambda::EventSourceMapping')
       .map(([, mapping]) => mapping.Properties ?? {})
-      .filter((mapping) => render(mapping.EventSourceArn) === `<${queueId}.Arn>`);
+      .filter((mapping) => placeholderOf(mapping.EventSourceArn) === `<${queueId}.Arn>`);
 
     // Assess
     expect(mappings).toHaveLength(1);
-    expect(render(mappings[0]?.FunctionName)).toBe(`<${ingestId}>`);
+    expect(placeholderOf(mappings[0]?.FunctionName)).toBe(`<${ingestId}>`);
     expect(mappings[0]?.FunctionResponseTypes).toContain('ReportBatchItemFailures');
   });
 
@@ -460,7 +444,7 @@ describe('InspectPipeline stack: ingest queue', () => {
     );
 
     // Act
-    const dropNotifications = notifications.filter((properties) => render(properties.BucketName) === `<${dropId}>`);
+    const dropNotifications = notifications.filter((properties) => placeholderOf(properties.BucketName) === `<${dropId}>`);
 
     // Assess
     expect(dropNotifications).toHaveLength(1);
@@ -502,7 +486,7 @@ describe('InspectPipeline stack: state machines', () => {
       Level: 'ALL',
       Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: expect.anything() } }],
     });
-    const logGroup = render((properties.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[] })
+    const logGroup = placeholderOf((properties.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[] })
       .Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn);
     expect(pipeline.resources[logGroup.replace(/^<(.*)\.Arn>$/, '$1')]?.Type).toBe('AWS::Logs::LogGroup');
     expect(properties.TracingConfiguration).toStrictEqual({ Enabled: true });
@@ -824,7 +808,7 @@ describe('InspectPipeline stack: outputs', () => {
     const outputs = pipeline.template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
     // Assess
-    for (const [name, value] of Object.entries(expected)) expect(render(outputs[name]?.Value), name).toBe(value);
+    for (const [name, value] of Object.entries(expected)) expect(placeholderOf(outputs[name]?.Value), name).toBe(value);
   });
 
   it('outputs an upload example that copies the photos first and manifest.json last', () => {
@@ -836,7 +820,7 @@ describe('InspectPipeline stack: outputs', () => {
 
     // Assess
     const folder = `s3://<${dropId}>/tower-123/flight-1/`;
-    expect(render(output?.Value)).toBe(
+    expect(placeholderOf(output?.Value)).toBe(
       `aws s3 cp ./my-flight/ ${folder} --recursive --exclude manifest.json && aws s3 cp ./my-flight/manifest.json ${folder}`,
     );
     expect(pipeline.stack.pipeline.uploadExample).toBe(pipeline.stack.pipeline.outputValues.UploadExample.value);
@@ -849,7 +833,7 @@ describe('InspectPipeline stack: pre-flight thresholds', () => {
     const outputs = pipeline.template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
     // Act
-    const thresholds = JSON.parse(render(outputs.PreflightThresholds?.Value)) as unknown;
+    const thresholds = JSON.parse(placeholderOf(outputs.PreflightThresholds?.Value)) as unknown;
 
     // Assess
     expect(thresholds).toStrictEqual({ minPhotos: 6, maxPhotos: null, minGeotaggedShare: 0, maxFlightHours: 6, maxSpreadMeters: 2000 });
@@ -868,7 +852,7 @@ describe('InspectPipeline stack: pre-flight thresholds', () => {
 
     // Assess
     const outputs = configured.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(JSON.parse(render(outputs.PreflightThresholds?.Value))).toStrictEqual(expected);
+    expect(JSON.parse(placeholderOf(outputs.PreflightThresholds?.Value))).toStrictEqual(expected);
     const withVariable = [...stepFunctions(configured.resources)]
       .filter(([, [, fn]]) => 'PREFLIGHT_THRESHOLDS' in (fn.Properties?.Environment as { Variables: Json }).Variables)
       .map(([step]) => step);
@@ -913,7 +897,7 @@ describe('InspectPipeline construct embedded in another stack', () => {
     for (const [index, name] of PIPELINE_OUTPUT_NAMES.entries()) {
       expect(keys[index], name).toMatch(new RegExp(`^Photos${name}[0-9A-F]{8}$`));
     }
-    expect(render(outputs[keys[0] ?? '']?.Value)).toBe(`<${logicalIdOf(photos.dropBucket)}>`);
+    expect(placeholderOf(outputs[keys[0] ?? '']?.Value)).toBe(`<${logicalIdOf(photos.dropBucket)}>`);
     expect(keys).toStrictEqual(PIPELINE_OUTPUT_NAMES.map((name) => stack.getLogicalId(photos.outputs?.[name] as CfnElement)));
   });
 
