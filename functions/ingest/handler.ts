@@ -4,7 +4,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { IngestRules } from '../../src/ingest/batch-events';
-import { ingestNotification, S3NotificationBody, WorkflowStarter } from '../../src/ingest/ingest';
+import { ingestNotification, WorkflowStarter } from '../../src/ingest/ingest';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
 import { Environment, numberEnv, requireEnv } from '../shared/config';
 import { EmfOutput, InvocationMetrics } from '../shared/invocation-metrics';
@@ -46,7 +46,7 @@ export const createHandler = (dependencies: () => IngestDependencies = dependenc
     try {
       for (const record of event.Records) {
         try {
-          await ingestNotification(JSON.parse(record.body) as S3NotificationBody, rules, starter, stepLogger, metrics);
+          await ingestNotification(JSON.parse(record.body) as unknown, rules, starter, stepLogger, metrics);
         } catch (error) {
           logger.error('S3 notification not handled; SQS will deliver it again', { messageId: record.messageId, error: error as Error });
           batchItemFailures.push({ itemIdentifier: record.messageId });

@@ -1,3 +1,5 @@
+import type { S3Event } from 'aws-lambda';
+import { z } from 'zod';
 import { decodeEventKey } from '../batch/keys';
 import type { StepMetrics } from '../observability/pipeline-metrics';
 import { decideForEvent, IngestDecision, IngestRules, ObjectCreated } from './batch-events';
@@ -20,37 +22,52 @@ export interface IngestOutcome {
   readonly result: 'started' | 'already-started' | 'ignored';
 }
 
-/** The S3 notification body an SQS message carries: S3 event records, or the test event S3 sends on setup. */
-export interface S3NotificationBody {
-  readonly Event?: string;
-  readonly Records?: readonly {
-    readonly eventName?: string;
-    readonly eventTime?: string;
-    readonly s3?: { readonly bucket?: { readonly name?: string }; readonly object?: { readonly key?: string; readonly eTag?: string } };
-  }[];
+/** What S3 sends once when a notification is set up: no object, nothing to do. */
+export interface S3TestEvent {
+  readonly Service: string;
+  readonly Event: 's3:TestEvent';
+  readonly Time?: string;
+  readonly Bucket?: string;
 }
+
+/** The S3 notification body an SQS message carries: S3 event records, or the test event S3 sends on setup. */
+export type S3NotificationBody = Pick<S3Event, 'Records'> | S3TestEvent;
 
 export class InvalidS3NotificationError extends Error {
   override name = 'InvalidS3NotificationError';
 }
 
-/** The object-created events of one notification body; `s3:TestEvent` and other event types give none. */
-export function objectCreatedEvents(body: S3NotificationBody): ObjectCreated[] {
-  if (body.Event === 's3:TestEvent') return [];
-  if (!Array.isArray(body.Records)) throw new InvalidS3NotificationError('S3 notification without Records');
-  return body.Records.filter((record) => record.eventName?.startsWith('ObjectCreated:')).map((record) => {
-    const bucket = record.s3?.bucket?.name;
-    const encodedKey = record.s3?.object?.key;
-    if (!bucket || !encodedKey || !record.eventTime) {
-      throw new InvalidS3NotificationError('S3 event record without bucket name, object key or event time');
-    }
-    return { bucket, encodedKey, eventTime: record.eventTime, ...(record.s3?.object?.eTag ? { eTag: record.s3.object.eTag } : {}) };
+// Only what the pipeline reads is required, and only of object-created records: S3 adds fields over time, and
+// other event types (ObjectRemoved) are skipped whatever they carry.
+const testEventSchema = z.looseObject({ Event: z.literal('s3:TestEvent') });
+const recordsSchema = z.looseObject({ Records: z.array(z.looseObject({ eventName: z.string().optional() })) });
+const createdRecordSchema = z.looseObject({
+  eventTime: z.string().min(1),
+  s3: z.looseObject({
+    bucket: z.looseObject({ name: z.string().min(1) }),
+    object: z.looseObject({ key: z.string().min(1), eTag: z.string().optional() }),
+  }),
+});
+
+/**
+ * The object-created events of one notification body, read from the SQS message's JSON as it came (`unknown`: it
+ * is checked here); `s3:TestEvent` and other event types give none.
+ */
+export function objectCreatedEvents(body: unknown): ObjectCreated[] {
+  if (testEventSchema.safeParse(body).success) return [];
+  const notification = recordsSchema.safeParse(body);
+  if (!notification.success) throw new InvalidS3NotificationError('S3 notification without a list of Records');
+  return notification.data.Records.filter((record) => record.eventName?.startsWith('ObjectCreated:')).map((record) => {
+    const created = createdRecordSchema.safeParse(record);
+    if (!created.success) throw new InvalidS3NotificationError('S3 event record without bucket name, object key or event time');
+    const { eventTime, s3 } = created.data;
+    return { bucket: s3.bucket.name, encodedKey: s3.object.key, eventTime, ...(s3.object.eTag ? { eTag: s3.object.eTag } : {}) };
   });
 }
 
 /** Acts on the events of one notification: each batch event starts (at most once) the execution it asks for. */
 export async function ingestNotification(
-  body: S3NotificationBody,
+  body: unknown,
   rules: IngestRules,
   starter: WorkflowStarter,
   logger?: IngestLogger,

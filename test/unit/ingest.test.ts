@@ -25,13 +25,24 @@ function objectCreated(encodedKey: string, overrides: Partial<ObjectCreated> = {
   return { bucket: DROP_BUCKET, encodedKey, eTag: 'd41d8cd98f00b204e9800998ecf8427e', eventTime: '2026-11-28T10:00:01.000Z', ...overrides };
 }
 
-/** An S3 notification body as S3 puts it on the queue. */
+/** An S3 notification body as S3 puts it on the queue, every field of an S3 event record. */
 function s3Body(...records: { key: string; eTag?: string; eventName?: string; eventTime?: string; bucket?: string }[]): S3NotificationBody {
   return {
     Records: records.map((record) => ({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'eu-west-1',
       eventName: record.eventName ?? 'ObjectCreated:Put',
       eventTime: record.eventTime ?? '2026-11-28T10:00:01.000Z',
-      s3: { bucket: { name: record.bucket ?? DROP_BUCKET }, object: { key: record.key, eTag: record.eTag ?? '0123456789abcdef0123456789abcdef' } },
+      userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
+      requestParameters: { sourceIPAddress: '203.0.113.7' },
+      responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'drop-bucket-events',
+        bucket: { name: record.bucket ?? DROP_BUCKET, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${record.bucket ?? DROP_BUCKET}` },
+        object: { key: record.key, size: 2_048, eTag: record.eTag ?? '0123456789abcdef0123456789abcdef', sequencer: '0055AED6DCD90281E5' },
+      },
     })),
   };
 }
@@ -339,7 +350,7 @@ describe('decideForEvent', () => {
 describe('objectCreatedEvents', () => {
   it('gives no event for the s3:TestEvent S3 sends on setup', () => {
     // Prepare
-    const body: S3NotificationBody = { Event: 's3:TestEvent' };
+    const body: S3NotificationBody = { Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-11-28T10:00:00.000Z', Bucket: DROP_BUCKET };
 
     // Act
     const events = objectCreatedEvents(body);
@@ -376,11 +387,8 @@ describe('objectCreatedEvents', () => {
     ['a created record without a key', { Records: [{ eventName: 'ObjectCreated:Put', eventTime: '2026-11-28T10:00:01Z', s3: { bucket: { name: DROP_BUCKET }, object: {} } }] }],
     ['a created record without an event time', { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: DROP_BUCKET }, object: { key: 'a/b/c.jpg' } } }] }],
   ])('refuses a malformed body (%s) with InvalidS3NotificationError', (_what, body) => {
-    // Prepare
-    const malformed = body as S3NotificationBody;
-
     // Act
-    const act = () => objectCreatedEvents(malformed);
+    const act = () => objectCreatedEvents(body);
 
     // Assess
     expect(act).toThrow(InvalidS3NotificationError);
