@@ -94,8 +94,12 @@ describe('examples/flight', () => {
       expect([image.width, image.height]).toEqual([exif.Exif[PIXEL_X_DIMENSION], exif.Exif[PIXEL_Y_DIMENSION]]);
       expect(exif['0th'][271]).toBe('DJI');
       expect(exif['0th'][272]).toBe('FC6310');
-      const gps = exif.GPS as Record<number, never>;
-      const position = { latitude: degreesOf(gps[GPS_LATITUDE], gps[GPS_LATITUDE_REF]), longitude: degreesOf(gps[GPS_LONGITUDE], gps[GPS_LONGITUDE_REF]) };
+      const gps = exif.GPS as Record<number, unknown>;
+      type Rationals = [number, number][];
+      const position = {
+        latitude: degreesOf(gps[GPS_LATITUDE] as Rationals, gps[GPS_LATITUDE_REF] as string),
+        longitude: degreesOf(gps[GPS_LONGITUDE] as Rationals, gps[GPS_LONGITUDE_REF] as string),
+      };
       // One rational: piexifjs reads it back as a plain [numerator, denominator].
       const [altitude, per] = gps[GPS_ALTITUDE] as [number, number];
       return { position, altitude: altitude / per, time: exifTime(exif.Exif[DATE_TIME_ORIGINAL] as string, exif.Exif[OFFSET_TIME_ORIGINAL] as string) };

@@ -110,7 +110,7 @@ describe('parseStatusClasses', () => {
     });
 
     // Assess
-    messages.forEach((message, index) => expect(message).toMatch(cases[index][1]));
+    messages.forEach((message, index) => expect(message).toMatch(cases[index]![1]));
   });
 });
 
