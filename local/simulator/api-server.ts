@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { z } from 'zod';
+import { mapWithConcurrency } from '../../src/copy/pool';
 import { systemTimers, Timers } from '../../src/timers';
 import { TokenIssuer } from './jwt';
 import { isoWithOffset, ServiceState, StoredInspection } from './service-state';
@@ -108,27 +109,102 @@ interface Stall {
   readonly held: Set<Socket>;
 }
 
-export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
-  let tokens = new TokenIssuer();
-  const random = deps.random ?? Math.random;
-  const timers = deps.timers ?? systemTimers;
-  const stalls = new Set<Stall>();
+/** What a route's handler is given: the request, its caller authenticated (but at the token endpoint), and the service. */
+interface Call {
+  readonly deps: ApiServerDependencies;
+  readonly tokens: TokenIssuer;
+  readonly req: IncomingMessage;
+  readonly path: string;
+  readonly body: Buffer;
+  /** The service's clock once the route is found. */
+  readonly now: number;
+  /** The path's `:id`. */
+  readonly id?: number;
+  /** The stored inspection the path's `:inspection` names. */
+  readonly inspection?: StoredInspection;
+}
 
-  function activeStall(method: string, path: string): Stall | undefined {
-    const now = timers.now();
-    for (const stall of stalls) if (now < stall.endsAt && matches(stall.match, method, path)) return stall;
-    return undefined;
+type Handler = (call: Call) => Answer | Promise<Answer>;
+
+interface Route {
+  /**
+   * The path between `/v1/` and its trailing slash, one segment each: a literal; `:id`, any segment, parsed once the
+   * method is allowed (a malformed id is a 404, a wrong method a 405); or `:inspection`, which matches only the id
+   * of a stored inspection (an unknown one is a 404 whatever the method).
+   */
+  readonly pattern: readonly string[];
+  /** Answered without a token: the token endpoint itself. */
+  readonly open: boolean;
+  /** A handler per method; their order is the `Allow` header of a 405. */
+  readonly methods: ReadonlyMap<string, Handler>;
+}
+
+const route = (pattern: string, methods: Record<string, Handler>, open = false): Route => ({
+  pattern: pattern.split('/'),
+  open,
+  methods: new Map(Object.entries(methods)),
+});
+
+/** The Pix4Dinspect API the pipeline uses. */
+const ROUTES: readonly Route[] = [
+  route('auth/token', { POST: issueToken }, true),
+  route('assets', { GET: listAssets, POST: createAsset }),
+  route('assets/:id', { GET: getAsset }),
+  route('inspections', { GET: listInspections, POST: createInspection }),
+  route('inspections/:inspection', { GET: getInspection }),
+  route('inspections/:inspection/s3_credentials', { GET: s3Credentials }),
+  route('inspections/:inspection/register_images', { POST: registerImages }),
+  route('inspections/:inspection/process', { POST: startProcessing }),
+];
+
+/** The most segments a route has: a longer path is a 404 before its caller is authenticated. */
+const MAX_SEGMENTS = Math.max(...ROUTES.map((entry) => entry.pattern.length));
+
+interface RouteMatch {
+  readonly route: Route;
+  readonly idText?: string;
+  readonly inspection?: StoredInspection;
+}
+
+export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
+  const service = new ApiService(deps);
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    service.handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, { status: 500, body: { detail: 'Internal server error.' } });
+    });
+  };
+  return Object.assign(handler, {
+    revokeTokens: () => service.revokeTokens(),
+    stall: (ms: number, match?: FaultMatch) => service.stall(ms, match),
+  });
+}
+
+class ApiService {
+  private tokens = new TokenIssuer();
+  private readonly random: () => number;
+  private readonly timers: Timers;
+  private readonly clock: () => number;
+  private readonly stalls = new Set<Stall>();
+
+  constructor(private readonly deps: ApiServerDependencies) {
+    this.random = deps.random ?? Math.random;
+    this.timers = deps.timers ?? systemTimers;
+    this.clock = deps.clock ?? Date.now;
   }
 
-  function stall(ms: number, match: FaultMatch = {}): void {
+  revokeTokens(): void {
+    this.tokens = new TokenIssuer();
+  }
+
+  stall(ms: number, match: FaultMatch = {}): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`A stall lasts a finite, non-negative number of ms, not ${ms}`);
-    const entry: Stall = { endsAt: timers.now() + ms, match, held: new Set() };
-    stalls.add(entry);
+    const entry: Stall = { endsAt: this.timers.now() + ms, match, held: new Set() };
+    this.stalls.add(entry);
     // A timeout signal rather than a sleep: a simulator closed during a stall keeps no timer alive.
-    timers.timeoutSignal(ms).addEventListener(
+    this.timers.timeoutSignal(ms).addEventListener(
       'abort',
       () => {
-        stalls.delete(entry);
+        this.stalls.delete(entry);
         // A stalled service that recovers drops what it held: the callers see a cut connection.
         for (const socket of entry.held) socket.destroy();
         entry.held.clear();
@@ -137,262 +213,291 @@ export function createApiHandler(deps: ApiServerDependencies): ApiHandler {
     );
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    const record = (status: number, fault?: string) => deps.requests.push({ method, path, status, ...(fault ? { fault } : {}) });
+    const record = (status: number, fault?: string) => this.deps.requests.push({ method, path, status, ...(fault ? { fault } : {}) });
 
     // Before anything else, so that a stalled request takes no scripted fault and has no effect.
-    const stalled = activeStall(method, path);
-    if (stalled) {
+    if (this.holdIfStalled(req, method, path)) {
       record(0, 'stalled');
-      const socket = req.socket;
-      stalled.held.add(socket);
-      socket.once('close', () => stalled.held.delete(socket));
       return;
     }
 
     // A Django REST Framework service throttles after authenticating: such a fault spares a refused token.
-    const scripted = takeScriptedFault(deps.faults, method, path, (fault) => !(fault.action === 'answer' && fault.afterAuthentication) || tokenAccepted(req));
+    const scripted = takeScriptedFault(
+      this.deps.faults,
+      method,
+      path,
+      (fault) => !(fault.action === 'answer' && fault.afterAuthentication) || this.tokenAccepted(req),
+    );
     if (scripted?.action === 'disconnect') {
       record(0, 'disconnect');
       req.socket.destroy();
       return;
     }
-    if (scripted?.action === 'delay') await timers.sleep(scripted.ms);
+    if (scripted?.action === 'delay') await this.timers.sleep(scripted.ms);
     // A slow service has read the whole request before it waits: the caller giving up no longer stops it.
     let earlyRead: Promise<Buffer> | undefined;
     if (scripted?.action === 'slow') {
       earlyRead = readBody(req);
       await earlyRead.catch(() => undefined);
-      await timers.sleep(scripted.ms);
+      await this.timers.sleep(scripted.ms);
     }
     if (scripted?.action === 'answer') {
       record(scripted.status, 'scripted');
-      const answer = faultAnswer(scripted.status, scripted.retryAfterSeconds ?? deps.settings.retryAfterSeconds);
+      const answer = faultAnswer(scripted.status, scripted.retryAfterSeconds ?? this.deps.settings.retryAfterSeconds);
       return send(res, scripted.body === undefined ? answer : { ...answer, body: scripted.body });
     }
-    const injected = randomFault(deps.settings, random);
+    const injected = randomFault(this.deps.settings, this.random);
     if (injected && !scripted) {
       record(injected.status, 'injected');
       return send(res, injected);
     }
 
-    let answer: Answer;
+    const answer = await this.answer(req, method, path, earlyRead);
+    const lost = scripted?.action === 'lose-answer' ? scripted.status : randomLostAnswer(this.deps.settings, this.random);
+    if (lost === undefined) {
+      record(answer.status);
+      return send(res, answer);
+    }
+    record(lost, 'lost answer');
+    if (lost === 0) {
+      req.socket.destroy();
+      return;
+    }
+    send(res, faultAnswer(lost, this.deps.settings.retryAfterSeconds));
+  }
+
+  /** Holds the request's connection, unanswered, when a stall matches it. */
+  private holdIfStalled(req: IncomingMessage, method: string, path: string): boolean {
+    const now = this.timers.now();
+    const stalled = [...this.stalls].find((stall) => now < stall.endsAt && matches(stall.match, method, path));
+    if (!stalled) return false;
+    const socket = req.socket;
+    stalled.held.add(socket);
+    socket.once('close', () => stalled.held.delete(socket));
+    return true;
+  }
+
+  private async answer(req: IncomingMessage, method: string, path: string, earlyRead: Promise<Buffer> | undefined): Promise<Answer> {
     try {
       const body = await (earlyRead ?? readBody(req));
-      answer = await route(method, path, req, body);
+      return await this.dispatch(req, method, path, body);
     } catch (error) {
-      answer = error instanceof HttpProblem ? error.answer : { status: 500, body: { detail: 'Internal server error.' } };
+      return error instanceof HttpProblem ? error.answer : { status: 500, body: { detail: 'Internal server error.' } };
     }
-    const lost = scripted?.action === 'lose-answer' ? scripted.status : randomLostAnswer(deps.settings, random);
-    if (lost !== undefined) {
-      record(lost, 'lost answer');
-      if (lost === 0) {
-        req.socket.destroy();
-        return;
-      }
-      return send(res, faultAnswer(lost, deps.settings.retryAfterSeconds));
-    }
-    record(answer.status);
-    send(res, answer);
   }
 
-  async function route(method: string, path: string, req: IncomingMessage, body: Buffer): Promise<Answer> {
-    const query = new URL(req.url ?? '/', 'http://simulator').searchParams;
-    if (path === '/v1/auth/token/') {
-      allow(method, ['POST']);
-      return issueToken(req, body);
-    }
+  /** Finds the route (authenticating the caller first unless it is open), checks the method, parses the id. */
+  private async dispatch(req: IncomingMessage, method: string, path: string, body: Buffer): Promise<Answer> {
     const segments = path.split('/');
-    // ['', 'v1', resource, id?, action?, '']
-    if (segments[0] !== '' || segments[1] !== 'v1' || segments.at(-1) !== '') throw notFound();
-    const [resource, id, action, ...rest] = segments.slice(2, -1);
-    if (rest.length > 0) throw notFound();
-    authenticate(req);
-    const now = (deps.clock ?? Date.now)();
-
-    if (resource === 'assets' && id === undefined) {
-      allow(method, ['GET', 'POST']);
-      return method === 'POST' ? createAsset(body, now) : { status: 200, body: page([...deps.state.assets.values()], req, path, query) };
+    // ['', 'v1', ...route segments, '']
+    if (segments[0] !== '' || segments[1] !== 'v1' || segments.at(-1) !== '' || segments.length - 3 > MAX_SEGMENTS) throw notFound();
+    const routeSegments = segments.slice(2, -1);
+    let found = this.findRoute(routeSegments, true);
+    if (!found) {
+      this.authenticate(req);
+      found = this.findRoute(routeSegments, false);
+      if (!found) throw notFound();
     }
-    if (resource === 'assets' && action === undefined) {
-      allow(method, ['GET']);
-      const asset = deps.state.assets.get(parseId(id));
-      if (!asset) throw notFound();
-      return { status: 200, body: asset };
-    }
-    if (resource === 'inspections' && id === undefined) {
-      allow(method, ['GET', 'POST']);
-      if (method === 'POST') return createInspection(body, now);
-      const views = [...deps.state.inspections.values()].map((inspection) => deps.state.inspectionView(inspection, now));
-      return { status: 200, body: page(views, req, path, query) };
-    }
-    if (resource !== 'inspections') throw notFound();
-    const inspection = deps.state.inspections.get(parseId(id));
-    if (!inspection) throw notFound();
-    switch (action) {
-      case undefined:
-        allow(method, ['GET']);
-        return { status: 200, body: deps.state.inspectionView(inspection, now) };
-      case 's3_credentials':
-        allow(method, ['GET']);
-        return s3Credentials(inspection, now);
-      case 'register_images':
-        allow(method, ['POST']);
-        return registerImages(inspection, body, now);
-      case 'process':
-        allow(method, ['POST']);
-        return startProcessing(inspection, now);
-      default:
-        throw notFound();
-    }
+    const handler = found.route.methods.get(method);
+    if (!handler) throw methodNotAllowed(method, [...found.route.methods.keys()]);
+    const id = found.idText === undefined ? {} : { id: parseId(found.idText) };
+    const inspection = found.inspection ? { inspection: found.inspection } : {};
+    return handler({ deps: this.deps, tokens: this.tokens, req, path, body, now: this.clock(), ...id, ...inspection });
   }
 
-  function issueToken(req: IncomingMessage, body: Buffer): Answer {
-    requireApiKey(req);
-    const fields = parseTokenForm(req.headers['content-type'], body);
-    const missing = ['username', 'password'].filter((name) => !fields[name]);
-    if (missing.length > 0) throw badRequest(Object.fromEntries(missing.map((name) => [name, ['This field is required.']])));
-    if (fields.username !== deps.account.username || fields.password !== deps.account.password) {
-      throw new HttpProblem({ status: 401, body: { detail: 'No active account found with the given credentials' } });
+  private findRoute(segments: readonly string[], open: boolean): RouteMatch | undefined {
+    for (const entry of ROUTES) {
+      if (entry.open !== open || entry.pattern.length !== segments.length) continue;
+      const found = matchRoute(entry, segments, this.deps.state);
+      if (found) return found;
     }
-    const lifetime = deps.settings.tokenTtlSeconds;
-    return { status: 200, body: { api_token: tokens.issue(deps.account.username, lifetime), expires_in: lifetime } };
+    return undefined;
   }
 
-  function authenticate(req: IncomingMessage): void {
-    requireApiKey(req);
+  private authenticate(req: IncomingMessage): void {
+    requireApiKey(this.deps.account, req);
     const header = req.headers.authorization;
     if (!header) throw unauthorized('Authentication credentials were not provided.');
     const match = /^Bearer ([^\s]+)$/.exec(header);
     if (!match) throw unauthorized('Authorization header must contain two space-delimited values', 'bad_authorization_header');
-    const verdict = tokens.verify(match[1] as string);
+    const verdict = this.tokens.verify(match[1] as string);
     if (verdict === 'expired') throw unauthorized('Token is expired', 'token_not_valid');
     if (typeof verdict === 'string') throw unauthorized('Given token not valid for any token type', 'token_not_valid');
-    const organization = deps.account.organizationUuid;
+    const organization = this.deps.account.organizationUuid;
     if (organization && req.headers['pix4d-organization-uuid'] !== organization) {
       throw new HttpProblem({ status: 403, body: { detail: 'You do not have permission to perform this action.' } });
     }
   }
 
-  function tokenAccepted(req: IncomingMessage): boolean {
+  private tokenAccepted(req: IncomingMessage): boolean {
     try {
-      authenticate(req);
+      this.authenticate(req);
       return true;
     } catch {
       return false;
     }
   }
+}
 
-  function requireApiKey(req: IncomingMessage): void {
-    const key = req.headers['x-api-key'];
-    if (!key) throw new HttpProblem({ status: 403, body: { detail: 'API key is missing.' } });
-    if (key !== deps.account.apiKey) throw new HttpProblem({ status: 403, body: { detail: 'Invalid API key.' } });
-  }
-
-  function createAsset(body: Buffer, now: number): Answer {
-    const input = validate(createAssetBody, parseJson(body));
-    const asset = deps.state.createAsset(
-      {
-        name: input.name,
-        type: input.type,
-        latitude: input.latitude === undefined ? null : input.latitude.toFixed(8),
-        longitude: input.longitude === undefined ? null : input.longitude.toFixed(8),
-        description: input.description ?? '',
-      },
-      now,
-    );
-    return { status: 201, body: asset };
-  }
-
-  function createInspection(body: Buffer, now: number): Answer {
-    const input = validate(createInspectionBody, parseJson(body));
-    if (!deps.state.assets.has(input.asset)) throw badRequest({ asset: [`Invalid pk "${input.asset}" - object does not exist.`] });
-    const inspection = deps.state.createInspection(
-      {
-        assetId: input.asset,
-        name: input.name ?? `Inspection ${isoWithOffset(now).slice(0, 10)}`,
-        description: input.description ?? '',
-        inspectionDate: input.inspection_date ? isoWithOffset(Date.parse(input.inspection_date)) : isoWithOffset(now),
-        inspectionDateGiven: input.inspection_date ?? null,
-        processingParameters: input.processing_parameters,
-      },
-      now,
-    );
-    return { status: 201, body: deps.state.inspectionView(inspection, now) };
-  }
-
-  function s3Credentials(inspection: StoredInspection, now: number): Answer {
-    const issued = deps.state.issueCredentials(inspection, deps.settings.credentialsTtlSeconds, now);
-    return {
-      status: 200,
-      body: {
-        access_key: issued.accessKeyId,
-        secret_key: issued.secretAccessKey,
-        session_token: issued.sessionToken,
-        expiration: new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        bucket: issued.bucket,
-        key: issued.keyPrefix,
-        server_time: isoWithOffset(now),
-        region: 'us-east-1',
-      },
-    };
-  }
-
-  async function registerImages(inspection: StoredInspection, body: Buffer, now: number): Promise<Answer> {
-    if (inspection.processing) throw badRequest({ detail: 'Images cannot be registered once processing has started.' });
-    const { image_keys } = validate(registerImagesBody, parseJson(body));
-    // A `.` or `..` segment would make a key below the prefix name an object elsewhere once treated as a path.
-    const outside = image_keys.filter(
-      (key) =>
-        !key.startsWith(`${inspection.keyPrefix}/`) ||
-        key.length <= inspection.keyPrefix.length + 1 ||
-        key.split('/').some((segment) => segment === '.' || segment === '..'),
-    );
-    if (outside.length > 0) {
-      throw badRequest({ image_keys: [`${outside.length} key(s) outside the inspection's prefix ${inspection.keyPrefix}/, e.g. ${outside[0]}`] });
+/** Matches `segments` (as many as the pattern has) against the route's pattern. */
+function matchRoute(entry: Route, segments: readonly string[], state: ServiceState): RouteMatch | undefined {
+  let found: RouteMatch = { route: entry };
+  for (const [index, part] of entry.pattern.entries()) {
+    const segment = segments[index] as string;
+    if (part === ':id') {
+      found = { ...found, idText: segment };
+    } else if (part === ':inspection') {
+      const inspection = /^\d+$/.test(segment) ? state.inspections.get(Number(segment)) : undefined;
+      if (!inspection) return undefined;
+      found = { ...found, inspection };
+    } else if (part !== segment) {
+      return undefined;
     }
-    const unsupported = image_keys.filter((key) => !IMAGE_EXTENSIONS.test(key));
-    if (unsupported.length > 0) {
-      throw badRequest({ image_keys: [`${unsupported.length} key(s) without a supported image extension, e.g. ${unsupported[0]}`] });
-    }
-    const missing = await findMissingObjects(deps.bucketClient, deps.state.bucket, image_keys);
-    if (missing.length > 0) {
-      throw badRequest({ image_keys: [`${missing.length} key(s) not found in bucket ${deps.state.bucket}, e.g. ${missing[0]}`] });
-    }
-    for (const key of image_keys) {
-      inspection.registeredKeys.add(key);
-      inspection.registrations.set(key, (inspection.registrations.get(key) ?? 0) + 1);
-    }
-    inspection.updatedAt = isoWithOffset(now);
-    return { status: 200, body: { nb_images_registered: image_keys.length } };
   }
+  return found;
+}
 
-  function startProcessing(inspection: StoredInspection, now: number): Answer {
-    if (inspection.registeredKeys.size === 0) throw badRequest({ detail: 'No images are registered for this inspection.' });
-    if (inspection.processing) throw badRequest({ detail: 'Processing was already started for this inspection.' });
-    inspection.processing = {
-      startedAt: now,
-      durationMs: deps.settings.processingSeconds * 1000,
-      outcome: deps.settings.processingOutcome,
-      taskUuid: randomUUID(),
-    };
-    inspection.updatedAt = isoWithOffset(now);
-    return { status: 202, body: deps.state.inspectionView(inspection, now) };
+function requireApiKey(account: SimulatorAccount, req: IncomingMessage): void {
+  const key = req.headers['x-api-key'];
+  if (!key) throw new HttpProblem({ status: 403, body: { detail: 'API key is missing.' } });
+  if (key !== account.apiKey) throw new HttpProblem({ status: 403, body: { detail: 'Invalid API key.' } });
+}
+
+/** The inspection a `:inspection` route matched. */
+function matchedInspection(call: Call): StoredInspection {
+  if (!call.inspection) throw notFound();
+  return call.inspection;
+}
+
+function issueToken({ deps, tokens, req, body }: Call): Answer {
+  requireApiKey(deps.account, req);
+  const fields = parseTokenForm(req.headers['content-type'], body);
+  const missing = ['username', 'password'].filter((name) => !fields[name]);
+  if (missing.length > 0) throw badRequest(Object.fromEntries(missing.map((name) => [name, ['This field is required.']])));
+  if (fields.username !== deps.account.username || fields.password !== deps.account.password) {
+    throw new HttpProblem({ status: 401, body: { detail: 'No active account found with the given credentials' } });
   }
+  const lifetime = deps.settings.tokenTtlSeconds;
+  return { status: 200, body: { api_token: tokens.issue(deps.account.username, lifetime), expires_in: lifetime } };
+}
 
-  const handler = (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, { status: 500, body: { detail: 'Internal server error.' } });
-    });
-  };
-  return Object.assign(handler, {
-    revokeTokens: () => {
-      tokens = new TokenIssuer();
+function listAssets(call: Call): Answer {
+  return { status: 200, body: page([...call.deps.state.assets.values()], call) };
+}
+
+function getAsset({ deps, id }: Call): Answer {
+  const asset = id === undefined ? undefined : deps.state.assets.get(id);
+  if (!asset) throw notFound();
+  return { status: 200, body: asset };
+}
+
+function createAsset({ deps, body, now }: Call): Answer {
+  const input = validate(createAssetBody, parseJson(body));
+  const asset = deps.state.createAsset(
+    {
+      name: input.name,
+      type: input.type,
+      latitude: input.latitude === undefined ? null : input.latitude.toFixed(8),
+      longitude: input.longitude === undefined ? null : input.longitude.toFixed(8),
+      description: input.description ?? '',
     },
-    stall,
-  });
+    now,
+  );
+  return { status: 201, body: asset };
+}
+
+function listInspections(call: Call): Answer {
+  const { state } = call.deps;
+  const views = [...state.inspections.values()].map((inspection) => state.inspectionView(inspection, call.now));
+  return { status: 200, body: page(views, call) };
+}
+
+function getInspection(call: Call): Answer {
+  return { status: 200, body: call.deps.state.inspectionView(matchedInspection(call), call.now) };
+}
+
+function createInspection({ deps, body, now }: Call): Answer {
+  const input = validate(createInspectionBody, parseJson(body));
+  if (!deps.state.assets.has(input.asset)) throw badRequest({ asset: [`Invalid pk "${input.asset}" - object does not exist.`] });
+  const inspection = deps.state.createInspection(
+    {
+      assetId: input.asset,
+      name: input.name ?? `Inspection ${isoWithOffset(now).slice(0, 10)}`,
+      description: input.description ?? '',
+      inspectionDate: input.inspection_date ? isoWithOffset(Date.parse(input.inspection_date)) : isoWithOffset(now),
+      inspectionDateGiven: input.inspection_date ?? null,
+      processingParameters: input.processing_parameters,
+    },
+    now,
+  );
+  return { status: 201, body: deps.state.inspectionView(inspection, now) };
+}
+
+function s3Credentials(call: Call): Answer {
+  const { deps, now } = call;
+  const issued = deps.state.issueCredentials(matchedInspection(call), deps.settings.credentialsTtlSeconds, now);
+  return {
+    status: 200,
+    body: {
+      access_key: issued.accessKeyId,
+      secret_key: issued.secretAccessKey,
+      session_token: issued.sessionToken,
+      expiration: new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      bucket: issued.bucket,
+      key: issued.keyPrefix,
+      server_time: isoWithOffset(now),
+      region: 'us-east-1',
+    },
+  };
+}
+
+async function registerImages(call: Call): Promise<Answer> {
+  const { deps, body, now } = call;
+  const inspection = matchedInspection(call);
+  if (inspection.processing) throw badRequest({ detail: 'Images cannot be registered once processing has started.' });
+  const { image_keys } = validate(registerImagesBody, parseJson(body));
+  // A `.` or `..` segment would make a key below the prefix name an object elsewhere once treated as a path.
+  const outside = image_keys.filter(
+    (key) =>
+      !key.startsWith(`${inspection.keyPrefix}/`) ||
+      key.length <= inspection.keyPrefix.length + 1 ||
+      key.split('/').some((segment) => segment === '.' || segment === '..'),
+  );
+  if (outside.length > 0) {
+    throw badRequest({ image_keys: [`${outside.length} key(s) outside the inspection's prefix ${inspection.keyPrefix}/, e.g. ${outside[0]}`] });
+  }
+  const unsupported = image_keys.filter((key) => !IMAGE_EXTENSIONS.test(key));
+  if (unsupported.length > 0) {
+    throw badRequest({ image_keys: [`${unsupported.length} key(s) without a supported image extension, e.g. ${unsupported[0]}`] });
+  }
+  const missing = await findMissingObjects(deps.bucketClient, deps.state.bucket, image_keys);
+  if (missing.length > 0) {
+    throw badRequest({ image_keys: [`${missing.length} key(s) not found in bucket ${deps.state.bucket}, e.g. ${missing[0]}`] });
+  }
+  for (const key of image_keys) {
+    inspection.registeredKeys.add(key);
+    inspection.registrations.set(key, (inspection.registrations.get(key) ?? 0) + 1);
+  }
+  inspection.updatedAt = isoWithOffset(now);
+  return { status: 200, body: { nb_images_registered: image_keys.length } };
+}
+
+function startProcessing(call: Call): Answer {
+  const { deps, now } = call;
+  const inspection = matchedInspection(call);
+  if (inspection.registeredKeys.size === 0) throw badRequest({ detail: 'No images are registered for this inspection.' });
+  if (inspection.processing) throw badRequest({ detail: 'Processing was already started for this inspection.' });
+  inspection.processing = {
+    startedAt: now,
+    durationMs: deps.settings.processingSeconds * 1000,
+    outcome: deps.settings.processingOutcome,
+    taskUuid: randomUUID(),
+  };
+  inspection.updatedAt = isoWithOffset(now);
+  return { status: 202, body: deps.state.inspectionView(inspection, now) };
 }
 
 function matches(match: FaultMatch, method: string, path: string): boolean {
@@ -428,22 +533,18 @@ function faultAnswer(status: number, retryAfterSeconds: number): Answer {
   return { status, body: { detail: status >= 500 ? 'The service is temporarily unavailable.' : 'Simulated fault.' } };
 }
 
+/** The keys with no object in the bucket, in the order given. */
 async function findMissingObjects(client: S3Client, bucket: string, keys: readonly string[]): Promise<string[]> {
-  const missing: string[] = [];
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < keys.length) {
-      const key = keys[next++] as string;
-      try {
-        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      } catch (error) {
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw error;
-        missing.push(key);
-      }
+  const exists = await mapWithConcurrency(keys, HEAD_CONCURRENCY, async (key) => {
+    try {
+      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw error;
+      return false;
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, keys.length) }, worker));
-  return missing;
+  });
+  return keys.filter((_, index) => !exists[index]);
 }
 
 /**
@@ -495,7 +596,7 @@ function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   for (const issue of result.error.issues) {
     const field = issue.path.join('.') || 'non_field_errors';
     const absent = issue.code === 'invalid_type' && issue.message.includes('undefined');
-    (errors[field] ??= []).push(absent ? 'This field is required.' : issue.message);
+    errors[field] = [...(errors[field] ?? []), absent ? 'This field is required.' : issue.message];
   }
   throw badRequest(errors);
 }
@@ -505,16 +606,14 @@ function parseId(text: string | undefined): number {
   return Number(text);
 }
 
-function allow(method: string, allowed: readonly string[]): void {
-  if (!allowed.includes(method)) {
-    throw new HttpProblem({ status: 405, body: { detail: `Method "${method}" not allowed.` }, headers: { Allow: allowed.join(', ') } });
-  }
+function methodNotAllowed(method: string, allowed: readonly string[]): HttpProblem {
+  return new HttpProblem({ status: 405, body: { detail: `Method "${method}" not allowed.` }, headers: { Allow: allowed.join(', ') } });
 }
 
 /** Django REST Framework's page-number pagination: `?page=N`, absolute `next` and `previous` links. */
-function page<T>(all: readonly T[], req: IncomingMessage, path: string, query: URLSearchParams): Record<string, unknown> {
+function page<T>(all: readonly T[], { req, path }: Call): Record<string, unknown> {
   const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
-  const requested = query.get('page') ?? '1';
+  const requested = new URL(req.url ?? '/', 'http://simulator').searchParams.get('page') ?? '1';
   const number = /^\d+$/.test(requested) ? Number(requested) : Number.NaN;
   if (!(number >= 1 && number <= pages)) throw notFound('Invalid page.');
   const link = (to: number) => `http://${req.headers.host ?? '127.0.0.1'}${path}?page=${to}`;
