@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { suggest } from '../src/suggest';
+import { withoutUndefined } from '../src/without-undefined';
 import { processingParametersSchema } from '../src/pix4d/schemas';
 import { DEFAULT_PREFLIGHT_THRESHOLDS, PREFLIGHT_THRESHOLD_SCHEMAS } from '../src/preflight/preflight';
 import type { InspectPipelineProps } from './inspect-pipeline';
@@ -339,5 +340,5 @@ function pipelineProps(settings: Settings): InspectPipelineProps {
     preflight: preflightProps(settings),
     dashboard: settings.dashboard,
   };
-  return Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined)) as InspectPipelineProps;
+  return withoutUndefined(props);
 }

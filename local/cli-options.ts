@@ -23,10 +23,6 @@ export function parseChoiceOption<T extends string>(name: string, value: string 
   return value as T;
 }
 
-/** The object without its undefined fields, so that defaults elsewhere apply to options not given. */
-export function withoutUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as never;
-}
 
 /** A batch folder level (asset or flight): one non-empty folder name, or a UsageError that names the option. */
 export function parseFolderOption(name: string, value: string): string {

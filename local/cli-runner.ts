@@ -1,16 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliOptions } from './cli';
+import type { CliOptions, RunCli, Write } from './cli-types';
 import { EMBEDDED_S3_ACCESS_KEY, EMBEDDED_S3_REGION } from './s3/embedded-s3';
-import { aborted, DroppedFlight, runLocalFlights } from './local-run';
+import { aborted, type DroppedFlight, runLocalFlights } from './local-run';
 import { systemTimers } from '../src/timers';
-import { InFlightBatch, LocalPipeline, LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
+import { type InFlightBatch, type LocalPipeline, type LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
 import type { NotificationV1 } from '../src/notify/notification';
 import type { Simulator } from './simulator/simulator';
 import type { FlightFigures } from './pipeline/flight-figures';
 
-type Write = (text: string) => boolean;
 type RunEvent = LocalPipelineEvent | { event: 'ready'; pipeline: LocalPipeline } | { event: 'dropped'; flight: DroppedFlight };
 
 /** The steps people see, by state name; the others (Pass, Choice...) are not worth a line. */
@@ -45,7 +44,7 @@ const PARENT_POLL_MS = 1_000;
 /** A stopping run does not wait longer than this for its servers to close (the exit closes them anyway). */
 const CLOSE_LIMIT_MS = 5_000;
 
-export async function runCli(options: CliOptions, write: Write): Promise<number> {
+export const runCli: RunCli = async (options, write) => {
   const report = options.json ? jsonReporter(write, !options.serve) : humanReporter(write, !options.serve && process.stdout.isTTY === true && process.stderr.isTTY === true);
   const shutdown = new Shutdown(options.graceSeconds * 1000, report);
   // Listening first: a signal before that would end the process at once, the folder left.
@@ -54,7 +53,7 @@ export async function runCli(options: CliOptions, write: Write): Promise<number>
   const run = options.serve ? serve(options, report, shutdown, write) : runOnce(options, report, shutdown, write);
   // A second request does not wait for the run: cli.ts exits with this code, and the exit removes the temporary folder.
   return Promise.race([run, shutdown.now.then(() => shutdown.stopNow())]);
-}
+};
 
 /**
  * Every temporary file of the run (the embedded S3's objects, the synthesized cloud assembly, whatever a library

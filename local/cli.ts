@@ -1,7 +1,9 @@
 import './node-version-warning';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { parseChoiceOption, parseFolderOption, parseNumberOption, UsageError, withoutUndefined } from './cli-options';
+import { withoutUndefined } from '../src/without-undefined';
+import { parseChoiceOption, parseFolderOption, parseNumberOption, UsageError } from './cli-options';
+import type { CliOptions, RunCli } from './cli-types';
 import { describeFailure, parseCommandLine, runMain, versionLine } from './command-line';
 import type { ExternalPix4d } from './pipeline/local-pipeline';
 
@@ -116,15 +118,6 @@ const GENERATED_ONLY = ['no-gps', 'mixed-cameras'] as const;
 /** How long a connection to an external Pix4Dinspect's hosts may take before the run is refused. */
 const REACH_LIMIT_MS = 3_000;
 
-export interface CliOptions {
-  readonly json: boolean;
-  readonly serve: boolean;
-  /** How long batches in flight get to finish once a stop is requested. */
-  readonly graceSeconds: number;
-  readonly logLevel: string;
-  readonly run: import('./local-run').LocalRunOptions;
-}
-
 function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
   const { values } = parseCommandLine({ command: COMMAND, options: OPTIONS, aliases: ALIASES }, argv);
   if (values.help) return 'help';
@@ -218,7 +211,7 @@ function checkPhotosFolder(path: string): void {
 
 /** Any file in the folder or below it, its top-level manifest.json aside (that one goes up as the manifest). */
 function holdsAFile(folder: string, top: boolean): boolean {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(folder, { withFileTypes: true });
   } catch (error) {
@@ -407,7 +400,7 @@ async function main(argv: string[]): Promise<number> {
   });
   // The handlers' logger reads it when its module loads, so it is set before the import.
   process.env.POWERTOOLS_LOG_LEVEL = options.logLevel.toUpperCase();
-  const { runCli } = require('./cli-runner') as typeof import('./cli-runner');
+  const { runCli } = require('./cli-runner') as { runCli: RunCli };
   return runCli(options, stdout);
 }
 

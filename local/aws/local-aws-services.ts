@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
+import { withoutUndefined } from '../../src/without-undefined';
 import { json, jsonError, raw, snsError } from './service-answers';
 import { checkPublish, SnsRequestError } from './sns-publish-rules';
 
@@ -148,7 +149,7 @@ function publishInput(form: URLSearchParams): PublishCommandInput {
     MessageDeduplicationId: field('MessageDeduplicationId'),
     ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
   };
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as unknown as PublishCommandInput;
+  return withoutUndefined(input) as unknown as PublishCommandInput;
 }
 
 /** A secret's name: its ARN's last part, without the six characters Secrets Manager appends. */

@@ -1,10 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { S3rverEvent } from 's3rver';
 import { createHandler as createCheckBatch, checkBatchDependenciesFromEnv } from '../../functions/check-batch/handler';
 import { createHandler as createCheckStatus } from '../../functions/check-status/handler';
 import { createHandler as createCopy } from '../../functions/copy/handler';
@@ -13,27 +10,30 @@ import { createHandler as createNotify } from '../../functions/notify/handler';
 import { createHandler as createPrepare } from '../../functions/prepare/handler';
 import { createHandler as createRegister } from '../../functions/register/handler';
 import { createHandler as createStartProcessing } from '../../functions/start-processing/handler';
-import { InvocationDependencies, once, StepClients, stepRuntimeFromEnv } from '../../functions/shared/step-runtime';
+import { type InvocationDependencies, type StepClients, stepRuntimeFromEnv } from '../../functions/shared/step-runtime';
 import type { PipelineStep } from '../../lib/pipeline-functions';
 import type { NotificationV1 } from '../../src/notify/notification';
 import type { Pix4dAccount } from '../../src/pix4d/client';
-import { scaledTimers } from '../../src/timers';
+import { scaledTimers, type Timers } from '../../src/timers';
 import type { PipelineConfig } from '../../src/workflow/pipeline-config';
-import type { CopyChunkInput, CopyChunkResult, PreparedInspection } from '../../src/workflow/workflow-state';
-import { AwsFaultPlan, withAwsFaults } from '../aws/aws-faults';
-import { LocalAwsServices } from '../aws/local-aws-services';
+import { type AwsFaultPlan, withAwsFaults } from '../aws/aws-faults';
+import { LocalAwsServices, type LocalExecutions } from '../aws/local-aws-services';
 import { IamAuthorizer } from '../iam/iam-authorizer';
 import { recordGrantUsage } from '../iam/grant-usage';
 import { holdToRole } from '../iam/sdk-identity';
-import { EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
+import { type EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
 import type { SimulatorAccount } from '../simulator/api-server';
 import type { SimulatorSettings } from '../simulator/settings';
-import { Simulator, startSimulator } from '../simulator/simulator';
-import { LambdaHandler, LocalLambda } from './local-lambda';
+import { type Simulator, startSimulator } from '../simulator/simulator';
+import { type CopyEvent, CopyProgress } from './copy-progress';
+import { type LambdaHandler, LocalLambda } from './local-lambda';
 import { MetricLog } from './metric-log';
 import { recordMetricUsage } from './metric-usage';
-import { LocalExecution, LocalStepFunctions } from './local-step-functions';
-import { LOCAL_ACCOUNT, LOCAL_BUCKETS, LocalFunction, SynthesizedStack, synthesizeStack } from './synthesized-stack';
+import { type LocalExecution, LocalStepFunctions } from './local-step-functions';
+import { type DeadLetter, deliverS3Events, type S3EventDelivery } from './s3-event-delivery';
+import { LOCAL_ACCOUNT, LOCAL_BUCKETS, type LocalFunction, type SynthesizedStack, synthesizeStack } from './synthesized-stack';
+
+export { type DeadLetter, encodeEventKey } from './s3-event-delivery';
 
 export const LOCAL_DROP_BUCKET = LOCAL_BUCKETS.drop;
 export const LOCAL_WORK_BUCKET = LOCAL_BUCKETS.work;
@@ -103,12 +103,7 @@ export type LocalPipelineEvent =
   | { readonly event: 'execution-started'; readonly machine: string; readonly name: string; readonly batch: string }
   | { readonly event: 'state'; readonly machine: string; readonly execution: string; readonly state: string }
   | { readonly event: 'execution-ended'; readonly machine: string; readonly name: string; readonly status: string; readonly transitions: number }
-  /** The copy of a batch begins: its files, those it will copy, those it skipped already (not photos, say). */
-  | { readonly event: 'copy-started'; readonly execution: string; readonly batch: string; readonly found: number; readonly accepted: number; readonly skipped: number }
-  /** `batch`: the batch folder of the copy that copied it. */
-  | { readonly event: 'photo-copied'; readonly relativePath: string; readonly bytes: number; readonly batch?: string }
-  /** Every chunk of a batch copied: the photos copied, and those the copy skipped (on top of `copy-started`'s). */
-  | { readonly event: 'copy-ended'; readonly execution: string; readonly batch: string; readonly copied: number; readonly skipped: number }
+  | CopyEvent
   | { readonly event: 'function-error'; readonly step: PipelineStep; readonly errorType: string; readonly message: string }
   | { readonly event: 'notification'; readonly message: NotificationV1 };
 
@@ -124,11 +119,6 @@ export interface InFlight {
   readonly batches: readonly InFlightBatch[];
   /** S3 events still on their way to the ingest function. */
   readonly deliveries: number;
-}
-
-export interface DeadLetter {
-  readonly notification: unknown;
-  readonly reason: string;
 }
 
 export interface LocalPipeline {
@@ -159,8 +149,23 @@ export interface LocalPipeline {
   close(): Promise<void>;
 }
 
-const MAX_RECEIVES = 5;
+
 const WORKFLOW_STEPS = ['prepare', 'copy', 'register', 'start-processing', 'check-status', 'notify'] as const;
+
+/** What the steps of a start share: the run's options, the stack it follows, its clock, S3 and Pix4Dinspect. */
+interface PipelineParts {
+  readonly options: LocalPipelineOptions;
+  readonly stack: SynthesizedStack;
+  readonly timers: Timers;
+  readonly clock: () => number;
+  readonly emit: (event: LocalPipelineEvent) => void;
+  readonly embeddedS3: EmbeddedS3;
+  readonly pix4d: ExternalPix4d;
+  /** Undefined without the IAM check. */
+  readonly authorizer: IamAuthorizer | undefined;
+  /** Where the functions write their EMF lines. */
+  readonly metricsOutput: (line: string) => void;
+}
 
 /**
  * The whole pipeline on one machine, as the synthesized stack defines it: embedded S3 (drop, work and Inspect
@@ -173,31 +178,55 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const stack = options.stack ?? synthesizeStack();
   const timers = scaledTimers(options.timeScale ?? 1);
   const clock = options.clock ?? timers.now;
-  const embeddedS3 = await startEmbeddedS3({ buckets: [LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET], ...(options.s3Port ? { port: options.s3Port } : {}) });
-  const simulator = options.pix4d
-    ? undefined
-    : await startSimulator({
-        embeddedS3,
-        timers,
-        clock,
-        ...(options.simulatorAccount ? { account: options.simulatorAccount } : {}),
-        ...(options.simulatorSettings ? { settings: options.simulatorSettings } : {}),
-      });
-  const pix4d: ExternalPix4d = options.pix4d ?? {
-    apiUrl: simulator!.apiUrl,
-    authUrl: simulator!.apiUrl,
-    account: simulator!.account,
-    s3Endpoint: simulator!.s3Endpoint,
-  };
   const emit = options.onEvent ?? (() => undefined);
-  const notifications: NotificationV1[] = [];
+  const { embeddedS3, simulator, pix4d } = await startServers(options, timers, clock);
   // The functions' EMF lines come here instead of stdout: what CloudWatch would turn into the dashboard's metrics.
   const metrics = new MetricLog();
-  const metricsOutput = (line: string) => metrics.add(line);
   const authorizer = options.iamCheck === false ? undefined : new IamAuthorizer(stack);
+  const parts: PipelineParts = { options, stack, timers, clock, emit, embeddedS3, pix4d, authorizer, metricsOutput: (line) => metrics.add(line) };
 
+  const notifications: NotificationV1[] = [];
+  // The ingest function starts executions through these services, and the executions run the functions that call
+  // them: the Step Functions come last, reached through this variable once they exist.
   let stepFunctions: LocalStepFunctions | undefined;
-  const services = new LocalAwsServices({
+  const services = awsServices(parts, notifications, { start: (...args) => stepFunctions!.start(...args) });
+  const copyProgress = new CopyProgress(emit);
+  const lambdaOf = localLambdas(parts, handlersOf(parts, functionClients(parts, services), copyProgress));
+  const lastState = new Map<string, string>();
+  stepFunctions = startStepFunctions(parts, lambdaOf, copyProgress, lastState);
+  const delivery = deliverS3Events({
+    embeddedS3,
+    stack,
+    ingest: lambdaOf('ingest'),
+    authorizer,
+    duplicateEvents: options.duplicateEvents ?? 1,
+    onObject: (key) => emit({ event: 'object', key }),
+  });
+  return pipelineOf({ ...parts, simulator, metrics, notifications, stepFunctions, lastState, delivery });
+}
+
+/** The embedded S3 server and, unless the run talks to another Pix4Dinspect, the simulator on it. */
+async function startServers(
+  options: LocalPipelineOptions,
+  timers: Timers,
+  clock: () => number,
+): Promise<{ embeddedS3: EmbeddedS3; simulator: Simulator | undefined; pix4d: ExternalPix4d }> {
+  const embeddedS3 = await startEmbeddedS3({ buckets: [LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET], ...(options.s3Port ? { port: options.s3Port } : {}) });
+  if (options.pix4d) return { embeddedS3, simulator: undefined, pix4d: options.pix4d };
+  const simulator = await startSimulator({
+    embeddedS3,
+    timers,
+    clock,
+    ...(options.simulatorAccount ? { account: options.simulatorAccount } : {}),
+    ...(options.simulatorSettings ? { settings: options.simulatorSettings } : {}),
+  });
+  const pix4d = { apiUrl: simulator.apiUrl, authUrl: simulator.apiUrl, account: simulator.account, s3Endpoint: simulator.s3Endpoint };
+  return { embeddedS3, simulator, pix4d };
+}
+
+/** Secrets Manager with the Pix4D account's secret, SNS with the stack's topic (its messages kept), Step Functions. */
+function awsServices({ stack, pix4d, emit }: PipelineParts, notifications: NotificationV1[], executions: LocalExecutions): LocalAwsServices {
+  return new LocalAwsServices({
     secrets: new Map([[stack.resources.secretArn, JSON.stringify(pix4d.account)]]),
     topics: new Set([stack.resources.topicArn]),
     onPublish: ({ input }) => {
@@ -205,70 +234,66 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       notifications.push(message);
       emit({ event: 'notification', message });
     },
-    executions: { start: (...args) => stepFunctions!.start(...args) },
+    executions,
   });
+}
+
+/** Each function's clients and environment, as its template and local mode make them. */
+interface FunctionClients {
+  /** The clients a workflow step uses. */
+  stepClients(fn: LocalFunction): StepClients;
+  s3(fn: LocalFunction): S3Client;
+  stepFunctions(fn: LocalFunction): SFNClient;
+  environment(fn: LocalFunction): Record<string, string>;
+}
+
+/**
+ * Clients of the embedded S3 server and of the local services, each held to the function's role (unless the IAM
+ * check is off) and failing as `awsFaults` says.
+ */
+function functionClients({ options, embeddedS3, pix4d, authorizer }: PipelineParts, services: LocalAwsServices): FunctionClients {
   const awsClient = { region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' }, requestHandler: services.requestHandler as never };
   const asFunction = <C extends Parameters<typeof holdToRole>[0]>(fn: LocalFunction, client: C): C => {
     const held = authorizer ? holdToRole(client, { roleArn: fn.roleArn, sessionName: fn.name }, authorizer) : client;
     return options.awsFaults ? withAwsFaults(held, fn.step, options.awsFaults) : held;
   };
-  const clientsOf = (fn: LocalFunction): StepClients => ({
-    s3: asFunction(fn, embeddedS3.client()),
-    secretsManager: asFunction(fn, new SecretsManagerClient(awsClient)),
-    sns: asFunction(fn, new SNSClient(awsClient)),
-  });
-  // The template's environment, with what local mode changes: the Pix4Dinspect to talk to and the local settings.
-  const environmentOf = (fn: LocalFunction): Record<string, string> => ({
-    ...fn.environment,
-    PIX4D_API_URL: pix4d.apiUrl,
-    ...(pix4d.authUrl ? { PIX4D_AUTH_URL: pix4d.authUrl } : {}),
-    ...(options.deadlineSeconds === undefined ? {} : { DEADLINE_HOURS: String(options.deadlineSeconds / 3600) }),
-    QUIET_PERIOD_SECONDS: String(options.quietPeriodSeconds ?? 2),
-  });
-
-  // The copier reports each photo without its batch: the copy invocation it runs in knows it (by its run prefix).
-  const copyRun = new AsyncLocalStorage<string>();
-  const batchOfRun = new Map<string, string>();
-  const inBatchContext =
-    (handler: LambdaHandler): LambdaHandler =>
-    (event, context) =>
-      copyRun.run((event as CopyChunkInput).runPrefix, () => handler(event, context));
-  const photoCopied = (copied: { relativePath: string; bytes: number }) => {
-    const runPrefix = copyRun.getStore();
-    const batch = runPrefix === undefined ? undefined : batchOfRun.get(runPrefix);
-    emit({ event: 'photo-copied', ...copied, ...(batch === undefined ? {} : { batch }) });
+  return {
+    stepClients: (fn) => ({
+      s3: asFunction(fn, embeddedS3.client()),
+      secretsManager: asFunction(fn, new SecretsManagerClient(awsClient)),
+      sns: asFunction(fn, new SNSClient(awsClient)),
+    }),
+    s3: (fn) => asFunction(fn, embeddedS3.client()),
+    stepFunctions: (fn) => asFunction(fn, new SFNClient(awsClient)),
+    // The template's environment, with what local mode changes: the Pix4Dinspect to talk to and the local settings.
+    environment: (fn) => ({
+      ...fn.environment,
+      PIX4D_API_URL: pix4d.apiUrl,
+      ...(pix4d.authUrl ? { PIX4D_AUTH_URL: pix4d.authUrl } : {}),
+      ...(options.deadlineSeconds === undefined ? {} : { DEADLINE_HOURS: String(options.deadlineSeconds / 3600) }),
+      QUIET_PERIOD_SECONDS: String(options.quietPeriodSeconds ?? 2),
+    }),
   };
+}
 
-  const workflowStep = (fn: LocalFunction): InvocationDependencies => {
-    const runtime = stepRuntimeFromEnv({ env: environmentOf(fn), clients: clientsOf(fn), timers, metricsOutput });
-    return (context) => {
-      const deps = runtime(context);
-      return {
-        ...deps,
-        config: {
-          ...deps.config,
-          ...options.config,
-          copy: { ...deps.config.copy, ...options.config?.copy, onObjectCopied: photoCopied },
-        },
-        ...(pix4d.s3Endpoint ? { destinationEndpoint: pix4d.s3Endpoint } : {}),
-        now: () => new Date(clock()),
-      };
-    };
-  };
+/** The real handler of every function, built with the dependencies its container would build from its environment. */
+function handlersOf(parts: PipelineParts, clients: FunctionClients, copyProgress: CopyProgress): Record<PipelineStep, LambdaHandler> {
+  const { stack, clock, metricsOutput } = parts;
+  const workflowStep = (fn: LocalFunction) => workflowStepDependencies(parts, clients, fn, copyProgress);
   const checkBatch = stack.functions['check-batch'];
   const checkBatchDependencies = {
-    ...checkBatchDependenciesFromEnv(environmentOf(checkBatch), asFunction(checkBatch, embeddedS3.client())),
+    ...checkBatchDependenciesFromEnv(clients.environment(checkBatch), clients.s3(checkBatch)),
     now: () => new Date(clock()),
     metricsOutput,
   };
-  const ingestFunction = stack.functions.ingest;
+  const ingest = stack.functions.ingest;
   const ingestDependencies = {
-    ...ingestDependenciesFromEnv(environmentOf(ingestFunction), asFunction(ingestFunction, new SFNClient(awsClient))),
+    ...ingestDependenciesFromEnv(clients.environment(ingest), clients.stepFunctions(ingest)),
     metricsOutput,
   };
-  const handlers: Record<PipelineStep, LambdaHandler> = {
+  return {
     prepare: createPrepare(workflowStep(stack.functions.prepare)),
-    copy: inBatchContext(createCopy(workflowStep(stack.functions.copy))),
+    copy: copyProgress.inBatchContext(createCopy(workflowStep(stack.functions.copy))),
     register: createRegister(workflowStep(stack.functions.register)),
     'start-processing': createStartProcessing(workflowStep(stack.functions['start-processing'])),
     'check-status': createCheckStatus(workflowStep(stack.functions['check-status'])),
@@ -276,17 +301,56 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     'check-batch': createCheckBatch(() => checkBatchDependencies),
     ingest: createIngest(() => ingestDependencies),
   };
-  const lambdaOf = (step: PipelineStep) =>
+}
+
+/**
+ * A workflow step's dependencies as its container builds them, with what the run overrides: the configuration, the
+ * copier's reports, the Pix4Dinspect bucket's endpoint and the workflow's clock.
+ */
+function workflowStepDependencies(
+  { options, timers, clock, pix4d, metricsOutput }: PipelineParts,
+  clients: FunctionClients,
+  fn: LocalFunction,
+  copyProgress: CopyProgress,
+): InvocationDependencies {
+  const runtime = stepRuntimeFromEnv({ env: clients.environment(fn), clients: clients.stepClients(fn), timers, metricsOutput });
+  return (context) => {
+    const deps = runtime(context);
+    return {
+      ...deps,
+      config: {
+        ...deps.config,
+        ...options.config,
+        copy: { ...deps.config.copy, ...options.config?.copy, onObjectCopied: copyProgress.photoCopied },
+      },
+      ...(pix4d.s3Endpoint ? { destinationEndpoint: pix4d.s3Endpoint } : {}),
+      now: () => new Date(clock()),
+    };
+  };
+}
+
+/** Each step's handler as Lambda runs it (its template's timeout), its errors reported as `function-error`. */
+function localLambdas({ stack, timers, emit }: PipelineParts, handlers: Record<PipelineStep, LambdaHandler>): (step: PipelineStep) => LocalLambda {
+  return (step) =>
     new LocalLambda(stack.functions[step], handlers[step], timers, (error) =>
       emit({ event: 'function-error', step, errorType: error.errorType, message: error.errorMessage }),
     );
+}
+
+/**
+ * The stack's state machines, their tasks calling the local Lambdas, their roles held to the template. Their
+ * progress becomes the run's events, the copy's included; `lastState` keeps the state each execution entered last.
+ */
+function startStepFunctions(
+  { options, stack, emit, authorizer }: PipelineParts,
+  lambdaOf: (step: PipelineStep) => LocalLambda,
+  copyProgress: CopyProgress,
+  lastState: Map<string, string>,
+): LocalStepFunctions {
   const functions = Object.fromEntries(
     [...WORKFLOW_STEPS, 'check-batch' as const].map((step) => [step, { arn: stack.functions[step].arn, lambda: lambdaOf(step) }]),
   );
-
-  const lastState = new Map<string, string>();
-  const batchOf = (execution: LocalExecution) => (execution.input as { batch: { prefix: string } }).batch.prefix;
-  stepFunctions = new LocalStepFunctions({
+  return new LocalStepFunctions({
     machines: { inspection: stack.inspection, waiter: stack.waiter },
     functions,
     ...(authorizer ? { authorize: (caller, request) => authorizer.authorize(caller, request) } : {}),
@@ -299,82 +363,28 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       lastState.set(execution.arn, state);
       if (stack[execution.machine].waits.includes(state)) options.onWait?.(state, input);
       // A copy's first count comes after the stage that starts it, its last before the stage that follows it.
-      if (execution.machine === 'inspection' && state === 'Register photos') copyEnded(execution.name, input);
+      if (execution.machine === 'inspection' && state === 'Register photos') copyProgress.ended(execution.name, input);
       emit({ event: 'state', machine: execution.machine, execution: execution.name, state });
-      if (execution.machine === 'inspection' && state === 'Copy photos') copyStarted(execution.name, input);
+      if (execution.machine === 'inspection' && state === 'Copy photos') copyProgress.started(execution.name, input);
     },
     onExecutionEnded: (execution) =>
       emit({ event: 'execution-ended', machine: execution.machine, name: execution.name, status: execution.status, transitions: execution.transitions }),
   });
+}
 
-  /** A batch's files, from the input of its copy (the Prepare step's result): the copy's totals. */
-  function copyStarted(execution: string, input: unknown): void {
-    const { prepared } = (input ?? {}) as { prepared?: PreparedInspection };
-    if (!prepared) return;
-    batchOfRun.set(prepared.runPrefix, prepared.batch.prefix);
-    emit({ event: 'copy-started', execution, batch: prepared.batch.prefix, ...prepared.images });
-  }
+/** The started pipeline's parts, as `pipelineOf` hands them out. */
+interface StartedParts extends PipelineParts {
+  readonly simulator: Simulator | undefined;
+  readonly metrics: MetricLog;
+  readonly notifications: readonly NotificationV1[];
+  readonly stepFunctions: LocalStepFunctions;
+  readonly lastState: ReadonlyMap<string, string>;
+  readonly delivery: S3EventDelivery;
+}
 
-  /** What the copy of a batch did, from the input of the step after it (the Map's results, one per chunk). */
-  function copyEnded(execution: string, input: unknown): void {
-    const { prepared, copy } = (input ?? {}) as { prepared?: PreparedInspection; copy?: readonly CopyChunkResult[] };
-    if (!prepared || !copy) return;
-    const sum = (field: 'copied' | 'skipped') => copy.reduce((total, chunk) => total + chunk[field], 0);
-    emit({ event: 'copy-ended', execution, batch: prepared.batch.prefix, copied: sum('copied'), skipped: sum('skipped') });
-  }
-
-  const ingest = lambdaOf('ingest');
-  const ingestRole = { roleArn: ingestFunction.roleArn, sessionName: ingestFunction.name };
-  const queueArn = stack.resources.queueArn;
-  const dropBucketArn = `arn:aws:s3:::${LOCAL_DROP_BUCKET}`;
-  /**
-   * What must hold for S3's events to reach the function: the queue takes S3's messages, the function may read them.
-   * The same for every event, so judged once.
-   */
-  const refusedDelivery = once(async (): Promise<string | undefined> => {
-    if (!authorizer) return undefined;
-    const sent = await authorizer.authorizeService('s3.amazonaws.com', {
-      action: 'sqs:SendMessage',
-      resource: queueArn,
-      context: { 'aws:SourceArn': dropBucketArn, 'aws:SourceAccount': LOCAL_ACCOUNT.account },
-    });
-    if (!sent.allowed) return sent.message;
-    // The event source mapping polls with the function's role (AWS Lambda: "Using Lambda with Amazon SQS").
-    for (const action of ['sqs:ReceiveMessage', 'sqs:GetQueueAttributes', 'sqs:DeleteMessage']) {
-      const decision = await authorizer.authorize(ingestRole, { action, resource: queueArn, context: {} });
-      if (!decision.allowed) return decision.message;
-    }
-    return undefined;
-  });
-
-  const pending = new Set<Promise<void>>();
-  const deadLetters: DeadLetter[] = [];
-  let messageNumber = 0;
-  let accepting = true;
-  const deliver = async (body: string) => {
-    const refused = await refusedDelivery();
-    if (refused) {
-      deadLetters.push({ notification: JSON.parse(body), reason: refused });
-      return;
-    }
-    for (let receive = 1; receive <= MAX_RECEIVES; receive++) {
-      const event: SQSEvent = { Records: [sqsRecord(`m-${++messageNumber}`, body, receive, queueArn)] };
-      const answer = (await ingest.invoke(event).catch(() => undefined)) as SQSBatchResponse | undefined;
-      if (answer && answer.batchItemFailures.length === 0) return;
-    }
-    deadLetters.push({ notification: JSON.parse(body), reason: `the ingest function failed on it ${MAX_RECEIVES} times` });
-  };
-  embeddedS3.onObjectEvent((event) => {
-    const record = event.Records[0];
-    if (!accepting || !record || record.s3.bucket.name !== LOCAL_DROP_BUCKET) return;
-    emit({ event: 'object', key: record.s3.object.key });
-    const body = JSON.stringify(asS3Notification(event));
-    for (let copy = 0; copy < (options.duplicateEvents ?? 1); copy++) {
-      const delivery = deliver(body).finally(() => pending.delete(delivery));
-      pending.add(delivery);
-    }
-  });
-
+/** The pipeline as its users see it: what it did so far, when it is settled, what is in flight, and its close. */
+function pipelineOf(parts: StartedParts): LocalPipeline {
+  const { embeddedS3, simulator, stepFunctions, delivery, authorizer, metrics } = parts;
   return {
     s3Endpoint: embeddedS3.endpoint,
     dropBucket: LOCAL_DROP_BUCKET,
@@ -382,33 +392,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     embeddedS3,
     simulator,
     s3: embeddedS3.client(),
-    notifications,
+    notifications: parts.notifications,
     executions: stepFunctions.executions,
-    deadLetters,
+    deadLetters: delivery.deadLetters,
     iam: authorizer,
     metrics,
-    stack,
+    stack: parts.stack,
     settle: async () => {
-      while (pending.size > 0 || stepFunctions.executions.some((execution) => execution.status === 'running')) {
-        await Promise.all(pending);
+      // Deliveries start executions, and more events may come while executions run: until neither is left.
+      while (delivery.pending.size > 0 || stepFunctions.executions.some((execution) => execution.status === 'running')) {
+        await Promise.all(delivery.pending);
         await stepFunctions.idle();
       }
     },
-    stopAccepting: () => {
-      accepting = false;
-    },
-    inFlight: () => {
-      const batches = new Map<string, InFlightBatch>();
-      for (const execution of stepFunctions.executions) {
-        if (execution.status !== 'running') continue;
-        const batch = batchOf(execution);
-        const known = batches.get(batch);
-        if (!known || (known.machine === 'waiter' && execution.machine === 'inspection')) {
-          batches.set(batch, { batch, machine: execution.machine, state: lastState.get(execution.arn) });
-        }
-      }
-      return { batches: [...batches.values()], deliveries: pending.size };
-    },
+    stopAccepting: () => delivery.stopAccepting(),
+    inFlight: () => inFlight(stepFunctions, parts.lastState, delivery),
     close: async () => {
       if (authorizer) await recordGrantUsage(authorizer);
       await recordMetricUsage(metrics);
@@ -418,39 +416,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
 }
 
-/** s3rver's event with the key URL-encoded the way S3 sends it (`+` for space, slashes kept). */
-function asS3Notification(event: S3rverEvent) {
-  return {
-    Records: event.Records.map((record) => ({
-      ...record,
-      eventName: record.eventName.startsWith('ObjectCreated') ? record.eventName : `ObjectCreated:${record.eventName}`,
-      s3: { ...record.s3, object: { ...record.s3.object, key: encodeEventKey(record.s3.object.key) } },
-    })),
-  };
+/** The running executions, one per batch (its inspection rather than its waiter), and the undelivered events. */
+function inFlight(stepFunctions: LocalStepFunctions, lastState: ReadonlyMap<string, string>, delivery: S3EventDelivery): InFlight {
+  const batches = new Map<string, InFlightBatch>();
+  for (const execution of stepFunctions.executions) {
+    if (execution.status !== 'running') continue;
+    const batch = batchOf(execution);
+    const known = batches.get(batch);
+    if (!known || (known.machine === 'waiter' && execution.machine === 'inspection')) {
+      batches.set(batch, { batch, machine: execution.machine, state: lastState.get(execution.arn) });
+    }
+  }
+  return { batches: [...batches.values()], deliveries: delivery.pending.size };
 }
 
-export function encodeEventKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%20/g, '+'))
-    .join('/');
-}
-
-function sqsRecord(messageId: string, body: string, receiveCount: number, queueArn: string): SQSEvent['Records'][number] {
-  return {
-    messageId,
-    receiptHandle: messageId,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: String(Date.now()),
-      SenderId: 's3',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
-  };
+function batchOf(execution: LocalExecution): string {
+  return (execution.input as { batch: { prefix: string } }).batch.prefix;
 }

@@ -1,5 +1,6 @@
 import '../node-version-warning';
-import { parseChoiceOption, parseNumberOption, UsageError, withoutUndefined } from '../cli-options';
+import { withoutUndefined } from '../../src/without-undefined';
+import { parseChoiceOption, parseNumberOption, UsageError } from '../cli-options';
 import { parseCommandLine, runMain, versionLine } from '../command-line';
 import type { SimulatorAccount } from './api-server';
 import type { ProcessingOutcome, SimulatorSettings } from './settings';

@@ -1,4 +1,5 @@
 import exifr from 'exifr';
+import { withoutUndefined } from '../without-undefined';
 
 /**
  * What a drone photo says about itself in its Exif: where (GPS position and altitude), when (capture time with its
@@ -96,7 +97,7 @@ export async function readPhotoMetadata(head: Uint8Array): Promise<PhotoMetadata
   const time = captureTime(tags ?? {});
   const width = positiveNumber(tags?.ExifImageWidth) ?? positiveNumber(tags?.ImageWidth) ?? frame?.width;
   const height = positiveNumber(tags?.ExifImageHeight) ?? positiveNumber(tags?.ImageHeight) ?? frame?.height;
-  return withoutUnset({
+  return withoutUndefined({
     ...position,
     ...time,
     make: text(tags?.Make),
@@ -104,10 +105,6 @@ export async function readPhotoMetadata(head: Uint8Array): Promise<PhotoMetadata
     width,
     height,
   });
-}
-
-function withoutUnset<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
 
 function text(value: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatCount } from '../batch/limits';
+import { withoutUndefined } from '../without-undefined';
 import type { PhotoMetadata } from './photo-metadata';
 
 /**
@@ -63,8 +64,7 @@ export type PreflightOverrides = z.output<typeof preflightOverridesSchema>;
 
 /** `base` with the overrides that are set. */
 export function withOverrides(base: PreflightThresholds, overrides: PreflightOverrides | undefined): PreflightThresholds {
-  const set = Object.fromEntries(Object.entries(overrides ?? {}).filter(([, value]) => value !== undefined));
-  return { ...base, ...set };
+  return { ...base, ...withoutUndefined(overrides ?? {}) };
 }
 
 /** A photo as the check sees it: its name (key or relative path) and what its first bytes told. */
