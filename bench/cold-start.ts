@@ -262,6 +262,30 @@ async function bundle(name: string, target: string, outDir: string): Promise<{ f
   return { file, bundleKiB: statSync(file).size / 1024, mapMiB: statSync(`${file}.map`).size / 1024 / 1024 };
 }
 
+type Options = Exclude<ReturnType<typeof options>, 'help' | 'version'>;
+type Bundles = ReadonlyMap<string, Awaited<ReturnType<typeof bundle>>>;
+/** Every process's figures, by `<function>/<kind>/<variant>` (sampleKey). */
+type Samples = Map<string, Sample[]>;
+
+interface StackExample {
+  readonly function: string;
+  readonly message: string | undefined;
+  readonly off: string[];
+  readonly on: string[];
+}
+
+interface Report {
+  readonly machine: { cpus: number; cpuModel: string; node: string; arch: string; esbuildTarget: string; loadAverage: { before: number; after: number } };
+  readonly runs: number;
+  readonly baseline: Record<Variant, Stat>;
+  readonly results: FunctionResult[];
+  readonly stackExample: StackExample | undefined;
+  readonly worstInitCostMs: number;
+  readonly worstFirstErrorCostMs: number;
+  readonly worstRssCostMiB: number;
+  readonly enable: boolean;
+}
+
 async function main(argv: string[]): Promise<number> {
   const opts = options(argv);
   if (opts === 'help' || opts === 'version') {
@@ -275,17 +299,53 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(runner, RUNNER);
 
   log(`Bundling ${opts.functions.length} functions (esbuild, target ${target}) into ${workDir}...`);
-  const bundles = new Map<string, { file: string; bundleKiB: number; mapMiB: number }>();
+  const bundles = new Map<string, Awaited<ReturnType<typeof bundle>>>();
   for (const name of opts.functions) bundles.set(name, await bundle(name, target, workDir));
 
-  const samples = new Map<string, Sample[]>();
-  const key = (name: string, kind: Kind, variant: Variant) => `${name}/${kind}/${variant}`;
-  const record = (name: string, kind: Kind, variant: Variant, sample: Sample) => {
-    const list = samples.get(key(name, kind, variant)) ?? [];
-    list.push(sample);
-    samples.set(key(name, kind, variant), list);
+  const samples = await measure(opts, runner, bundles);
+  const results = opts.functions.map((name) => resultOf(name, samples, bundles));
+  const baselineOf = (variant: Variant) => stat(samplesOf(samples, 'baseline', 'baseline', variant).map((s) => s.wallMs));
+  const baseline = { off: baselineOf('off'), on: baselineOf('on') };
+  const stackExample = await stackExampleOf(opts, runner, bundles);
+  const report: Report = {
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: opts.nodeVersion, arch: process.arch, esbuildTarget: target, loadAverage: { before: loadBefore, after: loadavg()[0]! } },
+    runs: opts.runs,
+    baseline,
+    results,
+    stackExample,
+    worstInitCostMs: Math.max(...results.map((r) => r.initCostMs)),
+    worstFirstErrorCostMs: Math.max(...results.map((r) => r.firstErrorCostMs)),
+    worstRssCostMiB: Math.max(...results.map((r) => r.rssCostAfterErrorMiB)),
+    enable: results.every((r) => r.acceptable),
   };
-  const variants = (i: number): Variant[] => (i % 2 === 0 ? ['off', 'on'] : ['on', 'off']);
+
+  if (opts.json) {
+    const { machine, runs, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable } = report;
+    const thresholds = { maxInitCostMs: MAX_INIT_COST_MS, maxInitCostShare: MAX_INIT_COST_SHARE };
+    process.stdout.write(`${JSON.stringify({ machine, runs, flag: FLAG, thresholds, baseline, functions: results, stackExample: stackExample ?? null, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable }, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${reportLines(report).join('\n')}\n`);
+  return 0;
+}
+
+const sampleKey = (name: string, kind: Kind, variant: Variant) => `${name}/${kind}/${variant}`;
+
+function samplesOf(samples: Samples, name: string, kind: Kind, variant: Variant): Sample[] {
+  return samples.get(sampleKey(name, kind, variant))!;
+}
+
+/** Which variant runs first in round `i`: alternated, so neither gets the warmer machine. */
+const variants = (i: number): Variant[] => (i % 2 === 0 ? ['off', 'on'] : ['on', 'off']);
+
+/** `opts.runs` rounds, each a bare runner and every function's load and error runs, with and without the flag. */
+async function measure(opts: Options, runner: string, bundles: Bundles): Promise<Samples> {
+  const samples: Samples = new Map();
+  const record = (name: string, kind: Kind, variant: Variant, sample: Sample) => {
+    const list = samples.get(sampleKey(name, kind, variant)) ?? [];
+    list.push(sample);
+    samples.set(sampleKey(name, kind, variant), list);
+  };
 
   // One unrecorded pass first, so that every measured process finds the bundles and maps in the page cache.
   for (const name of opts.functions) for (const variant of variants(0)) await runOnce(opts.node, runner, 'error', bundles.get(name)!.file, variant);
@@ -305,76 +365,72 @@ async function main(argv: string[]): Promise<number> {
     done += 2;
     log(`  round ${i + 1}/${opts.runs} (${done}/${total} processes)`);
   }
+  return samples;
+}
 
-  const figures = (name: string, variant: Variant): Record<Figure, Stat> => {
-    const load = samples.get(key(name, 'load', variant))!;
-    const error = samples.get(key(name, 'error', variant))!;
-    const of = (list: Sample[], figure: keyof Sample) => stat(list.map((sample) => sample[figure] as number));
-    return {
-      wallMs: of(load, 'wallMs'),
-      loadedAtMs: of(load, 'loadedAtMs'),
-      requireMs: of(load, 'requireMs'),
-      rssAfterLoadMiB: of(load, 'rssAfterLoadMiB'),
-      firstStackMs: of(error, 'firstStackMs'),
-      firstBundleErrorMs: of(error, 'firstBundleErrorMs'),
-      nextBundleErrorMs: of(error, 'nextBundleErrorMs'),
-      rssAfterErrorMiB: of(error, 'rssAfterErrorMiB'),
-    };
+function figuresOf(samples: Samples, name: string, variant: Variant): Record<Figure, Stat> {
+  const load = samplesOf(samples, name, 'load', variant);
+  const error = samplesOf(samples, name, 'error', variant);
+  const of = (list: Sample[], figure: keyof Sample) => stat(list.map((sample) => sample[figure] as number));
+  return {
+    wallMs: of(load, 'wallMs'),
+    loadedAtMs: of(load, 'loadedAtMs'),
+    requireMs: of(load, 'requireMs'),
+    rssAfterLoadMiB: of(load, 'rssAfterLoadMiB'),
+    firstStackMs: of(error, 'firstStackMs'),
+    firstBundleErrorMs: of(error, 'firstBundleErrorMs'),
+    nextBundleErrorMs: of(error, 'nextBundleErrorMs'),
+    rssAfterErrorMiB: of(error, 'rssAfterErrorMiB'),
   };
-  const paired = (name: string, kind: Kind, figure: Figure): Stat => {
-    const off = samples.get(key(name, kind, 'off'))!;
-    const on = samples.get(key(name, kind, 'on'))!;
-    return stat(on.map((sample, i) => (sample[figure] as number) - (off[i]![figure] as number)));
-  };
-  const results: FunctionResult[] = opts.functions.map((name) => {
-    const off = figures(name, 'off');
-    const on = figures(name, 'on');
-    const initCost = paired(name, 'load', 'loadedAtMs');
-    const initCostMs = initCost.median;
-    const initCostShare = initCostMs / off.loadedAtMs.median;
-    const frameOf = (variant: Variant) => samples.get(key(name, 'error', variant))![0]!.frame ?? '';
-    return {
-      name,
-      bundleKiB: bundles.get(name)!.bundleKiB,
-      mapMiB: bundles.get(name)!.mapMiB,
-      off,
-      on,
-      initCostMs,
-      initCostP90Ms: initCost.p90,
-      initCostShare,
-      wallCostMs: paired(name, 'load', 'wallMs').median,
-      firstErrorCostMs: paired(name, 'error', 'firstBundleErrorMs').median,
-      rssCostAfterLoadMiB: paired(name, 'load', 'rssAfterLoadMiB').median,
-      rssCostAfterErrorMiB: paired(name, 'error', 'rssAfterErrorMiB').median,
-      frame: { off: frameOf('off'), on: frameOf('on') },
-      acceptable: initCostMs < MAX_INIT_COST_MS || initCostShare < MAX_INIT_COST_SHARE,
-    };
-  });
-  const baseline = { off: stat(samples.get(key('baseline', 'baseline', 'off'))!.map((s) => s.wallMs)), on: stat(samples.get(key('baseline', 'baseline', 'on'))!.map((s) => s.wallMs)) };
+}
 
-  // The stack-frame example: a misconfigured function's error, from config.ts through its handler.
+/** The flag's cost: the differences between each process with it and the one without it of the same round. */
+function pairedCost(samples: Samples, name: string, kind: Kind, figure: Figure): Stat {
+  const off = samplesOf(samples, name, kind, 'off');
+  const on = samplesOf(samples, name, kind, 'on');
+  return stat(on.map((sample, i) => (sample[figure] as number) - (off[i]![figure] as number)));
+}
+
+function resultOf(name: string, samples: Samples, bundles: Bundles): FunctionResult {
+  const off = figuresOf(samples, name, 'off');
+  const on = figuresOf(samples, name, 'on');
+  const initCost = pairedCost(samples, name, 'load', 'loadedAtMs');
+  const initCostMs = initCost.median;
+  const initCostShare = initCostMs / off.loadedAtMs.median;
+  const frameOf = (variant: Variant) => samplesOf(samples, name, 'error', variant)[0]!.frame ?? '';
+  return {
+    name,
+    bundleKiB: bundles.get(name)!.bundleKiB,
+    mapMiB: bundles.get(name)!.mapMiB,
+    off,
+    on,
+    initCostMs,
+    initCostP90Ms: initCost.p90,
+    initCostShare,
+    wallCostMs: pairedCost(samples, name, 'load', 'wallMs').median,
+    firstErrorCostMs: pairedCost(samples, name, 'error', 'firstBundleErrorMs').median,
+    rssCostAfterLoadMiB: pairedCost(samples, name, 'load', 'rssAfterLoadMiB').median,
+    rssCostAfterErrorMiB: pairedCost(samples, name, 'error', 'rssAfterErrorMiB').median,
+    frame: { off: frameOf('off'), on: frameOf('on') },
+    acceptable: initCostMs < MAX_INIT_COST_MS || initCostShare < MAX_INIT_COST_SHARE,
+  };
+}
+
+/** The stack-frame example: a misconfigured function's error, from config.ts through its handler. */
+async function stackExampleOf(opts: Options, runner: string, bundles: Bundles): Promise<StackExample | undefined> {
   const demoName = ['check-batch', 'ingest'].find((name) => bundles.has(name));
-  const demo = demoName && {
-    function: demoName,
-    off: await runOnce(opts.node, runner, 'frames', bundles.get(demoName)!.file, 'off'),
-    on: await runOnce(opts.node, runner, 'frames', bundles.get(demoName)!.file, 'on'),
-  };
-  const stackExample = demo && { function: demo.function, message: demo.off.message, off: demo.off.frames ?? [], on: demo.on.frames ?? [] };
+  if (demoName === undefined) return undefined;
+  const off = await runOnce(opts.node, runner, 'frames', bundles.get(demoName)!.file, 'off');
+  const on = await runOnce(opts.node, runner, 'frames', bundles.get(demoName)!.file, 'on');
+  return { function: demoName, message: off.message, off: off.frames ?? [], on: on.frames ?? [] };
+}
 
-  const worstInitCostMs = Math.max(...results.map((r) => r.initCostMs));
-  const worstFirstErrorCostMs = Math.max(...results.map((r) => r.firstErrorCostMs));
-  const worstRssCostMiB = Math.max(...results.map((r) => r.rssCostAfterErrorMiB));
-  const enable = results.every((r) => r.acceptable);
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: opts.nodeVersion, arch: process.arch, esbuildTarget: target, loadAverage: { before: loadBefore, after: loadavg()[0]! } };
-
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ machine, runs: opts.runs, flag: FLAG, thresholds: { maxInitCostMs: MAX_INIT_COST_MS, maxInitCostShare: MAX_INIT_COST_SHARE }, baseline, functions: results, stackExample: stackExample ?? null, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable }, null, 2)}\n`);
-    return 0;
-  }
+/** The report for people: the figures of each function, the flag's costs, and the decision. */
+function reportLines({ machine, runs, baseline, results, stackExample, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable }: Report): string[] {
   const ms = (s: Stat, digits = 1) => `${s.median.toFixed(digits)} / ${s.p90.toFixed(digits)}`;
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const lines = [
-    `Node ${machine.node} (${machine.arch}), ${machine.cpus} cores (${machine.cpuModel}), esbuild target ${target}, ${opts.runs} processes per figure, 1-minute load average ${machine.loadAverage.before.toFixed(2)} before, ${machine.loadAverage.after.toFixed(2)} after.`,
+    `Node ${machine.node} (${machine.arch}), ${machine.cpus} cores (${machine.cpuModel}), esbuild target ${machine.esbuildTarget}, ${runs} processes per figure, 1-minute load average ${machine.loadAverage.before.toFixed(2)} before, ${machine.loadAverage.after.toFixed(2)} after.`,
     `Times in ms as median / p90; peak RSS in MiB (median). A bare node process (the runner alone) takes ${ms(baseline.off)} ms without the flag, ${ms(baseline.on)} ms with it.`,
     '',
     row(['function', 'bundle / map', FLAG, 'init: start to handler required', 'require()', 'process wall', 'first stack (runner frame)', 'first bundle error formatted', 'next bundle error', 'peak RSS after load', 'peak RSS after error']),
@@ -426,8 +482,7 @@ async function main(argv: string[]): Promise<number> {
       `(median; threshold: < ${MAX_INIT_COST_MS} ms or < ${100 * MAX_INIT_COST_SHARE} % of init), up to ${worstFirstErrorCostMs.toFixed(1)} ms ` +
       `to the first error formatted in a process and up to ${worstRssCostMiB.toFixed(0)} MiB of peak RSS once that error is formatted.`,
   );
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return 0;
+  return lines;
 }
 
 runMain(PROGRAM, main);

@@ -1,5 +1,6 @@
 import '../local/node-version-warning';
 import { parseFolderOption, parseNumberOption, UsageError } from '../local/cli-options';
+import { LOCAL_BUCKETS } from '../local/pipeline/local-buckets';
 import { describeFailure, parseCommandLine, runMain, unknownCommandError, versionLine } from '../local/command-line';
 import { parseSetFlag } from './manifest-text';
 import { createOutput, processStreams, type Streams } from './output';
@@ -25,7 +26,7 @@ const TARGETS_HELP = `Where (one of):
   --pipeline ID             with --stack: the construct id of the pipeline, when the stack holds several
   --bucket B                the drop bucket (and --work-bucket B for the batch states)
   --endpoint URL            an S3-compatible endpoint, e.g. npm run local -- --serve (default buckets
-                            inspect-drop and inspect-work)
+                            ${LOCAL_BUCKETS.drop} and ${LOCAL_BUCKETS.work})
 AWS:
   --profile NAME            credentials and region from this profile of ~/.aws/config and ~/.aws/credentials
                             (default: AWS_ACCESS_KEY_ID..., AWS_PROFILE, the default profile, a role)

@@ -1,6 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand, type Output as CfnOutput } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../local/cli-options';
+import { LOCAL_BUCKETS } from '../local/pipeline/local-buckets';
 import { suggest } from '../src/suggest';
 import { DEFAULT_PREFLIGHT_THRESHOLDS, preflightOverridesSchema, withOverrides, type PreflightThresholds } from '../src/preflight/preflight';
 import { createS3Client } from '../src/s3-client';
@@ -13,9 +14,6 @@ import { profileRegion, readProfileFiles, requireProfile, type ProfileFiles } fr
  * means the local mode's buckets. `--profile` names the AWS profile for credentials and region.
  */
 
-/** The buckets of `npm run local -- --serve` (local/pipeline/local-pipeline.ts). */
-export const LOCAL_DROP_BUCKET = 'inspect-drop';
-export const LOCAL_WORK_BUCKET = 'inspect-work';
 export const DEFAULT_REGION = 'us-east-1';
 /** The output keys of the ready stack; an app that embeds the construct gets `<id>DropBucketName<hash>`. */
 export const DROP_OUTPUT = 'DropBucketName';
@@ -283,8 +281,9 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
         : { preflightThresholdsProblem: outputs.preflightThresholdsProblem ?? `it has no ${PREFLIGHT_OUTPUT} output (deployed before the pre-flight)` };
   } else if (options.endpoint !== undefined) {
     if (dropBucket === undefined && workBucket === undefined) {
-      dropBucket = LOCAL_DROP_BUCKET;
-      workBucket = LOCAL_WORK_BUCKET;
+      // The buckets of `npm run local -- --serve`.
+      dropBucket = LOCAL_BUCKETS.drop;
+      workBucket = LOCAL_BUCKETS.work;
     }
     source = options.endpoint;
   } else {

@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -196,14 +196,11 @@ export function md5Hex(data: string | Uint8Array): string {
 /** The objects under a prefix, by key relative to it. */
 export async function listRemote(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, RemoteObject>> {
   const objects = new Map<string, RemoteObject>();
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
     for (const object of page.Contents ?? []) {
       if (object.Key) objects.set(object.Key.slice(prefix.length), { size: object.Size ?? 0, eTag: object.ETag ?? '' });
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   return objects;
 }
 
@@ -382,6 +379,66 @@ async function digestsOf(file: LocalFile): Promise<Digests> {
 
 export async function runUpload(options: UploadOptions, resolve: () => Promise<Targets>, out: Output): Promise<number> {
   // Everything that can be refused is refused before the first byte goes up.
+  const flight = await readLocalFlight(options, out);
+  const destination = await destinationOf(options, resolve);
+  const judgement = await judgeFiles(options, flight, destination.prefix, out);
+  const job: UploadJob = { ...flight, ...destination, ...judgement, ...(await listBatchFolder(options, flight, destination, out)) };
+  const preflight = checkPreflight(options, job, out);
+  if (options.dryRun) return reportDryRun(options, job, preflight, out);
+  const sent = await sendFiles(options, job, out);
+  if (sent === undefined) return 1;
+  const manifest = await closeBatch(job, sent.uploaded);
+  reportUpload(options, job, sent, manifest, out);
+  if (!options.wait || !job.store) return 0;
+  return followAndReport(out, { store: job.store, prefix: job.prefix, expectedId: manifest.runId, since: manifest.writtenAt, timeoutSeconds: options.timeoutSeconds });
+}
+
+/** DIR's files and the manifest to write. */
+interface LocalFlight {
+  /** Every file of DIR but its manifest.json. */
+  readonly files: readonly LocalFile[];
+  readonly manifestText: string;
+  readonly manifestSource: ManifestSource;
+  readonly manifest: Manifest;
+}
+
+/** Where the flight goes, and where its batch state is read (known with `--wait`, else when the targets give it). */
+interface Destination {
+  readonly targets: Targets;
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** `<asset>/<flight>/`. */
+  readonly prefix: string;
+  readonly store: BatchStateStore | undefined;
+}
+
+/** What the pipeline will make of each file of DIR, and so which ones are sent. */
+interface JudgedFiles {
+  readonly isVideo: boolean;
+  /** By index of `files`. */
+  readonly judged: readonly LocalJudgement[];
+  /** Why the pipeline will skip each file (by index of `files`), or undefined. */
+  readonly reasons: readonly (string | undefined)[];
+  readonly warnings: { path: string; reason: string }[];
+  /** In DIR's order: every file, or with --skip-unsupported those the pipeline takes. */
+  readonly toSend: readonly LocalFile[];
+  readonly sending: ReadonlySet<LocalFile>;
+  readonly leftOut: number;
+}
+
+/** The batch folder as the bucket holds it before the upload. */
+interface BatchFolder {
+  /** By key relative to the prefix. */
+  readonly remote: ReadonlyMap<string, RemoteObject>;
+  /** Objects of the folder that are not in DIR (manifest.json aside): part of the batch too. */
+  readonly extraObjects: number;
+}
+
+/** Everything the upload's steps share, known before the first byte goes up. */
+interface UploadJob extends LocalFlight, Destination, JudgedFiles, BatchFolder {}
+
+/** DIR and its manifest, checked before the targets are resolved. */
+async function readLocalFlight(options: UploadOptions, out: Output): Promise<LocalFlight> {
   const dirInfo = await stat(options.dir).catch(() => undefined);
   if (!dirInfo?.isDirectory()) throw new UsageError(`upload: ${options.dir} is not a folder`);
   const all = await listLocalFiles(options.dir);
@@ -393,15 +450,22 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   if (folderProblems.length > 0) throw new UsageError(`upload: ${folderProblems.join('; ')}`);
   if (source === 'folder') out.note(`Using ${join(options.dir, MANIFEST_FILE)} as the batch's manifest.json (written last, not as a photo)`);
   else if (source === 'file' && all.length !== files.length) out.note(`Not uploading ${join(options.dir, MANIFEST_FILE)}: --manifest ${options.manifestFile} is the manifest`);
+  return { files, manifestText, manifestSource: source, manifest };
+}
 
+async function destinationOf(options: UploadOptions, resolve: () => Promise<Targets>): Promise<Destination> {
   const targets = await resolve();
   const bucket = requireDropBucket(targets);
   const store = options.wait ? new BatchStateStore(targets.s3, requireWorkBucket(targets, '--wait')) : targets.workBucket ? new BatchStateStore(targets.s3, targets.workBucket) : undefined;
-  const prefix = `${options.asset}/${options.flight}/`;
-  const s3 = targets.s3;
+  return { targets, s3: targets.s3, bucket, prefix: `${options.asset}/${options.flight}/`, store };
+}
 
-  // What the pipeline will skip, said before uploading; and the photos' metadata, for the pre-flight (not of videos:
-  // the workflow judges them by container type only).
+/**
+ * What the pipeline will skip, said before uploading; and the photos' metadata, for the pre-flight (not of videos:
+ * the workflow judges them by container type only). Refuses an upload that would leave nothing, or that S3 would
+ * refuse itself (a key over its limit), which running the command again could not finish.
+ */
+async function judgeFiles(options: UploadOptions, { files, manifest }: LocalFlight, prefix: string, out: Output): Promise<JudgedFiles> {
   const isVideo = manifest.processing_parameters?.is_video ?? false;
   const judged = await mapWithConcurrency(files, INSPECT_CONCURRENCY, (file) => judgeLocalFile(file, manifest, !isVideo));
   const reasons = files.map((file, index) => judged[index]!.reason ?? inspectKeyReasonOf(file.relativePath));
@@ -415,25 +479,42 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const toSend = options.skipUnsupported ? files.filter((_, index) => reasons[index] === undefined) : files;
   const leftOut = files.length - toSend.length;
   if (toSend.length === 0) throw new UsageError(`upload: every file of ${options.dir} would be skipped by the pipeline, and --skip-unsupported leaves none to upload`);
-  if (warnings.length === files.length) out.warn(`none of the files is a photo the pipeline will process: the batch will fail`);
-  // S3 would refuse the upload itself, which running the command again could not finish.
+  if (warnings.length === files.length) out.warn('none of the files is a photo the pipeline will process: the batch will fail');
   const unkeyable = toSend.find((file) => keyBytes(`${prefix}${file.relativePath}`) > MAX_S3_KEY_BYTES);
   if (unkeyable) {
     const bytes = formatCount(keyBytes(`${prefix}${unkeyable.relativePath}`));
     throw new UsageError(`upload: ${unkeyable.relativePath}: its key in the drop bucket would be ${bytes} bytes, over S3's limit of ${formatCount(MAX_S3_KEY_BYTES)}`);
   }
+  return { isVideo, judged, reasons, warnings, toSend, sending: new Set(toSend), leftOut };
+}
 
+async function listBatchFolder(options: UploadOptions, { files }: LocalFlight, { s3, bucket, prefix }: Destination, out: Output): Promise<BatchFolder> {
   const remote = await listRemote(s3, bucket, prefix);
   const localPaths = new Set(files.map((file) => file.relativePath));
   const extra = [...remote.keys()].filter((path) => path !== MANIFEST_FILE && !localPaths.has(path));
   if (extra.length > 0) {
     out.warn(`${extra.length} object(s) under s3://${bucket}/${prefix} are not in ${options.dir} and are part of the batch too (e.g. ${extra[0]})`);
   }
-  const readExistingManifest = () => (remote.has(MANIFEST_FILE) ? readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`) : Promise.resolve(undefined));
+  return { remote, extraObjects: extra.length };
+}
 
-  // The pre-flight of the photos the workflow will see: those it accepts, among those uploaded (a photo whose key is
-  // too long for Inspect's bucket counts, as there: that is found only once the inspection exists).
-  const sending = new Set(toSend);
+/** The manifest.json the batch folder holds now, as text, or undefined. */
+function readExistingManifest({ s3, bucket, prefix, remote }: UploadJob): Promise<string | undefined> {
+  return remote.has(MANIFEST_FILE) ? readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`) : Promise.resolve(undefined);
+}
+
+/** The ETag of the manifest.json the listing found, without quotes. */
+function listedManifestETag({ remote }: UploadJob): string | undefined {
+  return remote.get(MANIFEST_FILE)?.eTag.replace(/"/g, '');
+}
+
+/**
+ * The pre-flight of the photos the workflow will see: those it accepts, among those uploaded (a photo whose key is
+ * too long for Inspect's bucket counts, as there: that is found only once the inspection exists). Said, then a
+ * refusal throws (exit 2) unless --force.
+ */
+function checkPreflight(options: UploadOptions, job: UploadJob, out: Output): PreflightReport {
+  const { files, judged, sending, isVideo, bucket, prefix, extraObjects, manifestSource: source } = job;
   const photos: FlightPhoto[] = files.flatMap((file, index) => {
     const { reason, metadata } = judged[index]!;
     return sending.has(file) && reason === undefined ? [{ name: file.relativePath, metadata: metadata ?? {} }] : [];
@@ -445,8 +526,8 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
       : photos.length === 0
         ? 'no photo the pipeline will process'
         : undefined,
-    targets,
-    manifestPreflight: manifest.preflight,
+    targets: job.targets,
+    manifestPreflight: job.manifest.preflight,
     force: options.force === true,
   });
   const refused = preflight.refusal !== null && !preflight.forced;
@@ -455,7 +536,7 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
     if (!options.dryRun || refused) out.result(preflight);
   } else for (const line of preflightLines(preflight)) out.info(line);
   for (const warning of preflight.warnings) out.warn(`pre-flight: ${warning}`);
-  if (extra.length > 0 && preflight.assessed) out.note(`note: the pre-flight counts the photos of ${options.dir} only, not the ${extra.length} object(s) already under s3://${bucket}/${prefix}`);
+  if (extraObjects > 0 && preflight.assessed) out.note(`note: the pre-flight counts the photos of ${options.dir} only, not the ${extraObjects} object(s) already under s3://${bucket}/${prefix}`);
   if (preflight.refusal !== null) {
     // Refused before the first byte goes up, as the other checks refuse (exit 2): nothing is in the bucket.
     if (refused) {
@@ -466,43 +547,57 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
     const doing = options.dryRun ? 'it would be uploaded anyway' : 'uploading it anyway';
     out.warn(`the pre-flight refuses the flight (${preflight.refusal}); ${doing} (--force): the pipeline refuses it too unless its thresholds differ`);
   }
+  return preflight;
+}
 
-  if (options.dryRun) {
-    // The same comparisons as the upload, reading only: what is already there is known, nothing is sent.
-    const there = await mapWithConcurrency(files, FILE_CONCURRENCY, async (file) =>
-      sending.has(file) ? alreadyThere(s3, bucket, `${prefix}${file.relativePath}`, { size: file.size, ...(await digestsOf(file)) }, remote.get(file.relativePath)) : false,
-    );
-    const planned: DryRunFile[] = files.map((file, index) => ({
-      path: file.relativePath,
-      size: file.size,
-      action: !sending.has(file) ? 'left-out' : there[index] ? 'already-there' : 'upload',
-      ...(reasons[index] === undefined ? {} : { skipReason: reasons[index] as string }),
-    }));
-    const sent = planned.filter((file) => file.action === 'upload');
-    const plan = planManifest(manifestText, await readExistingManifest(), sent.length);
-    const body = plan.action === 'unchanged' ? plan.text : await unrunManifestText(bucket, prefix, plan.text, store);
-    const eTag = plan.action === 'unchanged' ? remote.get(MANIFEST_FILE)?.eTag.replace(/"/g, '') : md5Hex(body);
-    const report: UploadDryRun = {
-      event: 'dry-run',
-      command: 'upload',
-      bucket,
-      prefix,
-      source: targets.source,
-      region: targets.region,
-      files: planned,
-      upload: { files: sent.length, bytes: sent.reduce((sum, file) => sum + file.size, 0) },
-      skipped: planned.filter((file) => file.action === 'already-there').length,
-      leftOut,
-      warnings,
-      manifest: { source, action: plan.action, text: body, eTag, runId: eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag) },
-      preflight: withoutEvent(preflight),
-      wait: options.wait,
-    };
-    if (out.json) out.result(report);
-    else for (const line of dryRunLines(report, options)) out.line(line);
-    return 0;
-  }
+/** `--dry-run`: the same comparisons as the upload, reading only: what is already there is known, nothing is sent. */
+async function reportDryRun(options: UploadOptions, job: UploadJob, preflight: PreflightReport, out: Output): Promise<number> {
+  const { files, sending, reasons, s3, bucket, prefix, remote } = job;
+  const there = await mapWithConcurrency(files, FILE_CONCURRENCY, async (file) =>
+    sending.has(file) ? alreadyThere(s3, bucket, `${prefix}${file.relativePath}`, { size: file.size, ...(await digestsOf(file)) }, remote.get(file.relativePath)) : false,
+  );
+  const planned: DryRunFile[] = files.map((file, index) => ({
+    path: file.relativePath,
+    size: file.size,
+    action: !sending.has(file) ? 'left-out' : there[index] ? 'already-there' : 'upload',
+    ...(reasons[index] === undefined ? {} : { skipReason: reasons[index] as string }),
+  }));
+  const sent = planned.filter((file) => file.action === 'upload');
+  const plan = planManifest(job.manifestText, await readExistingManifest(job), sent.length);
+  const body = plan.action === 'unchanged' ? plan.text : await unrunManifestText(bucket, prefix, plan.text, job.store);
+  const eTag = plan.action === 'unchanged' ? listedManifestETag(job) : md5Hex(body);
+  const report: UploadDryRun = {
+    event: 'dry-run',
+    command: 'upload',
+    bucket,
+    prefix,
+    source: job.targets.source,
+    region: job.targets.region,
+    files: planned,
+    upload: { files: sent.length, bytes: sent.reduce((sum, file) => sum + file.size, 0) },
+    skipped: planned.filter((file) => file.action === 'already-there').length,
+    leftOut: job.leftOut,
+    warnings: job.warnings,
+    manifest: { source: job.manifestSource, action: plan.action, text: body, eTag, runId: eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag) },
+    preflight: withoutEvent(preflight),
+    wait: options.wait,
+  };
+  if (out.json) out.result(report);
+  else for (const line of dryRunLines(report, options)) out.line(line);
+  return 0;
+}
 
+interface SentFiles {
+  readonly uploaded: number;
+  /** Already in the bucket with the same content. */
+  readonly skipped: number;
+  readonly bytesSent: number;
+  readonly seconds: number;
+}
+
+/** Sends what is not there yet, FILE_CONCURRENCY files at once; undefined when a file failed (said on stderr). */
+async function sendFiles(options: UploadOptions, job: UploadJob, out: Output): Promise<SentFiles | undefined> {
+  const { files, toSend, leftOut, bucket, prefix } = job;
   const totalBytes = toSend.reduce((sum, file) => sum + file.size, 0);
   out.info(
     `Uploading ${leftOut > 0 ? `${toSend.length} of ${plural(files.length, 'file')}` : plural(toSend.length, 'file')} (${formatBytes(totalBytes)}) from ${options.dir} to s3://${bucket}/${prefix}` +
@@ -514,59 +609,14 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const started = Date.now();
   let uploaded = 0;
   let bytesSent = 0;
-  const send = async (file: LocalFile): Promise<void> => {
-    const key = `${prefix}${file.relativePath}`;
-    const listed = remote.get(file.relativePath);
-    if (file.size <= SINGLE_PART_MAX) {
-      const body = await readFile(file.path);
-      const digests: Digests = { md5: md5Hex(body), sha256: createHash('sha256').update(body).digest('hex') };
-      if (await alreadyThere(s3, bucket, key, { size: body.length, ...digests }, listed)) return progress.skipped(body.length);
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          ContentMD5: Buffer.from(digests.md5, 'hex').toString('base64'),
-          ContentType: contentTypeOf(file.relativePath),
-          Metadata: { [SHA256_METADATA]: digests.sha256 },
-        }),
-      );
-      progress.sent(body.length);
-      bytesSent += body.length;
-    } else {
-      const digests = await hashFile(file.path);
-      if (await alreadyThere(s3, bucket, key, { size: file.size, ...digests }, listed)) return progress.skipped(file.size);
-      const upload = new Upload({
-        client: s3,
-        params: {
-          Bucket: bucket,
-          Key: key,
-          Body: createReadStream(file.path, { highWaterMark: 1024 * 1024 }),
-          ContentType: contentTypeOf(file.relativePath),
-          Metadata: { [SHA256_METADATA]: digests.sha256 },
-        },
-        partSize: PART_SIZE,
-        queueSize: PART_QUEUE,
-      });
-      let reported = 0;
-      upload.on('httpUploadProgress', ({ loaded }) => {
-        if (loaded !== undefined && loaded > reported) {
-          progress.sent(loaded - reported);
-          reported = loaded;
-        }
-      });
-      await upload.done();
-      if (reported < file.size) progress.sent(file.size - reported);
-      bytesSent += file.size;
-    }
-    uploaded += 1;
-    progress.uploaded();
-  };
   try {
     await mapWithConcurrency(toSend, FILE_CONCURRENCY, async (file) => {
       try {
-        await send(file);
+        const sent = await sendFile(job, file, progress);
+        if (sent === undefined) return;
+        bytesSent += sent;
+        uploaded += 1;
+        progress.uploaded();
       } catch (error) {
         throw new Error(`${file.relativePath}: ${(error as Error).message}`, { cause: error });
       }
@@ -574,26 +624,91 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   } catch (error) {
     progress.interrupt();
     out.error(`upload stopped: ${(error as Error).message}. Run the same command again to finish: what is already in the bucket is skipped.`);
-    return 1;
+    return undefined;
   }
   progress.finish();
-  const skipped = toSend.length - uploaded;
-  const seconds = (Date.now() - started) / 1000;
+  return { uploaded, skipped: toSend.length - uploaded, bytesSent, seconds: (Date.now() - started) / 1000 };
+}
 
-  // manifest.json last: it closes the batch.
-  const plan = planManifest(manifestText, await readExistingManifest(), uploaded);
-  let eTag: string | undefined;
-  let runId: string | undefined;
-  let writtenAt = new Date();
-  if (plan.action === 'unchanged') {
-    eTag = remote.get(MANIFEST_FILE)?.eTag.replace(/"/g, '');
-    runId = eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag);
-    writtenAt = new Date(0);
-  } else {
-    const written = await writeManifest(s3, bucket, prefix, plan.text, store);
-    ({ eTag, runId, writtenAt } = written);
+/** Uploads one file unless the bucket holds it already: the bytes sent, or undefined when it was there. */
+async function sendFile({ s3, bucket, prefix, remote }: UploadJob, file: LocalFile, progress: UploadProgress): Promise<number | undefined> {
+  const key = `${prefix}${file.relativePath}`;
+  const listed = remote.get(file.relativePath);
+  if (file.size > SINGLE_PART_MAX) return sendInParts(s3, bucket, key, file, listed, progress);
+  const body = await readFile(file.path);
+  const digests: Digests = { md5: md5Hex(body), sha256: createHash('sha256').update(body).digest('hex') };
+  if (await alreadyThere(s3, bucket, key, { size: body.length, ...digests }, listed)) {
+    progress.skipped(body.length);
+    return undefined;
   }
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentLength: body.length,
+      ContentMD5: Buffer.from(digests.md5, 'hex').toString('base64'),
+      ContentType: contentTypeOf(file.relativePath),
+      Metadata: { [SHA256_METADATA]: digests.sha256 },
+    }),
+  );
+  progress.sent(body.length);
+  return body.length;
+}
 
+/** A file above SINGLE_PART_MAX: streamed, as a multipart upload (see sendFile). */
+async function sendInParts(s3: S3Client, bucket: string, key: string, file: LocalFile, listed: RemoteObject | undefined, progress: UploadProgress): Promise<number | undefined> {
+  const digests = await hashFile(file.path);
+  if (await alreadyThere(s3, bucket, key, { size: file.size, ...digests }, listed)) {
+    progress.skipped(file.size);
+    return undefined;
+  }
+  const upload = new Upload({
+    client: s3,
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(file.path, { highWaterMark: 1024 * 1024 }),
+      ContentType: contentTypeOf(file.relativePath),
+      Metadata: { [SHA256_METADATA]: digests.sha256 },
+    },
+    partSize: PART_SIZE,
+    queueSize: PART_QUEUE,
+  });
+  let reported = 0;
+  upload.on('httpUploadProgress', ({ loaded }) => {
+    if (loaded !== undefined && loaded > reported) {
+      progress.sent(loaded - reported);
+      reported = loaded;
+    }
+  });
+  await upload.done();
+  if (reported < file.size) progress.sent(file.size - reported);
+  return file.size;
+}
+
+interface ClosedBatch {
+  readonly action: ManifestAction;
+  readonly eTag: string | undefined;
+  readonly runId: string | undefined;
+  /** When manifest.json was written; the epoch when it was left as it was. */
+  readonly writtenAt: Date;
+}
+
+/** manifest.json last: it closes the batch (see planManifest). */
+async function closeBatch(job: UploadJob, uploaded: number): Promise<ClosedBatch> {
+  const plan = planManifest(job.manifestText, await readExistingManifest(job), uploaded);
+  if (plan.action === 'unchanged') {
+    const eTag = listedManifestETag(job);
+    return { action: plan.action, eTag, runId: eTag === undefined ? undefined : manifestRunId(job.bucket, job.prefix, eTag), writtenAt: new Date(0) };
+  }
+  const { eTag, runId, writtenAt } = await writeManifest(job.s3, job.bucket, job.prefix, plan.text, job.store);
+  return { action: plan.action, eTag, runId, writtenAt };
+}
+
+function reportUpload(options: UploadOptions, job: UploadJob, sent: SentFiles, closed: ClosedBatch, out: Output): void {
+  const { files, leftOut, bucket, prefix } = job;
+  const { uploaded, skipped, bytesSent, seconds } = sent;
   const summary: UploadSummary = {
     event: 'uploaded',
     bucket,
@@ -604,25 +719,24 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
     leftOut,
     bytesSent,
     seconds: Math.round(seconds * 10) / 10,
-    warnings,
-    manifest: { source, action: plan.action, eTag, runId },
+    warnings: job.warnings,
+    manifest: { source: job.manifestSource, action: closed.action, eTag: closed.eTag, runId: closed.runId },
   };
-  if (out.json) out.result(summary);
-  else {
-    out.line(
-      `Uploaded ${uploaded} of ${plural(files.length, 'file')} (${formatBytes(bytesSent)}) to s3://${bucket}/${prefix} in ${seconds.toFixed(1)} s; ` +
-        `${skipped} already there with the same content${leftOut > 0 ? `, ${leftOut} left out (--skip-unsupported)` : ''}.`,
-    );
-    out.line(
-      plan.action === 'unchanged'
-        ? `manifest.json unchanged and every file already there: nothing new to run (run \`retry ${options.asset}/${options.flight}\` to run the batch again).`
-        : plan.action === 'new-generation'
-          ? `manifest.json written again (same content, new ETag) so that the batch runs again with the new files: run ${runId}.`
-          : `manifest.json written last: the batch is closed and its inspection starts (run ${runId}).`,
-    );
+  if (out.json) {
+    out.result(summary);
+    return;
   }
-  if (!options.wait || !store) return 0;
-  return followAndReport(out, { store, prefix, expectedId: runId, since: writtenAt, timeoutSeconds: options.timeoutSeconds });
+  out.line(
+    `Uploaded ${uploaded} of ${plural(files.length, 'file')} (${formatBytes(bytesSent)}) to s3://${bucket}/${prefix} in ${seconds.toFixed(1)} s; ` +
+      `${skipped} already there with the same content${leftOut > 0 ? `, ${leftOut} left out (--skip-unsupported)` : ''}.`,
+  );
+  out.line(
+    closed.action === 'unchanged'
+      ? `manifest.json unchanged and every file already there: nothing new to run (run \`retry ${options.asset}/${options.flight}\` to run the batch again).`
+      : closed.action === 'new-generation'
+        ? `manifest.json written again (same content, new ETag) so that the batch runs again with the new files: run ${closed.runId}.`
+        : `manifest.json written last: the batch is closed and its inspection starts (run ${closed.runId}).`,
+  );
 }
 
 function withoutEvent({ event: _event, ...rest }: PreflightReport): Omit<PreflightReport, 'event'> {

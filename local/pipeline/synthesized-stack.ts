@@ -1,5 +1,6 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { buildApp, cdkJsonContext } from '../../lib/app';
+import { LOCAL_BUCKETS } from './local-buckets';
 import { PIPELINE_STEPS, PipelineStep, STEP_METADATA_KEY } from '../../lib/pipeline-functions';
 
 /**
@@ -12,8 +13,7 @@ import { PIPELINE_STEPS, PipelineStep, STEP_METADATA_KEY } from '../../lib/pipel
 /** Where local mode stands in for AWS: one fake account and region. */
 export const LOCAL_ACCOUNT = { partition: 'aws', region: 'us-east-1', account: '123456789012' } as const;
 
-/** The embedded S3 server's buckets standing for the stack's drop and work buckets. */
-export const LOCAL_BUCKETS = { drop: 'inspect-drop', work: 'inspect-work' } as const;
+export { LOCAL_BUCKETS };
 
 /** The stack outputs that name the resources local mode gives fixed names to. */
 const NAMED_BY_OUTPUT: Readonly<Record<string, string>> = {

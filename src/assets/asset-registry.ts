@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { isConditionalWriteConflict } from '../aws-errors';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { CreateAssetInput } from '../pix4d/schemas';
@@ -63,7 +64,7 @@ export class AssetRegistry {
     this.staleClaimMs = options.staleClaimMs ?? 360_000;
     this.waitForOtherMs = options.waitForOtherMs ?? 60_000;
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? ((ms) => sleepFor(ms));
   }
 
   /** The id recorded for `input.name`, creating the asset through `api` when there is none. */

@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { mapWithConcurrency } from '../copy/pool';
 
@@ -68,16 +68,11 @@ export class BatchStateStore {
   /** The most recently updated records, newest first. */
   async recent(limit: number): Promise<BatchState[]> {
     const entries: { key: string; modified: number }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: BATCH_STATE_PREFIX, ...(token ? { ContinuationToken: token } : {}) }),
-      );
+    for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: this.bucket, Prefix: BATCH_STATE_PREFIX })) {
       for (const object of page.Contents ?? []) {
         if (object.Key) entries.push({ key: object.Key, modified: object.LastModified?.getTime() ?? 0 });
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
     entries.sort((a, b) => b.modified - a.modified);
     const records = await mapWithConcurrency(entries.slice(0, limit), 8, async ({ key }) => {
       const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));

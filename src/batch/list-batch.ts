@@ -1,5 +1,5 @@
 import { mapWithConcurrency } from '../copy/pool';
-import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { FIRST_BYTES_NEEDED, skipReasonByContent, skipReasonByName } from './classify';
 import { MANIFEST_FILE, misplacedManifestReason } from './keys';
 import { METADATA_BYTES, PhotoMetadata, readPhotoMetadata } from '../preflight/photo-metadata';
@@ -95,11 +95,7 @@ export async function listBatch(
 
 /** All objects under the prefix, page after page. */
 async function* listObjects(s3: S3Client, bucket: string, prefix: string, pageSize: number): AsyncGenerator<BatchObject> {
-  let continuationToken: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: pageSize, ContinuationToken: continuationToken }),
-    );
+  for await (const page of paginateListObjectsV2({ client: s3, pageSize }, { Bucket: bucket, Prefix: prefix })) {
     for (const entry of page.Contents ?? []) {
       if (entry.Key === undefined) continue;
       yield {
@@ -110,8 +106,7 @@ async function* listObjects(s3: S3Client, bucket: string, prefix: string, pageSi
         lastModified: (entry.LastModified ?? new Date(0)).toISOString(),
       };
     }
-    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (continuationToken !== undefined);
+  }
 }
 
 /** Code-unit order: the same on every machine, unlike localeCompare. */

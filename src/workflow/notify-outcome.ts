@@ -1,8 +1,9 @@
 import { BatchStateStore } from '../batch-state/batch-state';
 import { buildNotification, isNoticeType, NotificationInput, NotificationV1 } from '../notify/notification';
 import { endFolderRun } from './close-decision';
-import { BatchSummary, RUN_FILES } from './prepare-inspection';
+import { BatchSummary } from './prepare-inspection';
 import { keepRecord } from './record-progress';
+import { RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
 import { ChunkRecord, chunkRecordName } from './transfer-steps';
 import type { StepDependencies } from './step-dependencies';

@@ -11,6 +11,7 @@ import type { CreateInspectionInput, ProcessingParameters } from '../pix4d/schem
 import { assessFlight, FlightSummary, PreflightError, PreflightResult, withOverrides } from '../preflight/preflight';
 import { closeFolder } from './close-decision';
 import { recordPrepared } from './record-progress';
+import { chunkImagesName, RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { PreparedInspection } from './workflow-state';
@@ -42,27 +43,12 @@ export interface BatchSummary {
   readonly warnings?: readonly string[];
 }
 
-export const RUN_FILES = {
-  summary: 'summary.json',
-  /** Written before the inspection is created: a later attempt knows that one may exist. */
-  inspectionRequested: 'inspection-requested.json',
-  /** Written as soon as the inspection is created, before anything else can fail. */
-  inspection: 'inspection.json',
-  prepared: 'prepared.json',
-  processingStart: 'processing-start.json',
-  /** Written once the outcome is published: a retried "Notify" step does not publish it again. */
-  notified: 'notified.json',
-} as const;
-
 interface InspectionRequestRecord {
   readonly requestedAt: string;
 }
 
 /** The inspection the run created, as the later steps need it. */
 type CreatedInspection = PreparedInspection['inspection'];
-
-/** The photos one copy invocation takes: each chunk has its own list, so a copy reads only its own. */
-export const chunkImagesName = (index: number) => `images-${index}.json`;
 
 /**
  * Step 1: read the manifest, list and classify the photos, keep the lists in the work bucket, resolve the asset

@@ -1,8 +1,8 @@
 import { decideAfterPoll, waitBeforePoll } from '../status/processing-status';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { InspectionStatus } from '../pix4d/schemas';
-import { RUN_FILES } from './prepare-inspection';
 import { recordProgress } from './record-progress';
+import { RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { CheckInput, PollState, ProcessingState } from './workflow-state';

@@ -1,6 +1,6 @@
 import { BatchStateName, BatchStateStore } from '../batch-state/batch-state';
 import { inspectionUrl } from '../notify/notification';
-import { RUN_FILES } from './prepare-inspection';
+import { RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
 import type { PreparedInspection } from './workflow-state';

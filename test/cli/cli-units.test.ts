@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../local/cli-options';
+import { LOCAL_BUCKETS } from '../../local/pipeline/local-buckets';
 import { EMBEDDED_S3_REGION, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3';
 import { BatchStateStore, type BatchState } from '../../src/batch-state/batch-state';
 import { ManifestError, parseManifest, parseManifestBytes } from '../../src/batch/manifest';
@@ -20,8 +21,6 @@ import { formatBytes, formatDuration, formatProgressLine, UploadProgress } from 
 import { confirmationQuestion, parseBatchArgument } from '../../cli/retry';
 import { formatAge, formatPhotos, statusTable, visibleRecords } from '../../cli/status';
 import {
-  LOCAL_DROP_BUCKET,
-  LOCAL_WORK_BUCKET,
   parsePreflightThresholds,
   pickPipelineOutputs,
   regionOf,
@@ -573,7 +572,7 @@ describe('arguments and targets', () => {
     const bare = await resolveTargets({}, { readStack, env: {}, profiles });
 
     // Assess
-    expect([local.dropBucket, local.workBucket, local.region]).toEqual([LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET, 'us-east-1']);
+    expect([local.dropBucket, local.workBucket, local.region]).toEqual([LOCAL_BUCKETS.drop, LOCAL_BUCKETS.work, 'us-east-1']);
     expect([stack.dropBucket, stack.workBucket, stack.region]).toEqual(['stack-drop', 'stack-work', 'eu-west-1']);
     expect([explicit.dropBucket, explicit.workBucket]).toEqual(['mine', 'stack-work']);
     expect(stacks).toEqual(['inspect-pipeline@eu-west-1', 'inspect-pipeline@eu-central-1']);

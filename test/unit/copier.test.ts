@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import {
   DeleteObjectCommand,
@@ -44,7 +45,6 @@ let assetId: number;
 let direct: S3Client;
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   simulator = await startSimulator();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
@@ -97,8 +98,6 @@ function expectTransient(error: unknown): asserts error is Pix4dApiError {
   expect(TRANSIENT_PIX4D_ERRORS).toContain((error as Error).name);
   expect((error as Pix4dApiError).transient).toBe(true);
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('a call through withDeadline', () => {
   it('rejects with a transient error by the deadline when Pix4Dinspect stalls longer than the time left, and starts no attempt after it', async () => {

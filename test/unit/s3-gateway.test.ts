@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -48,7 +49,6 @@ let direct: S3Client;
 const clients: S3Client[] = [];
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function newInspectionCredentials(): Promise<S3Credentials> {
   const created = await fetch(`${simulator.apiUrl}/v1/inspections/`, {

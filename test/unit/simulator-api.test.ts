@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -136,8 +137,6 @@ function expectFieldError(answer: Answer, field: string): void {
   expect((list as unknown[]).length).toBeGreaterThan(0);
   for (const message of list as unknown[]) expect(typeof message).toBe('string');
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function pollUntil(id: number, done: (view: InspectionView) => boolean, limitMs = 10_000): Promise<InspectionView[]> {
   const seen: InspectionView[] = [];
