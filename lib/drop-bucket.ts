@@ -197,6 +197,7 @@ function configureNotificationsHandler(handler: IConstruct | undefined, retentio
     reason:
       'aws-cdk-lib attaches the AWS managed policy AWSLambdaBasicExecutionRole to the role of its S3 bucket ' +
       'notifications handler, with no prop to replace it; the policy only lets the handler write its own CloudWatch ' +
-      'logs (its S3 permission, s3:PutBucketNotification, is an inline policy scoped to the drop bucket).',
+      'logs (its S3 permissions, s3:GetBucketNotification and s3:PutBucketNotification, are an inline policy scoped ' +
+        'to the drop bucket).',
   });
 }

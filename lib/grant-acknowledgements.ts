@@ -41,7 +41,10 @@ export const GRANT_ACKNOWLEDGEMENTS: readonly GrantAcknowledgement[] = [
   },
   {
     holder: /\(a CDK custom resource\)$/,
-    action: 's3:PutBucketNotification',
-    reason: 'CDK\'s custom resource sets the drop bucket\'s notifications when the stack is deployed; no run calls it.',
+    action: /^s3:(Get|Put)BucketNotification$/,
+    reason:
+      'CDK\'s custom resource merges the queue notification into the drop bucket\'s notification configuration (it ' +
+      'reads the configuration and puts it back, keeping notifications it did not add) when the stack is deployed; no ' +
+      'run calls it.',
   },
 ];

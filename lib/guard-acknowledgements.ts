@@ -95,8 +95,8 @@ export const GUARD_ACKNOWLEDGEMENTS: readonly GuardAcknowledgement[] = [
     rule: 'lambda_inside_vpc_check',
     paths: [NOTIFICATIONS_HANDLER],
     reason:
-      "aws-cdk-lib's S3 notifications handler: it runs during deploys only, calls s3:PutBucketNotification on the " +
-      'drop bucket, and aws-cdk-lib has no prop to place it in a VPC.',
+      "aws-cdk-lib's S3 notifications handler: it runs during deploys only, calls s3:GetBucketNotification and " +
+      's3:PutBucketNotification on the drop bucket, and aws-cdk-lib has no prop to place it in a VPC.',
   },
   {
     control: 'CT.S3.PR.10',

@@ -1,4 +1,5 @@
 import { Annotations, type CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -170,6 +171,51 @@ export class InspectPipeline extends Construct {
     const preflight = preflightThresholdsOf(props.preflight);
     const deadline = props.deadline ?? Duration.hours(48);
     assertRunDataOutlivesRuns(props.runRetentionDays, deadline);
+    const { drop, work, queue } = this.addStorage(props, notifications);
+    const functions = this.addFunctions(props, { work, credentials, notifications, deadline, preflight });
+    const fn = functions.functions;
+    const { workflow, waiter } = this.addStateMachines(props, fn, queue, deadline);
+    const alarms = this.addAlarms(workflow, waiter, fn, notifications);
+    this.dashboard =
+      props.dashboard === false
+        ? undefined
+        : new PipelineDashboard(this, 'Dashboard', {
+            inspectionWorkflow: workflow.stateMachine,
+            batchWaiter: waiter.stateMachine,
+            queue: queue.queue,
+            deadLetterQueue: queue.deadLetterQueue,
+            functions: fn,
+            alarms: [...alarms.all, queue.deadLetterAlarm],
+          });
+    grantCalls({ fn, workflow, waiter, drop, work, credentials, notifications });
+
+    acknowledgeWildcards(functions, [workflow.stateMachine, waiter.stateMachine], drop.bucket, work.bucket);
+    this.dropBucket = drop.bucket;
+    this.workBucket = work.bucket;
+    this.topic = notifications.topic;
+    this.alarmTopic = notifications.alarmTopic;
+    this.secret = credentials.secret;
+    this.queue = queue;
+    this.functions = functions;
+    this.workflow = workflow;
+    this.waiter = waiter;
+    this.alarms = alarms.pipeline;
+    this.outputValues = pipelineOutputValues({
+      dropBucket: drop.bucket,
+      workBucket: work.bucket,
+      topic: notifications.topic,
+      alarmTopic: notifications.alarmTopic,
+      stateMachine: workflow.stateMachine,
+      batchWaiter: waiter.stateMachine,
+      secret: credentials.secret,
+      preflightThresholds: preflight,
+    });
+    this.uploadExample = this.outputValues.UploadExample.value;
+    this.outputs = props.outputs === false ? undefined : addPipelineOutputs(this, this.outputValues);
+  }
+
+  /** The drop bucket (notifying the ingest queue of each created object), the work bucket and the ingest queue. */
+  private addStorage(props: InspectPipelineProps, notifications: Notifications): { drop: DropBucket; work: WorkBucket; queue: IngestQueue } {
     const drop = new DropBucket(this, 'DropBucket', {
       existingBucket: props.existingDropBucket,
       abortIncompleteUploadDays: props.abortIncompleteUploadDays,
@@ -186,8 +232,16 @@ export class InspectPipeline extends Construct {
       alarmAction: notifications.alarmAction,
     });
     drop.notifyQueue(queue.queue);
+    return { drop, work, queue };
+  }
 
-    const functions = new PipelineFunctions(this, 'Functions', {
+  /** The step functions, configured from the props through their environment. */
+  private addFunctions(
+    props: InspectPipelineProps,
+    settings: { work: WorkBucket; credentials: Pix4dCredentials; notifications: Notifications; deadline: Duration; preflight: PreflightThresholds },
+  ): PipelineFunctions {
+    const { work, credentials, notifications, deadline, preflight } = settings;
+    return new PipelineFunctions(this, 'Functions', {
       environment: {
         WORK_BUCKET: work.bucket.bucketName,
         PIX4D_SECRET_ARN: credentials.secret.secretArn,
@@ -212,8 +266,15 @@ export class InspectPipeline extends Construct {
       ...(props.copyReservedConcurrency === undefined ? {} : { reservedConcurrency: { copy: props.copyReservedConcurrency } }),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
-    const fn = functions.functions;
+  }
 
+  /** The inspection workflow and the batch waiter, started by the ingest function from the queue's messages. */
+  private addStateMachines(
+    props: InspectPipelineProps,
+    fn: PipelineFunctions['functions'],
+    queue: IngestQueue,
+    deadline: Duration,
+  ): { workflow: InspectionWorkflow; waiter: BatchWaiter } {
     const workflow = new InspectionWorkflow(this, 'InspectionWorkflow', {
       prepare: fn.prepare,
       copy: fn.copy,
@@ -235,6 +296,16 @@ export class InspectPipeline extends Construct {
     fn.ingest.addEnvironment('INSPECTION_STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
     fn.ingest.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.stateMachine.stateMachineArn);
     fn.ingest.addEventSource(new lambdaEvents.SqsEventSource(queue.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    return { workflow, waiter };
+  }
+
+  /** The alarms of both state machines and of the pipeline (the queue's come with it). */
+  private addAlarms(
+    workflow: InspectionWorkflow,
+    waiter: BatchWaiter,
+    fn: PipelineFunctions['functions'],
+    notifications: Notifications,
+  ): { pipeline: PipelineAlarms; all: cloudwatch.IAlarm[] } {
     // A failed inspection execution pages through the system-failure alarm, which also counts system failures that
     // were notified; a run refused for the person's input ends Succeeded and pages nobody.
     const inspectionAlarms = new WorkflowAlarms(this, 'InspectionAlarms', {
@@ -242,7 +313,7 @@ export class InspectPipeline extends Construct {
       alarmAction: notifications.alarmAction,
       alarmOnFailed: false,
     });
-    const alarms = new PipelineAlarms(this, 'Alarms', {
+    const pipeline = new PipelineAlarms(this, 'Alarms', {
       inspectionWorkflow: workflow.stateMachine,
       copyFunction: fn.copy,
       alarmAction: notifications.alarmAction,
@@ -252,68 +323,48 @@ export class InspectPipeline extends Construct {
       alarmAction: notifications.alarmAction,
       workflowName: 'the batch waiter (batches without manifest.json)',
     });
-    this.dashboard =
-      props.dashboard === false
-        ? undefined
-        : new PipelineDashboard(this, 'Dashboard', {
-            inspectionWorkflow: workflow.stateMachine,
-            batchWaiter: waiter.stateMachine,
-            queue: queue.queue,
-            deadLetterQueue: queue.deadLetterQueue,
-            functions: fn,
-            alarms: [...alarms.alarms, ...inspectionAlarms.alarms, ...waiterAlarms.alarms, queue.deadLetterAlarm],
-          });
-
-    // Least privilege, measured: each function is granted the calls it makes and no other (local mode holds every
-    // call to these grants, and `npm test` fails on a grant no call used). The copy function streams photos, the
-    // prepare function reads their first bytes (content and metadata); nothing writes or deletes in the drop bucket.
-    workflow.stateMachine.grantStartExecution(fn.ingest);
-    waiter.stateMachine.grantStartExecution(fn.ingest);
-    const allow = (grantee: iam.IGrantable, actions: string[], resources: string[]) =>
-      grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
-    const runFiles = work.bucket.arnForObjects(`${RUNS_PREFIX}*`);
-    const registry = work.bucket.arnForObjects(`${ASSET_REGISTRY_PREFIX}*`);
-    const batchRecords = work.bucket.arnForObjects(`${BATCH_STATE_PREFIX}*`);
-    for (const reader of [fn.copy, fn.prepare]) allow(reader, ['s3:GetObject'], [drop.bucket.arnForObjects('*')]);
-    allow(fn.prepare, ['s3:GetObject', 's3:PutObject'], [registry]);
-    for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) allow(reader, ['s3:GetObject'], [runFiles]);
-    for (const writer of [fn.prepare, fn.copy, fn['start-processing'], fn.notify]) allow(writer, ['s3:PutObject'], [runFiles]);
-    // Where each batch stands, for the operator CLI (`batches/<run>.json`).
-    for (const recorder of [fn.prepare, fn['check-batch'], fn.register, fn['start-processing'], fn.notify]) allow(recorder, ['s3:PutObject'], [batchRecords]);
-    // Listing the batches, and, since S3 answers a missing key with 403 instead of 404 (NoSuchKey) to a caller that
-    // may not list the bucket, for the functions that look up a file that may not exist yet (a photo deleted after
-    // listing, a run's marker, an asset not yet registered).
-    for (const lister of [fn.prepare, fn.copy, fn['check-batch']]) allow(lister, ['s3:ListBucket'], [drop.bucket.bucketArn]);
-    for (const lister of [fn.prepare, fn['start-processing'], fn.notify]) allow(lister, ['s3:ListBucket'], [work.bucket.bucketArn]);
-    // Uploads in progress hold a batch open: listings do not show them.
-    allow(fn['check-batch'], ['s3:ListBucketMultipartUploads'], [drop.bucket.bucketArn]);
-    for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']]) credentials.grantRead(user);
-    notifications.grantPublish(fn.notify);
-
-    acknowledgeWildcards(functions, [workflow.stateMachine, waiter.stateMachine], drop.bucket, work.bucket);
-    this.dropBucket = drop.bucket;
-    this.workBucket = work.bucket;
-    this.topic = notifications.topic;
-    this.alarmTopic = notifications.alarmTopic;
-    this.secret = credentials.secret;
-    this.queue = queue;
-    this.functions = functions;
-    this.workflow = workflow;
-    this.waiter = waiter;
-    this.alarms = alarms;
-    this.outputValues = pipelineOutputValues({
-      dropBucket: drop.bucket,
-      workBucket: work.bucket,
-      topic: notifications.topic,
-      alarmTopic: notifications.alarmTopic,
-      stateMachine: workflow.stateMachine,
-      batchWaiter: waiter.stateMachine,
-      secret: credentials.secret,
-      preflightThresholds: preflight,
-    });
-    this.uploadExample = this.outputValues.UploadExample.value;
-    this.outputs = props.outputs === false ? undefined : addPipelineOutputs(this, this.outputValues);
+    return { pipeline, all: [...pipeline.alarms, ...inspectionAlarms.alarms, ...waiterAlarms.alarms] };
   }
+}
+
+interface PipelineParts {
+  readonly fn: PipelineFunctions['functions'];
+  readonly workflow: InspectionWorkflow;
+  readonly waiter: BatchWaiter;
+  readonly drop: DropBucket;
+  readonly work: WorkBucket;
+  readonly credentials: Pix4dCredentials;
+  readonly notifications: Notifications;
+}
+
+/**
+ * Least privilege, measured: each function is granted the calls it makes and no other (local mode holds every call
+ * to these grants, and `npm test` fails on a grant no call used). The copy function streams photos, the prepare
+ * function reads their first bytes (content and metadata); nothing writes or deletes in the drop bucket.
+ */
+function grantCalls({ fn, workflow, waiter, drop, work, credentials, notifications }: PipelineParts): void {
+  workflow.stateMachine.grantStartExecution(fn.ingest);
+  waiter.stateMachine.grantStartExecution(fn.ingest);
+  const allow = (grantee: iam.IGrantable, actions: string[], resources: string[]) =>
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+  const runFiles = work.bucket.arnForObjects(`${RUNS_PREFIX}*`);
+  const registry = work.bucket.arnForObjects(`${ASSET_REGISTRY_PREFIX}*`);
+  const batchRecords = work.bucket.arnForObjects(`${BATCH_STATE_PREFIX}*`);
+  for (const reader of [fn.copy, fn.prepare]) allow(reader, ['s3:GetObject'], [drop.bucket.arnForObjects('*')]);
+  allow(fn.prepare, ['s3:GetObject', 's3:PutObject'], [registry]);
+  for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) allow(reader, ['s3:GetObject'], [runFiles]);
+  for (const writer of [fn.prepare, fn.copy, fn['start-processing'], fn.notify]) allow(writer, ['s3:PutObject'], [runFiles]);
+  // Where each batch stands, for the operator CLI (`batches/<run>.json`).
+  for (const recorder of [fn.prepare, fn['check-batch'], fn.register, fn['start-processing'], fn.notify]) allow(recorder, ['s3:PutObject'], [batchRecords]);
+  // Listing the batches, and, since S3 answers a missing key with 403 instead of 404 (NoSuchKey) to a caller that
+  // may not list the bucket, for the functions that look up a file that may not exist yet (a photo deleted after
+  // listing, a run's marker, an asset not yet registered).
+  for (const lister of [fn.prepare, fn.copy, fn['check-batch']]) allow(lister, ['s3:ListBucket'], [drop.bucket.bucketArn]);
+  for (const lister of [fn.prepare, fn['start-processing'], fn.notify]) allow(lister, ['s3:ListBucket'], [work.bucket.bucketArn]);
+  // Uploads in progress hold a batch open: listings do not show them.
+  allow(fn['check-batch'], ['s3:ListBucketMultipartUploads'], [drop.bucket.bucketArn]);
+  for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']]) credentials.grantRead(user);
+  notifications.grantPublish(fn.notify);
 }
 
 /**

@@ -110,127 +110,175 @@ export class PipelineDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineDashboardProps) {
     super(scope, id);
-    const shown = new Set<MetricName>();
-    /** One line per dimension value of `name`, labelled in plain words. */
-    const lines = (name: MetricName, label: (dimensions: Record<string, string>) => string, options: cloudwatch.MetricOptions = {}) => {
-      shown.add(name);
-      return dimensionCombinations(name).map((dimensions) => metricOf(name, dimensions).with({ label: label(dimensions), ...options }));
-    };
-    const line = (name: MetricName, label: string, options: cloudwatch.MetricOptions = {}) => lines(name, () => label, options);
-    const graph = (title: string, left: cloudwatch.IMetric[], more: Partial<cloudwatch.GraphWidgetProps> = {}) =>
-      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...more });
-
-    const [failedByInput, failedBySystem] = lines('InspectionsFailed', ({ cause }) =>
-      cause === 'input' ? "The person's input (notified, no page)" : 'The pipeline or its services (pages)',
-    );
-    const failedTotal = new cloudwatch.MathExpression({
-      expression: 'FILL(failedInput, 0) + FILL(failedSystem, 0)',
-      usingMetrics: { failedInput: failedByInput!, failedSystem: failedBySystem! },
-      label: 'Failed',
-      period: METRIC_PERIOD,
-    });
-
-    const runs = [
-      graph('Flights closed', lines('BatchesClosed', ({ trigger }) => (trigger === 'manifest' ? 'By manifest.json' : 'After the quiet period')), { stacked: true }),
-      graph('How runs ended', [
-        ...line('InspectionsCompleted', 'Completed'),
-        failedTotal,
-        ...line('InspectionsTimedOut', 'Timed out (past the deadline)'),
-        ...line('LatePhotosReported', 'Late photos reported'),
-        ...line('RunsSkipped', 'Skipped (another run has the folder)'),
-      ]),
-      graph('Why runs failed', [failedByInput!, failedBySystem!], { stacked: true }),
+    const lines = new DashboardLines();
+    const rows = [
+      runWidgets(lines),
+      failureWidgets(lines),
+      copyWidgets(lines),
+      pix4dWidgets(lines),
+      plumbingWidgets(lines, props),
+      functionWidgets(props),
     ];
-    const failures = [
-      graph('Where runs failed', lines('FailuresByStage', ({ stage }) => `At ${stage}`), { stacked: true, width: 12 }),
-      graph(
-        'Time from close to processing, processing, close to notification',
-        [
-          ...line('TimeToProcessingStart', 'Close to processing (average)'),
-          ...line('TimeToProcessingStart', 'Close to processing (max)', { statistic: cloudwatch.Stats.MAXIMUM }),
-          ...line('ProcessingDuration', 'Processing (average)'),
-          ...line('ProcessingDuration', 'Processing (max)', { statistic: cloudwatch.Stats.MAXIMUM }),
-          ...line('TimeToNotification', 'Close to notification (average)'),
-          ...line('TimeToNotification', 'Close to notification (max)', { statistic: cloudwatch.Stats.MAXIMUM }),
-        ],
-        { width: 12, leftYAxis: { label: 'seconds', showUnits: false } },
-      ),
-    ];
-    const copy = [
-      graph('Photos and bytes copied', line('PhotosCopied', 'Photos'), { right: line('BytesCopied', 'Bytes') }),
-      graph('Copy speed per chunk', [
-        ...line('CopyThroughput', 'Average chunk'),
-        // A slow chunk, not a fast one, is what runs into the copy function's timeout.
-        ...line('CopyThroughput', 'Slowest chunk', { statistic: cloudwatch.Stats.MINIMUM }),
-      ]),
-      graph('Temporary S3 credentials fetched again', line('S3CredentialRefreshes', 'Fetched again during a copy')),
-    ];
-    const pix4d = [
-      graph('Pix4Dinspect calls by answer', lines('Pix4dApiCalls', ({ statusClass }) => answerLabel(statusClass!)), { stacked: true, width: 12 }),
-      graph(
-        'Pix4Dinspect retries and failed calls',
-        [...line('Pix4dApiRetries', 'Sent again'), ...lines('Pix4dApiErrors', ({ statusClass }) => `Failed after retries: ${answerLabel(statusClass!)}`)],
-        { width: 12 },
-      ),
-    ];
-    const sum = { statistic: cloudwatch.Stats.SUM, period: METRIC_PERIOD };
-    const machines = [
-      { name: 'Inspection workflow', machine: props.inspectionWorkflow },
-      { name: 'Batch waiter', machine: props.batchWaiter },
-    ];
-    const plumbing = [
-      graph('Records not written, status checks failed, misplaced manifests', [
-        ...line('RecordsNotWritten', 'Operator records not written'),
-        ...line('StatusChecksFailed', 'Status checks failed (tried again)'),
-        ...line('ManifestsMisplaced', 'Manifests outside a batch folder'),
-      ]),
-      graph('Ingest queue and dead-letter queue depth', [
-        props.queue.metricApproximateNumberOfMessagesVisible({ label: 'Ingest queue', statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD }),
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Dead-letter queue', statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD }),
-      ]),
-      // Step Functions publishes no count of running executions per state machine: started and how they ended.
-      graph(
-        'Executions started and failed',
-        machines.flatMap(({ name, machine }) => [
-          machine.metricStarted({ ...sum, label: `${name}: started` }),
-          machine.metricFailed({ ...sum, label: `${name}: failed` }),
-          machine.metricTimedOut({ ...sum, label: `${name}: timed out` }),
-          machine.metricAborted({ ...sum, label: `${name}: stopped` }),
-        ]),
-      ),
-    ];
-    const eachFunction = (metric: (fn: lambda.IFunction, step: PipelineStep) => cloudwatch.IMetric) =>
-      PIPELINE_STEPS.map((step) => metric(props.functions[step], step));
-    const functions = [
-      graph('Function errors', eachFunction((fn, label) => fn.metricErrors({ ...sum, label }))),
-      graph('Function throttles', eachFunction((fn, label) => fn.metricThrottles({ ...sum, label }))),
-      // The longest invocation, against the function's timeout (copy 15 minutes, prepare and register 5, ...).
-      graph('Function duration (max)', eachFunction((fn, label) => fn.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD, label }))),
-    ];
-
-    const missing = (Object.keys(PIPELINE_METRICS) as MetricName[]).filter((name) => !shown.has(name));
-    if (missing.length > 0) throw new Error(`PipelineDashboard: no widget shows ${missing.join(', ')}; add it to a widget`);
-
-    const header: cloudwatch.IWidget[] = [
-      new cloudwatch.TextWidget({
-        markdown:
-          '## Inspect pipeline\nEvery closed flight is one run of the inspection workflow. A run refused for the ' +
-          "person's input (manifest, pre-flight, no photos) ends Succeeded at *Input refused*: the notification " +
-          'tells them what to fix and nobody is paged. The alarms page for the pipeline\'s own trouble only.',
-        width: props.alarms?.length ? 12 : 24,
-        height: 3,
-      }),
-      ...(props.alarms?.length
-        ? [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 12, height: 3 })]
-        : []),
-    ];
+    lines.assertEveryMetricShown();
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       ...(props.dashboardName === undefined ? {} : { dashboardName: props.dashboardName }),
       // Runs are a few a day: a day shows some.
       defaultInterval: Duration.days(1),
-      widgets: [header, runs, failures, copy, pix4d, plumbing, functions],
+      widgets: [headerWidgets(props), ...rows],
     });
   }
+}
+
+/** The lines of pipeline metrics the widgets draw, remembering which metrics they show. */
+class DashboardLines {
+  private readonly shown = new Set<MetricName>();
+
+  /** One line per dimension value of `name`, labelled in plain words. */
+  lines(name: MetricName, label: (dimensions: Record<string, string>) => string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric[] {
+    this.shown.add(name);
+    return dimensionCombinations(name).map((dimensions) => metricOf(name, dimensions).with({ label: label(dimensions), ...options }));
+  }
+
+  line(name: MetricName, label: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric[] {
+    return this.lines(name, () => label, options);
+  }
+
+  assertEveryMetricShown(): void {
+    const missing = (Object.keys(PIPELINE_METRICS) as MetricName[]).filter((name) => !this.shown.has(name));
+    if (missing.length > 0) throw new Error(`PipelineDashboard: no widget shows ${missing.join(', ')}; add it to a widget`);
+  }
+}
+
+const SUM = { statistic: cloudwatch.Stats.SUM, period: METRIC_PERIOD };
+
+function graph(title: string, left: cloudwatch.IMetric[], more: Partial<cloudwatch.GraphWidgetProps> = {}): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...more });
+}
+
+/** The header: what a run is and when the alarms page, beside the alarms' state. */
+function headerWidgets(props: PipelineDashboardProps): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.TextWidget({
+      markdown:
+        '## Inspect pipeline\nEvery closed flight is one run of the inspection workflow. A run refused for the ' +
+        "person's input (manifest, pre-flight, no photos) ends Succeeded at *Input refused*: the notification " +
+        'tells them what to fix and nobody is paged. The alarms page for the pipeline\'s own trouble only.',
+      width: props.alarms?.length ? 12 : 24,
+      height: 3,
+    }),
+    ...(props.alarms?.length
+      ? [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 12, height: 3 })]
+      : []),
+  ];
+}
+
+/** How flights closed and how their runs ended. */
+function runWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
+  const [failedByInput, failedBySystem] = lines.lines('InspectionsFailed', ({ cause }) =>
+    cause === 'input' ? "The person's input (notified, no page)" : 'The pipeline or its services (pages)',
+  );
+  const failedTotal = new cloudwatch.MathExpression({
+    expression: 'FILL(failedInput, 0) + FILL(failedSystem, 0)',
+    usingMetrics: { failedInput: failedByInput!, failedSystem: failedBySystem! },
+    label: 'Failed',
+    period: METRIC_PERIOD,
+  });
+  return [
+    graph('Flights closed', lines.lines('BatchesClosed', ({ trigger }) => (trigger === 'manifest' ? 'By manifest.json' : 'After the quiet period')), { stacked: true }),
+    graph('How runs ended', [
+      ...lines.line('InspectionsCompleted', 'Completed'),
+      failedTotal,
+      ...lines.line('InspectionsTimedOut', 'Timed out (past the deadline)'),
+      ...lines.line('LatePhotosReported', 'Late photos reported'),
+      ...lines.line('RunsSkipped', 'Skipped (another run has the folder)'),
+    ]),
+    graph('Why runs failed', [failedByInput!, failedBySystem!], { stacked: true }),
+  ];
+}
+
+/** Where runs failed, and how long their stages took. */
+function failureWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
+  return [
+    graph('Where runs failed', lines.lines('FailuresByStage', ({ stage }) => `At ${stage}`), { stacked: true, width: 12 }),
+    graph(
+      'Time from close to processing, processing, close to notification',
+      [
+        ...lines.line('TimeToProcessingStart', 'Close to processing (average)'),
+        ...lines.line('TimeToProcessingStart', 'Close to processing (max)', { statistic: cloudwatch.Stats.MAXIMUM }),
+        ...lines.line('ProcessingDuration', 'Processing (average)'),
+        ...lines.line('ProcessingDuration', 'Processing (max)', { statistic: cloudwatch.Stats.MAXIMUM }),
+        ...lines.line('TimeToNotification', 'Close to notification (average)'),
+        ...lines.line('TimeToNotification', 'Close to notification (max)', { statistic: cloudwatch.Stats.MAXIMUM }),
+      ],
+      { width: 12, leftYAxis: { label: 'seconds', showUnits: false } },
+    ),
+  ];
+}
+
+/** The copy of the photos to Pix4Dinspect's bucket. */
+function copyWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
+  return [
+    graph('Photos and bytes copied', lines.line('PhotosCopied', 'Photos'), { right: lines.line('BytesCopied', 'Bytes') }),
+    graph('Copy speed per chunk', [
+      ...lines.line('CopyThroughput', 'Average chunk'),
+      // A slow chunk, not a fast one, is what runs into the copy function's timeout.
+      ...lines.line('CopyThroughput', 'Slowest chunk', { statistic: cloudwatch.Stats.MINIMUM }),
+    ]),
+    graph('Temporary S3 credentials fetched again', lines.line('S3CredentialRefreshes', 'Fetched again during a copy')),
+  ];
+}
+
+/** Pix4Dinspect's answers. */
+function pix4dWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
+  return [
+    graph('Pix4Dinspect calls by answer', lines.lines('Pix4dApiCalls', ({ statusClass }) => answerLabel(statusClass!)), { stacked: true, width: 12 }),
+    graph(
+      'Pix4Dinspect retries and failed calls',
+      [...lines.line('Pix4dApiRetries', 'Sent again'), ...lines.lines('Pix4dApiErrors', ({ statusClass }) => `Failed after retries: ${answerLabel(statusClass!)}`)],
+      { width: 12 },
+    ),
+  ];
+}
+
+/** The pipeline's own trouble, the queues and the state machines. */
+function plumbingWidgets(lines: DashboardLines, props: PipelineDashboardProps): cloudwatch.IWidget[] {
+  const machines = [
+    { name: 'Inspection workflow', machine: props.inspectionWorkflow },
+    { name: 'Batch waiter', machine: props.batchWaiter },
+  ];
+  return [
+    graph('Records not written, status checks failed, misplaced manifests', [
+      ...lines.line('RecordsNotWritten', 'Operator records not written'),
+      ...lines.line('StatusChecksFailed', 'Status checks failed (tried again)'),
+      ...lines.line('ManifestsMisplaced', 'Manifests outside a batch folder'),
+    ]),
+    graph('Ingest queue and dead-letter queue depth', [
+      props.queue.metricApproximateNumberOfMessagesVisible({ label: 'Ingest queue', statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD }),
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Dead-letter queue', statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD }),
+    ]),
+    // Step Functions publishes no count of running executions per state machine: started and how they ended.
+    graph(
+      'Executions started and failed',
+      machines.flatMap(({ name, machine }) => [
+        machine.metricStarted({ ...SUM, label: `${name}: started` }),
+        machine.metricFailed({ ...SUM, label: `${name}: failed` }),
+        machine.metricTimedOut({ ...SUM, label: `${name}: timed out` }),
+        machine.metricAborted({ ...SUM, label: `${name}: stopped` }),
+      ]),
+    ),
+  ];
+}
+
+/** Errors, throttles and the longest invocation of every function. */
+function functionWidgets(props: PipelineDashboardProps): cloudwatch.IWidget[] {
+  const eachFunction = (metric: (fn: lambda.IFunction, step: PipelineStep) => cloudwatch.IMetric) =>
+    PIPELINE_STEPS.map((step) => metric(props.functions[step], step));
+  return [
+    graph('Function errors', eachFunction((fn, label) => fn.metricErrors({ ...SUM, label }))),
+    graph('Function throttles', eachFunction((fn, label) => fn.metricThrottles({ ...SUM, label }))),
+    // The longest invocation, against the function's timeout (copy 15 minutes, prepare and register 5, ...).
+    graph('Function duration (max)', eachFunction((fn, label) => fn.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD, label }))),
+  ];
 }
 
 /** A status class as a reader of the graph says it. */

@@ -376,15 +376,18 @@ describe('buckets', () => {
 });
 
 describe('DropBucket', () => {
-  it('notifies the ingest queue of every created object', () => {
+  it('notifies the ingest queue of every created object, keeping the notifications it did not add', () => {
     // Prepare
     const built = buildTestStack();
+    const bucketArn = { 'Fn::GetAtt': [logicalIdOf(built.drop.bucket), 'Arn'] };
 
     // Act
     const template = Template.fromStack(built.stack);
 
     // Assess
     template.resourceCountIs('Custom::S3BucketNotifications', 1);
+    // Unmanaged (cdk.json's @aws-cdk/aws-s3:keepNotificationInImportedBucket): the handler merges the queue
+    // notification into the bucket's configuration instead of replacing it, so it reads the configuration first.
     template.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: { Ref: logicalIdOf(built.drop.bucket) },
       NotificationConfiguration: {
@@ -392,7 +395,14 @@ describe('DropBucket', () => {
           { Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [logicalIdOf(built.ingest.queue), 'Arn'] } },
         ],
       },
-      Managed: true,
+      Managed: false,
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          { Effect: 'Allow', Action: ['s3:GetBucketNotification', 's3:PutBucketNotification'], Resource: bucketArn },
+        ],
+      },
     });
   });
 
