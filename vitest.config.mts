@@ -20,7 +20,10 @@ export default defineConfig({
     },
     // They run after all of the others.
     projects: [
-      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: AFTER_LOCAL_RUNS, sequence: { groupOrder: 0 } } },
+      {
+        extends: true,
+        test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: AFTER_LOCAL_RUNS, sequence: { groupOrder: 0 } },
+      },
       { extends: true, test: { name: 'after-local-runs', include: AFTER_LOCAL_RUNS, sequence: { groupOrder: 1 } } },
     ],
   },

@@ -1,13 +1,13 @@
 import '../local/node-version-warning';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { parseNumberOption, UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
 import { embeddedS3Credentials } from '../local/s3/embedded-s3';
@@ -45,7 +45,12 @@ const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const AWS_CLI = '/usr/bin/aws';
 const MiB = 1024 * 1024;
 const log = (message: string) => process.stderr.write(`${message}\n`);
-const sdkEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' };
+const sdkEnv = {
+  ...process.env,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+};
 
 interface BenchOptions {
   readonly json: boolean;
@@ -54,11 +59,18 @@ interface BenchOptions {
 
 /** The options, or what to print instead of running: parsed in `main`, so that a mistake is one line, not a crash. */
 function readOptions(argv: string[]): BenchOptions | 'help' | 'version' {
-  const { values } = parseCommandLine({ command: 'npm run -s bench --', options: { json: { type: 'boolean', default: false }, rounds: { type: 'string' } } }, argv);
+  const { values } = parseCommandLine(
+    {
+      command: 'npm run -s bench --',
+      options: { json: { type: 'boolean', default: false }, rounds: { type: 'string' } },
+    },
+    argv,
+  );
   if (values.help) return 'help';
   if (values.version) return 'version';
   const rounds = parseNumberOption('rounds', values.rounds, 3) ?? DEFAULT_ROUNDS;
-  if (!Number.isInteger(rounds)) throw new UsageError(`--rounds must be a whole number of at least 3 (got "${values.rounds}")`);
+  if (!Number.isInteger(rounds))
+    throw new UsageError(`--rounds must be a whole number of at least 3 (got "${values.rounds}")`);
   return { json: values.json, rounds };
 }
 
@@ -94,7 +106,11 @@ async function runBenchmarks(options: BenchOptions): Promise<void> {
 }
 
 async function startServers(): Promise<{ process: ChildProcess; servers: BenchServers }> {
-  const child = spawn(TSX, [join(__dirname, 'bench-servers.ts')], { cwd: ROOT, env: sdkEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(TSX, [join(__dirname, 'bench-servers.ts')], {
+    cwd: ROOT,
+    env: sdkEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const servers = await new Promise<BenchServers>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -115,7 +131,10 @@ async function startServers(): Promise<{ process: ChildProcess; servers: BenchSe
 async function putPhotos(s3: S3Client, bucket: string, prefix: string, count: number, size: number): Promise<void> {
   const content = randomBytes(size);
   for (let i = 0; i < content.length; i++) if (content[i] === 0xff) content[i] = 0xfe;
-  content.set([0xff, 0xd8, 0xff, 0xfe, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00]);
+  content.set([
+    0xff, 0xd8, 0xff, 0xfe, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f,
+    0x00,
+  ]);
   content.set([0xff, 0xd9], size - 2);
   await mapWithConcurrency(
     Array.from({ length: count }, (_, i) => i),
@@ -123,7 +142,13 @@ async function putPhotos(s3: S3Client, bucket: string, prefix: string, count: nu
     async (i) => {
       const body = Buffer.from(content);
       body.writeUInt32BE(i, 6);
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}DCIM/IMG_${String(i).padStart(4, '0')}.JPG`, Body: body }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `${prefix}DCIM/IMG_${String(i).padStart(4, '0')}.JPG`,
+          Body: body,
+        }),
+      );
     },
   );
 }
@@ -133,13 +158,24 @@ async function putLargeFile(s3: S3Client, bucket: string, key: string, size: num
   async function* content() {
     for (let sent = 0; sent < size; sent += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, size - sent));
   }
-  await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: Readable.from(content()) }, partSize: 16 * MiB, queueSize: 2 }).done();
+  await new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: Readable.from(content()) },
+    partSize: 16 * MiB,
+    queueSize: 2,
+  }).done();
 }
 
 function copyWorker(servers: BenchServers, prefix: string): Promise<CopyRun> {
   return new Promise((resolve, reject) => {
-    execFile(TSX, [join(__dirname, 'copy-worker.ts'), JSON.stringify({ servers, prefix })], { cwd: ROOT, env: sdkEnv, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as CopyRun),
+    execFile(
+      TSX,
+      [join(__dirname, 'copy-worker.ts'), JSON.stringify({ servers, prefix })],
+      { cwd: ROOT, env: sdkEnv, maxBuffer: 1024 * 1024 },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`${error.message}\n${stderr}`))
+          : resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as CopyRun),
     );
   });
 }
@@ -155,7 +191,10 @@ async function measureThroughput(servers: BenchServers, rounds: number) {
   const twoHopRuns: number[] = [];
   const oneHopRuns: number[] = [];
   const cli = existsSync(AWS_CLI);
-  if (!cli) log(`${AWS_CLI} is missing: install the aws CLI (apt-get install awscli) to compare with it; reporting the project's figures alone.`);
+  if (!cli)
+    log(
+      `${AWS_CLI} is missing: install the aws CLI (apt-get install awscli) to compare with it; reporting the project's figures alone.`,
+    );
   for (let round = 1; round <= rounds; round++) {
     log(`Copy round ${round} of ${rounds}: the project's copy engine...`);
     projectRuns.push(await copyWorker(servers, 'copy-200/'));
@@ -180,7 +219,7 @@ async function measureThroughput(servers: BenchServers, rounds: number) {
           speedupOverTwoHop: round2(median(twoHopRuns) / project),
           ratioToOneHop: round2(project / median(oneHopRuns)),
         }
-      : { awsCli: `missing: apt-get install awscli` }),
+      : { awsCli: 'missing: apt-get install awscli' }),
   };
 }
 
@@ -190,22 +229,56 @@ async function cliRound(servers: BenchServers, round: number): Promise<{ twoHop:
   try {
     const api = new Pix4dInspectClient({ account: servers.account, apiUrl: servers.apiUrl, authUrl: servers.apiUrl });
     const asset = await api.createAsset({ name: `cli round ${round}`, type: 1 });
-    const inspection = await api.createInspection({ asset: asset.id, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const inspection = await api.createInspection({
+      asset: asset.id,
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
     const credentials = await api.getS3Credentials(inspection.id);
-    const cliEnv = { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_DEFAULT_REGION: 'us-east-1' };
+    const cliEnv = {
+      ...process.env,
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    };
     const downloadStarted = Date.now();
-    await run(AWS_CLI, ['s3', 'cp', `s3://${servers.dropBucket}/copy-200/`, folder, '--recursive', '--only-show-errors', '--endpoint-url', servers.s3Endpoint], {
-      ...cliEnv,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    });
+    await run(
+      AWS_CLI,
+      [
+        's3',
+        'cp',
+        `s3://${servers.dropBucket}/copy-200/`,
+        folder,
+        '--recursive',
+        '--only-show-errors',
+        '--endpoint-url',
+        servers.s3Endpoint,
+      ],
+      {
+        ...cliEnv,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      },
+    );
     const uploadStarted = Date.now();
-    await run(AWS_CLI, ['s3', 'cp', folder, `s3://${credentials.bucket}/${credentials.keyPrefix}/`, '--recursive', '--only-show-errors', '--endpoint-url', servers.gatewayEndpoint], {
-      ...cliEnv,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_SESSION_TOKEN: credentials.sessionToken,
-    });
+    await run(
+      AWS_CLI,
+      [
+        's3',
+        'cp',
+        folder,
+        `s3://${credentials.bucket}/${credentials.keyPrefix}/`,
+        '--recursive',
+        '--only-show-errors',
+        '--endpoint-url',
+        servers.gatewayEndpoint,
+      ],
+      {
+        ...cliEnv,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: credentials.sessionToken,
+      },
+    );
     const finished = Date.now();
     return { twoHop: (finished - downloadStarted) / 1000, oneHop: (finished - uploadStarted) / 1000 };
   } finally {
@@ -215,7 +288,9 @@ async function cliRound(servers: BenchServers, round: number): Promise<{ twoHop:
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { env, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => (error ? reject(new Error(`${command} ${args[1]}: ${stderr}`)) : resolve()));
+    execFile(command, args, { env, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`${command} ${args[1]}: ${stderr}`)) : resolve(),
+    );
   });
 }
 
@@ -251,12 +326,16 @@ async function measureOrchestration() {
     waitMs: 5,
     clock,
     onWait: (state, input) => {
-      if (state === 'Wait for processing') offset += ((input as { processing: { poll: { waitSeconds: number } } }).processing.poll.waitSeconds ?? 0) * 1000;
+      if (state === 'Wait for processing')
+        offset +=
+          ((input as { processing: { poll: { waitSeconds: number } } }).processing.poll.waitSeconds ?? 0) * 1000;
     },
   });
   try {
     await putPhotos(pipeline.s3, pipeline.dropBucket, 'tower-1/flight-6h/', 1_000, 4 * 1024);
-    await pipeline.s3.send(new PutObjectCommand({ Bucket: pipeline.dropBucket, Key: 'tower-1/flight-6h/manifest.json', Body: '{}' }));
+    await pipeline.s3.send(
+      new PutObjectCommand({ Bucket: pipeline.dropBucket, Key: 'tower-1/flight-6h/manifest.json', Body: '{}' }),
+    );
     await settleFully(pipeline);
     const execution = pipeline.executions.find((candidate) => candidate.machine === 'inspection');
     return {
@@ -279,10 +358,16 @@ async function measureEndToEnd() {
   try {
     await putPhotos(pipeline.s3, pipeline.dropBucket, 'tower-2/flight-e2e/', 1_000, 16 * 1024);
     const dropped = Date.now();
-    await pipeline.s3.send(new PutObjectCommand({ Bucket: pipeline.dropBucket, Key: 'tower-2/flight-e2e/manifest.json', Body: '{}' }));
+    await pipeline.s3.send(
+      new PutObjectCommand({ Bucket: pipeline.dropBucket, Key: 'tower-2/flight-e2e/manifest.json', Body: '{}' }),
+    );
     await settleFully(pipeline);
     const notified = pipeline.notifications[0] ? Date.parse(pipeline.notifications[0].timings.finishedAt) : Date.now();
-    return { photos: 1_000, outcome: pipeline.notifications[0]?.type ?? 'none', seconds: round2((notified - dropped) / 1000) };
+    return {
+      photos: 1_000,
+      outcome: pipeline.notifications[0]?.type ?? 'none',
+      seconds: round2((notified - dropped) / 1000),
+    };
   } finally {
     await pipeline.close();
   }
@@ -312,8 +397,18 @@ interface Results {
 function report(results: Results, json: boolean): void {
   const { throughput, memory, orchestration, endToEnd } = results;
   const targets = [
-    target('copy at least 1.5x faster than the aws CLI two-hop', 'speedupOverTwoHop' in throughput ? throughput.speedupOverTwoHop : null, '>=', 1.5),
-    target('copy time at most 1.3x the aws CLI one-hop upload', 'ratioToOneHop' in throughput ? throughput.ratioToOneHop : null, '<=', 1.3),
+    target(
+      'copy at least 1.5x faster than the aws CLI two-hop',
+      'speedupOverTwoHop' in throughput ? throughput.speedupOverTwoHop : null,
+      '>=',
+      1.5,
+    ),
+    target(
+      'copy time at most 1.3x the aws CLI one-hop upload',
+      'ratioToOneHop' in throughput ? throughput.ratioToOneHop : null,
+      '<=',
+      1.3,
+    ),
     target('peak RSS, 200 photos (MiB)', memory.photos200PeakRssMiB, '<=', 256),
     target('peak RSS, 1,000 photos (MiB)', memory.photos1000PeakRssMiB, '<=', 256),
     target('peak RSS, one 2 GiB file (MiB)', memory.file2GiBPeakRssMiB, '<=', 256),
@@ -321,7 +416,12 @@ function report(results: Results, json: boolean): void {
     target('polls for 6 h of processing', orchestration.polls, '<=', 30),
     target('end to end, 1,000 photos (s)', endToEnd.seconds, '<=', 60),
   ];
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round2(totalmem() / 1024 ** 3), node: process.version };
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round2(totalmem() / 1024 ** 3),
+    node: process.version,
+  };
   const all = { machine, ...results, targets, allTargetsMet: targets.every((entry) => entry.met === true) };
   if (json) {
     process.stdout.write(`${JSON.stringify(all)}\n`);
@@ -342,7 +442,10 @@ function report(results: Results, json: boolean): void {
     `Orchestration: ${orchestration.stateTransitions} state transitions, ${orchestration.polls} polls for 6 h of processing (${orchestration.outcome})`,
     `End to end, 1,000 photos: ${endToEnd.seconds} s (${endToEnd.outcome})`,
     '',
-    ...targets.map((entry) => `  [${entry.met === null ? 'n/a' : entry.met ? 'met' : 'MISSED'}] ${entry.name}: ${entry.value ?? '-'} (target ${entry.comparison} ${entry.limit})`),
+    ...targets.map(
+      (entry) =>
+        `  [${entry.met === null ? 'n/a' : entry.met ? 'met' : 'MISSED'}] ${entry.name}: ${entry.value ?? '-'} (target ${entry.comparison} ${entry.limit})`,
+    ),
     '',
     `Benchmark took ${round2(results.seconds)} s.`,
   ];

@@ -1,8 +1,8 @@
-import { build } from 'esbuild';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { parseNumberOption, UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
 
@@ -137,7 +137,15 @@ interface Stat {
   p90: number;
 }
 
-type Figure = 'wallMs' | 'loadedAtMs' | 'requireMs' | 'rssAfterLoadMiB' | 'firstStackMs' | 'firstBundleErrorMs' | 'nextBundleErrorMs' | 'rssAfterErrorMiB';
+type Figure =
+  | 'wallMs'
+  | 'loadedAtMs'
+  | 'requireMs'
+  | 'rssAfterLoadMiB'
+  | 'firstStackMs'
+  | 'firstBundleErrorMs'
+  | 'nextBundleErrorMs'
+  | 'rssAfterErrorMiB';
 
 interface FunctionResult {
   name: string;
@@ -193,18 +201,34 @@ function options(argv: string[]) {
   if (parsed.help) return 'help';
   if (parsed.version) return 'version';
   const runs = parseNumberOption('runs', parsed.runs, 3) ?? DEFAULT_RUNS;
-  if (!Number.isInteger(runs)) throw new UsageError(`--runs must be a whole number of at least 3 (got "${parsed.runs}")`);
-  const available = readdirSync(join(ROOT, 'functions')).filter((name) => existsSync(join(ROOT, 'functions', name, 'handler.ts'))).sort();
-  const functions = parsed.functions === undefined ? available : parsed.functions.split(',').map((name) => name.trim()).filter(Boolean);
+  if (!Number.isInteger(runs))
+    throw new UsageError(`--runs must be a whole number of at least 3 (got "${parsed.runs}")`);
+  const available = readdirSync(join(ROOT, 'functions'))
+    .filter((name) => existsSync(join(ROOT, 'functions', name, 'handler.ts')))
+    .sort();
+  const functions =
+    parsed.functions === undefined
+      ? available
+      : parsed.functions
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean);
   const unknown = functions.filter((name) => !available.includes(name));
   if (unknown.length > 0 || functions.length === 0) {
-    throw new UsageError(`--functions names no step or unknown steps (${unknown.join(', ') || 'empty'}); known: ${available.join(', ')}`);
+    throw new UsageError(
+      `--functions names no step or unknown steps (${unknown.join(', ') || 'empty'}); known: ${available.join(', ')}`,
+    );
   }
   let nodeVersion: string;
   try {
-    nodeVersion = execFileSync(parsed.node, ['-p', 'process.versions.node'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } }).trim();
+    nodeVersion = execFileSync(parsed.node, ['-p', 'process.versions.node'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    }).trim();
   } catch {
-    throw new UsageError(`cannot run --node "${parsed.node}"; give the path of a Node binary, or omit --node for the one running this script`);
+    throw new UsageError(
+      `cannot run --node "${parsed.node}"; give the path of a Node binary, or omit --node for the one running this script`,
+    );
   }
   return { json: parsed.json, runs, functions, node: parsed.node, nodeVersion };
 }
@@ -221,7 +245,11 @@ function stat(values: number[]): Stat {
 
 /** One fresh Node process; its wall time is from spawn to exit, as seen from here. */
 function runOnce(node: string, runner: string, kind: Kind, bundle: string, variant: Variant): Promise<Sample> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...FUNCTION_ENV, LAMBDA_TASK_ROOT: join(bundle, '..') };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    ...FUNCTION_ENV,
+    LAMBDA_TASK_ROOT: join(bundle, '..'),
+  };
   if (variant === 'on') env.NODE_OPTIONS = FLAG;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -235,7 +263,8 @@ function runOnce(node: string, runner: string, kind: Kind, bundle: string, varia
     child.on('close', (code) => {
       const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
       running = undefined;
-      if (code !== 0) return reject(new Error(`${kind} run of ${bundle} (${variant}) exited with ${code}: ${stderr.trim()}`));
+      if (code !== 0)
+        return reject(new Error(`${kind} run of ${bundle} (${variant}) exited with ${code}: ${stderr.trim()}`));
       try {
         resolve({ ...(JSON.parse(stdout) as RunnerOutput), wallMs });
       } catch {
@@ -245,7 +274,11 @@ function runOnce(node: string, runner: string, kind: Kind, bundle: string, varia
   });
 }
 
-async function bundle(name: string, target: string, outDir: string): Promise<{ file: string; bundleKiB: number; mapMiB: number }> {
+async function bundle(
+  name: string,
+  target: string,
+  outDir: string,
+): Promise<{ file: string; bundleKiB: number; mapMiB: number }> {
   const file = join(outDir, name, 'index.js');
   // The options CDK's NodejsFunction passes for this project's `bundling` (minify, sourceMap, CJS, nothing external).
   await build({
@@ -275,7 +308,14 @@ interface StackExample {
 }
 
 interface Report {
-  readonly machine: { cpus: number; cpuModel: string; node: string; arch: string; esbuildTarget: string; loadAverage: { before: number; after: number } };
+  readonly machine: {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    arch: string;
+    esbuildTarget: string;
+    loadAverage: { before: number; after: number };
+  };
   readonly runs: number;
   readonly baseline: Record<Variant, Stat>;
   readonly results: FunctionResult[];
@@ -304,11 +344,19 @@ async function main(argv: string[]): Promise<number> {
 
   const samples = await measure(opts, runner, bundles);
   const results = opts.functions.map((name) => resultOf(name, samples, bundles));
-  const baselineOf = (variant: Variant) => stat(samplesOf(samples, 'baseline', 'baseline', variant).map((s) => s.wallMs));
+  const baselineOf = (variant: Variant) =>
+    stat(samplesOf(samples, 'baseline', 'baseline', variant).map((s) => s.wallMs));
   const baseline = { off: baselineOf('off'), on: baselineOf('on') };
   const stackExample = await stackExampleOf(opts, runner, bundles);
   const report: Report = {
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: opts.nodeVersion, arch: process.arch, esbuildTarget: target, loadAverage: { before: loadBefore, after: loadavg()[0]! } },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: opts.nodeVersion,
+      arch: process.arch,
+      esbuildTarget: target,
+      loadAverage: { before: loadBefore, after: loadavg()[0]! },
+    },
     runs: opts.runs,
     baseline,
     results,
@@ -322,7 +370,9 @@ async function main(argv: string[]): Promise<number> {
   if (opts.json) {
     const { machine, runs, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable } = report;
     const thresholds = { maxInitCostMs: MAX_INIT_COST_MS, maxInitCostShare: MAX_INIT_COST_SHARE };
-    process.stdout.write(`${JSON.stringify({ machine, runs, flag: FLAG, thresholds, baseline, functions: results, stackExample: stackExample ?? null, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ machine, runs, flag: FLAG, thresholds, baseline, functions: results, stackExample: stackExample ?? null, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable }, null, 2)}\n`,
+    );
     return 0;
   }
   process.stdout.write(`${reportLines(report).join('\n')}\n`);
@@ -348,17 +398,20 @@ async function measure(opts: Options, runner: string, bundles: Bundles): Promise
   };
 
   // One unrecorded pass first, so that every measured process finds the bundles and maps in the page cache.
-  for (const name of opts.functions) for (const variant of variants(0)) await runOnce(opts.node, runner, 'error', bundles.get(name)!.file, variant);
+  for (const name of opts.functions)
+    for (const variant of variants(0)) await runOnce(opts.node, runner, 'error', bundles.get(name)!.file, variant);
 
   const total = opts.runs * (opts.functions.length * 4 + 2);
   let done = 0;
   for (let i = 0; i < opts.runs; i++) {
-    for (const variant of variants(i)) record('baseline', 'baseline', variant, await runOnce(opts.node, runner, 'baseline', runner, variant));
+    for (const variant of variants(i))
+      record('baseline', 'baseline', variant, await runOnce(opts.node, runner, 'baseline', runner, variant));
     // Rotate the functions and alternate which variant goes first, so neither gets the warmer machine.
     const order = opts.functions.map((_, j) => opts.functions[(i + j) % opts.functions.length]!);
     for (const [j, name] of order.entries()) {
       for (const kind of ['load', 'error'] as const) {
-        for (const variant of variants(i + j)) record(name, kind, variant, await runOnce(opts.node, runner, kind, bundles.get(name)!.file, variant));
+        for (const variant of variants(i + j))
+          record(name, kind, variant, await runOnce(opts.node, runner, kind, bundles.get(name)!.file, variant));
         done += 2;
       }
     }
@@ -426,14 +479,36 @@ async function stackExampleOf(opts: Options, runner: string, bundles: Bundles): 
 }
 
 /** The report for people: the figures of each function, the flag's costs, and the decision. */
-function reportLines({ machine, runs, baseline, results, stackExample, worstInitCostMs, worstFirstErrorCostMs, worstRssCostMiB, enable }: Report): string[] {
+function reportLines({
+  machine,
+  runs,
+  baseline,
+  results,
+  stackExample,
+  worstInitCostMs,
+  worstFirstErrorCostMs,
+  worstRssCostMiB,
+  enable,
+}: Report): string[] {
   const ms = (s: Stat, digits = 1) => `${s.median.toFixed(digits)} / ${s.p90.toFixed(digits)}`;
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const lines = [
     `Node ${machine.node} (${machine.arch}), ${machine.cpus} cores (${machine.cpuModel}), esbuild target ${machine.esbuildTarget}, ${runs} processes per figure, 1-minute load average ${machine.loadAverage.before.toFixed(2)} before, ${machine.loadAverage.after.toFixed(2)} after.`,
     `Times in ms as median / p90; peak RSS in MiB (median). A bare node process (the runner alone) takes ${ms(baseline.off)} ms without the flag, ${ms(baseline.on)} ms with it.`,
     '',
-    row(['function', 'bundle / map', FLAG, 'init: start to handler required', 'require()', 'process wall', 'first stack (runner frame)', 'first bundle error formatted', 'next bundle error', 'peak RSS after load', 'peak RSS after error']),
+    row([
+      'function',
+      'bundle / map',
+      FLAG,
+      'init: start to handler required',
+      'require()',
+      'process wall',
+      'first stack (runner frame)',
+      'first bundle error formatted',
+      'next bundle error',
+      'peak RSS after load',
+      'peak RSS after error',
+    ]),
     row(Array(11).fill('---')),
     ...results.flatMap((r) =>
       (['off', 'on'] as const).map((variant) => {
@@ -454,7 +529,16 @@ function reportLines({ machine, runs, baseline, results, stackExample, worstInit
       }),
     ),
     '',
-    row(['function', 'init cost of the flag (median / p90 of paired differences)', 'share of init', 'wall cost', 'first-error cost', 'RSS cost after load', 'RSS cost after error', 'within threshold']),
+    row([
+      'function',
+      'init cost of the flag (median / p90 of paired differences)',
+      'share of init',
+      'wall cost',
+      'first-error cost',
+      'RSS cost after load',
+      'RSS cost after error',
+      'within threshold',
+    ]),
     row(Array(8).fill('---')),
     ...results.map((r) =>
       row([
@@ -474,7 +558,14 @@ function reportLines({ machine, runs, baseline, results, stackExample, worstInit
     `  with the flag:    ${results[0]!.frame.on.trim()}`,
   ];
   if (stackExample) {
-    lines.push('', `${stackExample.function} with WORK_BUCKET unset ("${stackExample.message}"):`, '  without the flag:', ...stackExample.off.map((f) => `  ${f}`), '  with the flag:', ...stackExample.on.map((f) => `  ${f}`));
+    lines.push(
+      '',
+      `${stackExample.function} with WORK_BUCKET unset ("${stackExample.message}"):`,
+      '  without the flag:',
+      ...stackExample.off.map((f) => `  ${f}`),
+      '  with the flag:',
+      ...stackExample.on.map((f) => `  ${f}`),
+    );
   }
   lines.push(
     '',

@@ -5,7 +5,7 @@ import { Pix4dInspectClient } from '../src/pix4d/client';
 import type { FlightSummary } from '../src/preflight/preflight';
 import { createS3Client } from '../src/s3-client';
 import { DEFAULT_PIPELINE_CONFIG } from '../src/workflow/pipeline-config';
-import { prepareInspection, type BatchSummary } from '../src/workflow/prepare-inspection';
+import { type BatchSummary, prepareInspection } from '../src/workflow/prepare-inspection';
 import { RUN_FILES } from '../src/workflow/run-files';
 import { RunStore } from '../src/workflow/run-store';
 import type { StepDependencies } from '../src/workflow/step-dependencies';
@@ -72,7 +72,8 @@ function recordTimeline(s3: S3Client, dropBucket: string): S3Timeline {
   const patched = async (command: { input?: { Bucket?: string; Range?: string } }, ...rest: unknown[]) => {
     const now = process.hrtime.bigint();
     timeline.calls += 1;
-    const ranged = command instanceof GetObjectCommand && command.input?.Bucket === dropBucket && command.input.Range !== undefined;
+    const ranged =
+      command instanceof GetObjectCommand && command.input?.Bucket === dropBucket && command.input.Range !== undefined;
     // instanceof, not the class's name: the bundle is minified.
     const listing = command instanceof ListObjectsV2Command;
     if (!ranged && timeline.readsEnd !== undefined && timeline.readsInFlight === 0) timeline.classifyEnd ??= now;
@@ -136,7 +137,8 @@ async function main(): Promise<void> {
   // Read after the measurement: what the notification would say of the flight.
   const summary = await new RunStore(s3, input.workBucket).read<BatchSummary>(prepared.runPrefix, RUN_FILES.summary);
   s3.destroy();
-  const seconds = (from: bigint | undefined, to: bigint | undefined) => (from === undefined || to === undefined ? 0 : Number(to - from) / 1e9);
+  const seconds = (from: bigint | undefined, to: bigint | undefined) =>
+    from === undefined || to === undefined ? 0 : Number(to - from) / 1e9;
   const total = seconds(started, ended);
   const listing = seconds(timeline.listStart, timeline.listEnd);
   const metadata = seconds(timeline.listEnd, timeline.classifyEnd ?? ended);

@@ -1,10 +1,10 @@
 import '../local/node-version-warning';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { build } from 'esbuild';
 import { parseNumberOption, UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
 import { flightPhoto } from '../local/flight-photos';
@@ -64,12 +64,23 @@ interface PrepareBenchOptions {
 }
 
 function readOptions(argv: string[]): PrepareBenchOptions | 'help' | 'version' {
-  const { values } = parseCommandLine({ command: 'npm run -s bench:prepare --', options: { json: { type: 'boolean', default: false }, photos: { type: 'string' }, 'photo-kib': { type: 'string' } } }, argv);
+  const { values } = parseCommandLine(
+    {
+      command: 'npm run -s bench:prepare --',
+      options: {
+        json: { type: 'boolean', default: false },
+        photos: { type: 'string' },
+        'photo-kib': { type: 'string' },
+      },
+    },
+    argv,
+  );
   if (values.help) return 'help';
   if (values.version) return 'version';
   const minimum = DEFAULT_PREFLIGHT_THRESHOLDS.minPhotos;
   const photos = parseNumberOption('photos', values.photos, minimum) ?? DEFAULT_PHOTOS;
-  if (!Number.isInteger(photos)) throw new UsageError(`--photos must be a whole number of at least ${minimum} (got "${values.photos}")`);
+  if (!Number.isInteger(photos))
+    throw new UsageError(`--photos must be a whole number of at least ${minimum} (got "${values.photos}")`);
   const photoKib = parseNumberOption('photo-kib', values['photo-kib'], 1, 64 * 1024);
   return { json: values.json, photos, photoBytes: photoKib === undefined ? undefined : Math.round(photoKib * 1024) };
 }
@@ -140,13 +151,16 @@ async function dropFlight(s3: S3Client, count: number, photoBytes: number | unde
   });
   const uploadSeconds = (Date.now() - uploadedAt) / 1000;
   const manifestKey = `${BATCH_PREFIX}manifest.json`;
-  const manifest = await s3.send(new PutObjectCommand({ Bucket: DROP_BUCKET, Key: manifestKey, Body: '{}', ContentType: 'application/json' }));
+  const manifest = await s3.send(
+    new PutObjectCommand({ Bucket: DROP_BUCKET, Key: manifestKey, Body: '{}', ContentType: 'application/json' }),
+  );
   // The keys need no URL-encoding: they are what S3's event would carry.
   const decision = decideForEvent(
     { bucket: DROP_BUCKET, encodedKey: manifestKey, eTag: manifest.ETag ?? '', eventTime: new Date().toISOString() },
     { batchDepth: 2, quietPeriodSeconds: 0 },
   );
-  if (decision.action !== 'start-inspection') throw new Error(`the manifest's event was not a start: ${decision.action}`);
+  if (decision.action !== 'start-inspection')
+    throw new Error(`the manifest's event was not a start: ${decision.action}`);
   return {
     request: { request: decision.input, batchId: decision.executionName },
     figures: {
@@ -170,7 +184,8 @@ let padding: Buffer | undefined;
  */
 function padded(photo: Buffer, size: number): Buffer {
   let at = 2;
-  while (at + 4 <= photo.length && !(photo[at] === 0xff && photo[at + 1] === 0xda)) at += 2 + photo.readUInt16BE(at + 2);
+  while (at + 4 <= photo.length && !(photo[at] === 0xff && photo[at + 1] === 0xda))
+    at += 2 + photo.readUInt16BE(at + 2);
   if (at + 4 > photo.length) throw new Error('a generated photo has no start of scan');
   padding ??= Buffer.alloc(MAX_SEGMENT_BODY, 0x20);
   const segments: Buffer[] = [];
@@ -206,8 +221,14 @@ async function bundleWorker(folder: string): Promise<string> {
 
 function prepareWorker(bundle: string, input: PrepareWorkerInput): Promise<PrepareRun> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bundle, JSON.stringify(input)], { cwd: ROOT, env: workerEnv, maxBuffer: 16 * MiB }, (error, stdout, stderr) =>
-      error ? reject(new Error(`the prepare worker failed: ${stderr.trim() || error.message}`)) : resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as PrepareRun),
+    execFile(
+      process.execPath,
+      [bundle, JSON.stringify(input)],
+      { cwd: ROOT, env: workerEnv, maxBuffer: 16 * MiB },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`the prepare worker failed: ${stderr.trim() || error.message}`))
+          : resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as PrepareRun),
     );
   });
 }
@@ -219,7 +240,10 @@ function prepareWorker(bundle: string, input: PrepareWorkerInput): Promise<Prepa
 async function prepareLimits(): Promise<{ timeoutSeconds: number; memoryMB: number }> {
   const source = await readFile(join(ROOT, 'lib', 'pipeline-functions.ts'), 'utf8');
   const match = /\bprepare:\s*\{\s*timeout:\s*Duration\.(seconds|minutes)\((\d+)\),\s*memorySize:\s*(\d+)/.exec(source);
-  if (!match) throw new Error('lib/pipeline-functions.ts: found no "prepare: { timeout: Duration.minutes(N), memorySize: N" in SETTINGS');
+  if (!match)
+    throw new Error(
+      'lib/pipeline-functions.ts: found no "prepare: { timeout: Duration.minutes(N), memorySize: N" in SETTINGS',
+    );
   const [, unit, amount, memory] = match;
   return { timeoutSeconds: Number(amount) * (unit === 'minutes' ? 60 : 1), memoryMB: Number(memory) };
 }
@@ -255,8 +279,21 @@ function report({ photos, upload, run, limits, seconds }: Results, json: boolean
     seconds: limit(prepare.seconds, limits.timeoutSeconds, 's'),
     peakRssMiB: limit(prepare.peakRssMiB, limits.memoryMB, 'MiB'),
   };
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round2(totalmem() / 1024 ** 3), node: process.version };
-  const all = { machine, photos, upload, prepare, lambdaLimits, allLimitsMet: lambdaLimits.seconds.met && lambdaLimits.peakRssMiB.met, seconds: round2(seconds) };
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round2(totalmem() / 1024 ** 3),
+    node: process.version,
+  };
+  const all = {
+    machine,
+    photos,
+    upload,
+    prepare,
+    lambdaLimits,
+    allLimitsMet: lambdaLimits.seconds.met && lambdaLimits.peakRssMiB.met,
+    seconds: round2(seconds),
+  };
   if (json) {
     process.stdout.write(`${JSON.stringify(all)}\n`);
     return;
@@ -275,7 +312,11 @@ function report({ photos, upload, run, limits, seconds }: Results, json: boolean
     `  peak RSS    ${prepare.peakRssMiB} MiB (${prepare.rssBeforeMiB} MiB before the step)`,
     `  peak heap   ${prepare.peakHeapMiB} MiB (${prepare.heapBeforeMiB} MiB before the step)`,
     `  photos      ${count(prepare.images.found)} found, ${count(prepare.images.accepted)} accepted, ${count(prepare.images.skipped)} skipped; ${count(prepare.chunks)} copy chunks; ${count(prepare.rangedReads)} ranged reads, ${count(prepare.s3Calls)} S3 calls`,
-    ...(flight ? [`  flight      ${count(flight.geotagged)} geotagged, ${flight.capturedFrom} to ${flight.capturedTo}, ${flight.cameras.join(', ')}; ${prepare.warnings.length} warning(s)`] : []),
+    ...(flight
+      ? [
+          `  flight      ${count(flight.geotagged)} geotagged, ${flight.capturedFrom} to ${flight.capturedTo}, ${flight.cameras.join(', ')}; ${prepare.warnings.length} warning(s)`,
+        ]
+      : []),
     '',
     'Against the prepare function (lib/pipeline-functions.ts):',
     line('time', lambdaLimits.seconds, `its ${limits.timeoutSeconds} s timeout`),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { describeFailure } from '../local/command-line';
 import { buildApp } from '../lib/app';
 import { PipelineContextError } from '../lib/pipeline-context';
+import { describeFailure } from '../local/command-line';
 
 const PROGRAM = 'inspect-pipeline';
 

@@ -10,11 +10,12 @@
  * Every package a bundle leaves to `require` must be a dependency or peer dependency, or the installed package would
  * fail at its first import: the build fails instead, naming it.
  */
-import { build, type BuildOptions, type Metafile } from 'esbuild';
+
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { HANDLER_BUNDLE_FILE, HANDLER_BUNDLING, PIPELINE_STEPS } from '../lib/pipeline-functions';
 
 const ROOT = join(__dirname, '..');
@@ -45,7 +46,10 @@ async function main(): Promise<void> {
   });
   await bundle({
     // The same esbuild options as NodejsFunction passes for HANDLER_BUNDLING (aws-lambda-nodejs/lib/bundling.js).
-    entryPoints: PIPELINE_STEPS.map((step) => ({ in: join(ROOT, 'functions', step, 'handler.ts'), out: join(step, 'index') })),
+    entryPoints: PIPELINE_STEPS.map((step) => ({
+      in: join(ROOT, 'functions', step, 'handler.ts'),
+      out: join(step, 'index'),
+    })),
     outdir: join(DIST, 'functions'),
     target: HANDLER_BUNDLING.target,
     format: HANDLER_BUNDLING.format,
@@ -69,19 +73,34 @@ async function main(): Promise<void> {
     const file = join(DIST, 'functions', step, HANDLER_BUNDLE_FILE);
     if (!existsSync(file)) throw new BuildError(`build: ${relative(ROOT, file)} was not written`);
   }
-  process.stdout.write(`build: dist/ (construct, ${PIPELINE_STEPS.length} handlers, CLI) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `build: dist/ (construct, ${PIPELINE_STEPS.length} handlers, CLI) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 function declarations(): void {
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  if (tsc.status !== 0) throw new BuildError(`build: tsc -p tsconfig.build.json failed (exit ${tsc.status ?? tsc.signal})`);
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+  if (tsc.status !== 0)
+    throw new BuildError(`build: tsc -p tsconfig.build.json failed (exit ${tsc.status ?? tsc.signal})`);
 }
 
 async function bundle(options: BuildOptions): Promise<Metafile> {
-  const result = await build({ bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning', metafile: true, absWorkingDir: ROOT, ...options });
+  const result = await build({
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    logLevel: 'warning',
+    metafile: true,
+    absWorkingDir: ROOT,
+    ...options,
+  });
   if (!result.metafile) throw new BuildError('build: esbuild returned no metafile');
   return result.metafile;
 }
@@ -99,11 +118,13 @@ function assertDeclaredImports(bundleName: string, metafile: Metafile): void {
     }
   }
   if (missing.size > 0) {
-    throw new BuildError(`build: ${bundleName} requires packages that are not dependencies or peerDependencies in package.json: ${[...missing].join(', ')}`);
+    throw new BuildError(
+      `build: ${bundleName} requires packages that are not dependencies or peerDependencies in package.json: ${[...missing].join(', ')}`,
+    );
   }
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof BuildError ? error.message : (error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`${error instanceof BuildError ? error.message : ((error as Error).stack ?? String(error))}\n`);
   process.exit(1);
 });

@@ -40,6 +40,11 @@ export function requireProfile(files: ProfileFiles, name: string, env: NodeJS.Pr
   const where = `${env.AWS_CONFIG_FILE || '~/.aws/config'} or ${env.AWS_SHARED_CREDENTIALS_FILE || '~/.aws/credentials'}`;
   const close = suggest(name, names);
   const create = `\`aws configure --profile ${name}\` creates it`;
-  const hint = close !== undefined ? `did you mean --profile ${close}?` : names.length > 0 ? `profiles there: ${names.join(', ')}; ${create}` : create;
+  const hint =
+    close !== undefined
+      ? `did you mean --profile ${close}?`
+      : names.length > 0
+        ? `profiles there: ${names.join(', ')}; ${create}`
+        : create;
   throw new UsageError(`--profile ${name}: no such profile in ${where}; ${hint}`);
 }

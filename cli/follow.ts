@@ -1,4 +1,4 @@
-import { BatchStateStore, type BatchState, type BatchStateName } from '../src/batch-state/batch-state';
+import type { BatchState, BatchStateName, BatchStateStore } from '../src/batch-state/batch-state';
 import { executionName } from '../src/ingest/execution-names';
 import type { Output } from './output';
 import { formatDuration } from './progress';
@@ -20,14 +20,24 @@ export function manifestRunId(bucket: string, prefix: string, eTag: string): str
  * record of the folder that is not a waiter's history (`closedInto`) and that changed after the manifest was
  * written (`closedAt` or `updatedAt`).
  */
-export function pickRun(records: readonly BatchState[], prefix: string, expectedId: string | undefined, since: Date): BatchState | undefined {
+export function pickRun(
+  records: readonly BatchState[],
+  prefix: string,
+  expectedId: string | undefined,
+  since: Date,
+): BatchState | undefined {
   if (expectedId !== undefined) {
     const exact = records.find((record) => record.batchId === expectedId);
     if (exact) return exact;
   }
   const after = (iso: string | undefined) => iso !== undefined && Date.parse(iso) >= since.getTime();
   return records
-    .filter((record) => record.prefix === prefix && record.closedInto === undefined && (after(record.closedAt) || after(record.updatedAt)))
+    .filter(
+      (record) =>
+        record.prefix === prefix &&
+        record.closedInto === undefined &&
+        (after(record.closedAt) || after(record.updatedAt)),
+    )
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
 }
 
@@ -104,14 +114,17 @@ export async function followBatch(options: FollowOptions): Promise<FollowResult>
       last = record;
       options.onState(record);
     }
-    if (last && FINAL_STATES.includes(last.state)) return { outcome: last.state as 'completed' | 'failed' | 'timed_out', record: last };
+    if (last && FINAL_STATES.includes(last.state))
+      return { outcome: last.state as 'completed' | 'failed' | 'timed_out', record: last };
     if (!last && !announcedWaiting) {
       announcedWaiting = true;
       options.onWaiting?.();
     }
     const elapsed = (now() - started) / 1000;
     if (elapsed >= options.timeoutSeconds) return { outcome: 'gave_up', record: last, seconds: Math.round(elapsed) };
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(0, options.timeoutSeconds * 1000 - (now() - started)))));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(pollMs, Math.max(0, options.timeoutSeconds * 1000 - (now() - started)))),
+    );
   }
 }
 
@@ -126,13 +139,25 @@ async function findRun(options: FollowOptions, poll: number): Promise<BatchState
 }
 
 /** Follows the run and prints it for `--wait`; the exit code: 0 completed, 1 failed, timed out or given up. */
-export async function followAndReport(out: Output, options: Omit<FollowOptions, 'onState' | 'onWaiting'>): Promise<number> {
-  const clock = (record?: BatchState) => new Date(record ? Date.parse(record.updatedAt) : Date.now()).toTimeString().slice(0, 8);
-  if (!out.json) out.line(`Following ${options.prefix} until its outcome (giving up after ${formatDuration(options.timeoutSeconds)}):`);
+export async function followAndReport(
+  out: Output,
+  options: Omit<FollowOptions, 'onState' | 'onWaiting'>,
+): Promise<number> {
+  const clock = (record?: BatchState) =>
+    new Date(record ? Date.parse(record.updatedAt) : Date.now()).toTimeString().slice(0, 8);
+  if (!out.json)
+    out.line(
+      `Following ${options.prefix} until its outcome (giving up after ${formatDuration(options.timeoutSeconds)}):`,
+    );
   const result = await followBatch({
     ...options,
     onWaiting: () => {
-      if (out.json) out.result({ event: 'waiting', prefix: options.prefix, ...(options.expectedId ? { batchId: options.expectedId } : {}) });
+      if (out.json)
+        out.result({
+          event: 'waiting',
+          prefix: options.prefix,
+          ...(options.expectedId ? { batchId: options.expectedId } : {}),
+        });
       else out.line(`  ${clock()}  waiting for the pipeline to pick up the batch`);
     },
     onState: (record) => {
@@ -142,8 +167,16 @@ export async function followAndReport(out: Output, options: Omit<FollowOptions, 
   });
   if (result.outcome === 'gave_up') {
     const where = result.record ? `it is still ${stateLabel(result.record.state)}` : 'no run of it was recorded';
-    if (out.json) out.result({ event: 'gave-up', prefix: options.prefix, seconds: result.seconds, state: result.record?.state ?? null });
-    out.error(`gave up after ${formatDuration(result.seconds)} (--timeout): ${where}; \`status\` shows where it stands.`);
+    if (out.json)
+      out.result({
+        event: 'gave-up',
+        prefix: options.prefix,
+        seconds: result.seconds,
+        state: result.record?.state ?? null,
+      });
+    out.error(
+      `gave up after ${formatDuration(result.seconds)} (--timeout): ${where}; \`status\` shows where it stands.`,
+    );
     return 1;
   }
   const { record } = result;

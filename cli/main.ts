@@ -1,12 +1,12 @@
 import '../local/node-version-warning';
 import { parseFolderOption, parseNumberOption, UsageError } from '../local/cli-options';
-import { LOCAL_BUCKETS } from '../local/pipeline/local-buckets';
 import { describeFailure, parseCommandLine, runMain, unknownCommandError, versionLine } from '../local/command-line';
+import { LOCAL_BUCKETS } from '../local/pipeline/local-buckets';
 import { parseSetFlag } from './manifest-text';
 import { createOutput, processStreams, type Streams } from './output';
 import { runRetry } from './retry';
 import { runStatus } from './status';
-import { resolveTargets, TARGET_OPTIONS, targetOptionsFrom, type Targets } from './targets';
+import { resolveTargets, TARGET_OPTIONS, type Targets, targetOptionsFrom } from './targets';
 import { runUpload } from './upload';
 
 /**
@@ -104,9 +104,14 @@ const COMMON = { json: { type: 'boolean', default: false }, ...TARGET_OPTIONS } 
 export type Resolver = (targets: ReturnType<typeof targetOptionsFrom>) => Promise<Targets>;
 
 /** Runs one command line; resolves with the exit status (errors are printed, one line each, and not thrown). */
-export async function main(argv: readonly string[], streams: Streams = processStreams(), resolver?: Resolver): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  streams: Streams = processStreams(),
+  resolver?: Resolver,
+): Promise<number> {
   const debug = argv.includes('--debug');
-  const resolve: Resolver = resolver ?? ((options) => resolveTargets(options, { note: (text) => streams.stderr(`${text}\n`) }));
+  const resolve: Resolver =
+    resolver ?? ((options) => resolveTargets(options, { note: (text) => streams.stderr(`${text}\n`) }));
   try {
     return await dispatch(argv, streams, resolve);
   } catch (error) {
@@ -137,7 +142,10 @@ async function dispatch(argv: readonly string[], streams: Streams, resolve: Reso
     case undefined:
       throw new UsageError(`no command given: one of upload, status, retry (${PROGRAM} --help lists them)`);
     default:
-      if (command.startsWith('-')) throw new UsageError(`${command} before the command: options go after it, ${PROGRAM} <command> ${command} ... (${PROGRAM} --help lists the commands)`);
+      if (command.startsWith('-'))
+        throw new UsageError(
+          `${command} before the command: options go after it, ${PROGRAM} <command> ${command} ... (${PROGRAM} --help lists the commands)`,
+        );
       throw unknownCommandError(command, COMMANDS, PROGRAM);
   }
 }
@@ -152,7 +160,11 @@ function help(streams: Streams, args: readonly string[]): number {
 }
 
 /** The conventions answered before anything else: `--help` and `--version` print and exit 0. */
-function conventions(values: { help?: boolean; version?: boolean }, streams: Streams, command: Command): number | undefined {
+function conventions(
+  values: { help?: boolean; version?: boolean },
+  streams: Streams,
+  command: Command,
+): number | undefined {
   if (values.help) return print(streams, HELP[command]);
   if (values.version) return print(streams, versionLine(PROGRAM));
   return undefined;
@@ -193,7 +205,8 @@ async function upload(args: string[], streams: Streams, resolve: Resolver): Prom
   if (positionals.length === 0) throw new UsageError('upload: DIR (the folder to upload) is required');
   if (positionals.length > 1) throw new UsageError(`upload: unexpected argument "${positionals[1]}" (one DIR only)`);
   const assetId = parseNumberOption('asset-id', values['asset-id'], 1);
-  if (assetId !== undefined && !Number.isInteger(assetId)) throw new UsageError(`--asset-id must be a whole number (got "${values['asset-id']}")`);
+  if (assetId !== undefined && !Number.isInteger(assetId))
+    throw new UsageError(`--asset-id must be a whole number (got "${values['asset-id']}")`);
   const targets = targetOptionsFrom(values);
   return runUpload(
     {
@@ -216,14 +229,21 @@ async function upload(args: string[], streams: Streams, resolve: Resolver): Prom
 }
 
 async function status(args: string[], streams: Streams, resolve: Resolver): Promise<number> {
-  const { values } = parseCommandLine({ command: `${PROGRAM} status`, options: { ...COMMON, asset: { type: 'string' }, limit: { type: 'string' } } }, args);
+  const { values } = parseCommandLine(
+    { command: `${PROGRAM} status`, options: { ...COMMON, asset: { type: 'string' }, limit: { type: 'string' } } },
+    args,
+  );
   const answered = conventions(values, streams, 'status');
   if (answered !== undefined) return answered;
   const limit = parseNumberOption('limit', values.limit, 1, 1_000) ?? 20;
   if (!Number.isInteger(limit)) throw new UsageError(`--limit must be a whole number (got "${values.limit}")`);
   if (values.asset !== undefined) parseFolderOption('asset', values.asset);
   const targets = targetOptionsFrom(values);
-  return runStatus({ asset: values.asset, limit, json: values.json }, () => resolve(targets), createOutput(streams, values.json));
+  return runStatus(
+    { asset: values.asset, limit, json: values.json },
+    () => resolve(targets),
+    createOutput(streams, values.json),
+  );
 }
 
 async function retry(args: string[], streams: Streams, resolve: Resolver): Promise<number> {
@@ -245,7 +265,8 @@ async function retry(args: string[], streams: Streams, resolve: Resolver): Promi
   const answered = conventions(values, streams, 'retry');
   if (answered !== undefined) return answered;
   if (positionals.length === 0) throw new UsageError('retry: ASSET/FLIGHT (the batch folder) is required');
-  if (positionals.length > 1) throw new UsageError(`retry: unexpected argument "${positionals[1]}" (one ASSET/FLIGHT only)`);
+  if (positionals.length > 1)
+    throw new UsageError(`retry: unexpected argument "${positionals[1]}" (one ASSET/FLIGHT only)`);
   const targets = targetOptionsFrom(values);
   return runRetry(
     {
@@ -269,8 +290,10 @@ function print(streams: Streams, text: string): number {
 
 /** What Ctrl-C means for each command: an upload is finished by running it again; a retry must not be. */
 export function interruptedMessage(command: string | undefined): string {
-  if (command === 'upload') return 'interrupted: run the same command again to finish (what is already in the bucket is skipped).';
-  if (command === 'retry') return 'interrupted: if manifest.json was written, its run goes on (`status` shows it); running retry again starts another inspection.';
+  if (command === 'upload')
+    return 'interrupted: run the same command again to finish (what is already in the bucket is skipped).';
+  if (command === 'retry')
+    return 'interrupted: if manifest.json was written, its run goes on (`status` shows it); running retry again starts another inspection.';
   return 'interrupted.';
 }
 

@@ -1,5 +1,5 @@
 import { UsageError } from '../local/cli-options';
-import { ManifestError, parseManifest, type Manifest } from '../src/batch/manifest';
+import { type Manifest, ManifestError, parseManifest } from '../src/batch/manifest';
 import { decodeManifestBytes } from '../src/batch/manifest-encoding';
 import { processingParametersSchema } from '../src/pix4d/schemas';
 
@@ -32,10 +32,15 @@ export function parseParameterValue(text: string): ParameterValue {
 /** One `--set processing_parameters.KEY=VALUE`; a UsageError names the flag and the problem. */
 export function parseSetFlag(flag: string): SetFlag {
   const match = /^processing_parameters\.([^=]*)=(.*)$/s.exec(flag);
-  if (!match) throw new UsageError(`--set ${flag}: expected processing_parameters.KEY=VALUE, e.g. processing_parameters.detect_antennas=false`);
+  if (!match)
+    throw new UsageError(
+      `--set ${flag}: expected processing_parameters.KEY=VALUE, e.g. processing_parameters.detect_antennas=false`,
+    );
   const key = match[1] as string;
   if (!SETTABLE_PARAMETERS.includes(key)) {
-    throw new UsageError(`--set ${flag}: unknown processing parameter "${key}" (one of ${SETTABLE_PARAMETERS.join(', ')})`);
+    throw new UsageError(
+      `--set ${flag}: unknown processing parameter "${key}" (one of ${SETTABLE_PARAMETERS.join(', ')})`,
+    );
   }
   const value = parseParameterValue(match[2] as string);
   try {

@@ -2,11 +2,11 @@ import { formatCount } from '../src/batch/limits';
 import {
   assessFlight,
   DEFAULT_PREFLIGHT_THRESHOLDS,
-  withOverrides,
   type FlightPhoto,
   type FlightSummary,
   type PreflightOverrides,
   type PreflightThresholds,
+  withOverrides,
 } from '../src/preflight/preflight';
 import { formatDuration } from './progress';
 import type { Targets } from './targets';
@@ -54,11 +54,22 @@ export interface PreflightInput {
 }
 
 /** The base thresholds and, for people, where they come from. */
-export function thresholdsBase(targets: PreflightInput['targets']): { thresholds: PreflightThresholds; from: ThresholdsBase; source: string } {
+export function thresholdsBase(targets: PreflightInput['targets']): {
+  thresholds: PreflightThresholds;
+  from: ThresholdsBase;
+  source: string;
+} {
   if (targets.preflightThresholds !== undefined) {
-    return { thresholds: targets.preflightThresholds, from: 'stack', source: `${targets.source}, its PreflightThresholds output` };
+    return {
+      thresholds: targets.preflightThresholds,
+      from: 'stack',
+      source: `${targets.source}, its PreflightThresholds output`,
+    };
   }
-  const why = targets.preflightThresholdsProblem !== undefined ? `${targets.source}: ${targets.preflightThresholdsProblem}` : 'no --stack to read the deployed ones from';
+  const why =
+    targets.preflightThresholdsProblem !== undefined
+      ? `${targets.source}: ${targets.preflightThresholdsProblem}`
+      : 'no --stack to read the deployed ones from';
   return { thresholds: DEFAULT_PREFLIGHT_THRESHOLDS, from: 'defaults', source: `the defaults (${why})` };
 }
 
@@ -72,11 +83,28 @@ export function preflightReport(input: PreflightInput): PreflightReport {
     manifestPreflight: input.manifestPreflight ?? null,
   };
   if (input.notAssessed !== undefined) {
-    return { event: 'preflight', assessed: false, reason: input.notAssessed, ...common, flight: null, warnings: [], refusal: null, forced: false };
+    return {
+      event: 'preflight',
+      assessed: false,
+      reason: input.notAssessed,
+      ...common,
+      flight: null,
+      warnings: [],
+      refusal: null,
+      forced: false,
+    };
   }
   const result = assessFlight(input.photos, thresholds);
   const refusal = result.refusal ?? null;
-  return { event: 'preflight', assessed: true, ...common, flight: result.flight, warnings: result.warnings, refusal, forced: refusal !== null && input.force };
+  return {
+    event: 'preflight',
+    assessed: true,
+    ...common,
+    flight: result.flight,
+    warnings: result.warnings,
+    refusal,
+    forced: refusal !== null && input.force,
+  };
 }
 
 function plural(count: number, noun: string): string {
@@ -85,17 +113,26 @@ function plural(count: number, noun: string): string {
 
 /** `minPhotos 6, maxPhotos none, ...`: the thresholds that are set. */
 function thresholdsText(thresholds: PreflightThresholds | PreflightOverrides): string {
-  return Object.entries(thresholds)
-    .filter(([, value]) => value !== undefined)
-    // Whole numbers grouped (2,000); shares as written (toLocaleString would round 0.9999 to 1).
-    .map(([name, value]) => `${name} ${value === null ? 'none' : Number.isInteger(value) ? formatCount(value as number) : String(value)}`)
-    .join(', ');
+  return (
+    Object.entries(thresholds)
+      .filter(([, value]) => value !== undefined)
+      // Whole numbers grouped (2,000); shares as written (toLocaleString would round 0.9999 to 1).
+      .map(
+        ([name, value]) =>
+          `${name} ${value === null ? 'none' : Number.isInteger(value) ? formatCount(value as number) : String(value)}`,
+      )
+      .join(', ')
+  );
 }
 
 /** The pre-flight for people: what the photos say, the thresholds and where they come from, the verdict. */
 export function preflightLines(report: PreflightReport): string[] {
-  const overrides = report.manifestPreflight === null ? '' : `, under manifest.json "preflight" (${thresholdsText(report.manifestPreflight)})`;
-  if (!report.assessed || report.flight === null) return [`Pre-flight: not run: ${report.reason ?? 'nothing to assess'}.`];
+  const overrides =
+    report.manifestPreflight === null
+      ? ''
+      : `, under manifest.json "preflight" (${thresholdsText(report.manifestPreflight)})`;
+  if (!report.assessed || report.flight === null)
+    return [`Pre-flight: not run: ${report.reason ?? 'nothing to assess'}.`];
   const { flight } = report;
   const share = flight.photos === 0 ? 0 : Math.round((flight.geotagged / flight.photos) * 1000) / 10;
   const span =
@@ -126,11 +163,14 @@ export function preflightLines(report: PreflightReport): string[] {
  * Where to set `preflight`, for the refusal's way forward: the manifest file used, or (built from the flags) where
  * one would be read.
  */
-export type ManifestOrigin = { readonly source: 'flags'; readonly folderManifest: string } | { readonly source: 'file' | 'folder'; readonly path: string };
+export type ManifestOrigin =
+  | { readonly source: 'flags'; readonly folderManifest: string }
+  | { readonly source: 'file' | 'folder'; readonly path: string };
 
 /** The refusal as one line: the workflow's words, then how to go on. */
 export function refusalLine(refusal: string, manifest: ManifestOrigin): string {
-  const where = manifest.source === 'flags' ? `a manifest.json (${manifest.folderManifest}, or --manifest FILE)` : manifest.path;
+  const where =
+    manifest.source === 'flags' ? `a manifest.json (${manifest.folderManifest}, or --manifest FILE)` : manifest.path;
   return (
     `upload: the pre-flight refuses the flight, as the pipeline would: ${refusal}. ` +
     `Fix the flight, set "preflight" thresholds for it in ${where}, or add --force to upload it anyway`

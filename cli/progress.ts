@@ -32,14 +32,17 @@ export function formatProgressLine(snapshot: ProgressSnapshot): string {
     `${snapshot.doneFiles}/${snapshot.totalFiles} files`,
     `${formatBytes(snapshot.doneBytes)}/${formatBytes(snapshot.totalBytes)}`,
   ];
-  const rate = snapshot.elapsedSeconds >= MIN_SECONDS_FOR_RATE ? snapshot.sentBytes / snapshot.elapsedSeconds : undefined;
+  const rate =
+    snapshot.elapsedSeconds >= MIN_SECONDS_FOR_RATE ? snapshot.sentBytes / snapshot.elapsedSeconds : undefined;
   const finished = snapshot.doneFiles >= snapshot.totalFiles;
   if (finished) {
     if (rate !== undefined && snapshot.sentBytes > 0) parts.push(`${formatBytes(rate)}/s`);
     parts.push(`in ${formatDuration(snapshot.elapsedSeconds)}`);
   } else {
     parts.push(rate === undefined || rate === 0 ? '-- /s' : `${formatBytes(rate)}/s`);
-    parts.push(`ETA ${rate === undefined || rate === 0 ? '--' : formatDuration((snapshot.totalBytes - snapshot.doneBytes) / rate)}`);
+    parts.push(
+      `ETA ${rate === undefined || rate === 0 ? '--' : formatDuration((snapshot.totalBytes - snapshot.doneBytes) / rate)}`,
+    );
   }
   const counts = [
     ...(snapshot.skippedFiles > 0 ? [`${snapshot.skippedFiles} already there`] : []),
@@ -50,7 +53,9 @@ export function formatProgressLine(snapshot: ProgressSnapshot): string {
 }
 
 /** How far along, 0..1: by bytes, or by files when there are no bytes. */
-export function shareOf(snapshot: Pick<ProgressSnapshot, 'doneBytes' | 'totalBytes' | 'doneFiles' | 'totalFiles'>): number {
+export function shareOf(
+  snapshot: Pick<ProgressSnapshot, 'doneBytes' | 'totalBytes' | 'doneFiles' | 'totalFiles'>,
+): number {
   if (snapshot.totalBytes > 0) return Math.min(1, snapshot.doneBytes / snapshot.totalBytes);
   return snapshot.totalFiles > 0 ? Math.min(1, snapshot.doneFiles / snapshot.totalFiles) : 1;
 }
@@ -171,7 +176,11 @@ export class UploadProgress {
     }
     const step = Math.floor(shareOf(snapshot) / PLAIN_STEP + 1e-9);
     // Nothing at 0%: the first line comes after a tenth of the way; 100% waits for the last file.
-    if (step > this.lastStep && step > 0 && (step < Math.round(1 / PLAIN_STEP) || snapshot.doneFiles >= snapshot.totalFiles)) {
+    if (
+      step > this.lastStep &&
+      step > 0 &&
+      (step < Math.round(1 / PLAIN_STEP) || snapshot.doneFiles >= snapshot.totalFiles)
+    ) {
       this.lastStep = step;
       this.write(`${formatProgressLine(snapshot)}\n`);
     }

@@ -1,8 +1,8 @@
 import { UsageError } from '../local/cli-options';
-import { BatchStateStore } from '../src/batch-state/batch-state';
 import { MANIFEST_FILE } from '../src/batch/keys';
 import { ManifestError, parseManifestBytes } from '../src/batch/manifest';
 import { decodeManifestBytes } from '../src/batch/manifest-encoding';
+import { BatchStateStore } from '../src/batch-state/batch-state';
 import { FINAL_STATES, followAndReport, manifestRunId, stateLabel } from './follow';
 import { generationOf, nextGeneration } from './manifest-text';
 import type { Output } from './output';
@@ -49,12 +49,19 @@ export async function runRetry(options: RetryOptions, resolve: () => Promise<Tar
   const { prefix } = parseBatchArgument(options.batch);
   const targets = await resolve();
   const bucket = requireDropBucket(targets);
-  const store = options.wait ? new BatchStateStore(targets.s3, requireWorkBucket(targets, '--wait')) : targets.workBucket ? new BatchStateStore(targets.s3, targets.workBucket) : undefined;
+  const store = options.wait
+    ? new BatchStateStore(targets.s3, requireWorkBucket(targets, '--wait'))
+    : targets.workBucket
+      ? new BatchStateStore(targets.s3, targets.workBucket)
+      : undefined;
 
   const objects = await listRemote(targets.s3, bucket, prefix);
-  if (objects.size === 0) throw new UsageError(`retry ${options.batch}: nothing under s3://${bucket}/${prefix}: no such batch`);
+  if (objects.size === 0)
+    throw new UsageError(`retry ${options.batch}: nothing under s3://${bucket}/${prefix}: no such batch`);
   // The bytes, checked as the workflow checks them (UTF-8 only, the size, the schema), so that the message is its.
-  const bytes = objects.has(MANIFEST_FILE) ? await readObjectBytes(targets.s3, bucket, `${prefix}${MANIFEST_FILE}`) : undefined;
+  const bytes = objects.has(MANIFEST_FILE)
+    ? await readObjectBytes(targets.s3, bucket, `${prefix}${MANIFEST_FILE}`)
+    : undefined;
   let current: string | undefined;
   if (bytes !== undefined) {
     try {
@@ -62,7 +69,9 @@ export async function runRetry(options: RetryOptions, resolve: () => Promise<Tar
       current = decodeManifestBytes(bytes);
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
-      out.error(`s3://${bucket}/${prefix}${MANIFEST_FILE} ${error.message.replace(/^manifest\.json /, '')}: the run would fail again. Upload a corrected manifest.json instead; that runs the batch.`);
+      out.error(
+        `s3://${bucket}/${prefix}${MANIFEST_FILE} ${error.message.replace(/^manifest\.json /, '')}: the run would fail again. Upload a corrected manifest.json instead; that runs the batch.`,
+      );
       return 1;
     }
   }
@@ -73,7 +82,9 @@ export async function runRetry(options: RetryOptions, resolve: () => Promise<Tar
       .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
     if (latest && !FINAL_STATES.includes(latest.state)) {
       const age = formatAge((Date.now() - Date.parse(latest.updatedAt)) / 1000);
-      out.error(`${prefix} is still ${stateLabel(latest.state)} (run ${latest.batchId}, updated ${age} ago): retry once it has ended, or add --force to start another inspection now.`);
+      out.error(
+        `${prefix} is still ${stateLabel(latest.state)} (run ${latest.batchId}, updated ${age} ago): retry once it has ended, or add --force to start another inspection now.`,
+      );
       return 1;
     }
   }
@@ -84,7 +95,19 @@ export async function runRetry(options: RetryOptions, resolve: () => Promise<Tar
     const runId = manifestRunId(bucket, prefix, eTag);
     const generation = generationOf(body);
     if (out.json) {
-      out.result({ event: 'dry-run', command: 'retry', bucket, prefix, source: targets.source, region: targets.region, generation, eTag, runId, manifest: body, wait: options.wait });
+      out.result({
+        event: 'dry-run',
+        command: 'retry',
+        bucket,
+        prefix,
+        source: targets.source,
+        region: targets.region,
+        generation,
+        eTag,
+        runId,
+        manifest: body,
+        wait: options.wait,
+      });
     } else {
       out.line(`Dry run: nothing is written. Target: s3://${bucket}/${prefix} (${targets.source}).`);
       out.line(
@@ -109,10 +132,25 @@ export async function runRetry(options: RetryOptions, resolve: () => Promise<Tar
   out.info(statement);
   const written = await writeManifest(targets.s3, bucket, prefix, body, store);
   if (out.json) {
-    out.result({ event: 'retry', bucket, prefix, generation: generationOf(written.text), eTag: written.eTag, runId: written.runId });
+    out.result({
+      event: 'retry',
+      bucket,
+      prefix,
+      generation: generationOf(written.text),
+      eTag: written.eTag,
+      runId: written.runId,
+    });
   } else {
-    out.line(`manifest.json written (generation ${generationOf(written.text)}, ETag ${written.eTag}): run ${written.runId}.`);
+    out.line(
+      `manifest.json written (generation ${generationOf(written.text)}, ETag ${written.eTag}): run ${written.runId}.`,
+    );
   }
   if (!options.wait || !store) return 0;
-  return followAndReport(out, { store, prefix, expectedId: written.runId, since: written.writtenAt, timeoutSeconds: options.timeoutSeconds });
+  return followAndReport(out, {
+    store,
+    prefix,
+    expectedId: written.runId,
+    since: written.writtenAt,
+    timeoutSeconds: options.timeoutSeconds,
+  });
 }

@@ -1,4 +1,4 @@
-import { BatchStateStore, type BatchState } from '../src/batch-state/batch-state';
+import { type BatchState, BatchStateStore } from '../src/batch-state/batch-state';
 import { notRegistered, stateLabel } from './follow';
 import type { Output } from './output';
 import { requireWorkBucket, type Targets } from './targets';
@@ -29,10 +29,17 @@ export function formatAge(seconds: number): string {
  * The records to show: not a waiter's record once its batch closed (history: the run it closed into has its own
  * record), of the asset when one is given, newest first, at most `limit`, each with its age.
  */
-export function visibleRecords(records: readonly BatchState[], options: Pick<StatusOptions, 'asset' | 'limit'>, now: number): AgedBatchState[] {
+export function visibleRecords(
+  records: readonly BatchState[],
+  options: Pick<StatusOptions, 'asset' | 'limit'>,
+  now: number,
+): AgedBatchState[] {
   return records
     .filter((record) => !(record.state === 'collecting' && record.closedInto !== undefined))
-    .filter((record) => options.asset === undefined || record.asset === options.asset || record.prefix.startsWith(`${options.asset}/`))
+    .filter(
+      (record) =>
+        options.asset === undefined || record.asset === options.asset || record.prefix.startsWith(`${options.asset}/`),
+    )
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
     .slice(0, options.limit)
     .map((record) => ({ ...record, ageSeconds: Math.max(0, Math.round((now - Date.parse(record.updatedAt)) / 1000)) }));
@@ -60,7 +67,9 @@ export function statusTable(records: readonly AgedBatchState[]): string[] {
     formatAge(record.ageSeconds),
     record.inspection?.url ?? '-',
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+  );
   const format = (cells: readonly string[]) =>
     cells
       .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] as number)))
@@ -69,12 +78,18 @@ export function statusTable(records: readonly AgedBatchState[]): string[] {
   const lines = [format(header)];
   records.forEach((record, index) => {
     lines.push(format(rows[index] as string[]));
-    if (record.error && record.state !== 'completed') lines.push(`  error at ${record.error.stage}: ${record.error.message}`);
+    if (record.error && record.state !== 'completed')
+      lines.push(`  error at ${record.error.stage}: ${record.error.message}`);
   });
   return lines;
 }
 
-export async function runStatus(options: StatusOptions, resolve: () => Promise<Targets>, out: Output, now: () => number = Date.now): Promise<number> {
+export async function runStatus(
+  options: StatusOptions,
+  resolve: () => Promise<Targets>,
+  out: Output,
+  now: () => number = Date.now,
+): Promise<number> {
   const targets = await resolve();
   const workBucket = requireWorkBucket(targets, 'status');
   const store = new BatchStateStore(targets.s3, workBucket);
@@ -86,7 +101,9 @@ export async function runStatus(options: StatusOptions, resolve: () => Promise<T
     return 0;
   }
   if (records.length === 0) {
-    out.line(`No batches recorded in s3://${workBucket}/batches/${options.asset === undefined ? '' : ` for asset ${options.asset}`} yet.`);
+    out.line(
+      `No batches recorded in s3://${workBucket}/batches/${options.asset === undefined ? '' : ` for asset ${options.asset}`} yet.`,
+    );
     return 0;
   }
   for (const line of statusTable(records)) out.line(line);

@@ -1,11 +1,16 @@
-import { CloudFormationClient, DescribeStacksCommand, type Output as CfnOutput } from '@aws-sdk/client-cloudformation';
+import { type Output as CfnOutput, CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../local/cli-options';
 import { LOCAL_BUCKETS } from '../local/pipeline/local-buckets';
-import { suggest } from '../src/suggest';
-import { DEFAULT_PREFLIGHT_THRESHOLDS, preflightOverridesSchema, withOverrides, type PreflightThresholds } from '../src/preflight/preflight';
+import {
+  DEFAULT_PREFLIGHT_THRESHOLDS,
+  type PreflightThresholds,
+  preflightOverridesSchema,
+  withOverrides,
+} from '../src/preflight/preflight';
 import { createS3Client } from '../src/s3-client';
-import { profileRegion, readProfileFiles, requireProfile, type ProfileFiles } from './aws-profile';
+import { suggest } from '../src/suggest';
+import { type ProfileFiles, profileRegion, readProfileFiles, requireProfile } from './aws-profile';
 
 /**
  * Where the CLI works: the drop bucket (flights go there), the work bucket (batch states are read there) and an S3
@@ -74,7 +79,8 @@ export function targetOptionsFrom(values: Record<string, unknown>): TargetOption
     region: text('region'),
     profile: text('profile'),
   };
-  if (options.pipeline !== undefined && options.stack === undefined) throw new UsageError('--pipeline ID needs --stack STACK: it picks one pipeline of that stack');
+  if (options.pipeline !== undefined && options.stack === undefined)
+    throw new UsageError('--pipeline ID needs --stack STACK: it picks one pipeline of that stack');
   return options;
 }
 
@@ -90,11 +96,20 @@ export interface RegionChoice {
  * alone ranks AWS_REGION before any profile's region; a `--profile` typed on the command line outranks the
  * environment here, as `--region` does.
  */
-export function regionOf(options: Pick<TargetOptions, 'region' | 'profile'>, env: NodeJS.ProcessEnv = process.env, files?: ProfileFiles): RegionChoice {
+export function regionOf(
+  options: Pick<TargetOptions, 'region' | 'profile'>,
+  env: NodeJS.ProcessEnv = process.env,
+  files?: ProfileFiles,
+): RegionChoice {
   if (options.region !== undefined) return { region: options.region, source: '--region' };
-  const named = options.profile === undefined || files === undefined ? undefined : profileRegion(files, options.profile);
+  const named =
+    options.profile === undefined || files === undefined ? undefined : profileRegion(files, options.profile);
   if (named !== undefined) return { region: named, source: `profile ${options.profile}` };
-  const fromEnv = env.AWS_REGION?.trim() ? 'AWS_REGION' : env.AWS_DEFAULT_REGION?.trim() ? 'AWS_DEFAULT_REGION' : undefined;
+  const fromEnv = env.AWS_REGION?.trim()
+    ? 'AWS_REGION'
+    : env.AWS_DEFAULT_REGION?.trim()
+      ? 'AWS_DEFAULT_REGION'
+      : undefined;
   if (fromEnv !== undefined) return { region: (env[fromEnv] as string).trim(), source: fromEnv };
   const ambient = options.profile === undefined ? env.AWS_PROFILE?.trim() || 'default' : undefined;
   const ambientRegion = ambient === undefined || files === undefined ? undefined : profileRegion(files, ambient);
@@ -165,18 +180,28 @@ export function pickPipelineOutputs(outputs: readonly CfnOutput[], stack: string
   const listed = embedded.map((keys) => keys.id).join(', ');
   if (pipeline !== undefined) {
     const wanted = pipeline.replace(/[^A-Za-z0-9]/g, '');
-    const found = embedded.find((keys) => keys.id === wanted) ?? single(embedded.filter((keys) => keys.id.endsWith(wanted) && wanted !== ''));
+    const found =
+      embedded.find((keys) => keys.id === wanted) ??
+      single(embedded.filter((keys) => keys.id.endsWith(wanted) && wanted !== ''));
     if (found) return { ...outputsOf(found), pipeline: found.id };
     if (embedded.length === 0) {
-      throw new UsageError(`--pipeline ${pipeline}: stack ${stack} holds no embedded pipeline (no <id>${DROP_OUTPUT}<hash> output); leave --pipeline out`);
+      throw new UsageError(
+        `--pipeline ${pipeline}: stack ${stack} holds no embedded pipeline (no <id>${DROP_OUTPUT}<hash> output); leave --pipeline out`,
+      );
     }
-    const close = suggest(wanted, embedded.map((keys) => keys.id));
-    throw new UsageError(`--pipeline ${pipeline}: stack ${stack} has no such pipeline${close === undefined ? '' : `; did you mean --pipeline ${close}?`} (its pipelines: ${listed})`);
+    const close = suggest(
+      wanted,
+      embedded.map((keys) => keys.id),
+    );
+    throw new UsageError(
+      `--pipeline ${pipeline}: stack ${stack} has no such pipeline${close === undefined ? '' : `; did you mean --pipeline ${close}?`} (its pipelines: ${listed})`,
+    );
   }
   const own = pipelines.find((keys) => keys.id === '');
   if (own) return outputsOf(own);
   if (embedded.length === 1) return { ...outputsOf(embedded[0]!), pipeline: embedded[0]!.id };
-  if (embedded.length > 1) throw new UsageError(`stack ${stack} holds ${embedded.length} pipelines: add --pipeline ID, one of ${listed}`);
+  if (embedded.length > 1)
+    throw new UsageError(`stack ${stack} holds ${embedded.length} pipelines: add --pipeline ID, one of ${listed}`);
   return { dropBucket: undefined, workBucket: undefined };
 }
 
@@ -185,7 +210,12 @@ function outputsOf(keys: PipelineKeys): StackOutputs {
   // A stack deployed before the output has none: the CLI then checks against the defaults, and says so.
   if (keys.preflight === undefined) return buckets;
   const preflight = parsePreflightThresholds(keys.preflight);
-  return { ...buckets, ...('thresholds' in preflight ? { preflightThresholds: preflight.thresholds } : { preflightThresholdsProblem: preflight.problem }) };
+  return {
+    ...buckets,
+    ...('thresholds' in preflight
+      ? { preflightThresholds: preflight.thresholds }
+      : { preflightThresholdsProblem: preflight.problem }),
+  };
 }
 
 /**
@@ -201,8 +231,12 @@ export function parsePreflightThresholds(value: string): { thresholds: Preflight
   }
   const parsed = preflightOverridesSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-    return { problem: `its ${PREFLIGHT_OUTPUT} output is not one this CLI reads (${issues.join('; ')}): deployed by another version?` };
+    const issues = parsed.error.issues.map(
+      (issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`,
+    );
+    return {
+      problem: `its ${PREFLIGHT_OUTPUT} output is not one this CLI reads (${issues.join('; ')}): deployed by another version?`,
+    };
   }
   return { thresholds: withOverrides(DEFAULT_PREFLIGHT_THRESHOLDS, parsed.data) };
 }
@@ -218,7 +252,8 @@ export const readStackOutputs: StackReader = async ({ stack, region, profile, pi
     return pickPipelineOutputs(answer.Stacks?.[0]?.Outputs ?? [], stack, pipeline);
   } catch (error) {
     // CloudFormation answers ValidationError "Stack with id X does not exist": the option named a wrong stack.
-    if ((error as Error).name === 'ValidationError') throw new UsageError(`--stack ${stack}: ${(error as Error).message} (region ${region})`);
+    if ((error as Error).name === 'ValidationError')
+      throw new UsageError(`--stack ${stack}: ${(error as Error).message} (region ${region})`);
     throw error;
   } finally {
     client.destroy();
@@ -231,11 +266,19 @@ const ignore = (): void => undefined;
  * The SDK client settings for a region and profile. With a profile, the SDK's logger is set so that its warning
  * about AWS_ACCESS_KEY_ID beside a profile (nine lines of console.warn) is not printed: resolveTargets says it in one.
  */
-function sdkConfig(region: string, profile: string | undefined): { region: string; profile?: string; logger?: Record<'trace' | 'debug' | 'info' | 'warn' | 'error', (...content: unknown[]) => void> } {
+function sdkConfig(
+  region: string,
+  profile: string | undefined,
+): {
+  region: string;
+  profile?: string;
+  logger?: Record<'trace' | 'debug' | 'info' | 'warn' | 'error', (...content: unknown[]) => void>;
+} {
   if (profile === undefined) return { region };
   const warn = (...content: unknown[]) => {
     const text = content.map(String).join(' ');
-    if (!text.includes('Multiple credential sources detected')) process.stderr.write(`warning: ${text.trim().split('\n')[0]}\n`);
+    if (!text.includes('Multiple credential sources detected'))
+      process.stderr.write(`warning: ${text.trim().split('\n')[0]}\n`);
   };
   return { region, profile, logger: { trace: ignore, debug: ignore, info: ignore, warn, error: ignore } };
 }
@@ -258,7 +301,8 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
   const files = options.region !== undefined && options.profile === undefined ? undefined : await profiles();
   if (options.profile !== undefined) {
     requireProfile(files!, options.profile, env);
-    if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) note?.(`note: using the credentials of --profile ${options.profile}, not AWS_ACCESS_KEY_ID from the environment`);
+    if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)
+      note?.(`note: using the credentials of --profile ${options.profile}, not AWS_ACCESS_KEY_ID from the environment`);
   }
   const { region, source: regionSource } = regionOf(options, env, files);
   const profile = options.profile;
@@ -270,7 +314,9 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
   if (options.stack !== undefined) {
     const outputs = await readStack({ stack: options.stack, region, profile, pipeline: options.pipeline });
     if (outputs.dropBucket === undefined && dropBucket === undefined) {
-      throw new UsageError(`--stack ${options.stack} has no ${DROP_OUTPUT} output: is it an inspect-pipeline stack? (region ${region})`);
+      throw new UsageError(
+        `--stack ${options.stack} has no ${DROP_OUTPUT} output: is it an inspect-pipeline stack? (region ${region})`,
+      );
     }
     dropBucket ??= outputs.dropBucket;
     workBucket ??= outputs.workBucket;
@@ -278,7 +324,11 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
     preflight =
       outputs.preflightThresholds !== undefined
         ? { preflightThresholds: outputs.preflightThresholds }
-        : { preflightThresholdsProblem: outputs.preflightThresholdsProblem ?? `it has no ${PREFLIGHT_OUTPUT} output (deployed before the pre-flight)` };
+        : {
+            preflightThresholdsProblem:
+              outputs.preflightThresholdsProblem ??
+              `it has no ${PREFLIGHT_OUTPUT} output (deployed before the pre-flight)`,
+          };
   } else if (options.endpoint !== undefined) {
     if (dropBucket === undefined && workBucket === undefined) {
       // The buckets of `npm run local -- --serve`.
@@ -291,14 +341,17 @@ export async function resolveTargets(options: TargetOptions, dependencies: Resol
   }
   // Credentials from the profile when named, else the standard chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, roles).
   const config = sdkConfig(region, profile);
-  const s3 = options.endpoint !== undefined ? createS3Client({ endpoint: options.endpoint, ...config }) : new S3Client(config);
+  const s3 =
+    options.endpoint !== undefined ? createS3Client({ endpoint: options.endpoint, ...config }) : new S3Client(config);
   return { s3, region, regionSource, profile, dropBucket, workBucket, source, ...preflight };
 }
 
 /** The drop bucket, or a UsageError saying how to name it. */
 export function requireDropBucket(targets: Targets): string {
   if (targets.dropBucket === undefined) {
-    throw new UsageError('no drop bucket: give --bucket BUCKET, --stack STACK (a deployed inspect-pipeline) or --endpoint URL (local mode)');
+    throw new UsageError(
+      'no drop bucket: give --bucket BUCKET, --stack STACK (a deployed inspect-pipeline) or --endpoint URL (local mode)',
+    );
   }
   return targets.dropBucket;
 }
@@ -306,7 +359,9 @@ export function requireDropBucket(targets: Targets): string {
 /** The work bucket, or a UsageError saying how to name it; `why` says what needs it. */
 export function requireWorkBucket(targets: Targets, why: string): string {
   if (targets.workBucket === undefined) {
-    throw new UsageError(`${why} needs the work bucket, where batch states are kept: give --stack STACK or --work-bucket BUCKET`);
+    throw new UsageError(
+      `${why} needs the work bucket, where batch states are kept: give --stack STACK or --work-bucket BUCKET`,
+    );
   }
   return targets.workBucket;
 }

@@ -1,23 +1,35 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { UsageError } from '../local/cli-options';
-import { BatchStateStore } from '../src/batch-state/batch-state';
 import { FIRST_BYTES_NEEDED, skipReasonByContent, skipReasonByName } from '../src/batch/classify';
 import { MANIFEST_FILE } from '../src/batch/keys';
-import { destinationKeyProblem, estimatedDestinationKeyBytes, formatCount, keyBytes, MAX_S3_KEY_BYTES } from '../src/batch/limits';
+import {
+  destinationKeyProblem,
+  estimatedDestinationKeyBytes,
+  formatCount,
+  keyBytes,
+  MAX_S3_KEY_BYTES,
+} from '../src/batch/limits';
 import { folderNameProblems, type Manifest } from '../src/batch/manifest';
 import { manifestSizeError } from '../src/batch/manifest-encoding';
+import { BatchStateStore } from '../src/batch-state/batch-state';
 import { mapWithConcurrency } from '../src/copy/pool';
-import { METADATA_BYTES, readPhotoMetadata, type PhotoMetadata } from '../src/preflight/photo-metadata';
+import { METADATA_BYTES, type PhotoMetadata, readPhotoMetadata } from '../src/preflight/photo-metadata';
 import type { FlightPhoto } from '../src/preflight/preflight';
-import type { Output } from './output';
-import { buildManifest, nextGeneration, validateManifest, validateManifestBytes, type SetFlag } from './manifest-text';
 import { followAndReport, manifestRunId } from './follow';
-import { preflightLines, preflightReport, refusalLine, type PreflightReport } from './preflight-summary';
+import { buildManifest, nextGeneration, type SetFlag, validateManifest, validateManifestBytes } from './manifest-text';
+import type { Output } from './output';
+import { type PreflightReport, preflightLines, preflightReport, refusalLine } from './preflight-summary';
 import { formatBytes, UploadProgress } from './progress';
 import { requireDropBucket, requireWorkBucket, type Targets } from './targets';
 
@@ -81,7 +93,10 @@ export interface RemoteObject {
  * upload) or, for multipart objects (ETag `<md5 of parts>-N`) and encrypted ones, the SHA-256 this CLI stores in
  * the user metadata. `unknown` asks for that metadata (a HeadObject).
  */
-export function compareWithRemote(local: { readonly size: number } & Digests, remote: RemoteObject | undefined): 'same' | 'different' | 'unknown' {
+export function compareWithRemote(
+  local: { readonly size: number } & Digests,
+  remote: RemoteObject | undefined,
+): 'same' | 'different' | 'unknown' {
   if (remote === undefined || remote.size !== local.size) return 'different';
   if (remote.eTag.replace(/"/g, '').toLowerCase() === local.md5) return 'same';
   if (remote.sha256 === undefined) return 'unknown';
@@ -97,7 +112,11 @@ export async function listLocalFiles(dir: string): Promise<LocalFile[]> {
       const info = entry.isSymbolicLink() ? await stat(path) : entry;
       if (info.isDirectory()) await walk(path);
       else if (info.isFile()) {
-        files.push({ path, relativePath: relative(dir, path).split(sep).join(posix.sep), size: (await stat(path)).size });
+        files.push({
+          path,
+          relativePath: relative(dir, path).split(sep).join(posix.sep),
+          size: (await stat(path)).size,
+        });
       }
     }
   };
@@ -109,8 +128,13 @@ export async function listLocalFiles(dir: string): Promise<LocalFile[]> {
  * Why the pipeline will skip a file, or undefined: not in the manifest's `images`, then by name and size, then by
  * the first bytes (a text file named `.jpg`), exactly as the workflow classifies the objects.
  */
-export function skipReasonOf(file: Pick<LocalFile, 'relativePath' | 'size'>, firstBytes: Uint8Array | undefined, manifest: Manifest): string | undefined {
-  if (manifest.images !== undefined && !manifest.images.includes(file.relativePath)) return 'not listed in manifest.json images';
+export function skipReasonOf(
+  file: Pick<LocalFile, 'relativePath' | 'size'>,
+  firstBytes: Uint8Array | undefined,
+  manifest: Manifest,
+): string | undefined {
+  if (manifest.images !== undefined && !manifest.images.includes(file.relativePath))
+    return 'not listed in manifest.json images';
   const byName = skipReasonByName(file.relativePath, file.size, manifest.processing_parameters?.is_video ?? false);
   if (byName !== undefined || firstBytes === undefined) return byName;
   return skipReasonByContent(file.relativePath, firstBytes);
@@ -137,11 +161,15 @@ async function readManifestFile(path: string, source: string): Promise<Buffer> {
  * The manifest to write: `--manifest FILE`, else a `manifest.json` at the top of DIR (never uploaded as a photo),
  * else built from the flags. Flags that build a manifest cannot be combined with a manifest file.
  */
-export async function chooseManifest(options: UploadOptions, files: readonly LocalFile[]): Promise<{ text: string; source: ManifestSource; manifest: Manifest }> {
+export async function chooseManifest(
+  options: UploadOptions,
+  files: readonly LocalFile[],
+): Promise<{ text: string; source: ManifestSource; manifest: Manifest }> {
   const folderManifest = files.find((file) => file.relativePath === MANIFEST_FILE);
   const flagsGiven = options.assetId !== undefined ? '--asset-id' : options.sets.length > 0 ? '--set' : undefined;
   if (options.manifestFile !== undefined) {
-    if (flagsGiven) throw new UsageError(`${flagsGiven} cannot be combined with --manifest: put it into the manifest file`);
+    if (flagsGiven)
+      throw new UsageError(`${flagsGiven} cannot be combined with --manifest: put it into the manifest file`);
     const source = `--manifest ${options.manifestFile}`;
     let bytes: Buffer;
     try {
@@ -154,11 +182,21 @@ export async function chooseManifest(options: UploadOptions, files: readonly Loc
   }
   if (folderManifest) {
     if (flagsGiven) {
-      throw new UsageError(`${flagsGiven} cannot be combined with ${folderManifest.path}, which is the manifest: edit it, or give --manifest FILE`);
+      throw new UsageError(
+        `${flagsGiven} cannot be combined with ${folderManifest.path}, which is the manifest: edit it, or give --manifest FILE`,
+      );
     }
-    return { ...validateManifestBytes(await readManifestFile(folderManifest.path, folderManifest.path), folderManifest.path), source: 'folder' };
+    return {
+      ...validateManifestBytes(await readManifestFile(folderManifest.path, folderManifest.path), folderManifest.path),
+      source: 'folder',
+    };
   }
-  const text = buildManifest({ asset: options.asset, flight: options.flight, assetId: options.assetId, sets: options.sets });
+  const text = buildManifest({
+    asset: options.asset,
+    flight: options.flight,
+    assetId: options.assetId,
+    sets: options.sets,
+  });
   return { text, source: 'flags', manifest: validateManifest(text, 'the manifest built from the flags') };
 }
 
@@ -171,7 +209,11 @@ export type ManifestAction = 'write' | 'new-generation' | 'unchanged';
  * - the same JSON, files uploaded: the same bytes would have the same ETag, which names a run that already
  *   happened, so write the next generation (same JSON, new ETag) for the batch to run with the new files.
  */
-export function planManifest(text: string, existing: string | undefined, uploadedFiles: number): { action: ManifestAction; text: string } {
+export function planManifest(
+  text: string,
+  existing: string | undefined,
+  uploadedFiles: number,
+): { action: ManifestAction; text: string } {
   if (existing === undefined || !sameJson(existing, text)) return { action: 'write', text };
   if (uploadedFiles === 0) return { action: 'unchanged', text: existing };
   return { action: 'new-generation', text: nextGeneration(existing) };
@@ -179,7 +221,9 @@ export function planManifest(text: string, existing: string | undefined, uploade
 
 function sameJson(a: string, b: string): boolean {
   try {
-    return JSON.stringify(JSON.parse(a.replace(/^\uFEFF/, ''))) === JSON.stringify(JSON.parse(b.replace(/^\uFEFF/, '')));
+    return (
+      JSON.stringify(JSON.parse(a.replace(/^\uFEFF/, ''))) === JSON.stringify(JSON.parse(b.replace(/^\uFEFF/, '')))
+    );
   } catch {
     return a === b;
   }
@@ -226,10 +270,16 @@ export async function readObjectText(s3: S3Client, bucket: string, key: string):
  * bytes) would name a run already recorded (an older generation written again), the next generation is taken.
  * Reads only: `--dry-run` shows this text.
  */
-export async function unrunManifestText(bucket: string, prefix: string, text: string, store: BatchStateStore | undefined): Promise<string> {
+export async function unrunManifestText(
+  bucket: string,
+  prefix: string,
+  text: string,
+  store: BatchStateStore | undefined,
+): Promise<string> {
   let body = text;
   if (store) {
-    for (let attempt = 0; attempt < 100 && (await store.find(manifestRunId(bucket, prefix, md5Hex(body)))); attempt++) body = nextGeneration(body);
+    for (let attempt = 0; attempt < 100 && (await store.find(manifestRunId(bucket, prefix, md5Hex(body)))); attempt++)
+      body = nextGeneration(body);
   }
   return body;
 }
@@ -295,7 +345,11 @@ export interface LocalJudgement {
  * What the workflow's prepare step learns of a file from one read of its first bytes: whether it skips it and,
  * for a photo (`readMetadata`), its metadata, parsed at once so that only that is kept in memory.
  */
-export async function judgeLocalFile(file: LocalFile, manifest: Manifest, readMetadata: boolean): Promise<LocalJudgement> {
+export async function judgeLocalFile(
+  file: LocalFile,
+  manifest: Manifest,
+  readMetadata: boolean,
+): Promise<LocalJudgement> {
   const byName = skipReasonOf(file, undefined, manifest);
   if (byName !== undefined) return { reason: byName };
   const head = await firstBytesOf(file.path, readMetadata ? METADATA_BYTES : FIRST_BYTES_NEEDED);
@@ -315,11 +369,21 @@ async function hashFile(path: string): Promise<Digests> {
 }
 
 /** Whether the object already holds the file, reading its metadata only when the listing cannot tell. */
-export async function alreadyThere(s3: S3Client, bucket: string, key: string, local: { size: number } & Digests, listed: RemoteObject | undefined): Promise<boolean> {
+export async function alreadyThere(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  local: { size: number } & Digests,
+  listed: RemoteObject | undefined,
+): Promise<boolean> {
   const verdict = compareWithRemote(local, listed);
   if (verdict !== 'unknown') return verdict === 'same';
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  const remote: RemoteObject = { size: head.ContentLength ?? -1, eTag: head.ETag ?? '', sha256: head.Metadata?.[SHA256_METADATA] ?? null };
+  const remote: RemoteObject = {
+    size: head.ContentLength ?? -1,
+    eTag: head.ETag ?? '',
+    sha256: head.Metadata?.[SHA256_METADATA] ?? null,
+  };
   return compareWithRemote(local, remote) === 'same';
 }
 
@@ -337,7 +401,12 @@ export interface UploadSummary {
   readonly bytesSent: number;
   readonly seconds: number;
   readonly warnings: { path: string; reason: string }[];
-  readonly manifest: { source: ManifestSource; action: ManifestAction; eTag: string | undefined; runId: string | undefined };
+  readonly manifest: {
+    source: ManifestSource;
+    action: ManifestAction;
+    eTag: string | undefined;
+    runId: string | undefined;
+  };
 }
 
 /** What `upload --dry-run` would do with one file. */
@@ -364,7 +433,13 @@ export interface UploadDryRun {
   readonly skipped: number;
   readonly leftOut: number;
   readonly warnings: { path: string; reason: string }[];
-  readonly manifest: { source: ManifestSource; action: ManifestAction; text: string; eTag: string | undefined; runId: string | undefined };
+  readonly manifest: {
+    source: ManifestSource;
+    action: ManifestAction;
+    text: string;
+    eTag: string | undefined;
+    runId: string | undefined;
+  };
   /** The pre-flight, as the `preflight` line of an upload gives it. */
   readonly preflight: Omit<PreflightReport, 'event'>;
   readonly wait: boolean;
@@ -382,7 +457,12 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const flight = await readLocalFlight(options, out);
   const destination = await destinationOf(options, resolve);
   const judgement = await judgeFiles(options, flight, destination.prefix, out);
-  const job: UploadJob = { ...flight, ...destination, ...judgement, ...(await listBatchFolder(options, flight, destination, out)) };
+  const job: UploadJob = {
+    ...flight,
+    ...destination,
+    ...judgement,
+    ...(await listBatchFolder(options, flight, destination, out)),
+  };
   const preflight = checkPreflight(options, job, out);
   if (options.dryRun) return reportDryRun(options, job, preflight, out);
   const sent = await sendFiles(options, job, out);
@@ -390,7 +470,13 @@ export async function runUpload(options: UploadOptions, resolve: () => Promise<T
   const manifest = await closeBatch(job, sent.uploaded);
   reportUpload(options, job, sent, manifest, out);
   if (!options.wait || !job.store) return 0;
-  return followAndReport(out, { store: job.store, prefix: job.prefix, expectedId: manifest.runId, since: manifest.writtenAt, timeoutSeconds: options.timeoutSeconds });
+  return followAndReport(out, {
+    store: job.store,
+    prefix: job.prefix,
+    expectedId: manifest.runId,
+    since: manifest.writtenAt,
+    timeoutSeconds: options.timeoutSeconds,
+  });
 }
 
 /** DIR's files and the manifest to write. */
@@ -448,15 +534,21 @@ async function readLocalFlight(options: UploadOptions, out: Output): Promise<Loc
   // Where the manifest gives no names, the folders do: checked as the workflow checks them.
   const folderProblems = folderNameProblems(manifest, { assetName: options.asset, flightName: options.flight });
   if (folderProblems.length > 0) throw new UsageError(`upload: ${folderProblems.join('; ')}`);
-  if (source === 'folder') out.note(`Using ${join(options.dir, MANIFEST_FILE)} as the batch's manifest.json (written last, not as a photo)`);
-  else if (source === 'file' && all.length !== files.length) out.note(`Not uploading ${join(options.dir, MANIFEST_FILE)}: --manifest ${options.manifestFile} is the manifest`);
+  if (source === 'folder')
+    out.note(`Using ${join(options.dir, MANIFEST_FILE)} as the batch's manifest.json (written last, not as a photo)`);
+  else if (source === 'file' && all.length !== files.length)
+    out.note(`Not uploading ${join(options.dir, MANIFEST_FILE)}: --manifest ${options.manifestFile} is the manifest`);
   return { files, manifestText, manifestSource: source, manifest };
 }
 
 async function destinationOf(options: UploadOptions, resolve: () => Promise<Targets>): Promise<Destination> {
   const targets = await resolve();
   const bucket = requireDropBucket(targets);
-  const store = options.wait ? new BatchStateStore(targets.s3, requireWorkBucket(targets, '--wait')) : targets.workBucket ? new BatchStateStore(targets.s3, targets.workBucket) : undefined;
+  const store = options.wait
+    ? new BatchStateStore(targets.s3, requireWorkBucket(targets, '--wait'))
+    : targets.workBucket
+      ? new BatchStateStore(targets.s3, targets.workBucket)
+      : undefined;
   return { targets, s3: targets.s3, bucket, prefix: `${options.asset}/${options.flight}/`, store };
 }
 
@@ -465,42 +557,69 @@ async function destinationOf(options: UploadOptions, resolve: () => Promise<Targ
  * the workflow judges them by container type only). Refuses an upload that would leave nothing, or that S3 would
  * refuse itself (a key over its limit), which running the command again could not finish.
  */
-async function judgeFiles(options: UploadOptions, { files, manifest }: LocalFlight, prefix: string, out: Output): Promise<JudgedFiles> {
+async function judgeFiles(
+  options: UploadOptions,
+  { files, manifest }: LocalFlight,
+  prefix: string,
+  out: Output,
+): Promise<JudgedFiles> {
   const isVideo = manifest.processing_parameters?.is_video ?? false;
-  const judged = await mapWithConcurrency(files, INSPECT_CONCURRENCY, (file) => judgeLocalFile(file, manifest, !isVideo));
+  const judged = await mapWithConcurrency(files, INSPECT_CONCURRENCY, (file) =>
+    judgeLocalFile(file, manifest, !isVideo),
+  );
   const reasons = files.map((file, index) => judged[index]!.reason ?? inspectKeyReasonOf(file.relativePath));
-  const warnings = files.flatMap((file, index) => (reasons[index] === undefined ? [] : [{ path: file.relativePath, reason: reasons[index] as string }]));
+  const warnings = files.flatMap((file, index) =>
+    reasons[index] === undefined ? [] : [{ path: file.relativePath, reason: reasons[index] as string }],
+  );
   for (const warning of warnings) {
-    out.warn(`${warning.path} will be skipped: ${warning.reason}${options.skipUnsupported ? ' (not uploaded: --skip-unsupported)' : ''}`);
+    out.warn(
+      `${warning.path} will be skipped: ${warning.reason}${options.skipUnsupported ? ' (not uploaded: --skip-unsupported)' : ''}`,
+    );
   }
   for (const image of manifest.images ?? []) {
-    if (!files.some((file) => file.relativePath === image)) out.warn(`manifest.json lists ${image}, which is not in ${options.dir}`);
+    if (!files.some((file) => file.relativePath === image))
+      out.warn(`manifest.json lists ${image}, which is not in ${options.dir}`);
   }
   const toSend = options.skipUnsupported ? files.filter((_, index) => reasons[index] === undefined) : files;
   const leftOut = files.length - toSend.length;
-  if (toSend.length === 0) throw new UsageError(`upload: every file of ${options.dir} would be skipped by the pipeline, and --skip-unsupported leaves none to upload`);
-  if (warnings.length === files.length) out.warn('none of the files is a photo the pipeline will process: the batch will fail');
+  if (toSend.length === 0)
+    throw new UsageError(
+      `upload: every file of ${options.dir} would be skipped by the pipeline, and --skip-unsupported leaves none to upload`,
+    );
+  if (warnings.length === files.length)
+    out.warn('none of the files is a photo the pipeline will process: the batch will fail');
   const unkeyable = toSend.find((file) => keyBytes(`${prefix}${file.relativePath}`) > MAX_S3_KEY_BYTES);
   if (unkeyable) {
     const bytes = formatCount(keyBytes(`${prefix}${unkeyable.relativePath}`));
-    throw new UsageError(`upload: ${unkeyable.relativePath}: its key in the drop bucket would be ${bytes} bytes, over S3's limit of ${formatCount(MAX_S3_KEY_BYTES)}`);
+    throw new UsageError(
+      `upload: ${unkeyable.relativePath}: its key in the drop bucket would be ${bytes} bytes, over S3's limit of ${formatCount(MAX_S3_KEY_BYTES)}`,
+    );
   }
   return { isVideo, judged, reasons, warnings, toSend, sending: new Set(toSend), leftOut };
 }
 
-async function listBatchFolder(options: UploadOptions, { files }: LocalFlight, { s3, bucket, prefix }: Destination, out: Output): Promise<BatchFolder> {
+async function listBatchFolder(
+  options: UploadOptions,
+  { files }: LocalFlight,
+  { s3, bucket, prefix }: Destination,
+  out: Output,
+): Promise<BatchFolder> {
   const remote = await listRemote(s3, bucket, prefix);
   const localPaths = new Set(files.map((file) => file.relativePath));
   const extra = [...remote.keys()].filter((path) => path !== MANIFEST_FILE && !localPaths.has(path));
   if (extra.length > 0) {
-    out.warn(`${extra.length} object(s) under s3://${bucket}/${prefix} are not in ${options.dir} and are part of the batch too (e.g. ${extra[0]})`);
+    out.warn(
+      `${extra.length} object(s) under s3://${bucket}/${prefix} are not in ${options.dir} and are part of the batch too (e.g. ${extra[0]})`,
+    );
   }
   return { remote, extraObjects: extra.length };
 }
 
 /** The manifest.json the batch folder holds now, as text, or undefined. */
 function readExistingManifest({ s3, bucket, prefix, remote }: UploadJob): Promise<string | undefined> {
-  return remote.has(MANIFEST_FILE) ? readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`) : Promise.resolve(undefined);
+  return remote.has(MANIFEST_FILE)
+    ? readObjectText(s3, bucket, `${prefix}${MANIFEST_FILE}`)
+    : Promise.resolve(undefined);
 }
 
 /** The ETag of the manifest.json the listing found, without quotes. */
@@ -536,25 +655,46 @@ function checkPreflight(options: UploadOptions, job: UploadJob, out: Output): Pr
     if (!options.dryRun || refused) out.result(preflight);
   } else for (const line of preflightLines(preflight)) out.info(line);
   for (const warning of preflight.warnings) out.warn(`pre-flight: ${warning}`);
-  if (extraObjects > 0 && preflight.assessed) out.note(`note: the pre-flight counts the photos of ${options.dir} only, not the ${extraObjects} object(s) already under s3://${bucket}/${prefix}`);
+  if (extraObjects > 0 && preflight.assessed)
+    out.note(
+      `note: the pre-flight counts the photos of ${options.dir} only, not the ${extraObjects} object(s) already under s3://${bucket}/${prefix}`,
+    );
   if (preflight.refusal !== null) {
     // Refused before the first byte goes up, as the other checks refuse (exit 2): nothing is in the bucket.
     if (refused) {
       const folderManifest = join(options.dir, MANIFEST_FILE);
-      const origin = source === 'flags' ? { source, folderManifest } : { source, path: source === 'file' ? (options.manifestFile as string) : folderManifest };
+      const origin =
+        source === 'flags'
+          ? { source, folderManifest }
+          : { source, path: source === 'file' ? (options.manifestFile as string) : folderManifest };
       throw new UsageError(refusalLine(preflight.refusal, origin));
     }
     const doing = options.dryRun ? 'it would be uploaded anyway' : 'uploading it anyway';
-    out.warn(`the pre-flight refuses the flight (${preflight.refusal}); ${doing} (--force): the pipeline refuses it too unless its thresholds differ`);
+    out.warn(
+      `the pre-flight refuses the flight (${preflight.refusal}); ${doing} (--force): the pipeline refuses it too unless its thresholds differ`,
+    );
   }
   return preflight;
 }
 
 /** `--dry-run`: the same comparisons as the upload, reading only: what is already there is known, nothing is sent. */
-async function reportDryRun(options: UploadOptions, job: UploadJob, preflight: PreflightReport, out: Output): Promise<number> {
+async function reportDryRun(
+  options: UploadOptions,
+  job: UploadJob,
+  preflight: PreflightReport,
+  out: Output,
+): Promise<number> {
   const { files, sending, reasons, s3, bucket, prefix, remote } = job;
   const there = await mapWithConcurrency(files, FILE_CONCURRENCY, async (file) =>
-    sending.has(file) ? alreadyThere(s3, bucket, `${prefix}${file.relativePath}`, { size: file.size, ...(await digestsOf(file)) }, remote.get(file.relativePath)) : false,
+    sending.has(file)
+      ? alreadyThere(
+          s3,
+          bucket,
+          `${prefix}${file.relativePath}`,
+          { size: file.size, ...(await digestsOf(file)) },
+          remote.get(file.relativePath),
+        )
+      : false,
   );
   const planned: DryRunFile[] = files.map((file, index) => ({
     path: file.relativePath,
@@ -578,7 +718,13 @@ async function reportDryRun(options: UploadOptions, job: UploadJob, preflight: P
     skipped: planned.filter((file) => file.action === 'already-there').length,
     leftOut: job.leftOut,
     warnings: job.warnings,
-    manifest: { source: job.manifestSource, action: plan.action, text: body, eTag, runId: eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag) },
+    manifest: {
+      source: job.manifestSource,
+      action: plan.action,
+      text: body,
+      eTag,
+      runId: eTag === undefined ? undefined : manifestRunId(bucket, prefix, eTag),
+    },
     preflight: withoutEvent(preflight),
     wait: options.wait,
   };
@@ -623,7 +769,9 @@ async function sendFiles(options: UploadOptions, job: UploadJob, out: Output): P
     });
   } catch (error) {
     progress.interrupt();
-    out.error(`upload stopped: ${(error as Error).message}. Run the same command again to finish: what is already in the bucket is skipped.`);
+    out.error(
+      `upload stopped: ${(error as Error).message}. Run the same command again to finish: what is already in the bucket is skipped.`,
+    );
     return undefined;
   }
   progress.finish();
@@ -631,7 +779,11 @@ async function sendFiles(options: UploadOptions, job: UploadJob, out: Output): P
 }
 
 /** Uploads one file unless the bucket holds it already: the bytes sent, or undefined when it was there. */
-async function sendFile({ s3, bucket, prefix, remote }: UploadJob, file: LocalFile, progress: UploadProgress): Promise<number | undefined> {
+async function sendFile(
+  { s3, bucket, prefix, remote }: UploadJob,
+  file: LocalFile,
+  progress: UploadProgress,
+): Promise<number | undefined> {
   const key = `${prefix}${file.relativePath}`;
   const listed = remote.get(file.relativePath);
   if (file.size > SINGLE_PART_MAX) return sendInParts(s3, bucket, key, file, listed, progress);
@@ -657,7 +809,14 @@ async function sendFile({ s3, bucket, prefix, remote }: UploadJob, file: LocalFi
 }
 
 /** A file above SINGLE_PART_MAX: streamed, as a multipart upload (see sendFile). */
-async function sendInParts(s3: S3Client, bucket: string, key: string, file: LocalFile, listed: RemoteObject | undefined, progress: UploadProgress): Promise<number | undefined> {
+async function sendInParts(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  file: LocalFile,
+  listed: RemoteObject | undefined,
+  progress: UploadProgress,
+): Promise<number | undefined> {
   const digests = await hashFile(file.path);
   if (await alreadyThere(s3, bucket, key, { size: file.size, ...digests }, listed)) {
     progress.skipped(file.size);
@@ -700,7 +859,12 @@ async function closeBatch(job: UploadJob, uploaded: number): Promise<ClosedBatch
   const plan = planManifest(job.manifestText, await readExistingManifest(job), uploaded);
   if (plan.action === 'unchanged') {
     const eTag = listedManifestETag(job);
-    return { action: plan.action, eTag, runId: eTag === undefined ? undefined : manifestRunId(job.bucket, job.prefix, eTag), writtenAt: new Date(0) };
+    return {
+      action: plan.action,
+      eTag,
+      runId: eTag === undefined ? undefined : manifestRunId(job.bucket, job.prefix, eTag),
+      writtenAt: new Date(0),
+    };
   }
   const { eTag, runId, writtenAt } = await writeManifest(job.s3, job.bucket, job.prefix, plan.text, job.store);
   return { action: plan.action, eTag, runId, writtenAt };
@@ -743,7 +907,11 @@ function withoutEvent({ event: _event, ...rest }: PreflightReport): Omit<Preflig
   return rest;
 }
 
-const ACTION_LABELS: Record<FileAction, string> = { upload: 'upload', 'already-there': 'already there', 'left-out': 'left out' };
+const ACTION_LABELS: Record<FileAction, string> = {
+  upload: 'upload',
+  'already-there': 'already there',
+  'left-out': 'left out',
+};
 
 /** `upload --dry-run` for people: each file and what would happen to it, then the manifest it would write. */
 export function dryRunLines(report: UploadDryRun, options: Pick<UploadOptions, 'dir'>): string[] {
@@ -754,20 +922,37 @@ export function dryRunLines(report: UploadDryRun, options: Pick<UploadOptions, '
       `${report.skipped} already there with the same content${report.leftOut > 0 ? `, ${report.leftOut} left out (--skip-unsupported)` : ''}:`,
   ];
   for (const file of report.files) {
-    const why = file.skipReason === undefined ? '' : file.action === 'left-out' ? `: ${file.skipReason}` : `  (the pipeline will skip it: ${file.skipReason})`;
+    const why =
+      file.skipReason === undefined
+        ? ''
+        : file.action === 'left-out'
+          ? `: ${file.skipReason}`
+          : `  (the pipeline will skip it: ${file.skipReason})`;
     lines.push(`  ${ACTION_LABELS[file.action].padEnd(width)}  ${file.path}  ${formatBytes(file.size)}${why}`);
   }
   const { manifest } = report;
-  const named = manifest.source === 'flags' ? 'built from the flags' : manifest.source === 'file' ? 'from --manifest' : `from ${join(options.dir, MANIFEST_FILE)}`;
+  const named =
+    manifest.source === 'flags'
+      ? 'built from the flags'
+      : manifest.source === 'file'
+        ? 'from --manifest'
+        : `from ${join(options.dir, MANIFEST_FILE)}`;
   if (manifest.action === 'unchanged') {
-    lines.push('manifest.json is unchanged and every file is already there: nothing would be written (`retry` runs the batch again).');
+    lines.push(
+      'manifest.json is unchanged and every file is already there: nothing would be written (`retry` runs the batch again).',
+    );
   } else {
     lines.push(
       manifest.action === 'new-generation'
         ? `Would then write manifest.json again (${named}; same content, new ETag ${manifest.eTag}) so that the batch runs again: run ${manifest.runId}:`
         : `Would then write manifest.json (${named}, ETag ${manifest.eTag}), which closes the batch and starts run ${manifest.runId}:`,
     );
-    lines.push(...manifest.text.replace(/\n+$/, '').split('\n').map((line) => `  ${line}`));
+    lines.push(
+      ...manifest.text
+        .replace(/\n+$/, '')
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
   }
   if (report.wait) lines.push('and, with --wait, follow the batch until its outcome.');
   return lines;

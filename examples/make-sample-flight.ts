@@ -5,7 +5,14 @@ import { encode } from 'jpeg-js';
 import type { ExifDict } from 'piexifjs';
 import { UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
-import { degreesMinutesSeconds, EXIF_TAG, exifSegment, gradientPixels, OFFSET_TIME_ORIGINAL, withoutJfif } from '../local/flight-photos';
+import {
+  degreesMinutesSeconds,
+  EXIF_TAG,
+  exifSegment,
+  gradientPixels,
+  OFFSET_TIME_ORIGINAL,
+  withoutJfif,
+} from '../local/flight-photos';
 
 /**
  * The sample flight of examples/flight/: what the README's commands upload. Twelve small, decodable JPEGs taken on
@@ -62,6 +69,7 @@ const ORBIT: readonly (readonly [east: number, north: number])[] = [
 // Tag numbers (Exif 2.32 / TIFF 6.0), shared with local mode's generated photos (which register
 // OffsetTimeOriginal, unknown to piexifjs 1.0.6); the test of the committed flight reads them from here.
 export { OFFSET_TIME_ORIGINAL };
+
 const {
   make: MAKE,
   model: MODEL,
@@ -99,7 +107,8 @@ export interface PhotoStation {
 /** Photo `number` (1-12): where and when it was taken, and where it lies in DJI's folders (999 per folder on the drone; 8 here, to show two). */
 export function photoStation(number: number): PhotoStation {
   const [east, north] = ORBIT[number - 1]!;
-  const seconds = FIRST_PHOTO.hour * 3600 + FIRST_PHOTO.minute * 60 + FIRST_PHOTO.second + (number - 1) * SECONDS_BETWEEN_PHOTOS;
+  const seconds =
+    FIRST_PHOTO.hour * 3600 + FIRST_PHOTO.minute * 60 + FIRST_PHOTO.second + (number - 1) * SECONDS_BETWEEN_PHOTOS;
   const two = (value: number) => String(value).padStart(2, '0');
   const time = `${two(Math.floor(seconds / 3600))}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}`;
   return {
@@ -215,7 +224,13 @@ export const SAMPLE_MANIFEST = {
     description: `${PHOTO_COUNT} photos on a ${ORBIT_RADIUS_METRES} m orbit, a DJI FC6310 camera`,
     inspection_date: '2026-11-28T09:00:00Z',
   },
-  processing_parameters: { is_video: false, generate_point_cloud: true, clip_point_cloud: true, clipping_radius: 0, detect_antennas: true },
+  processing_parameters: {
+    is_video: false,
+    generate_point_cloud: true,
+    clip_point_cloud: true,
+    clipping_radius: 0,
+    detect_antennas: true,
+  },
 };
 
 const NOTES = `Flight notes, tower 123, 28 November 2026
@@ -226,7 +241,10 @@ Wind 3 m/s from the west, overcast. No obstacle within 30 m.
 
 /** Every file of the sample flight, in path order. */
 export function sampleFlightFiles(): SampleFile[] {
-  const files: SampleFile[] = Array.from({ length: PHOTO_COUNT }, (_, index) => ({ path: photoStation(index + 1).path, bytes: samplePhoto(index + 1) }));
+  const files: SampleFile[] = Array.from({ length: PHOTO_COUNT }, (_, index) => ({
+    path: photoStation(index + 1).path,
+    bytes: samplePhoto(index + 1),
+  }));
   files.push({ path: 'manifest.json', bytes: Buffer.from(`${JSON.stringify(SAMPLE_MANIFEST, null, 2)}\n`) });
   files.push({ path: 'notes.txt', bytes: Buffer.from(NOTES) });
   return files.sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -268,7 +286,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${versionLine('make-sample-flight')}\n`);
     return 0;
   }
-  if (positionals.length > 1) throw new UsageError(`one folder at most (got ${positionals.length}: ${positionals.join(' ')}) (${COMMAND} --help)`);
+  if (positionals.length > 1)
+    throw new UsageError(
+      `one folder at most (got ${positionals.length}: ${positionals.join(' ')}) (${COMMAND} --help)`,
+    );
   const dir = resolve(positionals[0] ?? SAMPLE_FLIGHT_DIR);
   const extra = await writeSampleFlight(dir);
   process.stdout.write(`Wrote ${sampleFlightFiles().length} files to ${relative(process.cwd(), dir) || '.'}\n`);

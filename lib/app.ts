@@ -1,10 +1,10 @@
-import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { InspectPipelineProps } from './inspect-pipeline';
 import { InspectPipelineStack } from './inspect-pipeline-stack';
-import { DEFAULT_STACK_NAME, parsePipelineContext, type PipelineContext } from './pipeline-context';
+import { DEFAULT_STACK_NAME, type PipelineContext, parsePipelineContext } from './pipeline-context';
 
 /** Id (and so CloudFormation name) of the ready stack without `-c stackName`. */
 export const STACK_ID = DEFAULT_STACK_NAME;
@@ -50,7 +50,9 @@ export function pipelineContextOf(app: App): PipelineContext {
 
 /** The context of cdk.json (feature flags and settings), which the CLI passes to the app and in-process builds must too. */
 export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
   return cdkJson.context ?? {};
 }
 

@@ -4,10 +4,18 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { taskTimeoutFor } from './inspection-workflow';
 import { executionLogging } from './execution-logging';
+import { taskTimeoutFor } from './inspection-workflow';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
-import { DEFAULT_THROTTLE_RETRY, retryOn, STEP_SCHEDULE, THROTTLING_ERRORS, throttleSchedule, TIMEOUT_ERRORS, TRANSIENT_ERRORS } from './retry-policies';
+import {
+  DEFAULT_THROTTLE_RETRY,
+  retryOn,
+  STEP_SCHEDULE,
+  THROTTLING_ERRORS,
+  TIMEOUT_ERRORS,
+  TRANSIENT_ERRORS,
+  throttleSchedule,
+} from './retry-policies';
 
 export interface BatchWaiterProps {
   /** The function that lists the batch and says whether it has settled. */
@@ -37,7 +45,9 @@ export class BatchWaiter extends Construct {
       parameters: { state: 'waiting', 'waitSeconds.$': '$.quietPeriodSeconds' },
       resultPath: '$.settlement',
     });
-    const wait = new sfn.Wait(this, 'Wait for quiet period', { time: sfn.WaitTime.secondsPath('$.settlement.waitSeconds') });
+    const wait = new sfn.Wait(this, 'Wait for quiet period', {
+      time: sfn.WaitTime.secondsPath('$.settlement.waitSeconds'),
+    });
     const check = new tasks.LambdaInvoke(this, 'Check batch', {
       lambdaFunction: props.checkBatch,
       payload: sfn.TaskInput.fromObject({
@@ -54,7 +64,10 @@ export class BatchWaiter extends Construct {
     });
     check.addRetry(retryOn(THROTTLING_ERRORS, throttling));
     check.addRetry(retryOn([...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], STEP_SCHEDULE));
-    const checkFailed = new sfn.Fail(this, 'Batch check failed', { error: 'BatchCheckFailed', causePath: '$.error.Cause' });
+    const checkFailed = new sfn.Fail(this, 'Batch check failed', {
+      error: 'BatchCheckFailed',
+      causePath: '$.error.Cause',
+    });
     check.addCatch(checkFailed, { resultPath: '$.error' });
 
     const start = new tasks.StepFunctionsStartExecution(this, 'Start inspection', {
@@ -66,14 +79,19 @@ export class BatchWaiter extends Construct {
     });
     start.addRetry(retryOn(['StepFunctions.ThrottlingException'], throttling));
     start.addRetry(retryOn(['StepFunctions.SfnException', 'StepFunctions.ServiceUnavailableException'], STEP_SCHEDULE));
-    start.addCatch(new sfn.Succeed(this, 'Already started'), { errors: ['StepFunctions.ExecutionAlreadyExistsException'] });
+    start.addCatch(new sfn.Succeed(this, 'Already started'), {
+      errors: ['StepFunctions.ExecutionAlreadyExistsException'],
+    });
     start.addCatch(new sfn.Fail(this, 'Start failed', { error: 'StartInspectionFailed', causePath: '$.error.Cause' }), {
       resultPath: '$.error',
     });
 
     const settled = new sfn.Choice(this, 'Batch settled?')
       .when(sfn.Condition.stringEquals('$.settlement.state', 'waiting'), wait)
-      .when(sfn.Condition.stringEquals('$.settlement.state', 'settled'), start.next(new sfn.Succeed(this, 'Inspection started')))
+      .when(
+        sfn.Condition.stringEquals('$.settlement.state', 'settled'),
+        start.next(new sfn.Succeed(this, 'Inspection started')),
+      )
       .otherwise(new sfn.Succeed(this, 'Nothing to start'));
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

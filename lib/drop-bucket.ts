@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Annotations, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -153,7 +153,10 @@ export class DropBucket extends Construct {
     }
 
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new PolicyManagedQueueDestination(queue), ...filters);
-    configureNotificationsHandler(Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID), this.notificationsHandlerLogRetention);
+    configureNotificationsHandler(
+      Stack.of(this).node.tryFindChild(NOTIFICATIONS_HANDLER_ID),
+      this.notificationsHandlerLogRetention,
+    );
   }
 }
 
@@ -171,7 +174,9 @@ class PolicyManagedQueueDestination implements s3.IBucketNotificationDestination
 }
 
 function assertNothingToConfigure(props: DropBucketProps): void {
-  const given = (['accessLogs', 'abortIncompleteUploadDays', 'noncurrentVersionDays', 'removalPolicy'] as const).filter((key) => props[key] !== undefined);
+  const given = (['accessLogs', 'abortIncompleteUploadDays', 'noncurrentVersionDays', 'removalPolicy'] as const).filter(
+    (key) => props[key] !== undefined,
+  );
   if (given.length > 0) {
     throw new Error(
       `DropBucket: ${given.join(' and ')} cannot be applied to existingBucket, whose settings stay its owner's; ` +
@@ -198,6 +203,6 @@ function configureNotificationsHandler(handler: IConstruct | undefined, retentio
       'aws-cdk-lib attaches the AWS managed policy AWSLambdaBasicExecutionRole to the role of its S3 bucket ' +
       'notifications handler, with no prop to replace it; the policy only lets the handler write its own CloudWatch ' +
       'logs (its S3 permissions, s3:GetBucketNotification and s3:PutBucketNotification, are an inline policy scoped ' +
-        'to the drop bucket).',
+      'to the drop bucket).',
   });
 }

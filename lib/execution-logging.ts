@@ -13,7 +13,10 @@ export const VENDED_LOGS_PREFIX = '/aws/vendedlogs/states/';
  * group: with other names, each log group adds to the account's resource policy, whose size is capped, and busy
  * accounts run out of room. The name is unique to the stack and construct, so two stacks can share an account.
  */
-export function executionLogging(scope: Construct, retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS): sfn.LogOptions {
+export function executionLogging(
+  scope: Construct,
+  retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+): sfn.LogOptions {
   return {
     destination: new logs.LogGroup(scope, 'Logs', {
       logGroupName: `${VENDED_LOGS_PREFIX}${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}`,

@@ -18,7 +18,8 @@ export const GRANT_ACKNOWLEDGEMENTS: readonly GrantAcknowledgement[] = [
     holder: /^function /,
     action: /^xray:Put(TraceSegments|TelemetryRecords)$/,
     resource: '*',
-    reason: 'Active tracing: Lambda sends the trace segments of an invocation with the function\'s role; the code makes no X-Ray call.',
+    reason:
+      "Active tracing: Lambda sends the trace segments of an invocation with the function's role; the code makes no X-Ray call.",
   },
   {
     holder: /^state machine /,
@@ -30,20 +31,21 @@ export const GRANT_ACKNOWLEDGEMENTS: readonly GrantAcknowledgement[] = [
     holder: /^state machine /,
     action: 'lambda:InvokeFunction',
     resource: /:\*$/,
-    reason: 'CDK\'s LambdaInvoke also grants the function\'s versions and aliases; the tasks invoke the unqualified function.',
+    reason:
+      "CDK's LambdaInvoke also grants the function's versions and aliases; the tasks invoke the unqualified function.",
   },
   {
     holder: 'function ingest',
     action: /^sqs:(ChangeMessageVisibility|GetQueueUrl)$/,
     reason:
-      'Part of the SQS event source\'s grant; the event source mapping polls with ReceiveMessage, GetQueueAttributes and ' +
+      "Part of the SQS event source's grant; the event source mapping polls with ReceiveMessage, GetQueueAttributes and " +
       'DeleteMessage (local mode checks those), and failed messages come back when their visibility timeout ends.',
   },
   {
     holder: /\(a CDK custom resource\)$/,
     action: /^s3:(Get|Put)BucketNotification$/,
     reason:
-      'CDK\'s custom resource merges the queue notification into the drop bucket\'s notification configuration (it ' +
+      "CDK's custom resource merges the queue notification into the drop bucket's notification configuration (it " +
       'reads the configuration and puts it back, keeping notifications it did not add) when the stack is deployed; no ' +
       'run calls it.',
   },

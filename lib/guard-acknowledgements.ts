@@ -121,7 +121,7 @@ export const GUARD_ACKNOWLEDGEMENTS: readonly GuardAcknowledgement[] = [
     paths: [WORK_BUCKET],
     reason:
       'SSE-S3 by choice: the bucket holds photo lists, asset name -> id records and batch states, no credential; ' +
-      'SSE-KMS would add a KMS request to each of the pipeline\'s many small reads and writes and key grants for ' +
+      "SSE-KMS would add a KMS request to each of the pipeline's many small reads and writes and key grants for " +
       'six functions.',
   },
   {
@@ -137,7 +137,7 @@ export const GUARD_ACKNOWLEDGEMENTS: readonly GuardAcknowledgement[] = [
     rule: 's3_bucket_versioning_enabled_check',
     paths: [WORK_BUCKET],
     reason:
-      'The pipeline\'s working state, rewritten as runs advance (batch records at every step, run files, registry ' +
+      "The pipeline's working state, rewritten as runs advance (batch records at every step, run files, registry " +
       'claims replaced by ids with conditional writes): versions would keep every superseded state, which nothing ' +
       'reads. No role of the stack may delete in it.',
   },

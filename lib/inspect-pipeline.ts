@@ -6,26 +6,36 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct, type IConstruct } from 'constructs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct, type IConstruct } from 'constructs';
 import { ASSET_REGISTRY_PREFIX } from '../src/assets/asset-registry';
 import { BATCH_STATE_PREFIX } from '../src/batch-state/batch-state';
-import { RUNS_PREFIX } from '../src/workflow/run-store';
 import type { ProcessingParameters } from '../src/pix4d/schemas';
-import { DEFAULT_PREFLIGHT_THRESHOLDS, type PreflightThresholds, preflightOverridesSchema, withOverrides } from '../src/preflight/preflight';
+import {
+  DEFAULT_PREFLIGHT_THRESHOLDS,
+  type PreflightThresholds,
+  preflightOverridesSchema,
+  withOverrides,
+} from '../src/preflight/preflight';
 import type { StatusClasses } from '../src/status/processing-status';
 import { suggest } from '../src/suggest';
+import { RUNS_PREFIX } from '../src/workflow/run-store';
 import { BatchWaiter } from './batch-waiter';
 import { DropBucket } from './drop-bucket';
 import { IngestQueue } from './ingest-queue';
-import { arnInFinding } from './nag-acknowledgements';
 import { InspectionWorkflow } from './inspection-workflow';
+import { arnInFinding } from './nag-acknowledgements';
 import { Notifications } from './notifications';
 import { PipelineAlarms } from './pipeline-alarms';
 import { PipelineDashboard } from './pipeline-dashboard';
 import { PipelineFunctions } from './pipeline-functions';
+import {
+  addPipelineOutputs,
+  type PipelineOutputName,
+  type PipelineOutputValue,
+  pipelineOutputValues,
+} from './pipeline-outputs';
 import { Pix4dCredentials } from './pix4d-credentials';
-import { addPipelineOutputs, pipelineOutputValues, type PipelineOutputName, type PipelineOutputValue } from './pipeline-outputs';
 import { WorkBucket } from './work-bucket';
 import { WorkflowAlarms } from './workflow-alarms';
 
@@ -215,7 +225,10 @@ export class InspectPipeline extends Construct {
   }
 
   /** The drop bucket (notifying the ingest queue of each created object), the work bucket and the ingest queue. */
-  private addStorage(props: InspectPipelineProps, notifications: Notifications): { drop: DropBucket; work: WorkBucket; queue: IngestQueue } {
+  private addStorage(
+    props: InspectPipelineProps,
+    notifications: Notifications,
+  ): { drop: DropBucket; work: WorkBucket; queue: IngestQueue } {
     const drop = new DropBucket(this, 'DropBucket', {
       existingBucket: props.existingDropBucket,
       abortIncompleteUploadDays: props.abortIncompleteUploadDays,
@@ -238,7 +251,13 @@ export class InspectPipeline extends Construct {
   /** The step functions, configured from the props through their environment. */
   private addFunctions(
     props: InspectPipelineProps,
-    settings: { work: WorkBucket; credentials: Pix4dCredentials; notifications: Notifications; deadline: Duration; preflight: PreflightThresholds },
+    settings: {
+      work: WorkBucket;
+      credentials: Pix4dCredentials;
+      notifications: Notifications;
+      deadline: Duration;
+      preflight: PreflightThresholds;
+    },
   ): PipelineFunctions {
     const { work, credentials, notifications, deadline, preflight } = settings;
     return new PipelineFunctions(this, 'Functions', {
@@ -249,7 +268,10 @@ export class InspectPipeline extends Construct {
         ...optional('PIX4D_AUTH_URL', props.pix4dAuthUrl),
         ...optional('PIX4D_API_URL', props.pix4dApiUrl),
         ...optional('DEFAULT_ASSET_TYPE', props.defaultAssetType?.toString()),
-        ...optional('DEFAULT_PROCESSING_PARAMETERS', props.defaultProcessingParameters && JSON.stringify(props.defaultProcessingParameters)),
+        ...optional(
+          'DEFAULT_PROCESSING_PARAMETERS',
+          props.defaultProcessingParameters && JSON.stringify(props.defaultProcessingParameters),
+        ),
         ...optional('PHOTOS_PER_CHUNK', props.photosPerChunk?.toString()),
         ...optional('POLL_INITIAL_SECONDS', props.pollInitialWait?.toSeconds().toString()),
         ...optional('POLL_MAX_SECONDS', props.pollMaxWait?.toSeconds().toString()),
@@ -263,7 +285,9 @@ export class InspectPipeline extends Construct {
         notify: { TOPIC_ARN: notifications.topic.topicArn },
         ...(props.preflight === undefined ? {} : { prepare: { PREFLIGHT_THRESHOLDS: JSON.stringify(preflight) } }),
       },
-      ...(props.copyReservedConcurrency === undefined ? {} : { reservedConcurrency: { copy: props.copyReservedConcurrency } }),
+      ...(props.copyReservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrency: { copy: props.copyReservedConcurrency } }),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
   }
@@ -295,7 +319,9 @@ export class InspectPipeline extends Construct {
     });
     fn.ingest.addEnvironment('INSPECTION_STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
     fn.ingest.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.stateMachine.stateMachineArn);
-    fn.ingest.addEventSource(new lambdaEvents.SqsEventSource(queue.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    fn.ingest.addEventSource(
+      new lambdaEvents.SqsEventSource(queue.queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
     return { workflow, waiter };
   }
 
@@ -352,18 +378,24 @@ function grantCalls({ fn, workflow, waiter, drop, work, credentials, notificatio
   const batchRecords = work.bucket.arnForObjects(`${BATCH_STATE_PREFIX}*`);
   for (const reader of [fn.copy, fn.prepare]) allow(reader, ['s3:GetObject'], [drop.bucket.arnForObjects('*')]);
   allow(fn.prepare, ['s3:GetObject', 's3:PutObject'], [registry]);
-  for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify]) allow(reader, ['s3:GetObject'], [runFiles]);
-  for (const writer of [fn.prepare, fn.copy, fn['start-processing'], fn.notify]) allow(writer, ['s3:PutObject'], [runFiles]);
+  for (const reader of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn.notify])
+    allow(reader, ['s3:GetObject'], [runFiles]);
+  for (const writer of [fn.prepare, fn.copy, fn['start-processing'], fn.notify])
+    allow(writer, ['s3:PutObject'], [runFiles]);
   // Where each batch stands, for the operator CLI (`batches/<run>.json`).
-  for (const recorder of [fn.prepare, fn['check-batch'], fn.register, fn['start-processing'], fn.notify]) allow(recorder, ['s3:PutObject'], [batchRecords]);
+  for (const recorder of [fn.prepare, fn['check-batch'], fn.register, fn['start-processing'], fn.notify])
+    allow(recorder, ['s3:PutObject'], [batchRecords]);
   // Listing the batches, and, since S3 answers a missing key with 403 instead of 404 (NoSuchKey) to a caller that
   // may not list the bucket, for the functions that look up a file that may not exist yet (a photo deleted after
   // listing, a run's marker, an asset not yet registered).
-  for (const lister of [fn.prepare, fn.copy, fn['check-batch']]) allow(lister, ['s3:ListBucket'], [drop.bucket.bucketArn]);
-  for (const lister of [fn.prepare, fn['start-processing'], fn.notify]) allow(lister, ['s3:ListBucket'], [work.bucket.bucketArn]);
+  for (const lister of [fn.prepare, fn.copy, fn['check-batch']])
+    allow(lister, ['s3:ListBucket'], [drop.bucket.bucketArn]);
+  for (const lister of [fn.prepare, fn['start-processing'], fn.notify])
+    allow(lister, ['s3:ListBucket'], [work.bucket.bucketArn]);
   // Uploads in progress hold a batch open: listings do not show them.
   allow(fn['check-batch'], ['s3:ListBucketMultipartUploads'], [drop.bucket.bucketArn]);
-  for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']]) credentials.grantRead(user);
+  for (const user of [fn.prepare, fn.copy, fn.register, fn['start-processing'], fn['check-status']])
+    credentials.grantRead(user);
   notifications.grantPublish(fn.notify);
 }
 
@@ -371,14 +403,28 @@ function grantCalls({ fn, workflow, waiter, drop, work, credentials, notificatio
  * The wildcards cdk-nag finds in the grants above, acknowledged on the role that has them, each with its reason:
  * object-level S3 grants name keys created at run time, and X-Ray and log delivery take no resource.
  */
-function acknowledgeWildcards(functions: PipelineFunctions, stateMachines: sfn.IStateMachine[], dropBucket: s3.IBucket, workBucket: s3.IBucket): void {
+function acknowledgeWildcards(
+  functions: PipelineFunctions,
+  stateMachines: sfn.IStateMachine[],
+  dropBucket: s3.IBucket,
+  workBucket: s3.IBucket,
+): void {
   const drop = arnInFinding(dropBucket, dropBucket.bucketArn);
   const work = arnInFinding(workBucket, workBucket.bucketArn);
   const reasons = {
-    dropObjects: [`Resource::${drop}/*`, 'Reads any photo of the drop bucket (read only): the photos of a batch are named at upload.'],
+    dropObjects: [
+      `Resource::${drop}/*`,
+      'Reads any photo of the drop bucket (read only): the photos of a batch are named at upload.',
+    ],
     runFiles: [`Resource::${work}/${RUNS_PREFIX}*`, 'Run data of the work bucket (runs/<run>/...), named at run time.'],
-    registry: [`Resource::${work}/${ASSET_REGISTRY_PREFIX}*`, 'The asset registry of the work bucket (one record per asset name).'],
-    batchRecords: [`Resource::${work}/${BATCH_STATE_PREFIX}*`, 'Writes the batch state records (batches/<run>.json) of the work bucket.'],
+    registry: [
+      `Resource::${work}/${ASSET_REGISTRY_PREFIX}*`,
+      'The asset registry of the work bucket (one record per asset name).',
+    ],
+    batchRecords: [
+      `Resource::${work}/${BATCH_STATE_PREFIX}*`,
+      'Writes the batch state records (batches/<run>.json) of the work bucket.',
+    ],
     tracing: ['Resource::*', 'X-Ray trace segments take no resource.'],
   } as const;
   const { functions: fn } = functions;
@@ -422,7 +468,9 @@ function preflightThresholdsOf(given: Partial<PreflightThresholds> | undefined):
   }
   const thresholds = withOverrides(DEFAULT_PREFLIGHT_THRESHOLDS, parsed.data);
   if (thresholds.maxPhotos !== null && thresholds.maxPhotos < thresholds.minPhotos) {
-    throw new Error(`InspectPipeline: preflight.maxPhotos ${thresholds.maxPhotos} is below minPhotos ${thresholds.minPhotos}: no flight could pass`);
+    throw new Error(
+      `InspectPipeline: preflight.maxPhotos ${thresholds.maxPhotos} is below minPhotos ${thresholds.minPhotos}: no flight could pass`,
+    );
   }
   return thresholds;
 }
@@ -439,7 +487,9 @@ function assertConcurrency(scope: Construct, props: InspectPipelineProps): void 
   whole('copyConcurrency', props.copyConcurrency, 40);
   whole('copyReservedConcurrency', props.copyReservedConcurrency, 100_000);
   if (props.throttleRetry !== undefined && props.throttleRetry.toSeconds() < 60) {
-    throw new Error(`InspectPipeline: throttleRetry must be at least 1 minute, got ${props.throttleRetry.toSeconds()} seconds`);
+    throw new Error(
+      `InspectPipeline: throttleRetry must be at least 1 minute, got ${props.throttleRetry.toSeconds()} seconds`,
+    );
   }
   const perFlight = props.copyConcurrency ?? 10;
   if (props.copyReservedConcurrency !== undefined && props.copyReservedConcurrency < perFlight) {

@@ -9,13 +9,13 @@ import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
 import {
   DEFAULT_THROTTLE_RETRY,
   notifySchedule,
+  type RetrySchedule,
   retryOn,
-  RetrySchedule,
   STEP_SCHEDULE,
   THROTTLING_ERRORS,
-  throttleSchedule,
   TIMEOUT_ERRORS,
   TRANSIENT_ERRORS,
+  throttleSchedule,
 } from './retry-policies';
 
 /**
@@ -45,7 +45,13 @@ interface TaskRetry {
  */
 const POLL_RETRY: TaskRetry = {
   errors: TIMEOUT_ERRORS,
-  schedule: { interval: Duration.seconds(30), backoffRate: 2, maxAttempts: 10, maxDelay: Duration.minutes(5), jitter: true },
+  schedule: {
+    interval: Duration.seconds(30),
+    backoffRate: 2,
+    maxAttempts: 10,
+    maxDelay: Duration.minutes(5),
+    jitter: true,
+  },
 };
 
 /** Publishing is retried this long at least, whatever fails but a permanent error. */
@@ -104,35 +110,62 @@ export class InspectionWorkflow extends Construct {
     const notifyFailed = this.notify('Notify failed', props.notify, 'inspection.failed').next(
       new sfn.Choice(this, 'Caused by the input?')
         .when(
-          sfn.Condition.and(sfn.Condition.isPresent('$.notification.cause'), sfn.Condition.stringEquals('$.notification.cause', 'input')),
-          new sfn.Succeed(this, 'Input refused', { comment: "The person's input was refused; the notification says what to fix" }),
+          sfn.Condition.and(
+            sfn.Condition.isPresent('$.notification.cause'),
+            sfn.Condition.stringEquals('$.notification.cause', 'input'),
+          ),
+          new sfn.Succeed(this, 'Input refused', {
+            comment: "The person's input was refused; the notification says what to fix",
+          }),
         )
-        .otherwise(new sfn.Fail(this, 'Inspection failed', { error: 'InspectionFailed', cause: 'The inspection failed; see the notification' })),
+        .otherwise(
+          new sfn.Fail(this, 'Inspection failed', {
+            error: 'InspectionFailed',
+            cause: 'The inspection failed; see the notification',
+          }),
+        ),
     );
     const failAt = (stage: string) =>
-      new sfn.Pass(this, `${capitalize(stage)} failed`, { result: sfn.Result.fromObject({ stage }), resultPath: '$.failure' }).next(notifyFailed);
+      new sfn.Pass(this, `${capitalize(stage)} failed`, {
+        result: sfn.Result.fromObject({ stage }),
+        resultPath: '$.failure',
+      }).next(notifyFailed);
 
     // Preparing again returns what the first attempt prepared once it was recorded.
-    const prepare = this.invoke('Prepare inspection', props.prepare, {
-      'request.$': '$',
-      'batchId.$': '$$.Execution.Name',
-    }, '$.prepared', { errors: [...TIMEOUT_ERRORS, 'FolderClaimContendedError'] });
+    const prepare = this.invoke(
+      'Prepare inspection',
+      props.prepare,
+      {
+        'request.$': '$',
+        'batchId.$': '$$.Execution.Name',
+      },
+      '$.prepared',
+      { errors: [...TIMEOUT_ERRORS, 'FolderClaimContendedError'] },
+    );
     // One batch, one decision: a folder that a run already closed gets no second inspection behind the user's back.
     const notifyLate = this.notify('Notify late photos', props.notify, 'inspection.late_photos').next(
       new sfn.Succeed(this, 'Late photos reported'),
     );
-    const notifySkipped = this.notify('Notify skipped', props.notify, 'inspection.skipped').next(new sfn.Succeed(this, 'Run skipped'));
+    const notifySkipped = this.notify('Notify skipped', props.notify, 'inspection.skipped').next(
+      new sfn.Succeed(this, 'Run skipped'),
+    );
     prepare.addCatch(notifyLate, { errors: ['LatePhotosError'], resultPath: '$.error' });
     prepare.addCatch(notifySkipped, { errors: ['BatchAlreadyClosedError'], resultPath: '$.error' });
     prepare.addCatch(new sfn.Succeed(this, 'Nothing new'), { errors: ['NothingNewError'] });
     prepare.addCatch(failAt('prepare'), { resultPath: '$.error' });
 
-    const copyChunk = this.invoke('Copy chunk', props.copy, {
-      'runPrefix.$': '$.runPrefix',
-      'dropBucket.$': '$.dropBucket',
-      'inspectionId.$': '$.inspectionId',
-      'chunkIndex.$': '$.chunk.index',
-    }, undefined, { errors: [...TIMEOUT_ERRORS, 'PhotoCopyError', 'CopySizeMismatchError'] });
+    const copyChunk = this.invoke(
+      'Copy chunk',
+      props.copy,
+      {
+        'runPrefix.$': '$.runPrefix',
+        'dropBucket.$': '$.dropBucket',
+        'inspectionId.$': '$.inspectionId',
+        'chunkIndex.$': '$.chunk.index',
+      },
+      undefined,
+      { errors: [...TIMEOUT_ERRORS, 'PhotoCopyError', 'CopySizeMismatchError'] },
+    );
     // A Catch cannot leave the Map: the chunk fails with its own error, which the Map's Catch sends to "Notify failed".
     copyChunk.addCatch(new sfn.Fail(this, 'Chunk failed', { errorPath: '$.Error', causePath: '$.Cause' }));
     const copyPhotos = new sfn.Map(this, 'Copy photos', {
@@ -148,31 +181,54 @@ export class InspectionWorkflow extends Construct {
     }).itemProcessor(copyChunk);
     copyPhotos.addCatch(failAt('copy'), { resultPath: '$.error' });
 
-    const register = this.invoke('Register photos', props.register, {
-      'runPrefix.$': '$.prepared.runPrefix',
-      'inspectionId.$': '$.prepared.inspection.id',
-      'copy.$': '$.copy',
-    }, '$.registration', { errors: TIMEOUT_ERRORS });
+    const register = this.invoke(
+      'Register photos',
+      props.register,
+      {
+        'runPrefix.$': '$.prepared.runPrefix',
+        'inspectionId.$': '$.prepared.inspection.id',
+        'copy.$': '$.copy',
+      },
+      '$.registration',
+      { errors: TIMEOUT_ERRORS },
+    );
     // Registering a key again names the same image, so a step retried after it took effect is harmless.
     register.addCatch(failAt('register'), { resultPath: '$.error' });
 
     // A retried start reads the status it recorded before its first request, so processing never starts twice.
-    const start = this.invoke('Start processing', props.startProcessing, {
-      'runPrefix.$': '$.prepared.runPrefix',
-      'inspectionId.$': '$.prepared.inspection.id',
-    }, '$.processing', { errors: TIMEOUT_ERRORS });
+    const start = this.invoke(
+      'Start processing',
+      props.startProcessing,
+      {
+        'runPrefix.$': '$.prepared.runPrefix',
+        'inspectionId.$': '$.prepared.inspection.id',
+      },
+      '$.processing',
+      { errors: TIMEOUT_ERRORS },
+    );
     start.addCatch(failAt('processing'), { resultPath: '$.error' });
 
-    const wait = new sfn.Wait(this, 'Wait for processing', { time: sfn.WaitTime.secondsPath('$.processing.poll.waitSeconds') });
-    const check = this.invoke('Check processing status', props.checkStatus, {
-      'batchId.$': '$$.Execution.Name',
-      'inspectionId.$': '$.prepared.inspection.id',
-      'deadline.$': '$.processing.deadline',
-      'pollCount.$': '$.processing.poll.pollCount',
-    }, '$.processing.poll', POLL_RETRY);
+    const wait = new sfn.Wait(this, 'Wait for processing', {
+      time: sfn.WaitTime.secondsPath('$.processing.poll.waitSeconds'),
+    });
+    const check = this.invoke(
+      'Check processing status',
+      props.checkStatus,
+      {
+        'batchId.$': '$$.Execution.Name',
+        'inspectionId.$': '$.prepared.inspection.id',
+        'deadline.$': '$.processing.deadline',
+        'pollCount.$': '$.processing.poll.pollCount',
+      },
+      '$.processing.poll',
+      POLL_RETRY,
+    );
     // Pix4D goes on processing whatever happens here: a status not read yet is read at the next poll.
     const keepPolling = new sfn.Pass(this, 'Keep polling');
-    check.addCatch(keepPolling, { errors: [...THROTTLING_ERRORS, ...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], resultPath: '$.processing.checkError' });
+    check.addCatch(keepPolling, {
+      errors: [...THROTTLING_ERRORS, ...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS],
+      resultPath: '$.processing.checkError',
+    });
     check.addCatch(failAt('status'), { resultPath: '$.error' });
 
     const notifyCompleted = this.notify('Notify completed', props.notify, 'inspection.completed').next(
@@ -180,7 +236,9 @@ export class InspectionWorkflow extends Construct {
     );
     // Notified and counted (InspectionsTimedOut, which has its own alarm): not an execution failure.
     const notifyTimedOut = this.notify('Notify timed out', props.notify, 'inspection.timed_out').next(
-      new sfn.Succeed(this, 'Inspection timed out', { comment: 'Processing passed its deadline; the notification says so' }),
+      new sfn.Succeed(this, 'Inspection timed out', {
+        comment: 'Processing passed its deadline; the notification says so',
+      }),
     );
     const done = new sfn.Choice(this, 'Processing done?')
       .when(sfn.Condition.stringEquals('$.processing.poll.outcome', 'completed'), notifyCompleted)
@@ -199,7 +257,14 @@ export class InspectionWorkflow extends Construct {
       tracingEnabled: true,
       logs: executionLogging(this, props.logRetention),
     });
-    acknowledgeInvokeWildcards(this.stateMachine, [props.prepare, props.copy, props.register, props.startProcessing, props.checkStatus, props.notify]);
+    acknowledgeInvokeWildcards(this.stateMachine, [
+      props.prepare,
+      props.copy,
+      props.register,
+      props.startProcessing,
+      props.checkStatus,
+      props.notify,
+    ]);
   }
 
   /**
@@ -241,9 +306,12 @@ export class InspectionWorkflow extends Construct {
       resultPath: '$.notification',
     });
     task.addRetry(retryOn([...THROTTLING_ERRORS, ...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], this.notifying));
-    task.addCatch(new sfn.Fail(this, `${name} did not publish`, { error: 'NotificationFailed', causePath: '$.error.Cause' }), {
-      resultPath: '$.error',
-    });
+    task.addCatch(
+      new sfn.Fail(this, `${name} did not publish`, { error: 'NotificationFailed', causePath: '$.error.Cause' }),
+      {
+        resultPath: '$.error',
+      },
+    );
     return task;
   }
 }

@@ -51,7 +51,7 @@ export class PipelineAlarms extends Construct {
         period: METRIC_PERIOD,
       }),
       description:
-        'A run failed for a reason of the pipeline or its services (Pix4Dinspect, S3, Lambda), not the person\'s input, ' +
+        "A run failed for a reason of the pipeline or its services (Pix4Dinspect, S3, Lambda), not the person's input, " +
         'or an execution of the inspection workflow failed (e.g. its notification could not be published). Look at ' +
         'the failed execution in Step Functions (its last state and error), the notification it published (stage and ' +
         "error) and the function logs of that stage; the operator CLI's retry runs the flight again once it is fixed.",
@@ -67,13 +67,13 @@ export class PipelineAlarms extends Construct {
       description:
         'Lambda throttled the copy function: the account (or its reserved concurrency) has no room for more copies. ' +
         'Throttled copies are waited out (throttleRetry), but if this lasts, runs fail at copy: lower copyConcurrency, ' +
-        'raise copyReservedConcurrency or the account\'s Lambda concurrency quota.',
+        "raise copyReservedConcurrency or the account's Lambda concurrency quota.",
     });
     this.copyErrors = atLeastOnce(this, 'CopyErrors', {
       metric: props.copyFunction.metricErrors(sum),
       description:
         'An invocation of the copy function failed (a photo not copied, a timeout, an error of S3 or Pix4Dinspect). ' +
-        'A transient failure is tried again; look at the copy function\'s logs, and at the run if it then failed at copy.',
+        "A transient failure is tried again; look at the copy function's logs, and at the run if it then failed at copy.",
     });
     if (props.alarmAction) {
       for (const alarm of this.alarms) alarm.addAlarmAction(props.alarmAction);
@@ -86,7 +86,11 @@ export class PipelineAlarms extends Construct {
   }
 }
 
-function atLeastOnce(scope: Construct, id: string, options: { metric: cloudwatch.IMetric; description: string }): cloudwatch.Alarm {
+function atLeastOnce(
+  scope: Construct,
+  id: string,
+  options: { metric: cloudwatch.IMetric; description: string },
+): cloudwatch.Alarm {
   return new cloudwatch.Alarm(scope, id, {
     alarmDescription: options.description,
     metric: options.metric,

@@ -1,10 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { suggest } from '../src/suggest';
-import { withoutUndefined } from '../src/without-undefined';
 import { processingParametersSchema } from '../src/pix4d/schemas';
 import { DEFAULT_PREFLIGHT_THRESHOLDS, PREFLIGHT_THRESHOLD_SCHEMAS } from '../src/preflight/preflight';
+import { suggest } from '../src/suggest';
+import { withoutUndefined } from '../src/without-undefined';
 import type { InspectPipelineProps } from './inspect-pipeline';
 
 /**
@@ -144,7 +144,11 @@ const SETTINGS = {
     text,
     z.string().regex(SECRET_ARN),
   ),
-  topicArn: setting('an SNS standard topic ARN (arn:aws:sns:<region>:<account>:<name>)', text, z.string().regex(TOPIC_ARN)),
+  topicArn: setting(
+    'an SNS standard topic ARN (arn:aws:sns:<region>:<account>:<name>)',
+    text,
+    z.string().regex(TOPIC_ARN),
+  ),
   quietPeriodMinutes: setting(
     `a number of minutes from 0 to ${MAX_QUIET_PERIOD_MINUTES} in whole seconds (0 waits for manifest.json; the batch waiter gives up after 7 days)`,
     numeric,
@@ -187,7 +191,11 @@ const SETTINGS = {
     z.number().refine((value) => LOG_RETENTION_DAYS.includes(value)),
   ),
   runRetentionDays: setting('a whole number of days of 1 or more, longer than the deadline', numeric, days()),
-  minPhotos: setting('a whole number of 1 or more (the pre-flight refuses a flight with fewer photos)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.minPhotos),
+  minPhotos: setting(
+    'a whole number of 1 or more (the pre-flight refuses a flight with fewer photos)',
+    numeric,
+    PREFLIGHT_THRESHOLD_SCHEMAS.minPhotos,
+  ),
   maxPhotos: setting(
     'a whole number of 1 or more, or none for no limit (the pre-flight refuses a flight with more photos)',
     (value) => (text(value) === 'none' ? null : numeric(value)),
@@ -198,8 +206,16 @@ const SETTINGS = {
     numeric,
     PREFLIGHT_THRESHOLD_SCHEMAS.minGeotaggedShare,
   ),
-  maxFlightHours: setting('a number of hours above 0 (the pre-flight warns when capture times span more)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.maxFlightHours),
-  maxSpreadMeters: setting('a number of metres above 0 (the pre-flight warns when positions spread wider)', numeric, PREFLIGHT_THRESHOLD_SCHEMAS.maxSpreadMeters),
+  maxFlightHours: setting(
+    'a number of hours above 0 (the pre-flight warns when capture times span more)',
+    numeric,
+    PREFLIGHT_THRESHOLD_SCHEMAS.maxFlightHours,
+  ),
+  maxSpreadMeters: setting(
+    'a number of metres above 0 (the pre-flight warns when positions spread wider)',
+    numeric,
+    PREFLIGHT_THRESHOLD_SCHEMAS.maxSpreadMeters,
+  ),
   dashboard: setting('true or false (whether the stack has its CloudWatch dashboard)', flag, z.boolean()),
   pix4dAuthUrl: setting('an https:// URL such as https://inspect.pix4d.com', text, httpsUrl()),
   pix4dApiUrl: setting('an https:// URL such as https://api.inspect.pix4d.com', text, httpsUrl()),
@@ -214,7 +230,9 @@ function httpsUrl(): z.ZodType<string> {
   return z.string().refine((value) => {
     try {
       const url = new URL(value);
-      return url.protocol === 'https:' && url.hostname !== '' && url.search === '' && url.hash === '' && url.username === '';
+      return (
+        url.protocol === 'https:' && url.hostname !== '' && url.search === '' && url.hash === '' && url.username === ''
+      );
     } catch {
       return false;
     }
@@ -282,7 +300,13 @@ function detail(issue: z.core.$ZodIssue): string {
 function shown(value: unknown): string {
   // Text as typed (quoted only when its spaces would hide where it ends), JSON values as JSON.
   const text =
-    typeof value === 'string' ? (/\s/.test(value) ? JSON.stringify(value) : value) : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+    typeof value === 'string'
+      ? /\s/.test(value)
+        ? JSON.stringify(value)
+        : value
+      : typeof value === 'object' && value !== null
+        ? JSON.stringify(value)
+        : String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -291,7 +315,9 @@ function crossCheckProblems(settings: Settings): string[] {
   const problems: string[] = [];
   const minPhotos = settings.minPhotos ?? DEFAULT_PREFLIGHT_THRESHOLDS.minPhotos;
   if (typeof settings.maxPhotos === 'number' && settings.maxPhotos < minPhotos) {
-    problems.push(`CDK context maxPhotos ${settings.maxPhotos} is below minPhotos ${minPhotos}: no flight could pass the pre-flight`);
+    problems.push(
+      `CDK context maxPhotos ${settings.maxPhotos} is below minPhotos ${minPhotos}: no flight could pass the pre-flight`,
+    );
   }
   if (settings.secretArn !== undefined && settings.secretName !== undefined) {
     problems.push('CDK context secretArn and secretName conflict: give one of them (or neither, for a new secret)');
@@ -310,7 +336,9 @@ function crossCheckProblems(settings: Settings): string[] {
 
 function preflightProps(settings: Settings): InspectPipelineProps['preflight'] {
   const keys = Object.keys(PREFLIGHT_THRESHOLD_SCHEMAS) as (keyof typeof PREFLIGHT_THRESHOLD_SCHEMAS)[];
-  const given = Object.fromEntries(keys.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]]));
+  const given = Object.fromEntries(
+    keys.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]]),
+  );
   return Object.keys(given).length === 0 ? undefined : given;
 }
 

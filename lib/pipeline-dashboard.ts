@@ -1,19 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   CLOSE_TRIGGERS,
   FAILURE_CAUSES,
   FAILURE_STAGES,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
   type MetricDimensionsArgument,
   type MetricName,
   type MetricSpec,
   type MetricUnitName,
-  METRICS_NAMESPACE,
-  METRICS_SERVICE,
   PIPELINE_METRICS,
   STATUS_CLASSES,
 } from '../src/observability/pipeline-metrics';
@@ -50,7 +50,10 @@ const DEFAULT_STATISTIC: Readonly<Record<MetricUnitName, string>> = {
  * or an alarm, that never gets data). Sum for counts and bytes, Average for durations and throughput, 5 minutes;
  * change them with `.with(...)`.
  */
-export function pipelineMetric<N extends MetricName>(name: N, ...dimensions: MetricDimensionsArgument<N>): cloudwatch.Metric {
+export function pipelineMetric<N extends MetricName>(
+  name: N,
+  ...dimensions: MetricDimensionsArgument<N>
+): cloudwatch.Metric {
   return metricOf(name, dimensions[0] ?? {});
 }
 
@@ -59,12 +62,15 @@ function metricOf(name: MetricName, dimensions: Readonly<Record<string, string>>
   const expected = [...spec.dimensions].sort();
   const given = Object.keys(dimensions).sort();
   if (expected.join(',') !== given.join(',')) {
-    throw new Error(`pipelineMetric: ${name} has the dimensions ${expected.join(', ') || 'none'} besides service, got ${given.join(', ') || 'none'}`);
+    throw new Error(
+      `pipelineMetric: ${name} has the dimensions ${expected.join(', ') || 'none'} besides service, got ${given.join(', ') || 'none'}`,
+    );
   }
   for (const dimension of spec.dimensions) {
     const known = DIMENSION_VALUES[dimension as PipelineDimension];
     const value = dimensions[dimension] ?? '';
-    if (!known.includes(value)) throw new Error(`pipelineMetric: ${name} ${dimension} is one of ${known.join(', ')}, got ${value}`);
+    if (!known.includes(value))
+      throw new Error(`pipelineMetric: ${name} ${dimension} is one of ${known.join(', ')}, got ${value}`);
   }
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
@@ -78,7 +84,10 @@ function metricOf(name: MetricName, dimensions: Readonly<Record<string, string>>
 /** Every combination of the metric's dimension values: one for a metric without dimensions. */
 function dimensionCombinations(name: MetricName): Record<string, string>[] {
   return (PIPELINE_METRICS[name].dimensions as readonly PipelineDimension[]).reduce<Record<string, string>[]>(
-    (combinations, dimension) => combinations.flatMap((combination) => DIMENSION_VALUES[dimension].map((value) => ({ ...combination, [dimension]: value }))),
+    (combinations, dimension) =>
+      combinations.flatMap((combination) =>
+        DIMENSION_VALUES[dimension].map((value) => ({ ...combination, [dimension]: value })),
+      ),
     [{}],
   );
 }
@@ -134,9 +143,15 @@ class DashboardLines {
   private readonly shown = new Set<MetricName>();
 
   /** One line per dimension value of `name`, labelled in plain words. */
-  lines(name: MetricName, label: (dimensions: Record<string, string>) => string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric[] {
+  lines(
+    name: MetricName,
+    label: (dimensions: Record<string, string>) => string,
+    options: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric[] {
     this.shown.add(name);
-    return dimensionCombinations(name).map((dimensions) => metricOf(name, dimensions).with({ label: label(dimensions), ...options }));
+    return dimensionCombinations(name).map((dimensions) =>
+      metricOf(name, dimensions).with({ label: label(dimensions), ...options }),
+    );
   }
 
   line(name: MetricName, label: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric[] {
@@ -145,13 +160,18 @@ class DashboardLines {
 
   assertEveryMetricShown(): void {
     const missing = (Object.keys(PIPELINE_METRICS) as MetricName[]).filter((name) => !this.shown.has(name));
-    if (missing.length > 0) throw new Error(`PipelineDashboard: no widget shows ${missing.join(', ')}; add it to a widget`);
+    if (missing.length > 0)
+      throw new Error(`PipelineDashboard: no widget shows ${missing.join(', ')}; add it to a widget`);
   }
 }
 
 const SUM = { statistic: cloudwatch.Stats.SUM, period: METRIC_PERIOD };
 
-function graph(title: string, left: cloudwatch.IMetric[], more: Partial<cloudwatch.GraphWidgetProps> = {}): cloudwatch.GraphWidget {
+function graph(
+  title: string,
+  left: cloudwatch.IMetric[],
+  more: Partial<cloudwatch.GraphWidgetProps> = {},
+): cloudwatch.GraphWidget {
   return new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...more });
 }
 
@@ -162,7 +182,7 @@ function headerWidgets(props: PipelineDashboardProps): cloudwatch.IWidget[] {
       markdown:
         '## Inspect pipeline\nEvery closed flight is one run of the inspection workflow. A run refused for the ' +
         "person's input (manifest, pre-flight, no photos) ends Succeeded at *Input refused*: the notification " +
-        'tells them what to fix and nobody is paged. The alarms page for the pipeline\'s own trouble only.',
+        "tells them what to fix and nobody is paged. The alarms page for the pipeline's own trouble only.",
       width: props.alarms?.length ? 12 : 24,
       height: 3,
     }),
@@ -184,7 +204,13 @@ function runWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
     period: METRIC_PERIOD,
   });
   return [
-    graph('Flights closed', lines.lines('BatchesClosed', ({ trigger }) => (trigger === 'manifest' ? 'By manifest.json' : 'After the quiet period')), { stacked: true }),
+    graph(
+      'Flights closed',
+      lines.lines('BatchesClosed', ({ trigger }) =>
+        trigger === 'manifest' ? 'By manifest.json' : 'After the quiet period',
+      ),
+      { stacked: true },
+    ),
     graph('How runs ended', [
       ...lines.line('InspectionsCompleted', 'Completed'),
       failedTotal,
@@ -199,7 +225,11 @@ function runWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
 /** Where runs failed, and how long their stages took. */
 function failureWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
   return [
-    graph('Where runs failed', lines.lines('FailuresByStage', ({ stage }) => `At ${stage}`), { stacked: true, width: 12 }),
+    graph(
+      'Where runs failed',
+      lines.lines('FailuresByStage', ({ stage }) => `At ${stage}`),
+      { stacked: true, width: 12 },
+    ),
     graph(
       'Time from close to processing, processing, close to notification',
       [
@@ -218,7 +248,9 @@ function failureWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
 /** The copy of the photos to Pix4Dinspect's bucket. */
 function copyWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
   return [
-    graph('Photos and bytes copied', lines.line('PhotosCopied', 'Photos'), { right: lines.line('BytesCopied', 'Bytes') }),
+    graph('Photos and bytes copied', lines.line('PhotosCopied', 'Photos'), {
+      right: lines.line('BytesCopied', 'Bytes'),
+    }),
     graph('Copy speed per chunk', [
       ...lines.line('CopyThroughput', 'Average chunk'),
       // A slow chunk, not a fast one, is what runs into the copy function's timeout.
@@ -231,10 +263,17 @@ function copyWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
 /** Pix4Dinspect's answers. */
 function pix4dWidgets(lines: DashboardLines): cloudwatch.IWidget[] {
   return [
-    graph('Pix4Dinspect calls by answer', lines.lines('Pix4dApiCalls', ({ statusClass }) => answerLabel(statusClass!)), { stacked: true, width: 12 }),
+    graph(
+      'Pix4Dinspect calls by answer',
+      lines.lines('Pix4dApiCalls', ({ statusClass }) => answerLabel(statusClass!)),
+      { stacked: true, width: 12 },
+    ),
     graph(
       'Pix4Dinspect retries and failed calls',
-      [...lines.line('Pix4dApiRetries', 'Sent again'), ...lines.lines('Pix4dApiErrors', ({ statusClass }) => `Failed after retries: ${answerLabel(statusClass!)}`)],
+      [
+        ...lines.line('Pix4dApiRetries', 'Sent again'),
+        ...lines.lines('Pix4dApiErrors', ({ statusClass }) => `Failed after retries: ${answerLabel(statusClass!)}`),
+      ],
       { width: 12 },
     ),
   ];
@@ -253,8 +292,16 @@ function plumbingWidgets(lines: DashboardLines, props: PipelineDashboardProps): 
       ...lines.line('ManifestsMisplaced', 'Manifests outside a batch folder'),
     ]),
     graph('Ingest queue and dead-letter queue depth', [
-      props.queue.metricApproximateNumberOfMessagesVisible({ label: 'Ingest queue', statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD }),
-      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Dead-letter queue', statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD }),
+      props.queue.metricApproximateNumberOfMessagesVisible({
+        label: 'Ingest queue',
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: METRIC_PERIOD,
+      }),
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        label: 'Dead-letter queue',
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: METRIC_PERIOD,
+      }),
     ]),
     // Step Functions publishes no count of running executions per state machine: started and how they ended.
     graph(
@@ -274,10 +321,21 @@ function functionWidgets(props: PipelineDashboardProps): cloudwatch.IWidget[] {
   const eachFunction = (metric: (fn: lambda.IFunction, step: PipelineStep) => cloudwatch.IMetric) =>
     PIPELINE_STEPS.map((step) => metric(props.functions[step], step));
   return [
-    graph('Function errors', eachFunction((fn, label) => fn.metricErrors({ ...SUM, label }))),
-    graph('Function throttles', eachFunction((fn, label) => fn.metricThrottles({ ...SUM, label }))),
+    graph(
+      'Function errors',
+      eachFunction((fn, label) => fn.metricErrors({ ...SUM, label })),
+    ),
+    graph(
+      'Function throttles',
+      eachFunction((fn, label) => fn.metricThrottles({ ...SUM, label })),
+    ),
     // The longest invocation, against the function's timeout (copy 15 minutes, prepare and register 5, ...).
-    graph('Function duration (max)', eachFunction((fn, label) => fn.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD, label }))),
+    graph(
+      'Function duration (max)',
+      eachFunction((fn, label) =>
+        fn.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period: METRIC_PERIOD, label }),
+      ),
+    ),
   ];
 }
 

@@ -1,13 +1,22 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 
 /** The Lambda behind each step; its name is the folder under `functions/`. */
-export const PIPELINE_STEPS = ['ingest', 'check-batch', 'prepare', 'copy', 'register', 'start-processing', 'check-status', 'notify'] as const;
+export const PIPELINE_STEPS = [
+  'ingest',
+  'check-batch',
+  'prepare',
+  'copy',
+  'register',
+  'start-processing',
+  'check-status',
+  'notify',
+] as const;
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 /** Metadata key on each function's CloudFormation resource naming its step (local mode maps tasks by it). */
@@ -37,14 +46,38 @@ export function prebuiltHandlerFolder(step: PipelineStep): string {
 }
 
 const SETTINGS: Record<PipelineStep, { timeout: Duration; memorySize: number; description: string }> = {
-  ingest: { timeout: Duration.seconds(60), memorySize: 256, description: 'S3 notifications from SQS -> workflow executions' },
-  'check-batch': { timeout: Duration.seconds(120), memorySize: 512, description: 'Has a batch been quiet for the quiet period?' },
-  prepare: { timeout: Duration.minutes(5), memorySize: 1024, description: 'Manifest, photo list, asset and inspection' },
+  ingest: {
+    timeout: Duration.seconds(60),
+    memorySize: 256,
+    description: 'S3 notifications from SQS -> workflow executions',
+  },
+  'check-batch': {
+    timeout: Duration.seconds(120),
+    memorySize: 512,
+    description: 'Has a batch been quiet for the quiet period?',
+  },
+  prepare: {
+    timeout: Duration.minutes(5),
+    memorySize: 1024,
+    description: 'Manifest, photo list, asset and inspection',
+  },
   // Peak buffers with the defaults: 8 objects x 8 MiB parts x 2 parts in flight = 128 MiB.
-  copy: { timeout: Duration.minutes(15), memorySize: 1024, description: 'Streams one chunk of photos into Inspect\'s bucket' },
+  copy: {
+    timeout: Duration.minutes(15),
+    memorySize: 1024,
+    description: "Streams one chunk of photos into Inspect's bucket",
+  },
   register: { timeout: Duration.minutes(5), memorySize: 512, description: 'Registers the copied photos' },
-  'start-processing': { timeout: Duration.minutes(2), memorySize: 256, description: 'Starts processing (consumes allowance)' },
-  'check-status': { timeout: Duration.minutes(1), memorySize: 256, description: 'Reads and classifies the processing status' },
+  'start-processing': {
+    timeout: Duration.minutes(2),
+    memorySize: 256,
+    description: 'Starts processing (consumes allowance)',
+  },
+  'check-status': {
+    timeout: Duration.minutes(1),
+    memorySize: 256,
+    description: 'Reads and classifies the processing status',
+  },
   notify: { timeout: Duration.minutes(1), memorySize: 256, description: 'Publishes the outcome notification' },
 };
 
@@ -75,10 +108,14 @@ export class PipelineFunctions extends Construct {
         timeout: settings.timeout,
         memorySize: settings.memorySize,
         description: settings.description,
-        ...(props.reservedConcurrency?.[step] === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency[step] }),
+        ...(props.reservedConcurrency?.[step] === undefined
+          ? {}
+          : { reservedConcurrentExecutions: props.reservedConcurrency[step] }),
         tracing: lambda.Tracing.ACTIVE,
         loggingFormat: lambda.LoggingFormat.JSON,
-        logGroup: new logs.LogGroup(this, `${pascal(step)}Logs`, { retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS }),
+        logGroup: new logs.LogGroup(this, `${pascal(step)}Logs`, {
+          retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        }),
         environment: {
           // Stack traces in the logs name functions/... and src/... lines, not the minified bundle's. On Node 24 this
           // costs nothing at init; the map is decoded at the first error (docs/benchmarks.md, cold start).

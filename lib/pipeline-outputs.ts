@@ -1,8 +1,8 @@
 import { CfnOutput } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { PreflightThresholds } from '../src/preflight/preflight';
 
@@ -53,17 +53,26 @@ export function uploadExample(dropBucketName: string): string {
   return `aws s3 cp ./my-flight/ ${folder} --recursive --exclude manifest.json && aws s3 cp ./my-flight/manifest.json ${folder}`;
 }
 
-export function pipelineOutputValues(sources: PipelineOutputSources): Readonly<Record<PipelineOutputName, PipelineOutputValue>> {
+export function pipelineOutputValues(
+  sources: PipelineOutputSources,
+): Readonly<Record<PipelineOutputName, PipelineOutputValue>> {
   return {
     DropBucketName: { value: sources.dropBucket.bucketName, description: 'Drop flights here, as <asset>/<flight>/...' },
-    WorkBucketName: { value: sources.workBucket.bucketName, description: 'Run data, asset registry and batch states (batches/)' },
+    WorkBucketName: {
+      value: sources.workBucket.bucketName,
+      description: 'Run data, asset registry and batch states (batches/)',
+    },
     NotificationTopicArn: { value: sources.topic.topicArn, description: 'One message per outcome (schema version 1)' },
-    AlarmTopicArn: { value: sources.alarmTopic.topicArn, description: 'Operator alarms (DLQ, failed or timed-out executions)' },
+    AlarmTopicArn: {
+      value: sources.alarmTopic.topicArn,
+      description: 'Operator alarms (DLQ, failed or timed-out executions)',
+    },
     StateMachineArn: { value: sources.stateMachine.stateMachineArn, description: 'The inspection workflow' },
     BatchWaiterArn: { value: sources.batchWaiter.stateMachineArn, description: 'Closes batches without manifest.json' },
     Pix4dSecretArn: {
       value: sources.secret.secretArn,
-      description: 'Put the Pix4Dinspect account here as JSON {"username", "password", "apiKey", "organizationUuid" (optional)}',
+      description:
+        'Put the Pix4Dinspect account here as JSON {"username", "password", "apiKey", "organizationUuid" (optional)}',
     },
     UploadExample: {
       value: uploadExample(sources.dropBucket.bucketName),

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, RemovalPolicy, Stack, Token, Validations, type ArnComponents } from 'aws-cdk-lib';
+import { Arn, type ArnComponents, ArnFormat, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -87,7 +87,9 @@ export class Pix4dCredentials extends Construct {
       actions: ['secretsmanager:GetSecretValue'],
       resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
     });
-    secret.encryptionKey?.grantDecrypt(new kms.ViaServicePrincipal(`secretsmanager.${Stack.of(this).region}.amazonaws.com`, grantee.grantPrincipal));
+    secret.encryptionKey?.grantDecrypt(
+      new kms.ViaServicePrincipal(`secretsmanager.${Stack.of(this).region}.amazonaws.com`, grantee.grantPrincipal),
+    );
     return grant;
   }
 }
@@ -95,7 +97,9 @@ export class Pix4dCredentials extends Construct {
 function assertAtMostOneSource(props: Pix4dCredentialsProps): void {
   const given = (['existingSecret', 'secretArn', 'secretName'] as const).filter((key) => props[key] !== undefined);
   if (given.length > 0 && props.removalPolicy !== undefined) {
-    throw new Error(`Pix4dCredentials: removalPolicy applies to a created secret only, not to ${given[0]}; leave it out`);
+    throw new Error(
+      `Pix4dCredentials: removalPolicy applies to a created secret only, not to ${given[0]}; leave it out`,
+    );
   }
   if (given.length > 1) {
     throw new Error(

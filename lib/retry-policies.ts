@@ -21,7 +21,12 @@ export const TIMEOUT_ERRORS = ['Sandbox.Timedout', 'States.Timeout'];
 export const THROTTLING_ERRORS = [...LAMBDA_THROTTLING_ERRORS, ...AWS_THROTTLING_ERRORS];
 
 /** Errors that another attempt of any step may not meet: AWS's, Lambda's and Pix4Dinspect's transient ones. */
-export const TRANSIENT_ERRORS = [...LAMBDA_SERVICE_ERRORS, ...AWS_TRANSIENT_ERRORS, ...TRANSIENT_PIX4D_ERRORS, 'AssetRegistryBusyError'];
+export const TRANSIENT_ERRORS = [
+  ...LAMBDA_SERVICE_ERRORS,
+  ...AWS_TRANSIENT_ERRORS,
+  ...TRANSIENT_PIX4D_ERRORS,
+  'AssetRegistryBusyError',
+];
 
 /** How long throttling is waited out before a step fails. @see InspectPipelineProps.throttleRetryMinutes */
 export const DEFAULT_THROTTLE_RETRY = Duration.minutes(30);
@@ -48,7 +53,8 @@ export function longestWaitSeconds(schedule: RetrySchedule): number {
 /** The fewest attempts of `shape` whose computed waits add up to `budget` or more. */
 export function scheduleLasting(budget: Duration, shape: Omit<RetrySchedule, 'maxAttempts'>): RetrySchedule {
   let schedule: RetrySchedule = { ...shape, maxAttempts: 1 };
-  while (longestWaitSeconds(schedule) < budget.toSeconds()) schedule = { ...schedule, maxAttempts: schedule.maxAttempts + 1 };
+  while (longestWaitSeconds(schedule) < budget.toSeconds())
+    schedule = { ...schedule, maxAttempts: schedule.maxAttempts + 1 };
   return schedule;
 }
 
@@ -57,18 +63,34 @@ export function scheduleLasting(budget: Duration, shape: Omit<RetrySchedule, 'ma
  * in all; on average about half, since each wait is random up to its computed length).
  */
 export function throttleSchedule(budget: Duration = DEFAULT_THROTTLE_RETRY): RetrySchedule {
-  return scheduleLasting(budget, { interval: Duration.seconds(5), backoffRate: 2, maxDelay: Duration.minutes(5), jitter: true });
+  return scheduleLasting(budget, {
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxDelay: Duration.minutes(5),
+    jitter: true,
+  });
 }
 
 /** The steps that run once per batch: five attempts from 5 s, at most 2 minutes apart, with jitter. */
-export const STEP_SCHEDULE: RetrySchedule = { interval: Duration.seconds(5), backoffRate: 2, maxDelay: Duration.minutes(2), maxAttempts: 5, jitter: true };
+export const STEP_SCHEDULE: RetrySchedule = {
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxDelay: Duration.minutes(2),
+  maxAttempts: 5,
+  jitter: true,
+};
 
 /**
  * Publishing the outcome: every failure but a permanent one is retried for at least `budget` without jitter, so
  * that a run's one message outlasts that much SNS trouble whatever the draw.
  */
 export function notifySchedule(budget: Duration): RetrySchedule {
-  return scheduleLasting(budget, { interval: Duration.seconds(10), backoffRate: 2, maxDelay: Duration.minutes(5), jitter: false });
+  return scheduleLasting(budget, {
+    interval: Duration.seconds(10),
+    backoffRate: 2,
+    maxDelay: Duration.minutes(5),
+    jitter: false,
+  });
 }
 
 /** A Retry of `errors` on `schedule`. */

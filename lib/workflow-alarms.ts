@@ -79,7 +79,9 @@ export class WorkflowAlarms extends Construct {
 
   /** The alarms: failed (unless left out), timed out, aborted. */
   get alarms(): readonly cloudwatch.Alarm[] {
-    return [this.executionsFailed, this.executionsTimedOut, this.executionsAborted].filter((alarm) => alarm !== undefined);
+    return [this.executionsFailed, this.executionsTimedOut, this.executionsAborted].filter(
+      (alarm) => alarm !== undefined,
+    );
   }
 }
 

@@ -4,7 +4,12 @@ export class UsageError extends Error {
 }
 
 /** A number option within bounds, or a UsageError that names the option. */
-export function parseNumberOption(name: string, value: string | undefined, min: number, max = Number.POSITIVE_INFINITY): number | undefined {
+export function parseNumberOption(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max = Number.POSITIVE_INFINITY,
+): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number) || number < min || number > max) {
@@ -15,14 +20,17 @@ export function parseNumberOption(name: string, value: string | undefined, min: 
 }
 
 /** One of a fixed set of values, or a UsageError that names the option and the choices. */
-export function parseChoiceOption<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
+export function parseChoiceOption<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) {
     throw new UsageError(`--${name} must be one of ${choices.join(', ')} (got "${value}")`);
   }
   return value as T;
 }
-
 
 /** A batch folder level (asset or flight): one non-empty folder name, or a UsageError that names the option. */
 export function parseFolderOption(name: string, value: string): string {

@@ -1,16 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliOptions, RunCli, Write } from './cli-types';
-import { EMBEDDED_S3_ACCESS_KEY, EMBEDDED_S3_REGION } from './s3/embedded-s3';
-import { aborted, type DroppedFlight, runLocalFlights } from './local-run';
-import { systemTimers } from '../src/timers';
-import { type InFlightBatch, type LocalPipeline, type LocalPipelineEvent, startLocalPipeline } from './pipeline/local-pipeline';
 import type { NotificationV1 } from '../src/notify/notification';
-import type { Simulator } from './simulator/simulator';
+import { systemTimers } from '../src/timers';
+import type { CliOptions, RunCli, Write } from './cli-types';
+import { aborted, type DroppedFlight, runLocalFlights } from './local-run';
 import type { FlightFigures } from './pipeline/flight-figures';
+import {
+  type InFlightBatch,
+  type LocalPipeline,
+  type LocalPipelineEvent,
+  startLocalPipeline,
+} from './pipeline/local-pipeline';
+import { EMBEDDED_S3_ACCESS_KEY, EMBEDDED_S3_REGION } from './s3/embedded-s3';
+import type { Simulator } from './simulator/simulator';
 
-type RunEvent = LocalPipelineEvent | { event: 'ready'; pipeline: LocalPipeline } | { event: 'dropped'; flight: DroppedFlight };
+type RunEvent =
+  | LocalPipelineEvent
+  | { event: 'ready'; pipeline: LocalPipeline }
+  | { event: 'dropped'; flight: DroppedFlight };
 
 /** The steps people see, by state name; the others (Pass, Choice...) are not worth a line. */
 const STAGES: Record<string, string> = {
@@ -45,7 +53,9 @@ const PARENT_POLL_MS = 1_000;
 const CLOSE_LIMIT_MS = 5_000;
 
 export const runCli: RunCli = async (options, write) => {
-  const report = options.json ? jsonReporter(write, !options.serve) : humanReporter(write, !options.serve && process.stdout.isTTY === true && process.stderr.isTTY === true);
+  const report = options.json
+    ? jsonReporter(write, !options.serve)
+    : humanReporter(write, !options.serve && process.stdout.isTTY === true && process.stderr.isTTY === true);
   const shutdown = new Shutdown(options.graceSeconds * 1000, report);
   // Listening first: a signal before that would end the process at once, the folder left.
   shutdown.listen();
@@ -75,7 +85,10 @@ async function runOnce(options: CliOptions, report: Reporter, shutdown: Shutdown
   if (result.refused.length > 0) {
     // On AWS these calls would fail the same way: the role in lib/ lacks a grant. (Before the outcomes, which come last.)
     if (options.json) write(`${JSON.stringify({ event: 'iam-refused', calls: result.refused })}\n`);
-    else write(`\nIAM refused ${result.refused.length} call(s) that the synthesized roles do not allow:\n${result.refused.map((call) => `  ${call.caller}: ${call.action} on ${call.resource}`).join('\n')}\n`);
+    else
+      write(
+        `\nIAM refused ${result.refused.length} call(s) that the synthesized roles do not allow:\n${result.refused.map((call) => `  ${call.caller}: ${call.action} on ${call.resource}`).join('\n')}\n`,
+      );
   }
   finish(result.notifications, result.figures);
   if (result.stopped === 'abandoned') return shutdown.exitCode;
@@ -121,13 +134,28 @@ async function serve(options: CliOptions, report: Reporter, shutdown: Shutdown, 
  * wrong: a manifest uploaded first closes the batch before its photos arrive), and a command that works as printed,
  * on the repository's sample flight.
  */
-function serveBanner(endpoint: { s3Endpoint: string; dropBucket: string; workBucket: string; region: string; accessKeyId: string; secretAccessKey: string }, graceSeconds: number, quietSeconds: number): string {
+function serveBanner(
+  endpoint: {
+    s3Endpoint: string;
+    dropBucket: string;
+    workBucket: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+  },
+  graceSeconds: number,
+  quietSeconds: number,
+): string {
   const folder = `s3://${endpoint.dropBucket}/tower-001/flight-1/`;
   const at = `--endpoint-url ${endpoint.s3Endpoint}`;
   const closing =
     quietSeconds > 0
-      ? [`A batch (a folder <asset>/<flight>/) closes ${quietSeconds} s after its last new object, or as soon as its manifest.json arrives.`]
-      : ['A batch (a folder <asset>/<flight>/) closes when its manifest.json arrives: upload manifest.json last, after the photos.'];
+      ? [
+          `A batch (a folder <asset>/<flight>/) closes ${quietSeconds} s after its last new object, or as soon as its manifest.json arrives.`,
+        ]
+      : [
+          'A batch (a folder <asset>/<flight>/) closes when its manifest.json arrives: upload manifest.json last, after the photos.',
+        ];
   // The aws CLI v2 would otherwise send checksummed aws-chunked bodies, which the embedded S3 server stores framed.
   const credentials = `  export AWS_ACCESS_KEY_ID=${endpoint.accessKeyId} AWS_SECRET_ACCESS_KEY=${endpoint.secretAccessKey} AWS_DEFAULT_REGION=${endpoint.region} AWS_REQUEST_CHECKSUM_CALCULATION=when_required`;
   const drop =
@@ -278,13 +306,17 @@ class Shutdown {
 
   private waiting(): boolean {
     const inFlight = this.pipeline?.inFlight();
-    return inFlight !== undefined && (inFlight.deliveries > 0 || inFlight.batches.some((batch) => !this.cutUploads.includes(batch.batch)));
+    return (
+      inFlight !== undefined &&
+      (inFlight.deliveries > 0 || inFlight.batches.some((batch) => !this.cutUploads.includes(batch.batch)))
+    );
   }
 
   /** One line per batch: a cut upload where it stopped, the others where their execution is. */
   private inFlight(): InFlightLine[] {
     const lines = new Map<string, string>(this.cutUploads.map((batch) => [batch, 'Uploading photos']));
-    for (const batch of this.pipeline?.inFlight().batches ?? []) if (!lines.has(batch.batch)) lines.set(batch.batch, stageOf(batch));
+    for (const batch of this.pipeline?.inFlight().batches ?? [])
+      if (!lines.has(batch.batch)) lines.set(batch.batch, stageOf(batch));
     return [...lines].map(([batch, stage]) => ({ batch, stage }));
   }
 
@@ -305,7 +337,13 @@ function stageOf(batch: InFlightBatch): string {
 interface Reporter {
   onEvent(event: RunEvent): void;
   /** The end of a run, with each notified flight's figures; `stoppedBy` when a stop request cut it short. */
-  finish(notifications: readonly NotificationV1[], flights: number, seconds: number, figures: readonly FlightFigures[], stoppedBy?: StopCause): void;
+  finish(
+    notifications: readonly NotificationV1[],
+    flights: number,
+    seconds: number,
+    figures: readonly FlightFigures[],
+    stoppedBy?: StopCause,
+  ): void;
   stopping(cause: StopCause, inFlight: readonly InFlightLine[], graceSeconds: number): void;
   stoppingNow(cause: StopCause): void;
   abandoned(batches: readonly InFlightLine[]): void;
@@ -337,11 +375,13 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
           line({ event: 'dropped', ...event.flight });
           return;
         case 'execution-started':
-          if (event.machine === 'inspection') line({ event: 'inspection-started', batch: event.batch, execution: event.name });
+          if (event.machine === 'inspection')
+            line({ event: 'inspection-started', batch: event.batch, execution: event.name });
           return;
         case 'state': {
           const stage = STAGES[event.state];
-          if (event.machine === 'inspection' && stage && event.state !== 'Check processing status') line({ event: 'stage', execution: event.execution, state: event.state });
+          if (event.machine === 'inspection' && stage && event.state !== 'Check processing status')
+            line({ event: 'stage', execution: event.execution, state: event.state });
           return;
         }
         case 'copy-started':
@@ -353,7 +393,8 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
           const batch = event.batch;
           if (batch === undefined || !copies.copied(batch)) return;
           const { copied, accepted } = copies.photos(batch);
-          if (copied < accepted && copied % Math.max(1, Math.floor(accepted / 20)) === 0) progress(batch, { lastPhoto: event.relativePath });
+          if (copied < accepted && copied % Math.max(1, Math.floor(accepted / 20)) === 0)
+            progress(batch, { lastPhoto: event.relativePath });
           return;
         }
         case 'copy-ended':
@@ -364,7 +405,13 @@ function jsonReporter(write: Write, holdNotifications = true): Reporter {
           if (!holdNotifications) line({ event: 'notification', message: event.message });
           return;
         case 'execution-ended':
-          line({ event: 'execution-ended', machine: event.machine, execution: event.name, status: event.status, stateTransitions: event.transitions });
+          line({
+            event: 'execution-ended',
+            machine: event.machine,
+            execution: event.name,
+            status: event.status,
+            stateTransitions: event.transitions,
+          });
           return;
         default:
           return;
@@ -475,9 +522,12 @@ function humanReporter(write: Write, interactive: boolean): Reporter {
     },
     finish(notifications, flights, seconds, figures, stoppedBy) {
       endBar();
-      if (figures.length > 0) write(`\nFrom the functions' metrics (what the dashboard shows):\n${figures.map(describeFigures).join('')}`);
+      if (figures.length > 0)
+        write(`\nFrom the functions' metrics (what the dashboard shows):\n${figures.map(describeFigures).join('')}`);
       const completed = notifications.filter((message) => message.type === 'inspection.completed').length;
-      write(`\n${stoppedBy ? `Stopped (${describeCause(stoppedBy)}): ` : ''}${completed} of ${flights} flight(s) completed in ${seconds.toFixed(1)} s.\n`);
+      write(
+        `\n${stoppedBy ? `Stopped (${describeCause(stoppedBy)}): ` : ''}${completed} of ${flights} flight(s) completed in ${seconds.toFixed(1)} s.\n`,
+      );
       if (simulator) {
         // What the runs left in Pix4Dinspect: one inspection per flight, whatever answers were lost on the way.
         const held = simulator.holdings();
@@ -546,10 +596,24 @@ interface CopyCounts {
  * which include the photos the copy itself skipped: copied + skipped then equals the batch's files.
  */
 class CopyTally {
-  private readonly batches = new Map<string, { found: number; accepted: number; skippedBefore: number; copied: number; ended?: { copied: number; skipped: number } }>();
+  private readonly batches = new Map<
+    string,
+    {
+      found: number;
+      accepted: number;
+      skippedBefore: number;
+      copied: number;
+      ended?: { copied: number; skipped: number };
+    }
+  >();
 
   started(event: { batch: string; found: number; accepted: number; skipped: number }): void {
-    this.batches.set(event.batch, { found: event.found, accepted: event.accepted, skippedBefore: event.skipped, copied: 0 });
+    this.batches.set(event.batch, {
+      found: event.found,
+      accepted: event.accepted,
+      skippedBefore: event.skipped,
+      copied: 0,
+    });
   }
 
   /** Counts a photo of the batch; false when it changes nothing (an unknown batch, a copy already counted in full). */
@@ -573,7 +637,8 @@ class CopyTally {
   of(batch: string): CopyCounts {
     const copy = this.batches.get(batch);
     if (!copy) return { copied: 0, skipped: 0, total: 0 };
-    if (copy.ended) return { copied: copy.ended.copied, skipped: copy.skippedBefore + copy.ended.skipped, total: copy.found };
+    if (copy.ended)
+      return { copied: copy.ended.copied, skipped: copy.skippedBefore + copy.ended.skipped, total: copy.found };
     return { copied: copy.copied, skipped: copy.skippedBefore, total: copy.found };
   }
 
@@ -590,7 +655,8 @@ function progressBar({ copied, skipped, total }: CopyCounts): string {
   const share = total > 0 ? Math.min(1, done / total) : 0;
   const filled = Math.round(share * width);
   const photos = `${copied} photo${copied === 1 ? '' : 's'} copied`;
-  const counts = skipped === 0 ? `${copied}/${total} photos copied` : `${done}/${total} files: ${photos}, ${skipped} skipped`;
+  const counts =
+    skipped === 0 ? `${copied}/${total} photos copied` : `${done}/${total} files: ${photos}, ${skipped} skipped`;
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${counts}`;
 }
 

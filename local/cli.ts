@@ -122,21 +122,30 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
   const { values } = parseCommandLine({ command: COMMAND, options: OPTIONS, aliases: ALIASES }, argv);
   if (values.help) return 'help';
   if (values.version) return 'version';
-  if (values.photos !== undefined && values.generate !== undefined) throw new UsageError('--photos and --generate exclude each other');
-  if (values.manifest !== undefined && values['no-manifest']) throw new UsageError('--manifest and --no-manifest exclude each other');
+  if (values.photos !== undefined && values.generate !== undefined)
+    throw new UsageError('--photos and --generate exclude each other');
+  if (values.manifest !== undefined && values['no-manifest'])
+    throw new UsageError('--manifest and --no-manifest exclude each other');
   if (values['quiet-seconds'] !== undefined && !values['no-manifest']) {
     throw new UsageError('--quiet-seconds needs --no-manifest (with a manifest, manifest.json closes the batch)');
   }
   if (values.serve) {
     const given = ONE_SHOT_ONLY.find((name) => values[name] !== undefined);
-    if (given) throw new UsageError(`--${given} has no effect with --serve: drop flights with any S3 client (the banner shows how)`);
+    if (given)
+      throw new UsageError(
+        `--${given} has no effect with --serve: drop flights with any S3 client (the banner shows how)`,
+      );
   }
   const generatedOnly = GENERATED_ONLY.find((name) => values[name]);
   if (generatedOnly !== undefined && values.serve) {
-    throw new UsageError(`--${generatedOnly} has no effect with --serve: it shapes the photos a one-shot run generates (leave out --serve, or --${generatedOnly})`);
+    throw new UsageError(
+      `--${generatedOnly} has no effect with --serve: it shapes the photos a one-shot run generates (leave out --serve, or --${generatedOnly})`,
+    );
   }
   if (generatedOnly !== undefined && values.photos !== undefined) {
-    throw new UsageError(`--${generatedOnly} has no effect with --photos: it shapes generated photos (leave out --photos, or --${generatedOnly})`);
+    throw new UsageError(
+      `--${generatedOnly} has no effect with --photos: it shapes generated photos (leave out --photos, or --${generatedOnly})`,
+    );
   }
   const asset = parseFolderOption('asset', values.asset ?? 'tower-001');
   const flight = parseFolderOption('flight', values.flight ?? 'flight-1');
@@ -145,7 +154,8 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
     ? false
     : values.manifest !== undefined
       ? readManifest(values.manifest)
-      : (photosManifest(values.photos) ?? ((flightFolder: string) => JSON.stringify({ inspection: { name: flightFolder } })));
+      : (photosManifest(values.photos) ??
+        ((flightFolder: string) => JSON.stringify({ inspection: { name: flightFolder } })));
   const simulatorSettings = withoutUndefined({
     errorRate: parseNumberOption('error-rate', values['error-rate'], 0, 1),
     lostAnswerRate: parseNumberOption('lost-answer-rate', values['lost-answer-rate'], 0, 1),
@@ -153,10 +163,18 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
     tokenTtlSeconds: parseNumberOption('token-ttl', values['token-ttl'], 1),
     credentialsTtlSeconds: parseNumberOption('credentials-ttl', values['credentials-ttl'], 1),
     processingSeconds: parseNumberOption('processing-seconds', values['processing-seconds'], 0) ?? 3,
-    processingOutcome: parseChoiceOption('processing-outcome', values['processing-outcome'], ['completed', 'failed', 'never'] as const),
+    processingOutcome: parseChoiceOption('processing-outcome', values['processing-outcome'], [
+      'completed',
+      'failed',
+      'never',
+    ] as const),
     retryAfterSeconds: values['rate-limit-rate'] === undefined ? undefined : 1,
   });
-  const simulatorAccount = withoutUndefined({ username: values.username, password: values.password, apiKey: values['api-key'] });
+  const simulatorAccount = withoutUndefined({
+    username: values.username,
+    password: values.password,
+    apiKey: values['api-key'],
+  });
   const deadlineSeconds = parseNumberOption('deadline-seconds', values['deadline-seconds'], 1);
   const s3Port = parseWholeNumber('s3-port', values['s3-port'], 0, 65535);
   const pix4dUrl = values['pix4d-url'];
@@ -164,7 +182,8 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
     json: values.json,
     serve: values.serve,
     graceSeconds: parseNumberOption('grace-seconds', values['grace-seconds'], 0) ?? 10,
-    logLevel: parseChoiceOption('log-level', values['log-level'], ['debug', 'info', 'warn', 'error'] as const) ?? 'warn',
+    logLevel:
+      parseChoiceOption('log-level', values['log-level'], ['debug', 'info', 'warn', 'error'] as const) ?? 'warn',
     run: {
       source: {
         ...(values.photos === undefined ? {} : { photosDir: values.photos }),
@@ -179,7 +198,9 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
       pipeline: {
         simulatorSettings,
         simulatorAccount,
-        quietPeriodSeconds: values['no-manifest'] ? (parseNumberOption('quiet-seconds', values['quiet-seconds'], 0.1) ?? 2) : 0,
+        quietPeriodSeconds: values['no-manifest']
+          ? (parseNumberOption('quiet-seconds', values['quiet-seconds'], 0.1) ?? 2)
+          : 0,
         duplicateEvents: parseWholeNumber('duplicate-events', values['duplicate-events'], 1, 100) ?? 1,
         ...(values['no-iam-check'] ? { iamCheck: false } : {}),
         ...(deadlineSeconds === undefined ? {} : { deadlineSeconds }),
@@ -193,7 +214,8 @@ function readOptions(argv: string[]): CliOptions | 'help' | 'version' {
 /** A count or a port: a number option that must also be whole. */
 function parseWholeNumber(name: string, value: string | undefined, min: number, max: number): number | undefined {
   const number = parseNumberOption(name, value, min, max);
-  if (number !== undefined && !Number.isInteger(number)) throw new UsageError(`--${name} must be a whole number between ${min} and ${max} (got "${value}")`);
+  if (number !== undefined && !Number.isInteger(number))
+    throw new UsageError(`--${name} must be a whole number between ${min} and ${max} (got "${value}")`);
   return number;
 }
 
@@ -206,7 +228,8 @@ function checkPhotosFolder(path: string): void {
     throw new UsageError(`--photos ${path}: ${fileProblem(error)} (give the folder that holds the flight's photos)`);
   }
   if (!isFolder) throw new UsageError(`--photos ${path} is a file, not a folder (give the folder that holds it)`);
-  if (!holdsAFile(path, true)) throw new UsageError(`--photos ${path} holds no file to upload (give the folder that holds the flight's photos)`);
+  if (!holdsAFile(path, true))
+    throw new UsageError(`--photos ${path} holds no file to upload (give the folder that holds the flight's photos)`);
 }
 
 /** Any file in the folder or below it, its top-level manifest.json aside (that one goes up as the manifest). */
@@ -218,7 +241,9 @@ function holdsAFile(folder: string, top: boolean): boolean {
     throw new UsageError(`--photos ${folder}: ${fileProblem(error)}`);
   }
   return entries.some(
-    (entry) => (entry.isFile() && !(top && entry.name === 'manifest.json')) || (entry.isDirectory() && holdsAFile(`${folder}/${entry.name}`, false)),
+    (entry) =>
+      (entry.isFile() && !(top && entry.name === 'manifest.json')) ||
+      (entry.isDirectory() && holdsAFile(`${folder}/${entry.name}`, false)),
   );
 }
 
@@ -265,12 +290,16 @@ function fileProblem(error: unknown): string {
 function externalPix4d(url: string): ExternalPix4d {
   const env = (name: string) => {
     const value = process.env[name]?.trim();
-    if (!value) throw new UsageError(`--pix4d-url needs the environment variable ${name} (npm run -s simulator prints the environment to set)`);
+    if (!value)
+      throw new UsageError(
+        `--pix4d-url needs the environment variable ${name} (npm run -s simulator prints the environment to set)`,
+      );
     return value;
   };
   const optionalUrl = (name: string) => {
     const value = process.env[name]?.trim() || undefined;
-    if (value !== undefined && !isHttpUrl(value)) throw new UsageError(`${name} must be an http(s) URL (got "${value}")`);
+    if (value !== undefined && !isHttpUrl(value))
+      throw new UsageError(`${name} must be an http(s) URL (got "${value}")`);
     return value;
   };
   if (!isHttpUrl(url)) throw new UsageError(`--pix4d-url must be an http(s) URL (got "${url}")`);
@@ -305,7 +334,12 @@ function isHttpUrl(value: string): boolean {
 /** localhost (and *.localhost), 127.0.0.0/8, ::1, or the "any" addresses, which reach this machine too. */
 function isThisMachine(url: string): boolean {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || ['::1', '0.0.0.0', '::'].includes(host);
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    ['::1', '0.0.0.0', '::'].includes(host)
+  );
 }
 
 /** What can be found wrong with the machine before the 5 s of start-up: a busy port, hosts that do not answer. */
@@ -328,33 +362,45 @@ function portError(error: unknown, port: number | undefined): UsageError | undef
   const code = (error as { code?: unknown })?.code;
   if ((code !== 'EADDRINUSE' && code !== 'EACCES') || port === undefined) return undefined;
   const problem = code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this user lacks';
-  return new UsageError(`port ${port} (--s3-port ${port}) ${problem}; choose another with --s3-port N, or omit --s3-port for any free port`);
+  return new UsageError(
+    `port ${port} (--s3-port ${port}) ${problem}; choose another with --s3-port N, or omit --s3-port for any free port`,
+  );
 }
 
 /** Every host of the external Pix4Dinspect answers a TCP connection, or the run is refused naming the setting. */
 async function checkReachable(pix4d: ExternalPix4d): Promise<void> {
   const s3 = pix4d.s3Endpoint
-    ? { url: pix4d.s3Endpoint, setting: `PIX4D_S3_ENDPOINT ${pix4d.s3Endpoint}`, fix: 'set PIX4D_S3_ENDPOINT to the S3 endpoint of its bucket (npm run -s simulator prints it)' }
+    ? {
+        url: pix4d.s3Endpoint,
+        setting: `PIX4D_S3_ENDPOINT ${pix4d.s3Endpoint}`,
+        fix: 'set PIX4D_S3_ENDPOINT to the S3 endpoint of its bucket (npm run -s simulator prints it)',
+      }
     : {
         url: 'https://s3.amazonaws.com',
         setting: 'AWS S3 (https://s3.amazonaws.com, as PIX4D_S3_ENDPOINT is not set)',
-        fix: 'check the network, or set PIX4D_S3_ENDPOINT to the S3 endpoint of that Pix4Dinspect\'s bucket',
+        fix: "check the network, or set PIX4D_S3_ENDPOINT to the S3 endpoint of that Pix4Dinspect's bucket",
       };
   const targets = [
     { url: pix4d.apiUrl, setting: `--pix4d-url ${pix4d.apiUrl}`, fix: 'is that Pix4Dinspect running? Check the URL' },
-    ...(pix4d.authUrl && pix4d.authUrl !== pix4d.apiUrl ? [{ url: pix4d.authUrl, setting: `PIX4D_AUTH_URL ${pix4d.authUrl}`, fix: 'check PIX4D_AUTH_URL' }] : []),
+    ...(pix4d.authUrl && pix4d.authUrl !== pix4d.apiUrl
+      ? [{ url: pix4d.authUrl, setting: `PIX4D_AUTH_URL ${pix4d.authUrl}`, fix: 'check PIX4D_AUTH_URL' }]
+      : []),
     { ...s3, setting: `the Inspect S3 endpoint, ${s3.setting}` },
   ];
   const problems = await Promise.all(targets.map((target) => connectionProblem(target.url)));
   const index = problems.findIndex((problem) => problem !== undefined);
-  if (index >= 0) throw new UsageError(`${targets[index]!.setting} cannot be reached (${problems[index]}): ${targets[index]!.fix}`);
+  if (index >= 0)
+    throw new UsageError(`${targets[index]!.setting} cannot be reached (${problems[index]}): ${targets[index]!.fix}`);
 }
 
 /** Why no TCP connection to the URL's host and port could be opened within REACH_LIMIT_MS; undefined when one was. */
 function connectionProblem(url: string): Promise<string | undefined> {
   const { hostname, port, protocol } = new URL(url);
   return new Promise((resolve) => {
-    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || (protocol === 'https:' ? 443 : 80)) });
+    const socket = connect({
+      host: hostname.replace(/^\[|\]$/g, ''),
+      port: Number(port || (protocol === 'https:' ? 443 : 80)),
+    });
     const done = (problem: string | undefined) => {
       clearTimeout(timer);
       socket.destroy();

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { version } from '../package.json';
 import { suggest } from '../src/suggest';
 import { UsageError } from './cli-options';
@@ -28,7 +28,9 @@ export interface CommandLine<T extends Options> {
   readonly aliases?: Readonly<Record<string, string>>;
 }
 
-type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ options: T & typeof CONVENTIONS; strict: true; allowPositionals: true }>>;
+type Parsed<T extends Options> = ReturnType<
+  typeof parseArgs<{ options: T & typeof CONVENTIONS; strict: true; allowPositionals: true }>
+>;
 
 /**
  * parseArgs with the conventions: the options of `line` and `--help`/`-h`, `--version` and `--debug`. A mistake
@@ -83,7 +85,9 @@ function usageErrorFrom(error: unknown, line: CommandLine<Options>, options: Opt
 export function unknownCommandError(command: string, commands: readonly string[], program: string): UsageError {
   const suggestion = suggest(command, commands);
   const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
-  return new UsageError(`unknown command "${command}"${hint} (one of ${commands.join(', ')}; ${program} --help lists them)`);
+  return new UsageError(
+    `unknown command "${command}"${hint} (one of ${commands.join(', ')}; ${program} --help lists them)`,
+  );
 }
 
 function helpHint(command: string): string {
@@ -99,7 +103,11 @@ export function versionLine(program: string): string {
  * Runs `main` and exits with its status. A UsageError prints one line and exits 2; any other error prints one
  * line naming it (the stack trace only with `--debug`) and exits 1.
  */
-export function runMain(program: string, main: (argv: string[]) => Promise<number>, argv: string[] = process.argv.slice(2)): void {
+export function runMain(
+  program: string,
+  main: (argv: string[]) => Promise<number>,
+  argv: string[] = process.argv.slice(2),
+): void {
   const debug = argv.includes('--debug');
   main(argv).then(
     (code) => process.exit(code),
@@ -115,6 +123,7 @@ export function runMain(program: string, main: (argv: string[]) => Promise<numbe
 export function describeFailure(program: string, error: unknown, debug: boolean): { text: string; code: number } {
   if (error instanceof UsageError) return { text: `${program}: ${error.message}`, code: 2 };
   if (debug && error instanceof Error && error.stack) return { text: `${program}: ${error.stack}`, code: 1 };
-  const named = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
+  const named =
+    error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
   return { text: `${program}: ${named.split('\n')[0]} (run with --debug for the stack trace)`, code: 1 };
 }

@@ -1,6 +1,6 @@
 /// <reference path="../examples/piexifjs.d.ts" />
 import { encode } from 'jpeg-js';
-import { dump, TAGS, type ExifDict, type Ifd } from 'piexifjs';
+import { dump, type ExifDict, type Ifd, TAGS } from 'piexifjs';
 
 /**
  * Generated drone photos for local mode and the tests: small decodable JPEGs with the Exif a DJI drone writes
@@ -90,8 +90,10 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|([+-])
 /** Where, when and with which camera photo `index` (0-based) of the flight was taken. */
 export function flightPhotoStation(index: number, options: FlightPhotoOptions): FlightPhotoStation {
   const { count } = options;
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a whole number of at least 1 (got ${count})`);
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`index must be a whole number from 0 to ${count - 1} (got ${index})`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`count must be a whole number of at least 1 (got ${count})`);
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new RangeError(`index must be a whole number from 0 to ${count - 1} (got ${index})`);
   const center = options.center ?? DEFAULT_CENTER;
   const ring = Math.floor(index / PHOTOS_PER_RING);
   const photosInRing = Math.min(count, PHOTOS_PER_RING);
@@ -126,8 +128,12 @@ function captureTime(index: number, options: FlightPhotoOptions): CaptureTime {
   const first = options.firstCapture ?? DEFAULT_FIRST_CAPTURE;
   const seconds = options.secondsBetween ?? DEFAULT_SECONDS_BETWEEN;
   const match = ISO_WITH_OFFSET.exec(first);
-  if (!match || Number.isNaN(Date.parse(first))) throw new RangeError(`firstCapture must be an ISO time with its offset, e.g. ${DEFAULT_FIRST_CAPTURE} (got "${first}")`);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`secondsBetween must be 0 or more (got ${seconds})`);
+  if (!match || Number.isNaN(Date.parse(first)))
+    throw new RangeError(
+      `firstCapture must be an ISO time with its offset, e.g. ${DEFAULT_FIRST_CAPTURE} (got "${first}")`,
+    );
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new RangeError(`secondsBetween must be 0 or more (got ${seconds})`);
   const [, zone, sign, hours, minutes] = match;
   const offsetMinutes = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes));
   const offset = zone === 'Z' ? '+00:00' : zone!;
@@ -201,7 +207,10 @@ function encodedPictures(): EncodedPictures {
   if (!pictures) {
     const gradient = (width: number, height: number) =>
       withoutJfif(Buffer.from(encode({ data: gradientPixels(width, height, 160), width, height }, 80).data));
-    pictures = { photo: gradient(FLIGHT_PHOTO_WIDTH, FLIGHT_PHOTO_HEIGHT), thumbnail: gradient(40, 30).toString('latin1') };
+    pictures = {
+      photo: gradient(FLIGHT_PHOTO_WIDTH, FLIGHT_PHOTO_HEIGHT),
+      thumbnail: gradient(40, 30).toString('latin1'),
+    };
   }
   return pictures;
 }
@@ -260,5 +269,10 @@ export function flightPhoto(index: number, options: FlightPhotoOptions): Buffer 
     thumbnail,
   };
   // As a camera writes it: SOI, Exif APP1 first, then the rest; the comment makes every file's bytes its own.
-  return Buffer.concat([photo.subarray(0, 2), exifSegment(exif), commentSegment(`inspect-pipeline flight photo ${index}`), photo.subarray(2)]);
+  return Buffer.concat([
+    photo.subarray(0, 2),
+    exifSegment(exif),
+    commentSegment(`inspect-pipeline flight photo ${index}`),
+    photo.subarray(2),
+  ]);
 }

@@ -1,14 +1,19 @@
 import { setMaxListeners } from 'node:events';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../src/copy/pool';
-import { systemTimers } from '../src/timers';
-import type { RefusedCall } from './iam/iam-authorizer';
 import type { NotificationV1 } from '../src/notify/notification';
-import { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions, startLocalPipeline } from './pipeline/local-pipeline';
+import { systemTimers } from '../src/timers';
 import { flightPhoto } from './flight-photos';
-import { FlightFigures, flightFigures } from './pipeline/flight-figures';
+import type { RefusedCall } from './iam/iam-authorizer';
+import { type FlightFigures, flightFigures } from './pipeline/flight-figures';
+import {
+  type LocalPipeline,
+  type LocalPipelineEvent,
+  type LocalPipelineOptions,
+  startLocalPipeline,
+} from './pipeline/local-pipeline';
 import { syntheticPhotoName } from './synthetic-photos';
 
 export interface FlightSource {
@@ -98,7 +103,9 @@ export async function filesOf(source: FlightSource): Promise<FileToDrop[]> {
   }
   await walk(root);
   // A manifest.json at the folder's top closes the batch: it is uploaded last, as the run's manifest, or not at all.
-  return files.filter((file) => file.relativePath !== 'manifest.json').sort((a, b) => (a.relativePath < b.relativePath ? -1 : 1));
+  return files
+    .filter((file) => file.relativePath !== 'manifest.json')
+    .sort((a, b) => (a.relativePath < b.relativePath ? -1 : 1));
 }
 
 /** Uploads a flight under `prefix` as a drone sync would (in parallel), and the manifest last. */
@@ -113,11 +120,22 @@ export async function dropFiles(
   const options = abortSignal ? { abortSignal } : {};
   await mapWithConcurrency(files, 16, async (file) => {
     abortSignal?.throwIfAborted();
-    return s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file.relativePath}`, Body: await file.read() }), options);
+    return s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file.relativePath}`, Body: await file.read() }),
+      options,
+    );
   });
   if (manifest !== false) {
     abortSignal?.throwIfAborted();
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}manifest.json`, Body: manifest, ContentType: 'application/json' }), options);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `${prefix}manifest.json`,
+        Body: manifest,
+        ContentType: 'application/json',
+      }),
+      options,
+    );
   }
   return { prefix, files: files.length, bytes: files.reduce((sum, file) => sum + file.size, 0) };
 }
@@ -133,7 +151,12 @@ export function flightPrefixes(asset: string, flight: string, count: number): st
 /** Starts the local pipeline, drops the flights at once, waits for every outcome (or for `stop`). */
 export async function runLocalFlights(
   options: LocalRunOptions,
-  onEvent: (event: LocalPipelineEvent | { event: 'ready'; pipeline: LocalPipeline } | { event: 'dropped'; flight: DroppedFlight }) => void,
+  onEvent: (
+    event:
+      | LocalPipelineEvent
+      | { event: 'ready'; pipeline: LocalPipeline }
+      | { event: 'dropped'; flight: DroppedFlight },
+  ) => void,
   stop?: RunStop,
 ): Promise<LocalRunResult> {
   // Every upload in progress listens to the signal: more than EventTarget's default of 10 is no leak.
@@ -152,7 +175,8 @@ export async function runLocalFlights(
       const files = await filesOf(options.source);
       await Promise.all(
         prefixes.map(async (prefix) => {
-          const manifest = typeof options.manifest === 'function' ? options.manifest(flightFolderOf(prefix)) : options.manifest;
+          const manifest =
+            typeof options.manifest === 'function' ? options.manifest(flightFolderOf(prefix)) : options.manifest;
           const flight = await dropFiles(pipeline.s3, pipeline.dropBucket, prefix, files, manifest, stop?.signal);
           dropped.set(prefix, flight);
           onEvent({ event: 'dropped', flight });
@@ -173,7 +197,9 @@ export async function runLocalFlights(
       notifications,
       figures: notifications.map((message) => flightFigures(pipeline.metrics.records, message.batch)),
       refused: pipeline.iam?.refused() ?? [],
-      succeeded: notifications.length === prefixes.length && notifications.every((message) => message.type === 'inspection.completed'),
+      succeeded:
+        notifications.length === prefixes.length &&
+        notifications.every((message) => message.type === 'inspection.completed'),
       ...(stopped ? { stopped } : {}),
     };
   } finally {
@@ -199,6 +225,10 @@ async function waitForOutcomes(pipeline: LocalPipeline, expected: number, signal
   do {
     await pipeline.settle();
     await systemTimers.sleep(100);
-  } while (!signal?.aborted && pipeline.notifications.length < expected && pipeline.executions.some((execution) => execution.status === 'running'));
+  } while (
+    !signal?.aborted &&
+    pipeline.notifications.length < expected &&
+    pipeline.executions.some((execution) => execution.status === 'running')
+  );
   if (!signal?.aborted) await pipeline.settle();
 }

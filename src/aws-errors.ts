@@ -24,7 +24,11 @@ interface SdkError extends Error {
 }
 
 function isSdkError(error: unknown): error is SdkError {
-  return error instanceof Error && typeof (error as Partial<SdkError>).$metadata === 'object' && (error as Partial<SdkError>).$metadata !== null;
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<SdkError>).$metadata === 'object' &&
+    (error as Partial<SdkError>).$metadata !== null
+  );
 }
 
 /**
@@ -45,7 +49,9 @@ export function asRetryableAwsError(error: unknown): unknown {
     ...(requestId ? [`request ${requestId}`] : []),
   ].join(', ');
   const message = `AWS call failed (${answer}): ${error.message}`;
-  return throttled ? new AwsThrottlingError(message, { cause: error }) : new AwsTransientError(message, { cause: error });
+  return throttled
+    ? new AwsThrottlingError(message, { cause: error })
+    : new AwsTransientError(message, { cause: error });
 }
 
 /** S3's answers to a conditional write that lost to another writer (412, or 409 for writes racing each other). */

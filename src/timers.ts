@@ -27,7 +27,8 @@ export const systemTimers: Timers = {
  * ratios. Local mode uses them to play minutes of a stalled service in seconds.
  */
 export function scaledTimers(factor: number): Timers {
-  if (!(factor > 0) || !Number.isFinite(factor)) throw new RangeError(`The time scale must be a positive number, not ${factor}`);
+  if (!(factor > 0) || !Number.isFinite(factor))
+    throw new RangeError(`The time scale must be a positive number, not ${factor}`);
   if (factor === 1) return systemTimers;
   const origin = Date.now();
   const realStart = performance.now();

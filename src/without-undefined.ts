@@ -3,7 +3,9 @@
  * as they are.
  */
 export type WithoutUndefined<T extends object> = Flatten<
-  { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & { [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> }
+  { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+    [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+  }
 >;
 
 type Flatten<T> = { [K in keyof T]: T[K] };

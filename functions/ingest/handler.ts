@@ -1,13 +1,13 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { IngestRules } from '../../src/ingest/batch-events';
-import { ingestNotification, WorkflowStarter } from '../../src/ingest/ingest';
+import { ingestNotification, type WorkflowStarter } from '../../src/ingest/ingest';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
-import { Environment, numberEnv, requireEnv } from '../shared/config';
-import { EmfOutput, InvocationMetrics } from '../shared/invocation-metrics';
+import { type Environment, numberEnv, requireEnv } from '../shared/config';
+import { type EmfOutput, InvocationMetrics } from '../shared/invocation-metrics';
 import { logger, once, stepLogger } from '../shared/step-runtime';
 import { tracedClient, tracer } from '../shared/tracing';
 
@@ -19,7 +19,10 @@ export interface IngestDependencies {
 }
 
 /** The ingest function's settings from its environment, and its Step Functions client (traced when it is the default). */
-export function ingestDependenciesFromEnv(env: Environment = process.env, sfn: SFNClient = tracedClient(new SFNClient({}))): IngestDependencies {
+export function ingestDependenciesFromEnv(
+  env: Environment = process.env,
+  sfn: SFNClient = tracedClient(new SFNClient({})),
+): IngestDependencies {
   return {
     rules: {
       batchDepth: numberEnv('BATCH_DEPTH', 2, { min: 1, max: 10 }, env),
@@ -48,7 +51,10 @@ export const createHandler = (dependencies: () => IngestDependencies = dependenc
         try {
           await ingestNotification(JSON.parse(record.body) as unknown, rules, starter, stepLogger, metrics);
         } catch (error) {
-          logger.error('S3 notification not handled; SQS will deliver it again', { messageId: record.messageId, error: error as Error });
+          logger.error('S3 notification not handled; SQS will deliver it again', {
+            messageId: record.messageId,
+            error: error as Error,
+          });
           batchItemFailures.push({ itemIdentifier: record.messageId });
         }
       }

@@ -1,5 +1,5 @@
-import { prepareInspection } from '../../src/workflow/prepare-inspection';
 import type { InspectionRequest } from '../../src/ingest/batch-events';
+import { prepareInspection } from '../../src/workflow/prepare-inspection';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { stepHandler } from '../shared/step-handler';
 import type { InvocationDependencies } from '../shared/step-runtime';

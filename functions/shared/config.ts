@@ -32,7 +32,12 @@ export function optionalEnv(name: string, fallback: string, env: Environment = p
  * The value of `name` as a number, or `fallback` when it is unset or empty; throws when it is set to something
  * that is not a finite number or that lies outside `range`.
  */
-export function numberEnv(name: string, fallback: number, range: NumberRange = {}, env: Environment = process.env): number {
+export function numberEnv(
+  name: string,
+  fallback: number,
+  range: NumberRange = {},
+  env: Environment = process.env,
+): number {
   const raw = readEnv(name, env);
   if (raw === undefined) return fallback;
   const value = Number(raw);

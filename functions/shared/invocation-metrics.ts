@@ -4,10 +4,10 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
-  PIPELINE_METRICS,
   type MetricDimensionsArgument,
   type MetricName,
   type MetricUnitName,
+  PIPELINE_METRICS,
   type StepMetrics,
 } from '../../src/observability/pipeline-metrics';
 
@@ -44,7 +44,8 @@ export class InvocationMetrics implements PublishableMetrics {
     let line = this.lines.get(key);
     if (!line) {
       line = this.newLine();
-      for (const dimension of PIPELINE_METRICS[name].dimensions) line.addDimension(dimension, given[dimension] ?? 'unknown');
+      for (const dimension of PIPELINE_METRICS[name].dimensions)
+        line.addDimension(dimension, given[dimension] ?? 'unknown');
       this.lines.set(key, line);
     }
     line.addMetric(name, UNITS[PIPELINE_METRICS[name].unit], value);

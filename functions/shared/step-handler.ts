@@ -1,10 +1,10 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
 import { retryableAwsErrors } from './retryable-aws-errors';
-import { InvocationDependencies, logger, once, stepRuntimeFromEnv } from './step-runtime';
+import { type InvocationDependencies, logger, once, stepRuntimeFromEnv } from './step-runtime';
 import { tracer } from './tracing';
 
 const container = once(() => stepRuntimeFromEnv());
@@ -19,16 +19,18 @@ export function stepHandler<I, O>(
   step: (input: I, deps: StepDependencies) => Promise<O>,
   dependencies: InvocationDependencies = defaultDependencies,
 ) {
-  return middy(async (event: I, context: Context) => {
-    const deps = dependencies(context);
-    try {
-      return await step(event, deps);
-    } finally {
-      deps.metrics.publish();
-    }
-  })
-    // The result goes to the execution's state already; a trace need not hold a copy of it.
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
-    .use(injectLambdaContext(logger, { clearState: true }))
-    .use(retryableAwsErrors());
+  return (
+    middy(async (event: I, context: Context) => {
+      const deps = dependencies(context);
+      try {
+        return await step(event, deps);
+      } finally {
+        deps.metrics.publish();
+      }
+    })
+      // The result goes to the execution's state already; a trace need not hold a copy of it.
+      .use(captureLambdaHandler(tracer, { captureResponse: false }))
+      .use(injectLambdaContext(logger, { clearState: true }))
+      .use(retryableAwsErrors())
+  );
 }

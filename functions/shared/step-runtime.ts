@@ -1,20 +1,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
-import type { Context } from 'aws-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { Pix4dAccount, Pix4dInspectApi, Pix4dInspectClient } from '../../src/pix4d/client';
+import type { Context } from 'aws-lambda';
+import { pix4dCallMetrics } from '../../src/observability/pix4d-call-metrics';
+import { type Pix4dAccount, type Pix4dInspectApi, Pix4dInspectClient } from '../../src/pix4d/client';
 import { processingParametersSchema } from '../../src/pix4d/schemas';
 import { preflightOverridesSchema, withOverrides } from '../../src/preflight/preflight';
 import { parseStatusClasses } from '../../src/status/processing-status';
-import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
-import { DEFAULT_PIPELINE_CONFIG, PipelineConfig } from '../../src/workflow/pipeline-config';
 import { systemTimers, type Timers } from '../../src/timers';
+import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
+import { DEFAULT_PIPELINE_CONFIG, type PipelineConfig } from '../../src/workflow/pipeline-config';
 import type { StepDependencies, StepLogger } from '../../src/workflow/step-dependencies';
-import { pix4dCallMetrics } from '../../src/observability/pix4d-call-metrics';
-import { EmfOutput, InvocationMetrics, PublishableMetrics } from './invocation-metrics';
-import { Environment, NumberRange, numberEnv, optionalEnv, requireEnv } from './config';
+import { type Environment, type NumberRange, numberEnv, optionalEnv, requireEnv } from './config';
+import { type EmfOutput, InvocationMetrics, type PublishableMetrics } from './invocation-metrics';
 import { loadPix4dAccount, type Pix4dAccountCache } from './pix4d-account';
 import { tracedClient, tracedClients, tracedPix4dCalls } from './tracing';
 
@@ -38,7 +38,12 @@ export function pipelineConfigFromEnv(env: Environment = process.env): PipelineC
     workBucket: requireEnv('WORK_BUCKET', env),
     defaultAssetType: number('DEFAULT_ASSET_TYPE', defaults.defaultAssetType, { min: 1 }),
     defaultProcessingParameters: parameters
-      ? parseJsonEnv('DEFAULT_PROCESSING_PARAMETERS', parameters, processingParametersSchema.partial(), defaults.defaultProcessingParameters)
+      ? parseJsonEnv(
+          'DEFAULT_PROCESSING_PARAMETERS',
+          parameters,
+          processingParametersSchema.partial(),
+          defaults.defaultProcessingParameters,
+        )
       : defaults.defaultProcessingParameters,
     photosPerChunk: number('PHOTOS_PER_CHUNK', defaults.photosPerChunk, { min: 1, max: 1000 }),
     copy: {
@@ -53,7 +58,12 @@ export function pipelineConfigFromEnv(env: Environment = process.env): PipelineC
     },
     statusClasses: parseStatusClasses(env.STATUS_CLASSES),
     inspectBaseUrl: optionalEnv('INSPECT_BASE_URL', defaults.inspectBaseUrl, env),
-    preflight: preflight ? withOverrides(defaults.preflight, parseJsonEnv('PREFLIGHT_THRESHOLDS', preflight, preflightOverridesSchema, {}, 'pre-flight thresholds')) : defaults.preflight,
+    preflight: preflight
+      ? withOverrides(
+          defaults.preflight,
+          parseJsonEnv('PREFLIGHT_THRESHOLDS', preflight, preflightOverridesSchema, {}, 'pre-flight thresholds'),
+        )
+      : defaults.preflight,
   };
 }
 
@@ -116,7 +126,9 @@ export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): Invocation
   const authUrl = optionalEnv('PIX4D_AUTH_URL', '', env);
   const apiUrl = optionalEnv('PIX4D_API_URL', '', env);
   const topicArn = optionalEnv('TOPIC_ARN', '', env);
-  const clients = options.clients ?? tracedClients({ s3: new S3Client({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}) });
+  const clients =
+    options.clients ??
+    tracedClients({ s3: new S3Client({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}) });
   let current: { account: Pix4dAccount; client: Pix4dInspectClient } | undefined;
   const accounts: Pix4dAccountCache = new Map();
 
@@ -125,7 +137,13 @@ export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): Invocation
     if (current?.account !== account) {
       current = {
         account,
-        client: new Pix4dInspectClient({ account, logger: stepLogger, timers, ...(authUrl ? { authUrl } : {}), ...(apiUrl ? { apiUrl } : {}) }),
+        client: new Pix4dInspectClient({
+          account,
+          logger: stepLogger,
+          timers,
+          ...(authUrl ? { authUrl } : {}),
+          ...(apiUrl ? { apiUrl } : {}),
+        }),
       };
     }
     return current.client;
@@ -146,7 +164,8 @@ export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): Invocation
     return {
       ...container,
       metrics,
-      pix4d: async (): Promise<Pix4dInspectApi> => (await pix4dClient()).withDeadline(deadline, tracedPix4dCalls(pix4dCallMetrics(metrics))),
+      pix4d: async (): Promise<Pix4dInspectApi> =>
+        (await pix4dClient()).withDeadline(deadline, tracedPix4dCalls(pix4dCallMetrics(metrics))),
     };
   };
 }

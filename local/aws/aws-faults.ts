@@ -1,5 +1,5 @@
-import { jsonError, RawResponse, s3Error, snsError } from './service-answers';
 import type { SdkClientWithStack } from '../iam/sdk-identity';
+import { jsonError, type RawResponse, s3Error, snsError } from './service-answers';
 
 /**
  * Transient AWS failures for local mode: an SDK call chosen to fail gets the service's own error answer on every
@@ -42,10 +42,15 @@ export function withAwsFaults<C extends SdkClientWithStack>(client: C, caller: s
     }
     const fault = decided.get(context);
     if (!fault) return next(args);
-    if (fault === 'timeout') throw Object.assign(new Error('Connection timed out after 30000 ms (simulated)'), { name: 'TimeoutError' });
+    if (fault === 'timeout')
+      throw Object.assign(new Error('Connection timed out after 30000 ms (simulated)'), { name: 'TimeoutError' });
     return { response: faultAnswer(context.clientName ?? '', context.commandName ?? '', fault) };
   };
-  client.middlewareStack.addRelativeTo(middleware as never, { relation: 'after', toMiddleware: 'deserializerMiddleware', name: 'localAwsFaults' });
+  client.middlewareStack.addRelativeTo(middleware as never, {
+    relation: 'after',
+    toMiddleware: 'deserializerMiddleware',
+    name: 'localAwsFaults',
+  });
   return client;
 }
 
@@ -55,7 +60,12 @@ function faultAnswer(client: string, command: string, fault: 'server-error' | 't
   switch (client) {
     case 'S3Client':
       return server
-        ? s3Error(500, 'InternalError', 'We encountered an internal error. Please try again.', command === 'HeadObjectCommand')
+        ? s3Error(
+            500,
+            'InternalError',
+            'We encountered an internal error. Please try again.',
+            command === 'HeadObjectCommand',
+          )
         : s3Error(503, 'SlowDown', 'Please reduce your request rate.', command === 'HeadObjectCommand');
     case 'SNSClient':
       return server ? snsError(500, 'InternalError', 'Internal Error') : snsError(429, 'Throttled', 'Rate exceeded');
@@ -64,7 +74,9 @@ function faultAnswer(client: string, command: string, fault: 'server-error' | 't
         ? jsonError('1.1', 500, 'InternalServiceError', 'An error occurred on the server side.')
         : jsonError('1.1', 400, 'ThrottlingException', 'Rate exceeded');
     case 'SFNClient':
-      return server ? jsonError('1.0', 500, 'ServiceUnavailable', 'Service Unavailable') : jsonError('1.0', 400, 'ThrottlingException', 'Rate exceeded');
+      return server
+        ? jsonError('1.0', 500, 'ServiceUnavailable', 'Service Unavailable')
+        : jsonError('1.0', 400, 'ThrottlingException', 'Rate exceeded');
     default:
       throw new Error(`Local mode cannot fail a ${client} call`);
   }

@@ -27,7 +27,11 @@ export interface LocalExecutions {
    * Starts an execution as StartExecution does: a name used before answers `already-exists`, unless that execution
    * is still running with the same input, which is the same request again (`started`, its start returned again).
    */
-  start(stateMachineArn: string, name: string, input: string): Promise<{ outcome: 'started' | 'already-exists' | 'no-such-machine'; executionArn: string; startDate: Date }>;
+  start(
+    stateMachineArn: string,
+    name: string,
+    input: string,
+  ): Promise<{ outcome: 'started' | 'already-exists' | 'no-such-machine'; executionArn: string; startDate: Date }>;
 }
 
 export interface LocalAwsServicesOptions {
@@ -46,7 +50,9 @@ const FORBIDDEN_NAME_CHARACTERS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007
 
 export class LocalAwsServices {
   /** The request handler to give SDK clients of these services (`requestHandler`). */
-  readonly requestHandler = { handle: (request: SdkRequest) => this.handle(request).then((response) => ({ response })) };
+  readonly requestHandler = {
+    handle: (request: SdkRequest) => this.handle(request).then((response) => ({ response })),
+  };
 
   constructor(private readonly options: LocalAwsServicesOptions) {}
 
@@ -66,10 +72,17 @@ export class LocalAwsServices {
   }
 
   private secretsManager(operation: string, input: Record<string, unknown>) {
-    if (operation !== 'GetSecretValue') return jsonError('1.1', 400, 'UnknownOperationException', `Local mode does not serve Secrets Manager ${operation}`);
+    if (operation !== 'GetSecretValue')
+      return jsonError(
+        '1.1',
+        400,
+        'UnknownOperationException',
+        `Local mode does not serve Secrets Manager ${operation}`,
+      );
     const id = String(input.SecretId);
     const arn = [...this.options.secrets.keys()].find((candidate) => candidate === id || secretName(candidate) === id);
-    if (!arn) return jsonError('1.1', 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    if (!arn)
+      return jsonError('1.1', 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     return json('1.1', {
       ARN: arn,
       Name: secretName(arn),
@@ -81,30 +94,60 @@ export class LocalAwsServices {
   }
 
   private async stepFunctions(operation: string, input: Record<string, unknown>) {
-    if (operation !== 'StartExecution') return jsonError('1.0', 400, 'UnknownOperationException', `Local mode does not serve Step Functions ${operation}`);
+    if (operation !== 'StartExecution')
+      return jsonError(
+        '1.0',
+        400,
+        'UnknownOperationException',
+        `Local mode does not serve Step Functions ${operation}`,
+      );
     const name = String(input.name ?? randomUUID());
     const executionInput = typeof input.input === 'string' ? input.input : '{}';
     if (Buffer.byteLength(executionInput, 'utf8') > MAX_EXECUTION_INPUT_BYTES) {
-      return jsonError('1.0', 400, 'ValidationException', `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_INPUT_BYTES}`);
+      return jsonError(
+        '1.0',
+        400,
+        'ValidationException',
+        `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_INPUT_BYTES}`,
+      );
     }
     if (name.length > MAX_EXECUTION_NAME_CHARS) {
-      return jsonError('1.0', 400, 'ValidationException', `1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_NAME_CHARS}`);
+      return jsonError(
+        '1.0',
+        400,
+        'ValidationException',
+        `1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length less than or equal to ${MAX_EXECUTION_NAME_CHARS}`,
+      );
     }
-    if (name.length === 0 || FORBIDDEN_NAME_CHARACTERS.test(name)) return jsonError('1.0', 400, 'InvalidName', `Invalid Name: '${name}'`);
+    if (name.length === 0 || FORBIDDEN_NAME_CHARACTERS.test(name))
+      return jsonError('1.0', 400, 'InvalidName', `Invalid Name: '${name}'`);
     try {
       JSON.parse(executionInput);
     } catch {
-      return jsonError('1.0', 400, 'InvalidExecutionInput', 'Invalid State Machine Execution Input: the input is not JSON');
+      return jsonError(
+        '1.0',
+        400,
+        'InvalidExecutionInput',
+        'Invalid State Machine Execution Input: the input is not JSON',
+      );
     }
     const started = await this.options.executions.start(String(input.stateMachineArn), name, executionInput);
-    if (started.outcome === 'no-such-machine') return jsonError('1.0', 400, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(input.stateMachineArn)}'`);
-    if (started.outcome === 'already-exists') return jsonError('1.0', 400, 'ExecutionAlreadyExists', `Execution Already Exists: '${started.executionArn}'`);
+    if (started.outcome === 'no-such-machine')
+      return jsonError(
+        '1.0',
+        400,
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${String(input.stateMachineArn)}'`,
+      );
+    if (started.outcome === 'already-exists')
+      return jsonError('1.0', 400, 'ExecutionAlreadyExists', `Execution Already Exists: '${started.executionArn}'`);
     return json('1.0', { executionArn: started.executionArn, startDate: started.startDate.getTime() / 1000 });
   }
 
   private sns(form: URLSearchParams) {
     const action = form.get('Action');
-    if (action !== 'Publish') return snsError(400, 'InvalidAction', `Local mode does not serve SNS ${action ?? '(no action)'}`);
+    if (action !== 'Publish')
+      return snsError(400, 'InvalidAction', `Local mode does not serve SNS ${action ?? '(no action)'}`);
     const input = publishInput(form);
     const topicArn = input.TopicArn ?? input.TargetArn;
     try {
@@ -134,7 +177,9 @@ function publishInput(form: URLSearchParams): PublishCommandInput {
     const binary = field(`${prefix}.Value.BinaryValue`);
     attributes[form.get(`${prefix}.Name`)!] = {
       DataType: field(`${prefix}.Value.DataType`),
-      ...(field(`${prefix}.Value.StringValue`) === undefined ? {} : { StringValue: field(`${prefix}.Value.StringValue`) }),
+      ...(field(`${prefix}.Value.StringValue`) === undefined
+        ? {}
+        : { StringValue: field(`${prefix}.Value.StringValue`) }),
       ...(binary === undefined ? {} : { BinaryValue: Buffer.from(binary, 'base64') }),
     } as NonNullable<PublishCommandInput['MessageAttributes']>[string];
   }
@@ -168,6 +213,7 @@ async function text(body: unknown): Promise<string> {
   // Decoded as bytes: the SDK's JSON bodies are byte arrays that also act as strings (and warn when used so).
   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
   const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  for await (const chunk of body as AsyncIterable<Buffer | string>)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -14,14 +14,22 @@ export interface RawResponse {
 }
 
 export function raw(statusCode: number, headers: Record<string, string>, body: string): RawResponse {
-  return { statusCode, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers }, body: Readable.from(body ? [Buffer.from(body)] : []) };
+  return {
+    statusCode,
+    headers: { 'content-length': String(Buffer.byteLength(body)), ...headers },
+    body: Readable.from(body ? [Buffer.from(body)] : []),
+  };
 }
 
 /** The JSON protocols' version: Step Functions speaks 1.0, Secrets Manager 1.1. */
 export type JsonVersion = '1.0' | '1.1';
 
 export function json(version: JsonVersion, body: unknown): RawResponse {
-  return raw(200, { 'content-type': `application/x-amz-json-${version}`, 'x-amzn-requestid': randomUUID() }, JSON.stringify(body));
+  return raw(
+    200,
+    { 'content-type': `application/x-amz-json-${version}`, 'x-amzn-requestid': randomUUID() },
+    JSON.stringify(body),
+  );
 }
 
 export function jsonError(version: JsonVersion, status: number, type: string, message: string): RawResponse {

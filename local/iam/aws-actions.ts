@@ -13,7 +13,11 @@ type Mapping = (input: Input) => IamRequest[];
 const { region, account } = LOCAL_ACCOUNT;
 const object = (input: Input) => `arn:aws:s3:::${text(input.Bucket)}/${text(input.Key)}`;
 const bucket = (input: Input) => `arn:aws:s3:::${text(input.Bucket)}`;
-const request = (action: string, resource: string, context: Record<string, string | string[]> = {}): IamRequest => ({ action, resource, context });
+const request = (action: string, resource: string, context: Record<string, string | string[]> = {}): IamRequest => ({
+  action,
+  resource,
+  context,
+});
 
 /**
  * The IAM authorizations of the SDK commands the functions send, as the service reference of each service lists
@@ -34,7 +38,9 @@ const MAPPINGS: Readonly<Record<string, Readonly<Record<string, Mapping>>>> = {
     UploadPartCommand: (input) => [request('s3:PutObject', object(input))],
     CompleteMultipartUploadCommand: (input) => [request('s3:PutObject', object(input))],
     AbortMultipartUploadCommand: (input) => [request('s3:AbortMultipartUpload', object(input))],
-    DeleteObjectCommand: (input) => [request(input.VersionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', object(input))],
+    DeleteObjectCommand: (input) => [
+      request(input.VersionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', object(input)),
+    ],
     ListObjectsV2Command: (input) => [
       request('s3:ListBucket', bucket(input), {
         ...(input.Prefix === undefined ? {} : { 's3:prefix': text(input.Prefix) }),
@@ -54,7 +60,12 @@ const MAPPINGS: Readonly<Record<string, Readonly<Record<string, Mapping>>>> = {
   SecretsManagerClient: {
     GetSecretValueCommand: (input) => {
       const id = text(input.SecretId);
-      return [request('secretsmanager:GetSecretValue', id.startsWith('arn:') ? id : `arn:aws:secretsmanager:${region}:${account}:secret:${id}`)];
+      return [
+        request(
+          'secretsmanager:GetSecretValue',
+          id.startsWith('arn:') ? id : `arn:aws:secretsmanager:${region}:${account}:secret:${id}`,
+        ),
+      ];
     },
   },
 };
@@ -63,12 +74,15 @@ const MAPPINGS: Readonly<Record<string, Readonly<Record<string, Mapping>>>> = {
 export function iamRequestsFor(client: string, command: string, input: Input): IamRequest[] {
   const mapping = MAPPINGS[client]?.[command];
   if (!mapping) {
-    throw new Error(`Local mode does not know which IAM action ${client} ${command} needs: add it to local/iam/aws-actions.ts`);
+    throw new Error(
+      `Local mode does not know which IAM action ${client} ${command} needs: add it to local/iam/aws-actions.ts`,
+    );
   }
   return mapping(input);
 }
 
 function text(value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new Error(`Expected a non-empty string in the request, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value === '')
+    throw new Error(`Expected a non-empty string in the request, got ${JSON.stringify(value)}`);
   return value;
 }

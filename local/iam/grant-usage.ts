@@ -1,8 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { GrantAcknowledgement } from '../../lib/grant-acknowledgements';
-import { Grant, grantKey, IamAuthorizer } from './iam-authorizer';
+import { type Grant, grantKey, type IamAuthorizer } from './iam-authorizer';
 
 /**
  * Which grants the local runs used, gathered across processes: each local pipeline, when it closes, writes the keys
@@ -22,7 +22,8 @@ export async function recordGrantUsage(authorizer: IamAuthorizer, env: NodeJS.Pr
 export async function readGrantUsage(dir: string): Promise<{ used: Set<string>; runs: number }> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((name) => name.startsWith('usage-'));
   const used = new Set<string>();
-  for (const file of files) for (const key of JSON.parse(await readFile(join(dir, file), 'utf8')) as string[]) used.add(key);
+  for (const file of files)
+    for (const key of JSON.parse(await readFile(join(dir, file), 'utf8')) as string[]) used.add(key);
   return { used, runs: files.length };
 }
 
@@ -33,7 +34,11 @@ export interface GrantReport {
 }
 
 /** Sorts every grant into used by a call, unused but acknowledged (with the reason), and unused. */
-export function reportGrants(grants: readonly Grant[], used: ReadonlySet<string>, acknowledgements: readonly GrantAcknowledgement[]): GrantReport {
+export function reportGrants(
+  grants: readonly Grant[],
+  used: ReadonlySet<string>,
+  acknowledgements: readonly GrantAcknowledgement[],
+): GrantReport {
   const report = { used: [] as Grant[], acknowledged: [] as (Grant & { reason: string })[], unused: [] as Grant[] };
   for (const grant of grants) {
     if (used.has(grantKey(grant))) {

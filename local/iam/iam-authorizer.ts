@@ -1,5 +1,15 @@
-import { runSimulation, type Simulation, type SingleResourceSimulationResult, type StatementExplain } from '@cloud-copilot/iam-simulate';
-import { LOCAL_ACCOUNT, type LocalRole, type PolicyDocument, type PolicyStatement } from '../pipeline/synthesized-stack';
+import {
+  runSimulation,
+  type Simulation,
+  type SingleResourceSimulationResult,
+  type StatementExplain,
+} from '@cloud-copilot/iam-simulate';
+import {
+  LOCAL_ACCOUNT,
+  type LocalRole,
+  type PolicyDocument,
+  type PolicyStatement,
+} from '../pipeline/synthesized-stack';
 import type { IamRequest } from './aws-actions';
 
 /** Who makes a call: a role of the stack, in a session named after the function or state machine. */
@@ -146,7 +156,9 @@ export class IamAuthorizer {
     return {
       allowed,
       used,
-      message: allowed ? 'allowed' : `User: ${who} is not authorized to perform: ${request.action} on resource: "${request.resource}" ${why}`,
+      message: allowed
+        ? 'allowed'
+        : `User: ${who} is not authorized to perform: ${request.action} on resource: "${request.resource}" ${why}`,
     };
   }
 
@@ -173,8 +185,12 @@ export class IamAuthorizer {
       },
       {},
     );
-    if (outcome.resultType === 'error') throw new Error(`IAM evaluation of ${request.action} on ${request.resource} by ${principal} failed: ${outcome.errors.message}`);
-    if (outcome.resultType !== 'single') throw new Error(`IAM evaluation of ${request.action} on ${request.resource} was not for one resource`);
+    if (outcome.resultType === 'error')
+      throw new Error(
+        `IAM evaluation of ${request.action} on ${request.resource} by ${principal} failed: ${outcome.errors.message}`,
+      );
+    if (outcome.resultType !== 'single')
+      throw new Error(`IAM evaluation of ${request.action} on ${request.resource} was not for one resource`);
     return outcome;
   }
 
@@ -197,7 +213,11 @@ function statementIndex(statements: readonly PolicyStatement[], identifier: stri
 }
 
 /** The patterns of a statement's field that matched the request, from the evaluator's explanation. */
-function matched(explain: StatementExplain, field: 'actions' | 'resources', patterns: string | string[] | undefined): string[] {
+function matched(
+  explain: StatementExplain,
+  field: 'actions' | 'resources',
+  patterns: string | string[] | undefined,
+): string[] {
   const explained = explain[field];
   if (explained === undefined) return list(patterns);
   const entries = Array.isArray(explained) ? explained : [explained];

@@ -1,16 +1,21 @@
 import type { Readable } from 'node:stream';
-import { jsonError, RawResponse, s3Error, snsError } from '../aws/service-answers';
+import { jsonError, type RawResponse, s3Error, snsError } from '../aws/service-answers';
 import { iamRequestsFor } from './aws-actions';
 import type { Caller, IamAuthorizer } from './iam-authorizer';
 
 type DeserializeNext = (args: { input: object; request: unknown }) => Promise<{ response: unknown; output?: unknown }>;
 type DeserializeContext = { clientName?: string; commandName?: string };
 
-type Middleware = (next: DeserializeNext, context: DeserializeContext) => (args: { input: object; request: unknown }) => Promise<unknown>;
+type Middleware = (
+  next: DeserializeNext,
+  context: DeserializeContext,
+) => (args: { input: object; request: unknown }) => Promise<unknown>;
 
 /** Any AWS SDK v3 client (each client types its middleware by its own commands). */
 export interface SdkClientWithStack {
-  readonly middlewareStack: { addRelativeTo(middleware: never, options: { relation: 'after'; toMiddleware: string; name: string }): void };
+  readonly middlewareStack: {
+    addRelativeTo(middleware: never, options: { relation: 'after'; toMiddleware: string; name: string }): void;
+  };
 }
 
 /**
@@ -33,7 +38,11 @@ export function holdToRole<C extends SdkClientWithStack>(client: C, caller: Call
       const status = (answer.response as { statusCode?: number }).statusCode;
       if (status === 404) {
         const input = args.input as { Bucket: string };
-        const listing = await authorizer.authorize(caller, { action: 's3:ListBucket', resource: `arn:aws:s3:::${input.Bucket}`, context: {} });
+        const listing = await authorizer.authorize(caller, {
+          action: 's3:ListBucket',
+          resource: `arn:aws:s3:::${input.Bucket}`,
+          context: {},
+        });
         if (!listing.allowed) {
           (answer.response as { body?: Readable }).body?.resume();
           return { response: accessDenied(service, command, listing.message) };
@@ -42,7 +51,11 @@ export function holdToRole<C extends SdkClientWithStack>(client: C, caller: Call
     }
     return answer;
   };
-  client.middlewareStack.addRelativeTo(authorization as never, { relation: 'after', toMiddleware: 'deserializerMiddleware', name: 'localIamAuthorization' });
+  client.middlewareStack.addRelativeTo(authorization as never, {
+    relation: 'after',
+    toMiddleware: 'deserializerMiddleware',
+    name: 'localIamAuthorization',
+  });
   return client;
 }
 

@@ -5,11 +5,24 @@ import type { LambdaHandler } from './local-lambda';
 /** The events of a batch's copy, as a run reports them. */
 export type CopyEvent =
   /** The copy of a batch begins: its files, those it will copy, those it skipped already (not photos, say). */
-  | { readonly event: 'copy-started'; readonly execution: string; readonly batch: string; readonly found: number; readonly accepted: number; readonly skipped: number }
+  | {
+      readonly event: 'copy-started';
+      readonly execution: string;
+      readonly batch: string;
+      readonly found: number;
+      readonly accepted: number;
+      readonly skipped: number;
+    }
   /** `batch`: the batch folder of the copy that copied it. */
   | { readonly event: 'photo-copied'; readonly relativePath: string; readonly bytes: number; readonly batch?: string }
   /** Every chunk of a batch copied: the photos copied, and those the copy skipped (on top of `copy-started`'s). */
-  | { readonly event: 'copy-ended'; readonly execution: string; readonly batch: string; readonly copied: number; readonly skipped: number };
+  | {
+      readonly event: 'copy-ended';
+      readonly execution: string;
+      readonly batch: string;
+      readonly copied: number;
+      readonly skipped: number;
+    };
 
 /**
  * Follows each batch's copy from the inspection's states and the copier's reports. The copier reports each photo
@@ -47,6 +60,12 @@ export class CopyProgress {
     const { prepared, copy } = (input ?? {}) as { prepared?: PreparedInspection; copy?: readonly CopyChunkResult[] };
     if (!prepared || !copy) return;
     const sum = (field: 'copied' | 'skipped') => copy.reduce((total, chunk) => total + chunk[field], 0);
-    this.emit({ event: 'copy-ended', execution, batch: prepared.batch.prefix, copied: sum('copied'), skipped: sum('skipped') });
+    this.emit({
+      event: 'copy-ended',
+      execution,
+      batch: prepared.batch.prefix,
+      copied: sum('copied'),
+      skipped: sum('skipped'),
+    });
   }
 }

@@ -14,12 +14,20 @@ export interface FlightFigures {
   readonly photosCopied: number;
   readonly bytesCopied: number;
   /** Each copied chunk's bytes over its copy time; null without a copied chunk. */
-  readonly chunkThroughput: { readonly chunks: number; readonly meanBytesPerSecond: number; readonly minBytesPerSecond: number; readonly maxBytesPerSecond: number } | null;
+  readonly chunkThroughput: {
+    readonly chunks: number;
+    readonly meanBytesPerSecond: number;
+    readonly minBytesPerSecond: number;
+    readonly maxBytesPerSecond: number;
+  } | null;
   readonly pix4d: { readonly calls: number; readonly retries: number; readonly failedCalls: number };
   readonly s3CredentialRefreshes: number;
 }
 
-export function flightFigures(records: readonly MetricRecord[], batch: { readonly id: string; readonly prefix: string }): FlightFigures {
+export function flightFigures(
+  records: readonly MetricRecord[],
+  batch: { readonly id: string; readonly prefix: string },
+): FlightFigures {
   const batchId = batch.id;
   const ofBatch = records.filter((record) => record.batchId === batchId);
   const values = (name: string) => ofBatch.filter((record) => record.name === name).flatMap((record) => record.values);

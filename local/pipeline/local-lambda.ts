@@ -57,7 +57,10 @@ export class LocalLambda {
     const requestId = randomUUID();
     const request = JSON.stringify(event ?? null);
     if (Buffer.byteLength(request, 'utf8') > MAX_SYNC_PAYLOAD_BYTES) {
-      throw new LambdaFunctionError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
+      throw new LambdaFunctionError(
+        'RequestEntityTooLargeException',
+        `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
+      );
     }
     const timeoutMs = this.settings.timeoutSeconds * 1000;
     const deadline = this.timers.now() + timeoutMs;
@@ -65,7 +68,12 @@ export class LocalLambda {
     const timeout = this.timers.timeoutSignal(timeoutMs);
     const result = await new Promise<unknown>((resolve, reject) => {
       const onTimeout = () =>
-        reject(new LambdaFunctionError('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`));
+        reject(
+          new LambdaFunctionError(
+            'Sandbox.Timedout',
+            `RequestId: ${requestId} Error: Task timed out after ${this.settings.timeoutSeconds.toFixed(2)} seconds`,
+          ),
+        );
       timeout.addEventListener('abort', onTimeout, { once: true });
       this.handler(JSON.parse(request) as never, this.context(requestId, deadline)).then(
         (value) => {
@@ -75,13 +83,25 @@ export class LocalLambda {
         (error: unknown) => {
           timeout.removeEventListener('abort', onTimeout);
           const cause = error instanceof Error ? error : new Error(String(error));
-          reject(new LambdaFunctionError(cause.name || 'Error', cause.message, (cause.stack ?? '').split('\n').slice(1, 6).map((line) => line.trim())));
+          reject(
+            new LambdaFunctionError(
+              cause.name || 'Error',
+              cause.message,
+              (cause.stack ?? '')
+                .split('\n')
+                .slice(1, 6)
+                .map((line) => line.trim()),
+            ),
+          );
         },
       );
     });
     const response = JSON.stringify(result ?? null);
     if (Buffer.byteLength(response, 'utf8') > MAX_SYNC_PAYLOAD_BYTES) {
-      throw new LambdaFunctionError('Function.ResponseSizeTooLarge', `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).`);
+      throw new LambdaFunctionError(
+        'Function.ResponseSizeTooLarge',
+        `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).`,
+      );
     }
     return JSON.parse(response) as unknown;
   }

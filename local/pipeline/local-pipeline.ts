@@ -1,16 +1,16 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { createHandler as createCheckBatch, checkBatchDependenciesFromEnv } from '../../functions/check-batch/handler';
+import { checkBatchDependenciesFromEnv, createHandler as createCheckBatch } from '../../functions/check-batch/handler';
 import { createHandler as createCheckStatus } from '../../functions/check-status/handler';
 import { createHandler as createCopy } from '../../functions/copy/handler';
 import { createHandler as createIngest, ingestDependenciesFromEnv } from '../../functions/ingest/handler';
 import { createHandler as createNotify } from '../../functions/notify/handler';
 import { createHandler as createPrepare } from '../../functions/prepare/handler';
 import { createHandler as createRegister } from '../../functions/register/handler';
-import { createHandler as createStartProcessing } from '../../functions/start-processing/handler';
 import { type InvocationDependencies, type StepClients, stepRuntimeFromEnv } from '../../functions/shared/step-runtime';
+import { createHandler as createStartProcessing } from '../../functions/start-processing/handler';
 import type { PipelineStep } from '../../lib/pipeline-functions';
 import type { NotificationV1 } from '../../src/notify/notification';
 import type { Pix4dAccount } from '../../src/pix4d/client';
@@ -18,8 +18,8 @@ import { scaledTimers, type Timers } from '../../src/timers';
 import type { PipelineConfig } from '../../src/workflow/pipeline-config';
 import { type AwsFaultPlan, withAwsFaults } from '../aws/aws-faults';
 import { LocalAwsServices, type LocalExecutions } from '../aws/local-aws-services';
-import { IamAuthorizer } from '../iam/iam-authorizer';
 import { recordGrantUsage } from '../iam/grant-usage';
+import { IamAuthorizer } from '../iam/iam-authorizer';
 import { holdToRole } from '../iam/sdk-identity';
 import { type EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
 import type { SimulatorAccount } from '../simulator/api-server';
@@ -27,11 +27,17 @@ import type { SimulatorSettings } from '../simulator/settings';
 import { type Simulator, startSimulator } from '../simulator/simulator';
 import { type CopyEvent, CopyProgress } from './copy-progress';
 import { type LambdaHandler, LocalLambda } from './local-lambda';
+import { type LocalExecution, LocalStepFunctions } from './local-step-functions';
 import { MetricLog } from './metric-log';
 import { recordMetricUsage } from './metric-usage';
-import { type LocalExecution, LocalStepFunctions } from './local-step-functions';
 import { type DeadLetter, deliverS3Events, type S3EventDelivery } from './s3-event-delivery';
-import { LOCAL_ACCOUNT, LOCAL_BUCKETS, type LocalFunction, type SynthesizedStack, synthesizeStack } from './synthesized-stack';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_BUCKETS,
+  type LocalFunction,
+  type SynthesizedStack,
+  synthesizeStack,
+} from './synthesized-stack';
 
 export { type DeadLetter, encodeEventKey } from './s3-event-delivery';
 
@@ -102,9 +108,20 @@ export type LocalPipelineEvent =
   | { readonly event: 'object'; readonly key: string }
   | { readonly event: 'execution-started'; readonly machine: string; readonly name: string; readonly batch: string }
   | { readonly event: 'state'; readonly machine: string; readonly execution: string; readonly state: string }
-  | { readonly event: 'execution-ended'; readonly machine: string; readonly name: string; readonly status: string; readonly transitions: number }
+  | {
+      readonly event: 'execution-ended';
+      readonly machine: string;
+      readonly name: string;
+      readonly status: string;
+      readonly transitions: number;
+    }
   | CopyEvent
-  | { readonly event: 'function-error'; readonly step: PipelineStep; readonly errorType: string; readonly message: string }
+  | {
+      readonly event: 'function-error';
+      readonly step: PipelineStep;
+      readonly errorType: string;
+      readonly message: string;
+    }
   | { readonly event: 'notification'; readonly message: NotificationV1 };
 
 /** A batch with an execution still running, and the state that execution entered last (none yet: undefined). */
@@ -149,7 +166,6 @@ export interface LocalPipeline {
   close(): Promise<void>;
 }
 
-
 const WORKFLOW_STEPS = ['prepare', 'copy', 'register', 'start-processing', 'check-status', 'notify'] as const;
 
 /** What the steps of a start share: the run's options, the stack it follows, its clock, S3 and Pix4Dinspect. */
@@ -183,7 +199,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   // The functions' EMF lines come here instead of stdout: what CloudWatch would turn into the dashboard's metrics.
   const metrics = new MetricLog();
   const authorizer = options.iamCheck === false ? undefined : new IamAuthorizer(stack);
-  const parts: PipelineParts = { options, stack, timers, clock, emit, embeddedS3, pix4d, authorizer, metricsOutput: (line) => metrics.add(line) };
+  const parts: PipelineParts = {
+    options,
+    stack,
+    timers,
+    clock,
+    emit,
+    embeddedS3,
+    pix4d,
+    authorizer,
+    metricsOutput: (line) => metrics.add(line),
+  };
 
   const notifications: NotificationV1[] = [];
   // The ingest function starts executions through these services, and the executions run the functions that call
@@ -211,7 +237,10 @@ async function startServers(
   timers: Timers,
   clock: () => number,
 ): Promise<{ embeddedS3: EmbeddedS3; simulator: Simulator | undefined; pix4d: ExternalPix4d }> {
-  const embeddedS3 = await startEmbeddedS3({ buckets: [LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET], ...(options.s3Port ? { port: options.s3Port } : {}) });
+  const embeddedS3 = await startEmbeddedS3({
+    buckets: [LOCAL_DROP_BUCKET, LOCAL_WORK_BUCKET],
+    ...(options.s3Port ? { port: options.s3Port } : {}),
+  });
   if (options.pix4d) return { embeddedS3, simulator: undefined, pix4d: options.pix4d };
   const simulator = await startSimulator({
     embeddedS3,
@@ -220,12 +249,21 @@ async function startServers(
     ...(options.simulatorAccount ? { account: options.simulatorAccount } : {}),
     ...(options.simulatorSettings ? { settings: options.simulatorSettings } : {}),
   });
-  const pix4d = { apiUrl: simulator.apiUrl, authUrl: simulator.apiUrl, account: simulator.account, s3Endpoint: simulator.s3Endpoint };
+  const pix4d = {
+    apiUrl: simulator.apiUrl,
+    authUrl: simulator.apiUrl,
+    account: simulator.account,
+    s3Endpoint: simulator.s3Endpoint,
+  };
   return { embeddedS3, simulator, pix4d };
 }
 
 /** Secrets Manager with the Pix4D account's secret, SNS with the stack's topic (its messages kept), Step Functions. */
-function awsServices({ stack, pix4d, emit }: PipelineParts, notifications: NotificationV1[], executions: LocalExecutions): LocalAwsServices {
+function awsServices(
+  { stack, pix4d, emit }: PipelineParts,
+  notifications: NotificationV1[],
+  executions: LocalExecutions,
+): LocalAwsServices {
   return new LocalAwsServices({
     secrets: new Map([[stack.resources.secretArn, JSON.stringify(pix4d.account)]]),
     topics: new Set([stack.resources.topicArn]),
@@ -251,8 +289,15 @@ interface FunctionClients {
  * Clients of the embedded S3 server and of the local services, each held to the function's role (unless the IAM
  * check is off) and failing as `awsFaults` says.
  */
-function functionClients({ options, embeddedS3, pix4d, authorizer }: PipelineParts, services: LocalAwsServices): FunctionClients {
-  const awsClient = { region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' }, requestHandler: services.requestHandler as never };
+function functionClients(
+  { options, embeddedS3, pix4d, authorizer }: PipelineParts,
+  services: LocalAwsServices,
+): FunctionClients {
+  const awsClient = {
+    region: LOCAL_ACCOUNT.region,
+    credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' },
+    requestHandler: services.requestHandler as never,
+  };
   const asFunction = <C extends Parameters<typeof holdToRole>[0]>(fn: LocalFunction, client: C): C => {
     const held = authorizer ? holdToRole(client, { roleArn: fn.roleArn, sessionName: fn.name }, authorizer) : client;
     return options.awsFaults ? withAwsFaults(held, fn.step, options.awsFaults) : held;
@@ -277,7 +322,11 @@ function functionClients({ options, embeddedS3, pix4d, authorizer }: PipelinePar
 }
 
 /** The real handler of every function, built with the dependencies its container would build from its environment. */
-function handlersOf(parts: PipelineParts, clients: FunctionClients, copyProgress: CopyProgress): Record<PipelineStep, LambdaHandler> {
+function handlersOf(
+  parts: PipelineParts,
+  clients: FunctionClients,
+  copyProgress: CopyProgress,
+): Record<PipelineStep, LambdaHandler> {
   const { stack, clock, metricsOutput } = parts;
   const workflowStep = (fn: LocalFunction) => workflowStepDependencies(parts, clients, fn, copyProgress);
   const checkBatch = stack.functions['check-batch'];
@@ -313,7 +362,12 @@ function workflowStepDependencies(
   fn: LocalFunction,
   copyProgress: CopyProgress,
 ): InvocationDependencies {
-  const runtime = stepRuntimeFromEnv({ env: clients.environment(fn), clients: clients.stepClients(fn), timers, metricsOutput });
+  const runtime = stepRuntimeFromEnv({
+    env: clients.environment(fn),
+    clients: clients.stepClients(fn),
+    timers,
+    metricsOutput,
+  });
   return (context) => {
     const deps = runtime(context);
     return {
@@ -330,7 +384,10 @@ function workflowStepDependencies(
 }
 
 /** Each step's handler as Lambda runs it (its template's timeout), its errors reported as `function-error`. */
-function localLambdas({ stack, timers, emit }: PipelineParts, handlers: Record<PipelineStep, LambdaHandler>): (step: PipelineStep) => LocalLambda {
+function localLambdas(
+  { stack, timers, emit }: PipelineParts,
+  handlers: Record<PipelineStep, LambdaHandler>,
+): (step: PipelineStep) => LocalLambda {
   return (step) =>
     new LocalLambda(stack.functions[step], handlers[step], timers, (error) =>
       emit({ event: 'function-error', step, errorType: error.errorType, message: error.errorMessage }),
@@ -348,7 +405,10 @@ function startStepFunctions(
   lastState: Map<string, string>,
 ): LocalStepFunctions {
   const functions = Object.fromEntries(
-    [...WORKFLOW_STEPS, 'check-batch' as const].map((step) => [step, { arn: stack.functions[step].arn, lambda: lambdaOf(step) }]),
+    [...WORKFLOW_STEPS, 'check-batch' as const].map((step) => [
+      step,
+      { arn: stack.functions[step].arn, lambda: lambdaOf(step) },
+    ]),
   );
   return new LocalStepFunctions({
     machines: { inspection: stack.inspection, waiter: stack.waiter },
@@ -368,7 +428,13 @@ function startStepFunctions(
       if (execution.machine === 'inspection' && state === 'Copy photos') copyProgress.started(execution.name, input);
     },
     onExecutionEnded: (execution) =>
-      emit({ event: 'execution-ended', machine: execution.machine, name: execution.name, status: execution.status, transitions: execution.transitions }),
+      emit({
+        event: 'execution-ended',
+        machine: execution.machine,
+        name: execution.name,
+        status: execution.status,
+        transitions: execution.transitions,
+      }),
   });
 }
 
@@ -400,7 +466,10 @@ function pipelineOf(parts: StartedParts): LocalPipeline {
     stack: parts.stack,
     settle: async () => {
       // Deliveries start executions, and more events may come while executions run: until neither is left.
-      while (delivery.pending.size > 0 || stepFunctions.executions.some((execution) => execution.status === 'running')) {
+      while (
+        delivery.pending.size > 0 ||
+        stepFunctions.executions.some((execution) => execution.status === 'running')
+      ) {
         await Promise.all(delivery.pending);
         await stepFunctions.idle();
       }
@@ -417,7 +486,11 @@ function pipelineOf(parts: StartedParts): LocalPipeline {
 }
 
 /** The running executions, one per batch (its inspection rather than its waiter), and the undelivered events. */
-function inFlight(stepFunctions: LocalStepFunctions, lastState: ReadonlyMap<string, string>, delivery: S3EventDelivery): InFlight {
+function inFlight(
+  stepFunctions: LocalStepFunctions,
+  lastState: ReadonlyMap<string, string>,
+  delivery: S3EventDelivery,
+): InFlight {
   const batches = new Map<string, InFlightBatch>();
   for (const execution of stepFunctions.executions) {
     if (execution.status !== 'running') continue;

@@ -8,7 +8,6 @@ import type { Caller, Decision } from '../iam/iam-authorizer';
 import type { LocalLambda } from './local-lambda';
 import type { LocalMachine } from './synthesized-stack';
 
-
 /** Step Functions' payload quota: a state's input and output, and a task's result, in UTF-8 bytes. */
 export const MAX_STATE_PAYLOAD_BYTES = 262_144;
 
@@ -85,13 +84,19 @@ export class LocalStepFunctions implements LocalExecutions {
 
   /** StartExecution: a name used before answers `already-exists`, unless that execution runs with the same input. */
   async start(stateMachineArn: string, name: string, input: string) {
-    const machine = (Object.keys(this.options.machines) as MachineKey[]).find((key) => this.options.machines[key].arn === stateMachineArn);
+    const machine = (Object.keys(this.options.machines) as MachineKey[]).find(
+      (key) => this.options.machines[key].arn === stateMachineArn,
+    );
     const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     if (!machine) return { outcome: 'no-such-machine' as const, executionArn: arn, startDate: new Date() };
     const earlier = this.byName.get(arn);
     if (earlier) {
       const same = earlier.status === 'running' && JSON.stringify(earlier.input) === JSON.stringify(JSON.parse(input));
-      return { outcome: same ? ('started' as const) : ('already-exists' as const), executionArn: arn, startDate: earlier.startDate };
+      return {
+        outcome: same ? ('started' as const) : ('already-exists' as const),
+        executionArn: arn,
+        startDate: earlier.startDate,
+      };
     }
     const execution = this.run(machine, name, arn, JSON.parse(input) as object);
     return { outcome: 'started' as const, executionArn: arn, startDate: execution.startDate };
@@ -108,16 +113,30 @@ export class LocalStepFunctions implements LocalExecutions {
 
   private run(machine: MachineKey, name: string, arn: string, input: object): LocalExecution {
     const local = this.options.machines[machine];
-    const stateMachine = new StateMachine(local.definition, { validationOptions: { checkArn: false, checkPaths: false } });
-    const execution = { machine, name, arn, input, startDate: new Date(), status: 'running', transitions: 0 } as LocalExecution & { done: Promise<void> };
+    const stateMachine = new StateMachine(local.definition, {
+      validationOptions: { checkArn: false, checkPaths: false },
+    });
+    const execution = {
+      machine,
+      name,
+      arn,
+      input,
+      startDate: new Date(),
+      status: 'running',
+      transitions: 0,
+    } as LocalExecution & { done: Promise<void> };
     const run = stateMachine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: this.taskHandlers(machine, execution),
         waitTimeOverrides: this.waitOverrides(local),
-        retryIntervalOverrides: Object.fromEntries(Object.keys(local.tasks).map((task) => [task, this.options.retryMs ?? 20])),
+        retryIntervalOverrides: Object.fromEntries(
+          Object.keys(local.tasks).map((task) => [task, this.options.retryMs ?? 20]),
+        ),
         checkStatePayload: (state, stage, payload) => checkPayload(`The ${stage} of state "${state}"`, payload),
       },
-      context: { Execution: { Id: arn, Name: name, Input: input as never, StartTime: execution.startDate.toISOString() } },
+      context: {
+        Execution: { Id: arn, Name: name, Input: input as never, StartTime: execution.startDate.toISOString() },
+      },
     });
     const counting = (async () => {
       for await (const event of run.eventLogs) {
@@ -168,7 +187,12 @@ export class LocalStepFunctions implements LocalExecutions {
         return [
           state,
           async (input: unknown) => {
-            await this.authorize(caller, { action: 'lambda:InvokeFunction', resource: fn.arn, context: {} }, 'Lambda.AWSLambdaException', 'AWSLambda');
+            await this.authorize(
+              caller,
+              { action: 'lambda:InvokeFunction', resource: fn.arn, context: {} },
+              'Lambda.AWSLambdaException',
+              'AWSLambda',
+            );
             if (this.options.throttle?.(execution, state, attemptOf(state, input))) {
               throw new IntegrationError(
                 'Lambda.TooManyRequestsException',
@@ -177,12 +201,18 @@ export class LocalStepFunctions implements LocalExecutions {
             }
             const result = await fn.lambda.invoke(input).catch((error: Error) => {
               // Above Lambda's 6 MB the result is far above the state quota too: Step Functions fails the execution.
-              if (error.name === 'Function.ResponseSizeTooLarge') throw new StatesDataLimitExceededError(`The result of the function of state "${state}" is above Lambda's 6 MB`);
+              if (error.name === 'Function.ResponseSizeTooLarge')
+                throw new StatesDataLimitExceededError(
+                  `The result of the function of state "${state}" is above Lambda's 6 MB`,
+                );
               throw error;
             });
             checkPayload(`The result of the function of state "${state}"`, result);
             if (this.options.loseResult?.(execution, state)) {
-              throw new IntegrationError('Lambda.ServiceException', `Lambda lost the answer of the function of state "${state}", which ran to the end (simulated)`);
+              throw new IntegrationError(
+                'Lambda.ServiceException',
+                `Lambda lost the answer of the function of state "${state}", which ran to the end (simulated)`,
+              );
             }
             return result as never;
           },
@@ -194,13 +224,24 @@ export class LocalStepFunctions implements LocalExecutions {
   /** The waiter's "Start inspection" task (states:startExecution): StartExecution with the name it computed. */
   private async startFromTask(caller: Caller, input: unknown): Promise<never> {
     const { StateMachineArn, Name, Input } = input as { StateMachineArn: string; Name: string; Input: unknown };
-    await this.authorize(caller, { action: 'states:StartExecution', resource: StateMachineArn, context: {} }, 'StepFunctions.AccessDeniedException', 'AWSStepFunctions');
+    await this.authorize(
+      caller,
+      { action: 'states:StartExecution', resource: StateMachineArn, context: {} },
+      'StepFunctions.AccessDeniedException',
+      'AWSStepFunctions',
+    );
     const started = await this.start(StateMachineArn, Name, typeof Input === 'string' ? Input : JSON.stringify(Input));
     if (started.outcome === 'already-exists') {
-      throw new IntegrationError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${started.executionArn}'`);
+      throw new IntegrationError(
+        'StepFunctions.ExecutionAlreadyExistsException',
+        `Execution Already Exists: '${started.executionArn}'`,
+      );
     }
     if (started.outcome === 'no-such-machine') {
-      throw new IntegrationError('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${StateMachineArn}'`);
+      throw new IntegrationError(
+        'StepFunctions.StateMachineDoesNotExistException',
+        `State Machine Does Not Exist: '${StateMachineArn}'`,
+      );
     }
     return { ExecutionArn: started.executionArn, StartDate: started.startDate.toISOString() } as never;
   }
@@ -218,13 +259,17 @@ export class LocalStepFunctions implements LocalExecutions {
 
   private waitOverrides(local: LocalMachine): Record<string, number> {
     const setting = this.options.waitMs ?? 100;
-    return Object.fromEntries(local.waits.map((wait) => [wait, typeof setting === 'number' ? setting : (setting[wait] ?? 100)]));
+    return Object.fromEntries(
+      local.waits.map((wait) => [wait, typeof setting === 'number' ? setting : (setting[wait] ?? 100)]),
+    );
   }
 }
 
 function checkPayload(what: string, payload: unknown): void {
   const bytes = Buffer.byteLength(JSON.stringify(payload ?? null), 'utf8');
   if (bytes > MAX_STATE_PAYLOAD_BYTES) {
-    throw new StatesDataLimitExceededError(`${what} has ${bytes} bytes, above Step Functions' quota of ${MAX_STATE_PAYLOAD_BYTES} bytes`);
+    throw new StatesDataLimitExceededError(
+      `${what} has ${bytes} bytes, above Step Functions' quota of ${MAX_STATE_PAYLOAD_BYTES} bytes`,
+    );
   }
 }

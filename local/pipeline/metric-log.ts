@@ -54,7 +54,10 @@ export class MetricLog {
 export function parseEmfLine(line: string): MetricRecord[] {
   const json = JSON.parse(line) as Record<string, unknown>;
   const parsed = emfSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`not EMF: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `not EMF: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`,
+    );
   const [directive] = parsed.data._aws.CloudWatchMetrics;
   const batchId = typeof json.batchId === 'string' ? json.batchId : undefined;
   const records: MetricRecord[] = [];

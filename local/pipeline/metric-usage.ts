@@ -34,9 +34,13 @@ export async function recordMetricUsage(metrics: MetricLog, env: NodeJS.ProcessE
   const dir = env[METRIC_USAGE_DIR_VARIABLE];
   if (!dir) return;
   const streams = new Map<string, MetricStream>();
-  for (const { namespace, name, dimensions } of metrics.records) streams.set(streamKey({ namespace, name, dimensions }), { namespace, name, dimensions });
+  for (const { namespace, name, dimensions } of metrics.records)
+    streams.set(streamKey({ namespace, name, dimensions }), { namespace, name, dimensions });
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, `metrics-${process.pid}-${randomUUID()}.json`), JSON.stringify({ streams: [...streams.values()], invalid: metrics.invalid }));
+  await writeFile(
+    join(dir, `metrics-${process.pid}-${randomUUID()}.json`),
+    JSON.stringify({ streams: [...streams.values()], invalid: metrics.invalid }),
+  );
 }
 
 /** Every stream the recorded runs emitted (once each), their invalid lines, and how many runs recorded. */

@@ -60,7 +60,10 @@ export function deliverS3Events(options: S3EventDeliveryOptions): S3EventDeliver
       const answer = (await options.ingest.invoke(event).catch(() => undefined)) as SQSBatchResponse | undefined;
       if (answer && answer.batchItemFailures.length === 0) return;
     }
-    deadLetters.push({ notification: JSON.parse(body), reason: `the ingest function failed on it ${MAX_RECEIVES} times` });
+    deadLetters.push({
+      notification: JSON.parse(body),
+      reason: `the ingest function failed on it ${MAX_RECEIVES} times`,
+    });
   };
   options.embeddedS3.onObjectEvent((event) => {
     const record = event.Records[0];
@@ -85,7 +88,10 @@ export function deliverS3Events(options: S3EventDeliveryOptions): S3EventDeliver
  * What must hold for S3's events to reach the function: the queue takes S3's messages, the function may read them.
  * The same for every event, so judged once; undefined when nothing refuses them.
  */
-function deliveryRefusal(stack: SynthesizedStack, authorizer: IamAuthorizer | undefined): () => Promise<string | undefined> {
+function deliveryRefusal(
+  stack: SynthesizedStack,
+  authorizer: IamAuthorizer | undefined,
+): () => Promise<string | undefined> {
   const queueArn = stack.resources.queueArn;
   const ingestRole = { roleArn: stack.functions.ingest.roleArn, sessionName: stack.functions.ingest.name };
   return once(async (): Promise<string | undefined> => {
@@ -123,7 +129,12 @@ export function encodeEventKey(key: string): string {
     .join('/');
 }
 
-function sqsRecord(messageId: string, body: string, receiveCount: number, queueArn: string): SQSEvent['Records'][number] {
+function sqsRecord(
+  messageId: string,
+  body: string,
+  receiveCount: number,
+  queueArn: string,
+): SQSEvent['Records'][number] {
   return {
     messageId,
     receiptHandle: messageId,

@@ -1,7 +1,7 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { buildApp, cdkJsonContext } from '../../lib/app';
+import { PIPELINE_STEPS, type PipelineStep, STEP_METADATA_KEY } from '../../lib/pipeline-functions';
 import { LOCAL_BUCKETS } from './local-buckets';
-import { PIPELINE_STEPS, PipelineStep, STEP_METADATA_KEY } from '../../lib/pipeline-functions';
 
 /**
  * The synthesized stack as local mode runs it: the state machines, each function's timeout, memory, environment and
@@ -98,7 +98,10 @@ type Template = { Resources: Record<string, Resource>; Outputs?: Record<string, 
  * change nothing in the template.
  */
 export function synthesizeStack(context: Record<string, unknown> = {}): SynthesizedStack {
-  const { app, stack } = buildApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } }, { validate: false });
+  const { app, stack } = buildApp(
+    { context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } },
+    { validate: false },
+  );
   return readStack(app.synth().getStackByName(stack.stackName).template as Template);
 }
 
@@ -113,7 +116,7 @@ function readStack(template: Template): SynthesizedStack {
     const step = resource.Metadata?.[STEP_METADATA_KEY] as PipelineStep | undefined;
     if (!step || !PIPELINE_STEPS.includes(step)) continue;
     const properties = resource.Properties ?? {};
-    const variables = ((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+    const variables = (properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     functions[step] = {
       logicalId,
       step,
@@ -134,7 +137,8 @@ function readStack(template: Template): SynthesizedStack {
   );
   const inspection = machines.find((machine) => Object.values(machine.tasks).includes('prepare'));
   const waiter = machines.find((machine) => Object.values(machine.tasks).includes('check-batch'));
-  if (!inspection || !waiter) throw new Error('The synthesized stack lacks the inspection workflow or the batch waiter');
+  if (!inspection || !waiter)
+    throw new Error('The synthesized stack lacks the inspection workflow or the batch waiter');
 
   const usedBy = new Map<string, string>();
   for (const fn of Object.values(functions)) usedBy.set(fn.roleArn, `function ${fn.step}`);
@@ -169,7 +173,10 @@ function readStack(template: Template): SynthesizedStack {
 
   const resourcePolicies = new Map<string, PolicyDocument>();
   for (const [, resource] of ofType('AWS::S3::BucketPolicy')) {
-    resourcePolicies.set(`arn:aws:s3:::${resolver.string(resource.Properties?.Bucket)}`, resolver.value(resource.Properties?.PolicyDocument) as PolicyDocument);
+    resourcePolicies.set(
+      `arn:aws:s3:::${resolver.string(resource.Properties?.Bucket)}`,
+      resolver.value(resource.Properties?.PolicyDocument) as PolicyDocument,
+    );
   }
   for (const [type, targets, toArn] of [
     ['AWS::SNS::TopicPolicy', 'Topics', (ref: string) => ref],
@@ -177,7 +184,8 @@ function readStack(template: Template): SynthesizedStack {
   ] as const) {
     for (const [, resource] of ofType(type)) {
       const document = resolver.value(resource.Properties?.PolicyDocument) as PolicyDocument;
-      for (const target of (resource.Properties?.[targets] as unknown[] | undefined) ?? []) resourcePolicies.set(toArn(resolver.string(target)), document);
+      for (const target of (resource.Properties?.[targets] as unknown[] | undefined) ?? [])
+        resourcePolicies.set(toArn(resolver.string(target)), document);
     }
   }
 
@@ -189,8 +197,12 @@ function readStack(template: Template): SynthesizedStack {
     resourcePolicies,
     resources: {
       topicArn: functions.notify.environment.TOPIC_ARN ?? single(ofType('AWS::SNS::Topic'), 'topic', resolver),
-      secretArn: functions.prepare.environment.PIX4D_SECRET_ARN ?? single(ofType('AWS::SecretsManager::Secret'), 'secret', resolver),
-      queueArn: resolver.string(only(ofType('AWS::Lambda::EventSourceMapping'), 'event source mapping')[1].Properties?.EventSourceArn),
+      secretArn:
+        functions.prepare.environment.PIX4D_SECRET_ARN ??
+        single(ofType('AWS::SecretsManager::Secret'), 'secret', resolver),
+      queueArn: resolver.string(
+        only(ofType('AWS::Lambda::EventSourceMapping'), 'event source mapping')[1].Properties?.EventSourceArn,
+      ),
     },
     template,
   };
@@ -205,12 +217,24 @@ function only(entries: [string, Resource][], what: string): [string, Resource] {
   return entries[0]!;
 }
 
-function toLocalMachine(logicalId: string, resource: Resource, resolver: TemplateResolver, steps: Map<string, PipelineStep>): LocalMachine {
+function toLocalMachine(
+  logicalId: string,
+  resource: Resource,
+  resolver: TemplateResolver,
+  steps: Map<string, PipelineStep>,
+): LocalMachine {
   const definition = JSON.parse(resolver.string(resource.Properties?.DefinitionString)) as StateMachineDefinition;
   const tasks: Record<string, PipelineStep | 'start-execution'> = {};
   const waits: string[] = [];
   collect(definition as unknown as { States: Record<string, Record<string, unknown>> }, tasks, waits, steps);
-  return { logicalId, arn: resolver.ref(logicalId), roleArn: resolver.string(resource.Properties?.RoleArn), definition, tasks, waits };
+  return {
+    logicalId,
+    arn: resolver.ref(logicalId),
+    roleArn: resolver.string(resource.Properties?.RoleArn),
+    definition,
+    tasks,
+    waits,
+  };
 }
 
 function collect(
@@ -228,7 +252,9 @@ function collect(
       else if (resource.endsWith(':states:startExecution')) tasks[name] = 'start-execution';
       else throw new Error(`Task state "${name}" calls ${resource}, which local mode cannot run`);
     }
-    const processor = (state.ItemProcessor ?? state.Iterator) as { States: Record<string, Record<string, unknown>> } | undefined;
+    const processor = (state.ItemProcessor ?? state.Iterator) as
+      | { States: Record<string, Record<string, unknown>> }
+      | undefined;
     if (processor) collect(processor, tasks, waits, steps);
   }
 }
@@ -250,13 +276,15 @@ class TemplateResolver {
     if (value === null || typeof value !== 'object') return value;
     const object = value as Record<string, unknown>;
     const keys = Object.keys(object);
-    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) return this.intrinsic(keys[0]!, object[keys[0]!]);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::')))
+      return this.intrinsic(keys[0]!, object[keys[0]!]);
     return Object.fromEntries(keys.map((key) => [key, this.value(object[key])]));
   }
 
   string(value: unknown): string {
     const resolved = this.value(value);
-    if (typeof resolved !== 'string') throw new Error(`Expected a string in the template, got ${JSON.stringify(value)}`);
+    if (typeof resolved !== 'string')
+      throw new Error(`Expected a string in the template, got ${JSON.stringify(value)}`);
     return resolved;
   }
 

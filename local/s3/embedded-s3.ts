@@ -1,14 +1,17 @@
-import { CreateBucketCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../src/s3-client';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver, { S3rverEvent } from 's3rver';
+import { CreateBucketCommand, type S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import S3rver, { type S3rverEvent } from 's3rver';
+import { createS3Client } from '../../src/s3-client';
 
 /** s3rver accepts this access key id only, and checks no signature. */
 export const EMBEDDED_S3_ACCESS_KEY = 'S3RVER';
 /** A new object each time: the SDK writes to the credentials object it is given. */
-export const embeddedS3Credentials = () => ({ accessKeyId: EMBEDDED_S3_ACCESS_KEY, secretAccessKey: EMBEDDED_S3_ACCESS_KEY });
+export const embeddedS3Credentials = () => ({
+  accessKeyId: EMBEDDED_S3_ACCESS_KEY,
+  secretAccessKey: EMBEDDED_S3_ACCESS_KEY,
+});
 export const EMBEDDED_S3_REGION = 'us-east-1';
 export { createS3Client };
 

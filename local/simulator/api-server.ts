@@ -1,12 +1,12 @@
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { mapWithConcurrency } from '../../src/copy/pool';
-import { systemTimers, Timers } from '../../src/timers';
+import { systemTimers, type Timers } from '../../src/timers';
 import { TokenIssuer } from './jwt';
-import { isoWithOffset, ServiceState, StoredInspection } from './service-state';
+import { isoWithOffset, type ServiceState, type StoredInspection } from './service-state';
 import type { FaultMatch, ScriptedFault, SimulatorSettings } from './settings';
 
 /**
@@ -48,8 +48,16 @@ const PAGE_SIZE = 100;
 const createAssetBody = z.object({
   name: z.string().trim().min(1).max(255),
   type: z.number().int().positive(),
-  latitude: z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(Number).pipe(z.number().min(-90).max(90)).optional(),
-  longitude: z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(Number).pipe(z.number().min(-180).max(180)).optional(),
+  latitude: z
+    .union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)])
+    .transform(Number)
+    .pipe(z.number().min(-90).max(90))
+    .optional(),
+  longitude: z
+    .union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)])
+    .transform(Number)
+    .pipe(z.number().min(-180).max(180))
+    .optional(),
   description: z.string().max(2000).optional(),
 });
 
@@ -197,7 +205,8 @@ class ApiService {
   }
 
   stall(ms: number, match: FaultMatch = {}): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`A stall lasts a finite, non-negative number of ms, not ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`A stall lasts a finite, non-negative number of ms, not ${ms}`);
     const entry: Stall = { endsAt: this.timers.now() + ms, match, held: new Set() };
     this.stalls.add(entry);
     // A timeout signal rather than a sleep: a simulator closed during a stall keeps no timer alive.
@@ -216,7 +225,8 @@ class ApiService {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    const record = (status: number, fault?: string) => this.deps.requests.push({ method, path, status, ...(fault ? { fault } : {}) });
+    const record = (status: number, fault?: string) =>
+      this.deps.requests.push({ method, path, status, ...(fault ? { fault } : {}) });
 
     // Before anything else, so that a stalled request takes no scripted fault and has no effect.
     if (this.holdIfStalled(req, method, path)) {
@@ -256,7 +266,8 @@ class ApiService {
     }
 
     const answer = await this.answer(req, method, path, earlyRead);
-    const lost = scripted?.action === 'lose-answer' ? scripted.status : randomLostAnswer(this.deps.settings, this.random);
+    const lost =
+      scripted?.action === 'lose-answer' ? scripted.status : randomLostAnswer(this.deps.settings, this.random);
     if (lost === undefined) {
       record(answer.status);
       return send(res, answer);
@@ -280,7 +291,12 @@ class ApiService {
     return true;
   }
 
-  private async answer(req: IncomingMessage, method: string, path: string, earlyRead: Promise<Buffer> | undefined): Promise<Answer> {
+  private async answer(
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    earlyRead: Promise<Buffer> | undefined,
+  ): Promise<Answer> {
     try {
       const body = await (earlyRead ?? readBody(req));
       return await this.dispatch(req, method, path, body);
@@ -293,7 +309,8 @@ class ApiService {
   private async dispatch(req: IncomingMessage, method: string, path: string, body: Buffer): Promise<Answer> {
     const segments = path.split('/');
     // ['', 'v1', ...route segments, '']
-    if (segments[0] !== '' || segments[1] !== 'v1' || segments.at(-1) !== '' || segments.length - 3 > MAX_SEGMENTS) throw notFound();
+    if (segments[0] !== '' || segments[1] !== 'v1' || segments.at(-1) !== '' || segments.length - 3 > MAX_SEGMENTS)
+      throw notFound();
     const routeSegments = segments.slice(2, -1);
     let found = this.findRoute(routeSegments, true);
     if (!found) {
@@ -322,7 +339,8 @@ class ApiService {
     const header = req.headers.authorization;
     if (!header) throw unauthorized('Authentication credentials were not provided.');
     const match = /^Bearer ([^\s]+)$/.exec(header);
-    if (!match) throw unauthorized('Authorization header must contain two space-delimited values', 'bad_authorization_header');
+    if (!match)
+      throw unauthorized('Authorization header must contain two space-delimited values', 'bad_authorization_header');
     const verdict = this.tokens.verify(match[1] as string);
     if (verdict === 'expired') throw unauthorized('Token is expired', 'token_not_valid');
     if (typeof verdict === 'string') throw unauthorized('Given token not valid for any token type', 'token_not_valid');
@@ -376,7 +394,8 @@ function issueToken({ deps, tokens, req, body }: Call): Answer {
   requireApiKey(deps.account, req);
   const fields = parseTokenForm(req.headers['content-type'], body);
   const missing = ['username', 'password'].filter((name) => !fields[name]);
-  if (missing.length > 0) throw badRequest(Object.fromEntries(missing.map((name) => [name, ['This field is required.']])));
+  if (missing.length > 0)
+    throw badRequest(Object.fromEntries(missing.map((name) => [name, ['This field is required.']])));
   if (fields.username !== deps.account.username || fields.password !== deps.account.password) {
     throw new HttpProblem({ status: 401, body: { detail: 'No active account found with the given credentials' } });
   }
@@ -421,7 +440,8 @@ function getInspection(call: Call): Answer {
 
 function createInspection({ deps, body, now }: Call): Answer {
   const input = validate(createInspectionBody, parseJson(body));
-  if (!deps.state.assets.has(input.asset)) throw badRequest({ asset: [`Invalid pk "${input.asset}" - object does not exist.`] });
+  if (!deps.state.assets.has(input.asset))
+    throw badRequest({ asset: [`Invalid pk "${input.asset}" - object does not exist.`] });
   const inspection = deps.state.createInspection(
     {
       assetId: input.asset,
@@ -467,15 +487,23 @@ async function registerImages(call: Call): Promise<Answer> {
       key.split('/').some((segment) => segment === '.' || segment === '..'),
   );
   if (outside.length > 0) {
-    throw badRequest({ image_keys: [`${outside.length} key(s) outside the inspection's prefix ${inspection.keyPrefix}/, e.g. ${outside[0]}`] });
+    throw badRequest({
+      image_keys: [
+        `${outside.length} key(s) outside the inspection's prefix ${inspection.keyPrefix}/, e.g. ${outside[0]}`,
+      ],
+    });
   }
   const unsupported = image_keys.filter((key) => !IMAGE_EXTENSIONS.test(key));
   if (unsupported.length > 0) {
-    throw badRequest({ image_keys: [`${unsupported.length} key(s) without a supported image extension, e.g. ${unsupported[0]}`] });
+    throw badRequest({
+      image_keys: [`${unsupported.length} key(s) without a supported image extension, e.g. ${unsupported[0]}`],
+    });
   }
   const missing = await findMissingObjects(deps.bucketClient, deps.state.bucket, image_keys);
   if (missing.length > 0) {
-    throw badRequest({ image_keys: [`${missing.length} key(s) not found in bucket ${deps.state.bucket}, e.g. ${missing[0]}`] });
+    throw badRequest({
+      image_keys: [`${missing.length} key(s) not found in bucket ${deps.state.bucket}, e.g. ${missing[0]}`],
+    });
   }
   for (const key of image_keys) {
     inspection.registeredKeys.add(key);
@@ -488,7 +516,8 @@ async function registerImages(call: Call): Promise<Answer> {
 function startProcessing(call: Call): Answer {
   const { deps, now } = call;
   const inspection = matchedInspection(call);
-  if (inspection.registeredKeys.size === 0) throw badRequest({ detail: 'No images are registered for this inspection.' });
+  if (inspection.registeredKeys.size === 0)
+    throw badRequest({ detail: 'No images are registered for this inspection.' });
   if (inspection.processing) throw badRequest({ detail: 'Processing was already started for this inspection.' });
   inspection.processing = {
     startedAt: now,
@@ -504,7 +533,12 @@ function matches(match: FaultMatch, method: string, path: string): boolean {
   return (!match.method || match.method === method) && (!match.pathIncludes || path.includes(match.pathIncludes));
 }
 
-function takeScriptedFault(faults: ScriptedFault[], method: string, path: string, applies: (fault: ScriptedFault) => boolean): ScriptedFault | undefined {
+function takeScriptedFault(
+  faults: ScriptedFault[],
+  method: string,
+  path: string,
+  applies: (fault: ScriptedFault) => boolean,
+): ScriptedFault | undefined {
   const index = faults.findIndex((fault) => matches(fault, method, path) && applies(fault));
   return index < 0 ? undefined : faults.splice(index, 1)[0];
 }
@@ -512,7 +546,8 @@ function takeScriptedFault(faults: ScriptedFault[], method: string, path: string
 function randomFault(settings: SimulatorSettings, random: () => number): Answer | undefined {
   const draw = random();
   if (draw < settings.rateLimitRate) return faultAnswer(429, settings.retryAfterSeconds);
-  if (draw < settings.rateLimitRate + settings.errorRate) return faultAnswer([502, 503, 504][Math.floor(random() * 3)] ?? 503, 0);
+  if (draw < settings.rateLimitRate + settings.errorRate)
+    return faultAnswer([502, 503, 504][Math.floor(random() * 3)] ?? 503, 0);
   return undefined;
 }
 
@@ -559,7 +594,9 @@ export function parseTokenForm(contentType: string | undefined, body: Buffer): R
   if (text.startsWith('{')) {
     try {
       const json = JSON.parse(text) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(json).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      return Object.fromEntries(
+        Object.entries(json).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      );
     } catch {
       throw badRequest({ detail: 'JSON parse error.' });
     }
@@ -607,7 +644,11 @@ function parseId(text: string | undefined): number {
 }
 
 function methodNotAllowed(method: string, allowed: readonly string[]): HttpProblem {
-  return new HttpProblem({ status: 405, body: { detail: `Method "${method}" not allowed.` }, headers: { Allow: allowed.join(', ') } });
+  return new HttpProblem({
+    status: 405,
+    body: { detail: `Method "${method}" not allowed.` },
+    headers: { Allow: allowed.join(', ') },
+  });
 }
 
 /** Django REST Framework's page-number pagination: `?page=N`, absolute `next` and `previous` links. */
@@ -628,7 +669,11 @@ function page<T>(all: readonly T[], { req, path }: Call): Record<string, unknown
 const badRequest = (body: Record<string, unknown>) => new HttpProblem({ status: 400, body });
 const notFound = (detail = 'Not found.') => new HttpProblem({ status: 404, body: { detail } });
 const unauthorized = (detail: string, code?: string) =>
-  new HttpProblem({ status: 401, body: code ? { detail, code } : { detail }, headers: { 'WWW-Authenticate': 'Bearer realm="api"' } });
+  new HttpProblem({
+    status: 401,
+    body: code ? { detail, code } : { detail },
+    headers: { 'WWW-Authenticate': 'Bearer realm="api"' },
+  });
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -71,7 +71,11 @@ function readOptions(argv: string[]) {
     tokenTtlSeconds: parseNumberOption('token-ttl', values['token-ttl'], 1),
     credentialsTtlSeconds: parseNumberOption('credentials-ttl', values['credentials-ttl'], 1),
     processingSeconds: parseNumberOption('processing-seconds', values['processing-seconds'], 0),
-    processingOutcome: parseChoiceOption<ProcessingOutcome>('processing-outcome', values['processing-outcome'], ['completed', 'failed', 'never']),
+    processingOutcome: parseChoiceOption<ProcessingOutcome>('processing-outcome', values['processing-outcome'], [
+      'completed',
+      'failed',
+      'never',
+    ]),
   });
   const account: Partial<SimulatorAccount> = withoutUndefined({
     username: values.username,
@@ -89,18 +93,26 @@ function readOptions(argv: string[]) {
 
 function parsePortOption(name: string, value: string | undefined): number | undefined {
   const port = parseNumberOption(name, value, 0, 65535);
-  if (port !== undefined && !Number.isInteger(port)) throw new UsageError(`--${name} must be a whole number between 0 and 65535 (got "${value}")`);
+  if (port !== undefined && !Number.isInteger(port))
+    throw new UsageError(`--${name} must be a whole number between 0 and 65535 (got "${value}")`);
   return port;
 }
 
 /** A port the simulator cannot listen on, as a usage error that names its option and how to choose another. */
-function portError(error: unknown, ports: Readonly<Record<'port' | 's3-port', number | undefined>>): UsageError | undefined {
+function portError(
+  error: unknown,
+  ports: Readonly<Record<'port' | 's3-port', number | undefined>>,
+): UsageError | undefined {
   const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown };
   if (code !== 'EADDRINUSE' && code !== 'EACCES') return undefined;
-  const option = (Object.keys(ports) as (keyof typeof ports)[]).find((name) => ports[name] !== undefined && ports[name] === port);
+  const option = (Object.keys(ports) as (keyof typeof ports)[]).find(
+    (name) => ports[name] !== undefined && ports[name] === port,
+  );
   if (option === undefined) return undefined;
   const problem = code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this user lacks';
-  return new UsageError(`port ${port} (--${option} ${port}) ${problem}; choose another with --${option} N, or omit --${option} for any free port`);
+  return new UsageError(
+    `port ${port} (--${option} ${port}) ${problem}; choose another with --${option} N, or omit --${option} for any free port`,
+  );
 }
 
 /** A word for bash: single-quoted, so that no character of a generated or given value is expanded. */

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { createAwsChunkedDecoder, decodedHeadersForForwarding, isAwsChunked, parseSigV4Authorization, verifySigV4 } from './s3-request';
+import {
+  createAwsChunkedDecoder,
+  decodedHeadersForForwarding,
+  isAwsChunked,
+  parseSigV4Authorization,
+  verifySigV4,
+} from './s3-request';
 import type { IssuedS3Credentials, ServiceState } from './service-state';
 
 /**
@@ -74,7 +80,8 @@ export function createS3GatewayHandler(options: S3GatewayOptions): (req: Incomin
       return {
         status: 403,
         code: 'SignatureDoesNotMatch',
-        message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        message:
+          'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
       };
     }
     return authorize(method, url.searchParams, req.headers['x-amz-copy-source'], target, issued);
@@ -82,7 +89,9 @@ export function createS3GatewayHandler(options: S3GatewayOptions): (req: Incomin
 
   function forward(req: IncomingMessage, res: ServerResponse, method: string, target: Target): Promise<number> {
     const chunked = isAwsChunked(req.headers);
-    const headers: Record<string, string | string[] | undefined> = chunked ? decodedHeadersForForwarding(req.headers) : { ...req.headers };
+    const headers: Record<string, string | string[] | undefined> = chunked
+      ? decodedHeadersForForwarding(req.headers)
+      : { ...req.headers };
     delete headers['x-amz-security-token'];
     headers.host = upstream.host;
     // The embedded server knows one access key and checks no V4 signature.
@@ -90,10 +99,13 @@ export function createS3GatewayHandler(options: S3GatewayOptions): (req: Incomin
     const path = target.virtualHost ? `/${target.bucket}${req.url ?? '/'}` : (req.url ?? '/');
 
     return new Promise<number>((resolve, reject) => {
-      const upstreamRequest = httpRequest({ host: upstream.hostname, port: upstream.port, method, path, headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        pipeline(answer, res).then(() => resolve(answer.statusCode ?? 502), reject);
-      });
+      const upstreamRequest = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method, path, headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          pipeline(answer, res).then(() => resolve(answer.statusCode ?? 502), reject);
+        },
+      );
       upstreamRequest.on('error', reject);
       const sent = chunked
         ? pipeline(req, createAwsChunkedDecoder(decodedLength(req.headers)), upstreamRequest)
@@ -107,7 +119,12 @@ export function createS3GatewayHandler(options: S3GatewayOptions): (req: Incomin
 
   return (req, res) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) refuse(res, req.method ?? 'GET', { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' });
+      if (!res.headersSent)
+        refuse(res, req.method ?? 'GET', {
+          status: 500,
+          code: 'InternalError',
+          message: 'We encountered an internal error. Please try again.',
+        });
       else res.destroy();
     });
   };
@@ -139,17 +156,25 @@ function authorize(
 ): S3Refusal | undefined {
   if (target.bucket !== issued.bucket) return accessDenied();
   const inside = (key: string | undefined) =>
-    key !== undefined && key.startsWith(`${issued.keyPrefix}/`) && !key.split('/').some((segment) => segment === '.' || segment === '..');
+    key !== undefined &&
+    key.startsWith(`${issued.keyPrefix}/`) &&
+    !key.split('/').some((segment) => segment === '.' || segment === '..');
 
   if (target.key === undefined) {
-    const listing = method === 'GET' && (query.get('list-type') === '2' || [...query.keys()].every((name) => ['prefix', 'delimiter', 'marker', 'max-keys', 'encoding-type'].includes(name)));
+    const listing =
+      method === 'GET' &&
+      (query.get('list-type') === '2' ||
+        [...query.keys()].every((name) =>
+          ['prefix', 'delimiter', 'marker', 'max-keys', 'encoding-type'].includes(name),
+        ));
     return listing && inside(query.get('prefix') ?? undefined) ? undefined : accessDenied();
   }
   if (!inside(target.key)) return accessDenied();
   if (method === 'DELETE' && !query.has('uploadId')) return accessDenied();
   if (typeof copySource === 'string') {
     const source = safeDecode(copySource.replace(/^\//, '').split('?')[0] ?? '');
-    if (!source.startsWith(`${issued.bucket}/`) || !inside(source.slice(issued.bucket.length + 1))) return accessDenied();
+    if (!source.startsWith(`${issued.bucket}/`) || !inside(source.slice(issued.bucket.length + 1)))
+      return accessDenied();
   }
   return ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'].includes(method) ? undefined : accessDenied();
 }
@@ -159,7 +184,11 @@ function accessDenied(message = 'Access Denied'): S3Refusal {
 }
 
 function invalidAccessKeyId(): S3Refusal {
-  return { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
+  return {
+    status: 403,
+    code: 'InvalidAccessKeyId',
+    message: 'The AWS Access Key Id you provided does not exist in our records.',
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -193,7 +193,13 @@ export function isAwsChunked(headers: IncomingHeaders): boolean {
  * `x-amz-decoded-content-length` no content-length is set, so the forwarder falls back to chunked transfer.
  */
 export function decodedHeadersForForwarding(headers: IncomingHeaders): Record<string, string> {
-  const dropped = new Set(['content-length', 'content-encoding', 'x-amz-decoded-content-length', 'x-amz-trailer', 'transfer-encoding']);
+  const dropped = new Set([
+    'content-length',
+    'content-encoding',
+    'x-amz-decoded-content-length',
+    'x-amz-trailer',
+    'transfer-encoding',
+  ]);
   const forwarded: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || dropped.has(name)) continue;
@@ -320,7 +326,8 @@ export class AwsChunkedDecoder extends Transform {
     if (raw[raw.length - 1] !== CR) throw new Error('aws-chunked line is not terminated by CRLF');
     if (this.state === 'trailer') {
       this.trailerBytes += raw.length + 1;
-      if (this.trailerBytes > MAX_TRAILER_BYTES) throw new Error(`aws-chunked trailers exceed ${MAX_TRAILER_BYTES} bytes`);
+      if (this.trailerBytes > MAX_TRAILER_BYTES)
+        throw new Error(`aws-chunked trailers exceed ${MAX_TRAILER_BYTES} bytes`);
     }
     return { line: raw.subarray(0, raw.length - 1).toString('latin1'), next: newline + 1 };
   }

@@ -90,7 +90,10 @@ export class ServiceState {
   }
 
   createInspection(
-    fields: Pick<StoredInspection, 'assetId' | 'name' | 'description' | 'inspectionDate' | 'inspectionDateGiven' | 'processingParameters'>,
+    fields: Pick<
+      StoredInspection,
+      'assetId' | 'name' | 'description' | 'inspectionDate' | 'inspectionDateGiven' | 'processingParameters'
+    >,
     now: number,
   ): StoredInspection {
     const id = this.nextInspectionId++;

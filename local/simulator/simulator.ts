@@ -1,12 +1,12 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Timers } from '../../src/timers';
-import { EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
-import { createApiHandler, RecordedRequest, SimulatorAccount } from './api-server';
-import { createS3GatewayHandler, RecordedS3Request } from './s3-gateway';
+import { type EmbeddedS3, startEmbeddedS3 } from '../s3/embedded-s3';
+import { createApiHandler, type RecordedRequest, type SimulatorAccount } from './api-server';
+import { createS3GatewayHandler, type RecordedS3Request } from './s3-gateway';
 import { ServiceState } from './service-state';
-import { DEFAULT_SIMULATOR_SETTINGS, FaultMatch, ScriptedFault, SimulatorSettings } from './settings';
+import { DEFAULT_SIMULATOR_SETTINGS, type FaultMatch, type ScriptedFault, type SimulatorSettings } from './settings';
 
 export const SIMULATOR_BUCKET = 'prod-pix4d-cloud-default';
 
@@ -62,7 +62,13 @@ export interface Simulator {
 
 export interface SimulatorHoldings {
   /** Positions as the service keeps them: decimal text, 8 places. */
-  readonly assets: readonly { readonly id: number; readonly name: string; readonly type: number; readonly latitude: string | null; readonly longitude: string | null }[];
+  readonly assets: readonly {
+    readonly id: number;
+    readonly name: string;
+    readonly type: number;
+    readonly latitude: string | null;
+    readonly longitude: string | null;
+  }[];
   readonly inspections: readonly {
     readonly id: number;
     readonly assetId: number;
@@ -124,7 +130,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     revokeTokens: () => apiHandler.revokeTokens(),
     holdings: () => ({
-      assets: [...state.assets.values()].map(({ id, name, type, latitude, longitude }) => ({ id, name, type, latitude, longitude })),
+      assets: [...state.assets.values()].map(({ id, name, type, latitude, longitude }) => ({
+        id,
+        name,
+        type,
+        latitude,
+        longitude,
+      })),
       inspections: [...state.inspections.values()].map((inspection) => ({
         id: inspection.id,
         assetId: inspection.assetId,

@@ -1,6 +1,6 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isConditionalWriteConflict } from '../aws-errors';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { CreateAssetInput } from '../pix4d/schemas';
@@ -103,10 +103,16 @@ export class AssetRegistry {
       id = (await api.createAsset(input, earlierAttemptAt === undefined ? {} : { earlierAttemptAt })).id;
     } catch (error) {
       // A claim that is already stale lets the next attempt take over at once, and look for what this one made.
-      await this.write(key, { state: 'creating', name: input.name, claimedAt: 0, attemptedAt }, claimETag).catch(ignorePreconditionFailed);
+      await this.write(key, { state: 'creating', name: input.name, claimedAt: 0, attemptedAt }, claimETag).catch(
+        ignorePreconditionFailed,
+      );
       throw error;
     }
-    const recorded = await this.write(key, { state: 'created', name: input.name, id, createdAt: this.now() }, claimETag).then(
+    const recorded = await this.write(
+      key,
+      { state: 'created', name: input.name, id, createdAt: this.now() },
+      claimETag,
+    ).then(
       () => true,
       (error: unknown) => ignorePreconditionFailed(error).then(() => false),
     );
@@ -133,8 +139,18 @@ export class AssetRegistry {
   }
 
   /** The ETag of this run's claim when it now owns the creation: a new record, or a stale claim replaced. */
-  private async claim(key: string, name: string, staleETag: string | undefined, attemptedAt: number | undefined): Promise<string | undefined> {
-    const entry: RegistryEntry = { state: 'creating', name, claimedAt: this.now(), ...(attemptedAt === undefined ? {} : { attemptedAt }) };
+  private async claim(
+    key: string,
+    name: string,
+    staleETag: string | undefined,
+    attemptedAt: number | undefined,
+  ): Promise<string | undefined> {
+    const entry: RegistryEntry = {
+      state: 'creating',
+      name,
+      claimedAt: this.now(),
+      ...(attemptedAt === undefined ? {} : { attemptedAt }),
+    };
     try {
       const answer = await this.options.s3.send(
         new PutObjectCommand({

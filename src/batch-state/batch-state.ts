@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { mapWithConcurrency } from '../copy/pool';
 
@@ -7,7 +7,15 @@ import { mapWithConcurrency } from '../copy/pool';
  * as it goes: the operator CLI reads them (on AWS and in local mode alike) to list batches at a glance.
  */
 
-export const BATCH_STATES = ['collecting', 'copying', 'registering', 'processing', 'completed', 'failed', 'timed_out'] as const;
+export const BATCH_STATES = [
+  'collecting',
+  'copying',
+  'registering',
+  'processing',
+  'completed',
+  'failed',
+  'timed_out',
+] as const;
 export type BatchStateName = (typeof BATCH_STATES)[number];
 
 export const batchStateSchema = z.object({
@@ -19,7 +27,12 @@ export const batchStateSchema = z.object({
   flight: z.string(),
   state: z.enum(BATCH_STATES),
   photos: z
-    .object({ found: z.number(), copied: z.number().optional(), registered: z.number().optional(), skipped: z.number() })
+    .object({
+      found: z.number(),
+      copied: z.number().optional(),
+      registered: z.number().optional(),
+      skipped: z.number(),
+    })
     .optional(),
   inspection: z.object({ id: z.number(), url: z.string().nullable() }).optional(),
   error: z.object({ stage: z.string(), message: z.string() }).optional(),
@@ -57,7 +70,9 @@ export class BatchStateStore {
 
   async find(batchId: string): Promise<BatchState | undefined> {
     try {
-      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: BatchStateStore.keyFor(batchId) }));
+      const answer = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: BatchStateStore.keyFor(batchId) }),
+      );
       return batchStateSchema.parse(JSON.parse(await answer.Body!.transformToString()));
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
@@ -68,7 +83,10 @@ export class BatchStateStore {
   /** The most recently updated records, newest first. */
   async recent(limit: number): Promise<BatchState[]> {
     const entries: { key: string; modified: number }[] = [];
-    for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: this.bucket, Prefix: BATCH_STATE_PREFIX })) {
+    for await (const page of paginateListObjectsV2(
+      { client: this.s3 },
+      { Bucket: this.bucket, Prefix: BATCH_STATE_PREFIX },
+    )) {
       for (const object of page.Contents ?? []) {
         if (object.Key) entries.push({ key: object.Key, modified: object.LastModified?.getTime() ?? 0 });
       }

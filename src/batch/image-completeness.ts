@@ -39,7 +39,8 @@ export const PHOTO_CONTENT_CHECK: ContentCheck = {
 
 const bytesText = (count: number) => `${formatCount(count)} byte${count === 1 ? '' : 's'}`;
 
-const asBuffer = (chunk: Uint8Array) => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+const asBuffer = (chunk: Uint8Array) =>
+  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 
 const EOI = 0xd9;
 const SOS = 0xda;
@@ -126,8 +127,10 @@ class JpegCompleteness implements StreamedContentCheck {
   }
 
   finish(): string | undefined {
-    if (this.state !== 'done') return `truncated JPEG: its ${bytesText(this.bytes)} end before the end-of-image marker (FF D9)`;
-    if (this.scans === 0) return 'JPEG without image data: its end-of-image marker (FF D9) comes before any scan (FF DA)';
+    if (this.state !== 'done')
+      return `truncated JPEG: its ${bytesText(this.bytes)} end before the end-of-image marker (FF D9)`;
+    if (this.scans === 0)
+      return 'JPEG without image data: its end-of-image marker (FF D9) comes before any scan (FF DA)';
     return undefined;
   }
 
@@ -236,10 +239,13 @@ class TiffCompleteness implements StreamedContentCheck {
     const size = bytesText(this.bytes);
     const { layout, firstDirectory } = this;
     if (layout === undefined || firstDirectory === undefined) {
-      return this.bytes < (layout?.big ? 16 : 8) ? `truncated TIFF: its ${size} end inside its header` : 'damaged TIFF: its header is not valid';
+      return this.bytes < (layout?.big ? 16 : 8)
+        ? `truncated TIFF: its ${size} end inside its header`
+        : 'damaged TIFF: its header is not valid';
     }
     const headerSize = layout.big ? 16 : 8;
-    if (firstDirectory < headerSize) return `damaged TIFF: its first image directory (IFD) offset, ${firstDirectory}, points inside its header`;
+    if (firstDirectory < headerSize)
+      return `damaged TIFF: its first image directory (IFD) offset, ${firstDirectory}, points inside its header`;
     if (firstDirectory + layout.countSize > this.bytes) {
       return `truncated TIFF: its first image directory (IFD), at byte ${firstDirectory}, lies beyond its ${size}`;
     }
@@ -288,7 +294,8 @@ class TiffCompleteness implements StreamedContentCheck {
       const entriesStart = offset + layout.countSize;
       const entriesLength = entries * layout.entrySize;
       this.directoryEnd = entriesStart + entriesLength + layout.offsetSize;
-      if (entries > 0 && entriesLength <= MAX_CAPTURE_BYTES) this.capture(entriesStart, entriesLength, (bytes) => this.readEntries(bytes, entries));
+      if (entries > 0 && entriesLength <= MAX_CAPTURE_BYTES)
+        this.capture(entriesStart, entriesLength, (bytes) => this.readEntries(bytes, entries));
     });
   }
 
@@ -304,7 +311,9 @@ class TiffCompleteness implements StreamedContentCheck {
       const valueAt = at + 4 + offsetSize;
       const length = count * valueSize;
       if (length <= offsetSize) {
-        const values = Array.from({ length: count }, (_, i) => readUnsigned(bytes, valueAt + i * valueSize, valueSize, littleEndian));
+        const values = Array.from({ length: count }, (_, i) =>
+          readUnsigned(bytes, valueAt + i * valueSize, valueSize, littleEndian),
+        );
         this.locating.set(tag, { values });
         continue;
       }
@@ -313,7 +322,9 @@ class TiffCompleteness implements StreamedContentCheck {
       this.locating.set(tag, values);
       if (length <= MAX_CAPTURE_BYTES) {
         this.capture(arrayStart, length, (array) => {
-          values.values = Array.from({ length: count }, (_, i) => readUnsigned(array, i * valueSize, valueSize, littleEndian));
+          values.values = Array.from({ length: count }, (_, i) =>
+            readUnsigned(array, i * valueSize, valueSize, littleEndian),
+          );
         });
       }
     }
@@ -328,7 +339,10 @@ class TiffCompleteness implements StreamedContentCheck {
       const offsets = this.locating.get(offsetsTag)?.values;
       const counts = this.locating.get(countsTag)?.values;
       if (!offsets || !counts || offsets.length !== counts.length) continue;
-      return offsets.reduce((end, offset, index) => (counts[index]! > 0 ? Math.max(end, offset + counts[index]!) : end), 0);
+      return offsets.reduce(
+        (end, offset, index) => (counts[index]! > 0 ? Math.max(end, offset + counts[index]!) : end),
+        0,
+      );
     }
     return undefined;
   }

@@ -15,7 +15,9 @@ export const MANIFEST_FILE = 'manifest.json';
 export function misplacedManifestReason(relativePath: string): string | undefined {
   const name = relativePath.slice(relativePath.lastIndexOf('/') + 1);
   if (relativePath === MANIFEST_FILE || name.toLowerCase() !== MANIFEST_FILE) return undefined;
-  const where = relativePath.includes('/') ? 'it is in a sub-folder' : `its name is not "${MANIFEST_FILE}" in lower case`;
+  const where = relativePath.includes('/')
+    ? 'it is in a sub-folder'
+    : `its name is not "${MANIFEST_FILE}" in lower case`;
   return `not read as the batch's manifest (${where}): only "${MANIFEST_FILE}", in lower case and directly in the batch folder, closes a batch`;
 }
 

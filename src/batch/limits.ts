@@ -37,7 +37,8 @@ export function runIdSuffix(runId: string): string {
  * A manifest's `inspection.description`: what is left of the 2,000 once the longest run id is appended (1,913), so
  * that the description sent is always within the limit.
  */
-export const MAX_INSPECTION_DESCRIPTION_CHARS = MAX_DESCRIPTION_CHARS - runIdSuffix('x'.repeat(MAX_RUN_ID_CHARS)).length;
+export const MAX_INSPECTION_DESCRIPTION_CHARS =
+  MAX_DESCRIPTION_CHARS - runIdSuffix('x'.repeat(MAX_RUN_ID_CHARS)).length;
 
 /** S3 object keys: at most 1,024 bytes of UTF-8 (AWS S3 User Guide, "Naming Amazon S3 objects"). */
 export const MAX_S3_KEY_BYTES = 1_024;

@@ -1,8 +1,8 @@
+import { GetObjectCommand, paginateListObjectsV2, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../copy/pool';
-import { GetObjectCommand, paginateListObjectsV2, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { METADATA_BYTES, type PhotoMetadata, readPhotoMetadata } from '../preflight/photo-metadata';
 import { FIRST_BYTES_NEEDED, skipReasonByContent, skipReasonByName } from './classify';
 import { MANIFEST_FILE, misplacedManifestReason } from './keys';
-import { METADATA_BYTES, PhotoMetadata, readPhotoMetadata } from '../preflight/photo-metadata';
 
 /**
  * Reading a batch from the drop bucket: list it, then decide which objects are images to process and which are
@@ -80,7 +80,8 @@ export async function listBatch(
   prefix: string,
   options: ListBatchOptions = {},
 ): Promise<{ objects: BatchObject[]; manifest?: BatchObject }> {
-  if (!prefix.endsWith('/') || prefix === '/') throw new Error(`batch prefix must be a folder ending with "/": ${JSON.stringify(prefix)}`);
+  if (!prefix.endsWith('/') || prefix === '/')
+    throw new Error(`batch prefix must be a folder ending with "/": ${JSON.stringify(prefix)}`);
   const objects: BatchObject[] = [];
   let manifest: BatchObject | undefined;
   for await (const object of listObjects(s3, bucket, prefix, options.pageSize ?? DEFAULT_PAGE_SIZE)) {
@@ -94,7 +95,12 @@ export async function listBatch(
 }
 
 /** All objects under the prefix, page after page. */
-async function* listObjects(s3: S3Client, bucket: string, prefix: string, pageSize: number): AsyncGenerator<BatchObject> {
+async function* listObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  pageSize: number,
+): AsyncGenerator<BatchObject> {
   for await (const page of paginateListObjectsV2({ client: s3, pageSize }, { Bucket: bucket, Prefix: prefix })) {
     for (const entry of page.Contents ?? []) {
       if (entry.Key === undefined) continue;
@@ -123,7 +129,12 @@ function compareStrings(a: string, b: string): number {
  * The first `count` bytes of an object (fewer when it is shorter) with one ranged GetObject, so that checking a
  * 30 MB photo costs 12 bytes of transfer.
  */
-export async function readFirstBytes(s3: S3Client, bucket: string, key: string, count: number = FIRST_BYTES_NEEDED): Promise<Uint8Array> {
+export async function readFirstBytes(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  count: number = FIRST_BYTES_NEEDED,
+): Promise<Uint8Array> {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be an integer >= 1, got ${count}`);
   try {
     const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${count - 1}` }));
@@ -144,7 +155,8 @@ export async function readFirstBytes(s3: S3Client, bucket: string, key: string, 
 
 /** Frees the socket of a body we will not read (a Node stream in Lambda and here). */
 function discard(body: unknown): void {
-  if (typeof body === 'object' && body !== null && 'destroy' in body && typeof body.destroy === 'function') body.destroy();
+  if (typeof body === 'object' && body !== null && 'destroy' in body && typeof body.destroy === 'function')
+    body.destroy();
 }
 
 function isS3Error(error: unknown): error is S3ServiceException {
@@ -173,7 +185,9 @@ export async function classifyBatch(
   const skipped: SkippedObject[] = [];
   const selected = applySelection(objects, options, skipped);
   const candidates = selected.filter((object) => {
-    const reason = misplacedManifestReason(object.relativePath) ?? skipReasonByName(object.relativePath, object.size, options.isVideo);
+    const reason =
+      misplacedManifestReason(object.relativePath) ??
+      skipReasonByName(object.relativePath, object.size, options.isVideo);
     if (reason !== undefined) skipped.push({ key: object.key, reason });
     return reason === undefined;
   });
@@ -181,11 +195,19 @@ export async function classifyBatch(
   const judged: ContentJudgement[] =
     options.inspectContent === false
       ? candidates.map(() => ({}))
-      : await mapWithConcurrency(candidates, options.concurrency ?? DEFAULT_CONCURRENCY, (object) => judgeContent(s3, bucket, object, readMetadata));
+      : await mapWithConcurrency(candidates, options.concurrency ?? DEFAULT_CONCURRENCY, (object) =>
+          judgeContent(s3, bucket, object, readMetadata),
+        );
   const images: BatchImage[] = [];
   candidates.forEach((object, index) => {
     const { reason, metadata } = judged[index]!;
-    if (reason === undefined) images.push({ key: object.key, relativePath: object.relativePath, size: object.size, ...(metadata ? { metadata } : {}) });
+    if (reason === undefined)
+      images.push({
+        key: object.key,
+        relativePath: object.relativePath,
+        size: object.size,
+        ...(metadata ? { metadata } : {}),
+      });
     else skipped.push({ key: object.key, reason });
   });
   images.sort(byRelativePath);
@@ -197,16 +219,22 @@ export async function classifyBatch(
  * The objects the manifest selects (all without a selection); the others, and the selected paths that have no
  * object, are added to `skipped` so the notification says why an expected photo is missing.
  */
-function applySelection(objects: readonly BatchObject[], options: ClassifyBatchOptions, skipped: SkippedObject[]): BatchObject[] {
+function applySelection(
+  objects: readonly BatchObject[],
+  options: ClassifyBatchOptions,
+  skipped: SkippedObject[],
+): BatchObject[] {
   if (options.selection === undefined) return [...objects];
   const wanted = new Set(options.selection);
   const present = new Set(objects.map((object) => object.relativePath));
   for (const object of objects) {
-    if (!wanted.has(object.relativePath)) skipped.push({ key: object.key, reason: 'not listed in manifest.json images' });
+    if (!wanted.has(object.relativePath))
+      skipped.push({ key: object.key, reason: 'not listed in manifest.json images' });
   }
   const prefix = options.prefix ?? prefixOf(objects[0]);
   for (const path of wanted) {
-    if (!present.has(path)) skipped.push({ key: `${prefix}${path}`, reason: 'listed in manifest.json images but not found' });
+    if (!present.has(path))
+      skipped.push({ key: `${prefix}${path}`, reason: 'listed in manifest.json images but not found' });
   }
   return objects.filter((object) => wanted.has(object.relativePath));
 }
@@ -225,7 +253,12 @@ interface ContentJudgement {
  * Why an object's first bytes rule it out, and, asked for, its metadata from the same read (parsed at once, so that
  * only the metadata of each photo stays in memory); an object deleted since the listing is skipped, not fatal.
  */
-async function judgeContent(s3: S3Client, bucket: string, object: BatchObject, readMetadata: boolean): Promise<ContentJudgement> {
+async function judgeContent(
+  s3: S3Client,
+  bucket: string,
+  object: BatchObject,
+  readMetadata: boolean,
+): Promise<ContentJudgement> {
   try {
     const head = await readFirstBytes(s3, bucket, object.key, readMetadata ? METADATA_BYTES : FIRST_BYTES_NEEDED);
     const reason = skipReasonByContent(object.relativePath, head);

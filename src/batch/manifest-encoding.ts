@@ -21,7 +21,8 @@ export function decodeManifestBytes(bytes: Uint8Array): string {
   const tooLarge = manifestSizeError(bytes.length);
   if (tooLarge) throw tooLarge;
   const found = otherEncoding(bytes) ?? invalidUtf8(bytes);
-  if (found !== undefined) throw new ManifestError([`must be UTF-8 (found ${found})`], `must be UTF-8 (found ${found})`);
+  if (found !== undefined)
+    throw new ManifestError([`must be UTF-8 (found ${found})`], `must be UTF-8 (found ${found})`);
   // TextDecoder drops a leading UTF-8 byte order mark.
   return new TextDecoder('utf-8').decode(bytes);
 }
@@ -33,9 +34,14 @@ export function decodeManifestBytes(bytes: Uint8Array): string {
  */
 function otherEncoding(bytes: Uint8Array): string | undefined {
   const [b0, b1, b2, b3] = bytes;
-  if ((b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) || (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff)) return 'UTF-32';
+  if ((b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) || (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff))
+    return 'UTF-32';
   if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) return 'UTF-16';
-  if (bytes.length >= 4 && ((b0 !== 0 && b1 === 0 && b2 === 0 && b3 === 0) || (b0 === 0 && b1 === 0 && b2 === 0 && b3 !== 0))) return 'UTF-32';
+  if (
+    bytes.length >= 4 &&
+    ((b0 !== 0 && b1 === 0 && b2 === 0 && b3 === 0) || (b0 === 0 && b1 === 0 && b2 === 0 && b3 !== 0))
+  )
+    return 'UTF-32';
   if (bytes.length >= 2 && (b0 === 0) !== (b1 === 0)) return 'UTF-16';
   return undefined;
 }

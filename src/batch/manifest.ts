@@ -69,7 +69,8 @@ const nameSchema = z.string().superRefine((name, context) => {
 const limitedText = (max: number, why?: string) =>
   z.string().superRefine((text, context) => {
     const problem = textLimitProblem(text, max);
-    if (problem !== undefined) context.addIssue({ code: 'custom', message: why && text.length > max ? `${problem} (${why})` : problem });
+    if (problem !== undefined)
+      context.addIssue({ code: 'custom', message: why && text.length > max ? `${problem} (${why})` : problem });
   });
 
 /**
@@ -102,13 +103,17 @@ const assetSchema = z
 const inspectionSchema = z.strictObject({
   name: nameSchema.optional(),
   // Less than the service's limit: the workflow appends the run id.
-  description: limitedText(MAX_INSPECTION_DESCRIPTION_CHARS, `${formatCount(MAX_DESCRIPTION_CHARS)} less the run id`).optional(),
+  description: limitedText(
+    MAX_INSPECTION_DESCRIPTION_CHARS,
+    `${formatCount(MAX_DESCRIPTION_CHARS)} less the run id`,
+  ).optional(),
   // A time zone is required: the flight's time must not depend on where the pipeline runs.
   inspection_date: z.iso
     .datetime({
       offset: true,
       // Only for the format: a wrong type keeps the general "expected string, found ..." message.
-      error: (issue) => (issue.code === 'invalid_format' ? 'not an ISO 8601 date-time with zone, e.g. 2026-11-28T10:00:00Z' : undefined),
+      error: (issue) =>
+        issue.code === 'invalid_format' ? 'not an ISO 8601 date-time with zone, e.g. 2026-11-28T10:00:00Z' : undefined,
     })
     .optional(),
 });
@@ -131,7 +136,11 @@ const imagePathSchema = z.string().superRefine((path, context) => {
   if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
   // A longer path names no object: S3 keys hold at most 1,024 bytes, the folder's prefix included.
   const bytes = keyBytes(path);
-  if (bytes > MAX_S3_KEY_BYTES) context.addIssue({ code: 'custom', message: `${formatCount(bytes)} bytes, over S3's key limit of ${formatCount(MAX_S3_KEY_BYTES)}` });
+  if (bytes > MAX_S3_KEY_BYTES)
+    context.addIssue({
+      code: 'custom',
+      message: `${formatCount(bytes)} bytes, over S3's key limit of ${formatCount(MAX_S3_KEY_BYTES)}`,
+    });
 });
 
 const imagesSchema = z
@@ -173,12 +182,17 @@ export function parseManifestBytes(bytes: Uint8Array): Manifest {
  * manifest's own names are, so that a 300-character folder name is refused before an asset is created. One
  * problem per name, saying which manifest field would replace it.
  */
-export function folderNameProblems(manifest: Manifest, folders: { readonly assetName: string; readonly flightName: string }): string[] {
+export function folderNameProblems(
+  manifest: Manifest,
+  folders: { readonly assetName: string; readonly flightName: string },
+): string[] {
   const problems: string[] = [];
   const check = (folder: string, name: string, field: string) => {
     const problem = nameProblem(name);
     if (problem !== undefined) {
-      problems.push(`the ${folder} folder name ${JSON.stringify(clip(name, MAX_FIELD_NAME_LENGTH))}, used as ${field}: ${problem} (set ${field} in ${MANIFEST_FILE})`);
+      problems.push(
+        `the ${folder} folder name ${JSON.stringify(clip(name, MAX_FIELD_NAME_LENGTH))}, used as ${field}: ${problem} (set ${field} in ${MANIFEST_FILE})`,
+      );
     }
   };
   if (manifest.asset === undefined) check('asset', folders.assetName, 'asset.name');
@@ -223,7 +237,9 @@ function jsonKind(value: unknown): string {
 /** `asset.latitude`, `images[2]`: the path as it would be written in JavaScript. */
 function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${clip(String(part), MAX_FIELD_NAME_LENGTH)}`))
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${clip(String(part), MAX_FIELD_NAME_LENGTH)}`,
+    )
     .join('');
 }
 

@@ -2,13 +2,19 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createS3Client } from '../s3-client';
-import { fullJitterDelay, type BackoffPolicy } from '../pix4d/backoff';
+import { type BackoffPolicy, fullJitterDelay } from '../pix4d/backoff';
 import type { TemporaryS3Credentials } from '../pix4d/temporary-s3-credentials';
 import { redact } from '../redact';
+import { createS3Client } from '../s3-client';
 import type { S3CredentialsSource } from './credentials-source';
 import { mapWithConcurrency } from './pool';
 
@@ -50,12 +56,23 @@ const MAX_PARTS = 10_000;
 const SDK_MAX_ATTEMPTS = 3;
 
 /** Waits between attempts of one object: full jitter below 250 ms, 500 ms, 1 s... up to 2 s. */
-const OBJECT_BACKOFF: BackoffPolicy = { maxAttempts: Infinity, baseDelayMs: 250, maxDelayMs: 2_000, maxTotalMs: Infinity };
+const OBJECT_BACKOFF: BackoffPolicy = {
+  maxAttempts: Number.POSITIVE_INFINITY,
+  baseDelayMs: 250,
+  maxDelayMs: 2_000,
+  maxTotalMs: Number.POSITIVE_INFINITY,
+};
 
 /** Codes with which S3 refuses credentials that have expired (400 ExpiredToken): answered with new credentials. */
 const EXPIRED_CREDENTIALS_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired']);
 /** Codes that may mean the same when a refresh was due anyway (a policy or key that has just been replaced). */
-const REFUSED_CREDENTIALS_CODES = new Set(['InvalidAccessKeyId', 'AccessDenied', 'InvalidToken', 'SignatureDoesNotMatch', 'Forbidden']);
+const REFUSED_CREDENTIALS_CODES = new Set([
+  'InvalidAccessKeyId',
+  'AccessDenied',
+  'InvalidToken',
+  'SignatureDoesNotMatch',
+  'Forbidden',
+]);
 /**
  * Names the SDK gives an S3 error that came without a body, hence without a code, as every HeadObject error does:
  * `Unknown` with @aws-sdk/client-s3 3.1164 (measured); `BadRequest` is there for a client that names it by status.
@@ -170,7 +187,9 @@ export class CopySizeMismatchError extends Error {
     /** `undefined` when the destination gave no Content-Length. */
     readonly actualBytes: number | undefined,
   ) {
-    super(`The copy of photo "${relativePath}" has ${actualBytes ?? 'an unknown number of'} bytes instead of ${expectedBytes}`);
+    super(
+      `The copy of photo "${relativePath}" has ${actualBytes ?? 'an unknown number of'} bytes instead of ${expectedBytes}`,
+    );
   }
 }
 
@@ -179,7 +198,9 @@ export class CopySizeMismatchError extends Error {
  * defaults (see the module comment for why 2 more parts than `queueSize` per upload). Objects at or below the
  * multipart threshold are streamed and add only socket buffers.
  */
-export function peakBufferBytes(options: Pick<CopyOptions, 'concurrency' | 'partSizeBytes' | 'queueSize'> = {}): number {
+export function peakBufferBytes(
+  options: Pick<CopyOptions, 'concurrency' | 'partSizeBytes' | 'queueSize'> = {},
+): number {
   const { concurrency, partSizeBytes, queueSize } = resolveOptions(options);
   return concurrency * (queueSize + 2) * partSizeBytes;
 }
@@ -200,7 +221,11 @@ export async function copyPhotos(
 ): Promise<CopyResult> {
   const settings = resolveOptions(options);
   checkItems(items);
-  const destinations = new DestinationClients(settings.destinationEndpoint, settings.concurrency * settings.queueSize, options.instrumentClient);
+  const destinations = new DestinationClients(
+    settings.destinationEndpoint,
+    settings.concurrency * settings.queueSize,
+    options.instrumentClient,
+  );
   try {
     const outcomes = await mapWithConcurrency(items, settings.concurrency, async (item) => {
       const outcome = await copyWithAttempts(item, source, credentials, destinations, settings);
@@ -242,11 +267,15 @@ function resolveOptions(options: CopyOptions): ResolvedOptions {
   positiveInteger('queueSize', resolved.queueSize);
   positiveInteger('maxObjectAttempts', resolved.maxObjectAttempts);
   if (!Number.isInteger(resolved.partSizeBytes) || resolved.partSizeBytes < MIN_PART_SIZE_BYTES) {
-    throw new RangeError(`partSizeBytes must be an integer of at least ${MIN_PART_SIZE_BYTES} (5 MiB), not ${resolved.partSizeBytes}`);
+    throw new RangeError(
+      `partSizeBytes must be an integer of at least ${MIN_PART_SIZE_BYTES} (5 MiB), not ${resolved.partSizeBytes}`,
+    );
   }
   const threshold = resolved.multipartThresholdBytes;
   if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_SINGLE_PUT_BYTES) {
-    throw new RangeError(`multipartThresholdBytes must be an integer from 0 to ${MAX_SINGLE_PUT_BYTES} (5 GiB), not ${threshold}`);
+    throw new RangeError(
+      `multipartThresholdBytes must be an integer from 0 to ${MAX_SINGLE_PUT_BYTES} (5 GiB), not ${threshold}`,
+    );
   }
   return resolved;
 }
@@ -305,7 +334,9 @@ class DestinationClients {
         logger: sdkLogger,
       };
       client = this.instrument(
-        this.endpoint ? createS3Client({ ...config, endpoint: this.endpoint }) : new S3Client({ ...config, requestChecksumCalculation: 'WHEN_REQUIRED' }),
+        this.endpoint
+          ? createS3Client({ ...config, endpoint: this.endpoint })
+          : new S3Client({ ...config, requestChecksumCalculation: 'WHEN_REQUIRED' }),
       );
       this.clients.set(credentials, client);
     }
@@ -329,7 +360,8 @@ const sdkLogger = {
   debug: () => {},
   info: () => {},
   warn: (...content: unknown[]) => {
-    if (!content.some((part) => typeof part === 'string' && part.includes('non-retryable streaming request'))) console.warn(...content);
+    if (!content.some((part) => typeof part === 'string' && part.includes('non-retryable streaming request')))
+      console.warn(...content);
   },
   error: () => {},
 };
@@ -393,9 +425,12 @@ class Attempt {
     key: string,
     settings: ResolvedOptions,
   ): Promise<string | undefined> {
-    const answer = await this.fromSource(source.client.send(new GetObjectCommand({ Bucket: source.bucket, Key: item.sourceKey })));
+    const answer = await this.fromSource(
+      source.client.send(new GetObjectCommand({ Bucket: source.bucket, Key: item.sourceKey })),
+    );
     const received = answer.Body;
-    if (!(received instanceof Readable)) throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
+    if (!(received instanceof Readable))
+      throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
     let body: Readable = received;
     let gate: CompletenessGate | undefined;
     const length = answer.ContentLength ?? item.size;
@@ -461,7 +496,8 @@ class Attempt {
 
   async verify(item: CopyItem, destination: S3Client, bucket: string, key: string): Promise<void> {
     const head = await destination.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    if (head.ContentLength !== item.size) throw new CopySizeMismatchError(item.relativePath, item.size, head.ContentLength);
+    if (head.ContentLength !== item.size)
+      throw new CopySizeMismatchError(item.relativePath, item.size, head.ContentLength);
   }
 
   isPermanent(error: unknown): boolean {
@@ -479,7 +515,8 @@ class Attempt {
     if (EXPIRED_CREDENTIALS_CODES.has(name)) return true;
     const status = httpStatus(error);
     // Any 403 may be a refusal of the credentials; a 400 only when it names nothing else.
-    const refused = REFUSED_CREDENTIALS_CODES.has(name) || status === 403 || (status === 400 && CODELESS_ERROR_NAMES.has(name));
+    const refused =
+      REFUSED_CREDENTIALS_CODES.has(name) || status === 403 || (status === 400 && CODELESS_ERROR_NAMES.has(name));
     return refused && source.isDue(used);
   }
 
@@ -541,7 +578,9 @@ class CompletenessGate extends Transform {
 
   override _flush(callback: TransformCallback): void {
     if (this.received !== this.expectedBytes) {
-      callback(this.sourceError(new Error(`The source stream ended after ${this.received} of ${this.expectedBytes} bytes`)));
+      callback(
+        this.sourceError(new Error(`The source stream ended after ${this.received} of ${this.expectedBytes} bytes`)),
+      );
       return;
     }
     this.refusal = this.check.finish();

@@ -58,7 +58,8 @@ export interface IngestRules {
 export function decideForEvent(event: ObjectCreated, rules: IngestRules): IngestDecision {
   const key = decodeEventKey(event.encodedKey);
   const location = locateBatch(key, rules.batchDepth);
-  if (!location) return { action: 'ignore', key, reason: `outside any batch (fewer than ${rules.batchDepth} folder levels)` };
+  if (!location)
+    return { action: 'ignore', key, reason: `outside any batch (fewer than ${rules.batchDepth} folder levels)` };
   const batch: BatchRef = {
     bucket: event.bucket,
     prefix: location.prefix,
@@ -75,7 +76,8 @@ export function decideForEvent(event: ObjectCreated, rules: IngestRules): Ingest
   }
   const misplaced = misplacedManifestReason(location.relativePath);
   const warning = misplaced ? { misplacedManifest: misplaced } : {};
-  if (rules.quietPeriodSeconds <= 0) return { action: 'ignore', key, reason: 'waiting for manifest.json (no quiet period)', ...warning };
+  if (rules.quietPeriodSeconds <= 0)
+    return { action: 'ignore', key, reason: 'waiting for manifest.json (no quiet period)', ...warning };
   const window = Math.floor(Date.parse(event.eventTime) / 1000 / rules.quietPeriodSeconds);
   return {
     action: 'watch-batch',

@@ -1,7 +1,7 @@
-import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { BatchStateStore } from '../batch-state/batch-state';
+import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listBatch } from '../batch/list-batch';
+import { BatchStateStore } from '../batch-state/batch-state';
 import type { BatchRef, InspectionRequest } from './batch-events';
 import { executionName } from './execution-names';
 
@@ -69,12 +69,22 @@ export async function checkSettlement(
   const abandonedBefore = now.getTime() - ABANDONED_UPLOAD_HOURS * 3_600_000;
   const active = uploads.filter((upload) => upload.initiated.getTime() >= abandonedBefore);
   const uploadEndedSincePreviousCheck = active.length === 0 && (options.uploadsInProgressBefore ?? 0) > 0;
-  const uploadSeenAt = active.length > 0 || uploadEndedSincePreviousCheck ? now.toISOString() : (options.uploadSeenAt ?? null);
+  const uploadSeenAt =
+    active.length > 0 || uploadEndedSincePreviousCheck ? now.toISOString() : (options.uploadSeenAt ?? null);
   if (active.length > 0) {
-    return { state: 'waiting', waitSeconds: Math.max(1, quietPeriodSeconds), objects: objects.length, uploadsInProgress: active.length, uploadSeenAt };
+    return {
+      state: 'waiting',
+      waitSeconds: Math.max(1, quietPeriodSeconds),
+      objects: objects.length,
+      uploadsInProgress: active.length,
+      uploadSeenAt,
+    };
   }
   if (objects.length === 0) return { state: 'empty' };
-  const newest = Math.max(...objects.map((object) => Date.parse(object.lastModified)), uploadSeenAt ? Date.parse(uploadSeenAt) : 0);
+  const newest = Math.max(
+    ...objects.map((object) => Date.parse(object.lastModified)),
+    uploadSeenAt ? Date.parse(uploadSeenAt) : 0,
+  );
   const quietUntil = newest + quietPeriodSeconds * 1000;
   if (now.getTime() < quietUntil) {
     return {
@@ -118,9 +128,20 @@ async function listUploadsInProgress(s3: S3Client, bucket: string, prefix: strin
  * The waiter's record for the operator CLI: `collecting` while photos arrive; once the batch closed, the record
  * says what it closed into, and the inspection's own record takes over.
  */
-export async function recordWatch(s3: S3Client, workBucket: string, watchId: string, batch: BatchRef, settlement: Settlement, now: Date): Promise<void> {
+export async function recordWatch(
+  s3: S3Client,
+  workBucket: string,
+  watchId: string,
+  batch: BatchRef,
+  settlement: Settlement,
+  now: Date,
+): Promise<void> {
   const closedInto =
-    settlement.state === 'settled' ? settlement.executionName : settlement.state === 'waiting' ? undefined : settlement.state;
+    settlement.state === 'settled'
+      ? settlement.executionName
+      : settlement.state === 'waiting'
+        ? undefined
+        : settlement.state;
   await new BatchStateStore(s3, workBucket).record(
     {
       batchId: watchId,

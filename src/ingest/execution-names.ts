@@ -10,7 +10,10 @@ const HASH_LENGTH = 24;
  * people scanning the console; the hash of every part makes the name unique.
  */
 export function executionName(kind: 'm' | 'q' | 'w', batchPrefix: string, ...discriminators: string[]): string {
-  const hash = createHash('sha256').update([batchPrefix, ...discriminators].join('\u0000')).digest('hex').slice(0, HASH_LENGTH);
+  const hash = createHash('sha256')
+    .update([batchPrefix, ...discriminators].join('\u0000'))
+    .digest('hex')
+    .slice(0, HASH_LENGTH);
   const room = MAX_NAME_LENGTH - kind.length - hash.length - 2;
   const slug = batchPrefix
     .normalize('NFKD')

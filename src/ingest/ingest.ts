@@ -2,7 +2,7 @@ import type { S3Event } from 'aws-lambda';
 import { z } from 'zod';
 import { decodeEventKey } from '../batch/keys';
 import type { StepMetrics } from '../observability/pipeline-metrics';
-import { decideForEvent, IngestDecision, IngestRules, ObjectCreated } from './batch-events';
+import { decideForEvent, type IngestDecision, type IngestRules, type ObjectCreated } from './batch-events';
 
 /** Starts executions by name; a name already used is not an error but a duplicate. */
 export interface WorkflowStarter {
@@ -59,9 +59,15 @@ export function objectCreatedEvents(body: unknown): ObjectCreated[] {
   if (!notification.success) throw new InvalidS3NotificationError('S3 notification without a list of Records');
   return notification.data.Records.filter((record) => record.eventName?.startsWith('ObjectCreated:')).map((record) => {
     const created = createdRecordSchema.safeParse(record);
-    if (!created.success) throw new InvalidS3NotificationError('S3 event record without bucket name, object key or event time');
+    if (!created.success)
+      throw new InvalidS3NotificationError('S3 event record without bucket name, object key or event time');
     const { eventTime, s3 } = created.data;
-    return { bucket: s3.bucket.name, encodedKey: s3.object.key, eventTime, ...(s3.object.eTag ? { eTag: s3.object.eTag } : {}) };
+    return {
+      bucket: s3.bucket.name,
+      encodedKey: s3.object.key,
+      eventTime,
+      ...(s3.object.eTag ? { eTag: s3.object.eTag } : {}),
+    };
   });
 }
 
@@ -77,7 +83,10 @@ export async function ingestNotification(
   for (const event of objectCreatedEvents(body)) {
     const decision = decideForEvent(event, rules);
     if (decision.misplacedManifest) {
-      logger?.warn('File named like a manifest is not one', { key: decodeEventKey(event.encodedKey), reason: decision.misplacedManifest });
+      logger?.warn('File named like a manifest is not one', {
+        key: decodeEventKey(event.encodedKey),
+        reason: decision.misplacedManifest,
+      });
       metrics?.record('ManifestsMisplaced', 1);
     }
     if (decision.action === 'ignore') {

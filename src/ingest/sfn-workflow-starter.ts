@@ -1,4 +1,4 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowStarter } from './ingest';
 
 /** Starts executions of the two state machines; a name used before means the work was already started. */
@@ -10,7 +10,13 @@ export class SfnWorkflowStarter implements WorkflowStarter {
 
   async start(machine: 'inspection' | 'waiter', name: string, input: object): Promise<'started' | 'already-started'> {
     try {
-      await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArns[machine], name, input: JSON.stringify(input) }));
+      await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArns[machine],
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
       return 'started';
     } catch (error) {
       if (error instanceof ExecutionAlreadyExists) return 'already-started';

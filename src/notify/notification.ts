@@ -164,7 +164,8 @@ export const notificationSchema = z
   .superRefine((message, ctx) => {
     if (message.type === 'inspection.failed') return;
     if (isNoticeType(message.type)) {
-      if (message.inspection !== null) ctx.addIssue({ code: 'custom', message: `${message.type} has no inspection`, path: ['inspection'] });
+      if (message.inspection !== null)
+        ctx.addIssue({ code: 'custom', message: `${message.type} has no inspection`, path: ['inspection'] });
       return;
     }
     if (message.inspection === null) {
@@ -272,7 +273,9 @@ export function buildNotification(input: NotificationInput, options: Notificatio
   }
   const needsNotice = isNoticeType(input.type);
   if (needsNotice !== (input.notice !== undefined)) {
-    throw new Error(needsNotice ? `An ${input.type} notification needs a notice` : `An ${input.type} notification takes no notice`);
+    throw new Error(
+      needsNotice ? `An ${input.type} notification needs a notice` : `An ${input.type} notification takes no notice`,
+    );
   }
 
   const clean = textCleaner(input.secrets ?? []);
@@ -383,7 +386,10 @@ function assembleMessage(
       skippedTotal,
     },
     flight: flightBlock(input.flight ?? null, clean),
-    warnings: (input.warnings ?? []).slice(0, MAX_WARNINGS_LISTED).map((warning) => clean(warning, MAX_WARNING_CHARS)).filter((warning) => warning !== ''),
+    warnings: (input.warnings ?? [])
+      .slice(0, MAX_WARNINGS_LISTED)
+      .map((warning) => clean(warning, MAX_WARNING_CHARS))
+      .filter((warning) => warning !== ''),
   };
   const timings = {
     closedAt: toIsoTimestamp(input.timings.closedAt, 'closedAt'),
@@ -439,7 +445,10 @@ function flightBlock(flight: NotificationInput['flight'], clean: Cleaner): Fligh
   return {
     capturedFrom: flight.capturedFrom === null ? null : toIsoWithZone(flight.capturedFrom),
     capturedTo: flight.capturedTo === null ? null : toIsoWithZone(flight.capturedTo),
-    cameras: flight.cameras.slice(0, MAX_CAMERAS_LISTED).map((camera) => clean(camera, MAX_NAME_CHARS)).filter((camera) => camera !== ''),
+    cameras: flight.cameras
+      .slice(0, MAX_CAMERAS_LISTED)
+      .map((camera) => clean(camera, MAX_NAME_CHARS))
+      .filter((camera) => camera !== ''),
     geotagged: flight.geotagged,
     photos: flight.photos,
     centroid: flight.centroid ? { latitude: flight.centroid.latitude, longitude: flight.centroid.longitude } : null,
@@ -543,13 +552,18 @@ function flightLines(message: NotificationV1): string[] {
   const flight = message.flight;
   if (flight) {
     lines.push('');
-    if (flight.capturedFrom !== null && flight.capturedTo !== null) lines.push(`Captured:   ${flight.capturedFrom} to ${flight.capturedTo}`);
+    if (flight.capturedFrom !== null && flight.capturedTo !== null)
+      lines.push(`Captured:   ${flight.capturedFrom} to ${flight.capturedTo}`);
     else lines.push('Captured:   the photos give no capture time');
-    const where = flight.centroid ? `, centred on ${flight.centroid.latitude.toFixed(6)}, ${flight.centroid.longitude.toFixed(6)}` : '';
+    const where = flight.centroid
+      ? `, centred on ${flight.centroid.latitude.toFixed(6)}, ${flight.centroid.longitude.toFixed(6)}`
+      : '';
     lines.push(`Geotagged:  ${flight.geotagged} of ${flight.photos} photos${where}`);
     if (flight.altitude) lines.push(`Altitude:   ${flight.altitude.min} to ${flight.altitude.max} m above sea level`);
     const label = flight.cameras.length === 1 ? 'Camera:' : 'Cameras:';
-    lines.push(`${label.padEnd(12)}${flight.cameras.length === 0 ? 'not named by the photos' : flight.cameras.join(', ')}`);
+    lines.push(
+      `${label.padEnd(12)}${flight.cameras.length === 0 ? 'not named by the photos' : flight.cameras.join(', ')}`,
+    );
   }
   if (message.warnings.length > 0) {
     lines.push('', 'Warnings:');

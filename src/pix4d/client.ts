@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import { version as PIPELINE_VERSION } from '../../package.json';
-import { statusClassOf, type StatusClass } from '../observability/pipeline-metrics';
+import { type StatusClass, statusClassOf } from '../observability/pipeline-metrics';
 import { redact } from '../redact';
-import { systemTimers, Timers } from '../timers';
-import { BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay, parseRetryAfter } from './backoff';
+import { systemTimers, type Timers } from '../timers';
+import { type BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay, parseRetryAfter } from './backoff';
 import {
   ImageRegistrationMismatchError,
   Pix4dApiError,
@@ -11,7 +11,7 @@ import {
   Pix4dBadRequestError,
   Pix4dClientError,
   Pix4dCreateUnconfirmedError,
-  Pix4dErrorDetails,
+  type Pix4dErrorDetails,
   Pix4dForbiddenError,
   Pix4dNetworkError,
   Pix4dNotFoundError,
@@ -24,16 +24,16 @@ import {
   Pix4dUnexpectedResponseError,
 } from './errors';
 import {
-  Asset,
+  type Asset,
   assetListSchema,
   assetSchema,
-  CreateAssetInput,
-  CreateInspectionInput,
-  Inspection,
-  InspectionStatus,
+  type CreateAssetInput,
+  type CreateInspectionInput,
+  type Inspection,
+  type InspectionStatus,
   inspectionListSchema,
-  ListPage,
   inspectionSchema,
+  type ListPage,
   registerImagesResponseSchema,
   s3CredentialsResponseSchema,
   tokenResponseSchema,
@@ -291,12 +291,16 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       listSchema: inspectionListSchema,
       body: input,
       described: `an inspection${input.name === undefined ? '' : ` named "${input.name}"`} of asset ${input.asset}`,
-      isSame: (inspection) => assetIdOf(inspection) === input.asset && (input.name === undefined || inspection.name === input.name),
+      isSame: (inspection) =>
+        assetIdOf(inspection) === input.asset && (input.name === undefined || inspection.name === input.name),
       // Flights of one asset may share a name; the workflow gives each run's inspection its own description.
       confirms:
         input.description === undefined
           ? undefined
-          : (inspection) => (typeof inspection.description === 'string' ? sameText(inspection.description, input.description!) : undefined),
+          : (inspection) =>
+              typeof inspection.description === 'string'
+                ? sameText(inspection.description, input.description!)
+                : undefined,
       couldBe: (raw) => input.name === undefined || fieldOf(raw, 'name') === input.name,
     });
   }
@@ -306,7 +310,12 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   }
 
   async getS3Credentials(inspectionId: number): Promise<TemporaryS3Credentials> {
-    const answer = await this.call(this.budget(), 'GET', `/v1/inspections/${inspectionId}/s3_credentials/`, s3CredentialsResponseSchema);
+    const answer = await this.call(
+      this.budget(),
+      'GET',
+      `/v1/inspections/${inspectionId}/s3_credentials/`,
+      s3CredentialsResponseSchema,
+    );
     return TemporaryS3Credentials.fromApi(answer);
   }
 
@@ -316,9 +325,15 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     let calls = 0;
     for (let start = 0; start < imageKeys.length; start += MAX_KEYS_PER_REGISTRATION) {
       const image_keys = imageKeys.slice(start, start + MAX_KEYS_PER_REGISTRATION);
-      const answer = await this.call(budget, 'POST', `/v1/inspections/${inspectionId}/register_images/`, registerImagesResponseSchema, {
-        image_keys,
-      });
+      const answer = await this.call(
+        budget,
+        'POST',
+        `/v1/inspections/${inspectionId}/register_images/`,
+        registerImagesResponseSchema,
+        {
+          image_keys,
+        },
+      );
       registered += answer.nb_images_registered;
       calls += 1;
     }
@@ -347,7 +362,15 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     if (options.earlierAttemptAt !== undefined) {
       // That attempt ended before this one began, so its request settles within processSettleMs from now.
       const why = `an earlier attempt began at ${new Date(options.earlierAttemptAt).toISOString()}`;
-      const after = await this.watchForStart(budget, inspectionId, before, this.processSettleMs, endpoint, why, current);
+      const after = await this.watchForStart(
+        budget,
+        inspectionId,
+        before,
+        this.processSettleMs,
+        endpoint,
+        why,
+        current,
+      );
       if (hasProcessingStarted(before, after)) return this.confirmedStart(after, endpoint, why);
     }
     const startedAt = this.now();
@@ -360,7 +383,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         // A service that refuses to start twice may be refusing because an earlier request of this start got there.
         if (error instanceof Pix4dBadRequestError && mayHaveReached) {
           const after = await this.readInspection(budget, inspectionId);
-          if (hasProcessingStarted(before, after)) return this.confirmedStart(after, endpoint, `${error.name} after a request that may have started it`);
+          if (hasProcessingStarted(before, after))
+            return this.confirmedStart(after, endpoint, `${error.name} after a request that may have started it`);
           throw error;
         }
         if (!isAmbiguous(error)) throw error;
@@ -386,11 +410,14 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   }
 
   private confirmedStart(after: Inspection, endpoint: string, reason: string): ProcessingStart {
-    this.logger?.warn('Processing started by an earlier request, as the inspection status shows; not sending it again', {
-      endpoint,
-      status: after.status,
-      reason,
-    });
+    this.logger?.warn(
+      'Processing started by an earlier request, as the inspection status shows; not sending it again',
+      {
+        endpoint,
+        status: after.status,
+        reason,
+      },
+    );
     return { status: after.status, confirmedByStatus: true };
   }
 
@@ -419,7 +446,13 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
           after = await this.readInspection(budget, inspectionId);
         } catch (error) {
           if (!(error instanceof Pix4dApiError && error.transient)) throw error;
-          throw this.processingUnconfirmed(endpoint, why, before, `its status could not be read (${error.message})`, budget);
+          throw this.processingUnconfirmed(
+            endpoint,
+            why,
+            before,
+            `its status could not be read (${error.message})`,
+            budget,
+          );
         }
       }
       if (hasProcessingStarted(before, after)) return after;
@@ -428,7 +461,13 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       if (left <= 0) return after;
       const pause = Math.min(interval, left);
       if (this.waitPassesDeadline(budget, pause)) {
-        throw this.processingUnconfirmed(endpoint, why, before, `the invocation's time ran out ${Math.ceil(left)} ms before the request could no longer take effect`, budget);
+        throw this.processingUnconfirmed(
+          endpoint,
+          why,
+          before,
+          `the invocation's time ran out ${Math.ceil(left)} ms before the request could no longer take effect`,
+          budget,
+        );
       }
       await this.sleep(pause);
       slept += pause;
@@ -436,7 +475,13 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     }
   }
 
-  private processingUnconfirmed(endpoint: string, why: string, before: Inspection, ended: string, budget: CallBudget): Pix4dProcessingUnconfirmedError {
+  private processingUnconfirmed(
+    endpoint: string,
+    why: string,
+    before: Inspection,
+    ended: string,
+    budget: CallBudget,
+  ): Pix4dProcessingUnconfirmedError {
     const error = new Pix4dProcessingUnconfirmedError(
       `Processing may have started, or may still start: ${why}, and ${ended}, with the status still "${before.status.name}" (id ${before.status.id}). ` +
         'A retry told of this attempt (earlierAttemptAt) watches the status before it sends the request again',
@@ -454,7 +499,11 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
    * POST a create once; after a failure that may have reached the service, wait, look in the list for what it
    * created, and send it again only when nothing is there. Throttling (429) has no effect, so `send` retries it.
    */
-  private async createOnce<T extends CreatedResource>(budget: CallBudget, options: CreateOptions, spec: CreateSpec<T>): Promise<T> {
+  private async createOnce<T extends CreatedResource>(
+    budget: CallBudget,
+    options: CreateOptions,
+    spec: CreateSpec<T>,
+  ): Promise<T> {
     const endpoint = `POST ${spec.path}`;
     const firstAttemptAt = options.earlierAttemptAt ?? this.now();
     if (options.earlierAttemptAt !== undefined) {
@@ -472,8 +521,20 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         if (!isAmbiguous(error)) throw error;
         // The service may still be creating when the gateway gives up: look after a wait, not at once. Out of time
         // or attempts, the error is transient: the retried step looks first (`earlierAttemptAt`).
-        await this.pauseBeforeResend(error as Pix4dApiError, failures, startedAt, budget, endpoint, failures === 1 ? this.createSettleMs : 0);
-        const created = await this.findCreated(budget, spec, firstAttemptAt, `a lost answer (${(error as Error).name})`);
+        await this.pauseBeforeResend(
+          error as Pix4dApiError,
+          failures,
+          startedAt,
+          budget,
+          endpoint,
+          failures === 1 ? this.createSettleMs : 0,
+        );
+        const created = await this.findCreated(
+          budget,
+          spec,
+          firstAttemptAt,
+          `a lost answer (${(error as Error).name})`,
+        );
         if (created) {
           this.logger?.warn('Created although the answer was lost; found it in the list', { endpoint, id: created.id });
           return created;
@@ -493,7 +554,12 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
    * `CREATED_AT_SKEW_MS` for the two clocks). Undefined when there is none; `Pix4dCreateUnconfirmedError` when the
    * list cannot tell (no list, another origin, too many pages, several candidates, or a match it cannot judge).
    */
-  private async findCreated<T extends CreatedResource>(budget: CallBudget, spec: CreateSpec<T>, since: number, reason: string): Promise<T | undefined> {
+  private async findCreated<T extends CreatedResource>(
+    budget: CallBudget,
+    spec: CreateSpec<T>,
+    since: number,
+    reason: string,
+  ): Promise<T | undefined> {
     const endpoint = `GET ${spec.path}`;
     const after = since - CREATED_AT_SKEW_MS;
     const unconfirmed = (why: string, details: Partial<Pix4dErrorDetails> = {}) =>
@@ -513,7 +579,10 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       } catch (error) {
         if (error instanceof Pix4dApiError && error.transient) throw error;
         const cause = error instanceof Pix4dApiError ? error : undefined;
-        throw unconfirmed(`the list could not be read to tell: ${(error as Error).message}`, cause?.status === undefined ? {} : { status: cause.status });
+        throw unconfirmed(
+          `the list could not be read to tell: ${(error as Error).message}`,
+          cause?.status === undefined ? {} : { status: cause.status },
+        );
       }
       for (const item of page.items) {
         if (!spec.isSame(item)) continue;
@@ -526,9 +595,11 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         else if (spec.confirms) uncertain.push(`${item.id} (no description)`);
         else mine.push(item);
       }
-      for (const raw of page.unreadable) if (spec.couldBe(raw)) uncertain.push(`${String(fieldOf(raw, 'id'))} (unreadable)`);
+      for (const raw of page.unreadable)
+        if (spec.couldBe(raw)) uncertain.push(`${String(fieldOf(raw, 'id'))} (unreadable)`);
       const next = page.next === undefined ? undefined : this.pathOnApi(page.next);
-      if (next === null) throw unconfirmed('the next page of its list is on another origin, where credentials are not sent');
+      if (next === null)
+        throw unconfirmed('the next page of its list is on another origin, where credentials are not sent');
       path = next;
     }
     if (mine.length > 1) throw unconfirmed(`${mine.length} match it: ids ${mine.map((item) => item.id).join(', ')}`);
@@ -551,7 +622,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       return null;
     }
     const sameOrigin = url.origin === api.origin;
-    const upgraded = api.protocol === 'https:' && url.protocol === 'http:' && url.hostname === api.hostname && url.port === '';
+    const upgraded =
+      api.protocol === 'https:' && url.protocol === 'http:' && url.hostname === api.hostname && url.port === '';
     if (!(sameOrigin || upgraded) || !url.pathname.startsWith(api.pathname)) return null;
     return `/${url.pathname.slice(api.pathname.length)}${url.search}`;
   }
@@ -604,7 +676,9 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       const pending = this.session.pending ?? this.startAuthentication(budget);
       try {
         // Someone else's authentication may be bounded later than this call, or not at all.
-        return budget.deadlineMs === undefined ? await pending : await this.untilDeadline(pending, budget, TOKEN_ENDPOINT);
+        return budget.deadlineMs === undefined
+          ? await pending
+          : await this.untilDeadline(pending, budget, TOKEN_ENDPOINT);
       } catch (error) {
         // Someone else's authentication ended at its caller's deadline: this call may have time for another.
         const retry = !started && error instanceof Error && endedByDeadline.has(error) && this.timeLeft(budget) > 0;
@@ -662,7 +736,10 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     );
     const endpoint = `POST ${path}`;
     if (answer.status === 400 || answer.status === 401) {
-      throw new Pix4dAuthenticationError('Pix4Dinspect refused the username or password', this.details(answer, endpoint));
+      throw new Pix4dAuthenticationError(
+        'Pix4Dinspect refused the username or password',
+        this.details(answer, endpoint),
+      );
     }
     if (!answer.ok) throw this.errorFor(answer, endpoint);
     const { api_token, expires_in } = this.parse(answer, endpoint, tokenResponseSchema);
@@ -684,7 +761,12 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
    * longer than the token's life ends in a fresh token rather than a 401. A 401 all the same (a token revoked, or
    * expired early by the service's clock) gets one fresh token and one repeat; a second 401 is answered.
    */
-  private send(request: RequestSpec, options: CallOptions, budget: CallBudget, authorized = false): Promise<BufferedAnswer> {
+  private send(
+    request: RequestSpec,
+    options: CallOptions,
+    budget: CallBudget,
+    authorized = false,
+  ): Promise<BufferedAnswer> {
     const observer = this.options.observer;
     if (!observer) return this.sendAttempts(request, options, budget, authorized);
     const name = endpointName(request);
@@ -716,7 +798,9 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       const token = authorized ? await this.currentToken(budget) : undefined;
       const timeoutMs = this.attemptTimeout(budget, endpoint);
       const signal = this.timers.timeoutSignal(timeoutMs);
-      const attempt = token ? { ...request, headers: { ...request.headers, Authorization: `Bearer ${token.value}` } } : request;
+      const attempt = token
+        ? { ...request, headers: { ...request.headers, Authorization: `Bearer ${token.value}` } }
+        : request;
       let outcome: BufferedAnswer | Pix4dApiError;
       try {
         outcome = await this.fetchOnce(attempt, signal);
@@ -727,7 +811,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         observed.last = outcome instanceof Pix4dApiError ? answerClassOf(outcome) : statusClassOf(outcome.status);
         observed.observer.attempted?.(observed.name, observed.last);
       }
-      if (!(outcome instanceof Pix4dApiError) && outcome.status >= 300 && outcome.status < 400) throw this.redirectError(outcome, endpoint);
+      if (!(outcome instanceof Pix4dApiError) && outcome.status >= 300 && outcome.status < 400)
+        throw this.redirectError(outcome, endpoint);
       // A 401 had no effect, so even a create or `process/` may be repeated.
       if (token && !(outcome instanceof Pix4dApiError) && outcome.status === 401 && refusals < MAX_TOKEN_REFUSALS) {
         refusals += 1;
@@ -746,7 +831,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       const throttled = !(outcome instanceof Pix4dApiError) && outcome.status === 429;
       if (!throttled && !options.retryAmbiguous) throw error;
 
-      const retryAfter = outcome instanceof Pix4dApiError ? undefined : parseRetryAfter(outcome.headers.get('retry-after'), this.now());
+      const retryAfter =
+        outcome instanceof Pix4dApiError ? undefined : parseRetryAfter(outcome.headers.get('retry-after'), this.now());
       const delay = Math.max(retryAfter ?? 0, fullJitterDelay(failures, this.backoff, this.random));
       const elapsed = this.now() - startedAt;
       if (failures >= this.backoff.maxAttempts || elapsed + delay > this.backoff.maxTotalMs) throw error;
@@ -802,12 +888,19 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
 
   /** The error to throw when no attempt can start before the deadline; always transient. */
   private outOfTime(budget: CallBudget, endpoint: string): Pix4dApiError {
-    const error = budget.lastTransient ?? new Pix4dTimeoutError("The invocation's time ran out before Pix4Dinspect could be called", { endpoint });
+    const error =
+      budget.lastTransient ??
+      new Pix4dTimeoutError("The invocation's time ran out before Pix4Dinspect could be called", { endpoint });
     endedByDeadline.add(error);
     return error;
   }
 
-  private stoppedByDeadline(error: Pix4dApiError, endpoint: string, delayMs: number, budget: CallBudget): Pix4dApiError {
+  private stoppedByDeadline(
+    error: Pix4dApiError,
+    endpoint: string,
+    delayMs: number,
+    budget: CallBudget,
+  ): Pix4dApiError {
     this.logger?.warn("Pix4Dinspect call failed; not retrying: the invocation's time would run out during the wait", {
       endpoint,
       status: error.status,
@@ -891,11 +984,16 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     try {
       json = JSON.parse(answer.text);
     } catch {
-      throw new Pix4dUnexpectedResponseError('Pix4Dinspect answered with something that is not JSON', this.details(answer, endpoint));
+      throw new Pix4dUnexpectedResponseError(
+        'Pix4Dinspect answered with something that is not JSON',
+        this.details(answer, endpoint),
+      );
     }
     const result = schema.safeParse(json);
     if (!result.success) {
-      const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+      const problems = result.error.issues
+        .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+        .join('; ');
       throw new Pix4dUnexpectedResponseError(`Pix4Dinspect answered with an unexpected shape (${problems})`, {
         endpoint,
         status: answer.status,
@@ -912,7 +1010,10 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
   private scrub(text: string): string {
     const secrets = [this.account.password, this.account.apiKey, this.account.username];
     // A service that echoes the token request's form body sends them URL-encoded.
-    const encoded = secrets.flatMap((secret) => [encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
+    const encoded = secrets.flatMap((secret) => [
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+    ]);
     return redact(text, [...secrets, ...encoded, this.session.token?.value]);
   }
 }

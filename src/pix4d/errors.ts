@@ -131,7 +131,9 @@ export class ImageRegistrationMismatchError extends Error {
     readonly sent: number,
     readonly registered: number,
   ) {
-    super(`Inspection ${inspectionId}: sent ${sent} image keys for registration but the service registered ${registered}`);
+    super(
+      `Inspection ${inspectionId}: sent ${sent} image keys for registration but the service registered ${registered}`,
+    );
   }
 }
 

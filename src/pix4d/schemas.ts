@@ -16,13 +16,15 @@ import { z } from 'zod';
 function received(input: unknown): string {
   if (input === undefined) return 'missing';
   if (input === null) return 'null';
-  if (typeof input === 'string') return input.trim() === '' ? 'an empty string' : `"${input.length > 40 ? `${input.slice(0, 40)}…` : input}"`;
+  if (typeof input === 'string')
+    return input.trim() === '' ? 'an empty string' : `"${input.length > 40 ? `${input.slice(0, 40)}…` : input}"`;
   if (typeof input === 'number' || typeof input === 'boolean') return String(input);
   if (Array.isArray(input)) return 'an array';
   return typeof input === 'object' ? 'an object' : `a ${typeof input}`;
 }
 
-const refused = (expected: string) => (issue: { input: unknown }) => `expected ${expected}, got ${received(issue.input)}`;
+const refused = (expected: string) => (issue: { input: unknown }) =>
+  `expected ${expected}, got ${received(issue.input)}`;
 
 /** A number sent as a JSON number or as a string matching `pattern`; `check` bounds it. */
 function numeric(expected: string, pattern: RegExp, check: z.ZodNumber) {
@@ -46,7 +48,10 @@ const wholeNumber = (expected: string) =>
   numeric(
     expected,
     DIGITS,
-    z.number({ error: refused(expected) }).int({ error: refused(expected) }).nonnegative({ error: refused(expected) }),
+    z
+      .number({ error: refused(expected) })
+      .int({ error: refused(expected) })
+      .nonnegative({ error: refused(expected) }),
   );
 
 const id = wholeNumber('an id (a whole number or a string of digits)');
@@ -59,7 +64,8 @@ const requiredText = (expected: string) => z.string({ error: refused(expected) }
  * this form is read: `Date.parse` alone turns text such as `"1"` into a date, and a wrong creation time could
  * match the wrong resource.
  */
-const ISO_INSTANT = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const ISO_INSTANT =
+  /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** Epoch ms of an ISO 8601 date and time; a time without offset is taken as UTC. Undefined when unreadable. */
 function parseInstant(text: string): number | undefined {
@@ -142,9 +148,12 @@ export type InspectionStatus = z.infer<typeof inspectionStatusSchema>;
  */
 function objectOr<O extends z.ZodType, A extends z.ZodType>(object: O, other: A) {
   return z.unknown().transform((value, ctx): z.output<O> | z.output<A> => {
-    const result = (typeof value === 'object' && value !== null && !Array.isArray(value) ? object : other).safeParse(value);
+    const result = (typeof value === 'object' && value !== null && !Array.isArray(value) ? object : other).safeParse(
+      value,
+    );
     if (result.success) return result.data;
-    for (const issue of result.error.issues) ctx.issues.push({ code: 'custom', message: issue.message, path: issue.path, input: value });
+    for (const issue of result.error.issues)
+      ctx.issues.push({ code: 'custom', message: issue.message, path: issue.path, input: value });
     return z.NEVER;
   });
 }
@@ -209,13 +218,21 @@ function listSchema<S extends z.ZodType<{ id: number }>>(item: S) {
     }
     return { kept, unreadable };
   });
-  const plain = items.transform(({ kept, unreadable }): ListPage<z.output<S>> => ({ items: kept, unreadable, next: undefined }));
+  const plain = items.transform(
+    ({ kept, unreadable }): ListPage<z.output<S>> => ({ items: kept, unreadable, next: undefined }),
+  );
   const paginated = z
     .looseObject({
       results: items,
       next: z.string({ error: refused('the URL of the next page or null') }).nullish(),
     })
-    .transform(({ results, next }): ListPage<z.output<S>> => ({ items: results.kept, unreadable: results.unreadable, next: next?.trim() ? next : undefined }));
+    .transform(
+      ({ results, next }): ListPage<z.output<S>> => ({
+        items: results.kept,
+        unreadable: results.unreadable,
+        next: next?.trim() ? next : undefined,
+      }),
+    );
   return objectOr(paginated, plain);
 }
 

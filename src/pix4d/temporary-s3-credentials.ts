@@ -28,7 +28,10 @@ export class TemporaryS3Credentials {
     readonly receivedAt: Date,
   ) {}
 
-  static fromApi(answer: z.output<typeof s3CredentialsResponseSchema>, receivedAt = new Date()): TemporaryS3Credentials {
+  static fromApi(
+    answer: z.output<typeof s3CredentialsResponseSchema>,
+    receivedAt = new Date(),
+  ): TemporaryS3Credentials {
     return new TemporaryS3Credentials(
       answer.access_key,
       answer.secret_key,

@@ -87,7 +87,9 @@ type Tags = Record<string, unknown>;
 export async function readPhotoMetadata(head: Uint8Array): Promise<PhotoMetadata> {
   let tags: Tags | undefined;
   try {
-    tags = (await exifr.parse(Buffer.from(head.buffer, head.byteOffset, head.byteLength), PARSE_OPTIONS)) as Tags | undefined;
+    tags = (await exifr.parse(Buffer.from(head.buffer, head.byteOffset, head.byteLength), PARSE_OPTIONS)) as
+      | Tags
+      | undefined;
   } catch {
     // A photo whose metadata cannot be parsed is judged as one without metadata: the pre-flight says so.
     tags = undefined;
@@ -127,7 +129,12 @@ function firstNumber(value: unknown): number | undefined {
 
 /** Degrees, minutes, seconds (or decimal degrees) and the hemisphere, as the GPS IFD holds them. */
 function degrees(value: unknown, ref: unknown, negative: string): number | undefined {
-  const parts = typeof value === 'number' ? [value] : Array.isArray(value) || ArrayBuffer.isView(value) ? Array.from(value as ArrayLike<number>) : [];
+  const parts =
+    typeof value === 'number'
+      ? [value]
+      : Array.isArray(value) || ArrayBuffer.isView(value)
+        ? Array.from(value as ArrayLike<number>)
+        : [];
   if (parts.length === 0 || parts.some((part) => typeof part !== 'number' || !Number.isFinite(part))) return undefined;
   const [d = 0, m = 0, s = 0] = parts;
   const absolute = d + m / 60 + s / 3600;
@@ -139,7 +146,11 @@ function gpsPosition(tags: Tags): Pick<PhotoMetadata, 'latitude' | 'longitude' |
   const longitude = degrees(tags.GPSLongitude, tags.GPSLongitudeRef, 'W');
   // (0, 0) is what a camera without a fix writes, in the Gulf of Guinea: no position.
   const valid =
-    latitude !== undefined && longitude !== undefined && Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 && !(latitude === 0 && longitude === 0);
+    latitude !== undefined &&
+    longitude !== undefined &&
+    Math.abs(latitude) <= 90 &&
+    Math.abs(longitude) <= 180 &&
+    !(latitude === 0 && longitude === 0);
   if (!valid) return {};
   const altitude = firstNumber(tags.GPSAltitude);
   const belowSeaLevel = firstNumber(tags.GPSAltitudeRef) === 1;
@@ -161,11 +172,15 @@ function captureTime(tags: Tags): Pick<PhotoMetadata, 'capturedAt' | 'captureZon
   if (!match) return gps === undefined ? {} : { capturedAt: gps, captureZoneKnown: true };
   const [, year, month, day, hour, minute, second] = match;
   const subSeconds = text(tags.SubSecTimeOriginal);
-  const fraction = subSeconds !== undefined && /^\d+$/.test(subSeconds) ? `.${subSeconds.slice(0, 3).padEnd(3, '0')}` : '';
+  const fraction =
+    subSeconds !== undefined && /^\d+$/.test(subSeconds) ? `.${subSeconds.slice(0, 3).padEnd(3, '0')}` : '';
   const local = `${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}`;
-  const offset = [tags.OffsetTimeOriginal, tags.OffsetTimeDigitized, tags.OffsetTime].map(text).find((value) => value !== undefined && EXIF_OFFSET.test(value));
+  const offset = [tags.OffsetTimeOriginal, tags.OffsetTimeDigitized, tags.OffsetTime]
+    .map(text)
+    .find((value) => value !== undefined && EXIF_OFFSET.test(value));
   const candidate = offset !== undefined ? `${local}${offset}` : gps === undefined ? `${local}Z` : undefined;
-  if (candidate !== undefined && !Number.isNaN(Date.parse(candidate))) return { capturedAt: candidate, captureZoneKnown: offset !== undefined };
+  if (candidate !== undefined && !Number.isNaN(Date.parse(candidate)))
+    return { capturedAt: candidate, captureZoneKnown: offset !== undefined };
   return gps === undefined ? {} : { capturedAt: gps, captureZoneKnown: true };
 }
 
@@ -174,7 +189,8 @@ function gpsTime(tags: Tags): string | undefined {
   const stamp = tags.GPSTimeStamp;
   const parts = Array.isArray(stamp) || ArrayBuffer.isView(stamp) ? Array.from(stamp as ArrayLike<number>) : [];
   const dateMatch = date === undefined ? null : /^(\d{4})[:-](\d{2})[:-](\d{2})$/.exec(date);
-  if (!dateMatch || parts.length !== 3 || parts.some((part) => typeof part !== 'number' || !Number.isFinite(part))) return undefined;
+  if (!dateMatch || parts.length !== 3 || parts.some((part) => typeof part !== 'number' || !Number.isFinite(part)))
+    return undefined;
   const [h, m, s] = parts as [number, number, number];
   const two = (value: number) => String(Math.floor(value)).padStart(2, '0');
   const iso = `${dateMatch[1]}-${dateMatch[2]}-${dateMatch[3]}T${two(h)}:${two(m)}:${two(s)}Z`;
@@ -182,7 +198,8 @@ function gpsTime(tags: Tags): string | undefined {
 }
 
 /** Start-of-frame markers (SOF0-SOF15 but DHT C4, JPG C8 and DAC CC): they carry the image's size. */
-const isStartOfFrame = (code: number) => code >= 0xc0 && code <= 0xcf && code !== 0xc4 && code !== 0xc8 && code !== 0xcc;
+const isStartOfFrame = (code: number) =>
+  code >= 0xc0 && code <= 0xcf && code !== 0xc4 && code !== 0xc8 && code !== 0xcc;
 
 /** A JPEG's size from its frame header, walking the marker segments of its first bytes. */
 function jpegFrameSize(bytes: Uint8Array): { width: number; height: number } | undefined {

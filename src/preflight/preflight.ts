@@ -55,15 +55,27 @@ export const preflightOverridesSchema = z
     maxSpreadMeters: PREFLIGHT_THRESHOLD_SCHEMAS.maxSpreadMeters.optional(),
   })
   .superRefine((thresholds, context) => {
-    if (thresholds.minPhotos !== undefined && thresholds.maxPhotos !== undefined && thresholds.maxPhotos !== null && thresholds.maxPhotos < thresholds.minPhotos) {
-      context.addIssue({ code: 'custom', path: ['maxPhotos'], message: `must be at least minPhotos (${thresholds.minPhotos})` });
+    if (
+      thresholds.minPhotos !== undefined &&
+      thresholds.maxPhotos !== undefined &&
+      thresholds.maxPhotos !== null &&
+      thresholds.maxPhotos < thresholds.minPhotos
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['maxPhotos'],
+        message: `must be at least minPhotos (${thresholds.minPhotos})`,
+      });
     }
   });
 
 export type PreflightOverrides = z.output<typeof preflightOverridesSchema>;
 
 /** `base` with the overrides that are set. */
-export function withOverrides(base: PreflightThresholds, overrides: PreflightOverrides | undefined): PreflightThresholds {
+export function withOverrides(
+  base: PreflightThresholds,
+  overrides: PreflightOverrides | undefined,
+): PreflightThresholds {
   return { ...base, ...withoutUndefined(overrides ?? {}) };
 }
 
@@ -126,7 +138,8 @@ export function summarizeFlight(photos: readonly FlightPhoto[]): FlightSummary {
     capturedTo: latest(times),
     cameras: camerasOf(photos).map(([camera]) => camera),
     centroid: centroidOf(located.map(({ metadata }) => metadata as Located)),
-    altitude: altitudes.length === 0 ? null : { min: round(Math.min(...altitudes), 3), max: round(Math.max(...altitudes), 3) },
+    altitude:
+      altitudes.length === 0 ? null : { min: round(Math.min(...altitudes), 3), max: round(Math.max(...altitudes), 3) },
   };
 }
 
@@ -136,7 +149,11 @@ function isGeotagged(photo: FlightPhoto): boolean {
   return photo.metadata.latitude !== undefined && photo.metadata.longitude !== undefined;
 }
 
-function refusalOf(photos: readonly FlightPhoto[], flight: FlightSummary, thresholds: PreflightThresholds): string | undefined {
+function refusalOf(
+  photos: readonly FlightPhoto[],
+  flight: FlightSummary,
+  thresholds: PreflightThresholds,
+): string | undefined {
   if (photos.length < thresholds.minPhotos) {
     return `${formatCount(photos.length)} photo${photos.length === 1 ? '' : 's'}, fewer than minPhotos ${formatCount(thresholds.minPhotos)}${listed(photos)}`;
   }
@@ -158,15 +175,23 @@ function warningsOf(photos: readonly FlightPhoto[], flight: FlightSummary, thres
   const warnings: string[] = [];
   const unlocated = photos.filter((photo) => !isGeotagged(photo));
   if (unlocated.length > 0) {
-    warnings.push(`${formatCount(unlocated.length)} of ${formatCount(photos.length)} photos have no GPS position${examples(unlocated)}`);
+    warnings.push(
+      `${formatCount(unlocated.length)} of ${formatCount(photos.length)} photos have no GPS position${examples(unlocated)}`,
+    );
   }
   const cameras = camerasOf(photos);
   if (cameras.length > 1) {
-    warnings.push(`photos from ${cameras.length} cameras: ${cameras.map(([camera, count]) => `${camera} (${formatCount(count)})`).join(', ')}`);
+    warnings.push(
+      `photos from ${cameras.length} cameras: ${cameras.map(([camera, count]) => `${camera} (${formatCount(count)})`).join(', ')}`,
+    );
   }
-  const zoneless = photos.filter(({ metadata }) => metadata.capturedAt !== undefined && metadata.captureZoneKnown === false);
+  const zoneless = photos.filter(
+    ({ metadata }) => metadata.capturedAt !== undefined && metadata.captureZoneKnown === false,
+  );
   if (zoneless.length > 0) {
-    warnings.push(`${formatCount(zoneless.length)} photos give their capture time without a time zone; it is taken as UTC${examples(zoneless)}`);
+    warnings.push(
+      `${formatCount(zoneless.length)} photos give their capture time without a time zone; it is taken as UTC${examples(zoneless)}`,
+    );
   }
   if (flight.capturedFrom !== null && flight.capturedTo !== null) {
     const hours = (Date.parse(flight.capturedTo) - Date.parse(flight.capturedFrom)) / 3_600_000;
@@ -179,7 +204,9 @@ function warningsOf(photos: readonly FlightPhoto[], flight: FlightSummary, thres
   }
   const spread = spreadMeters(photos.filter(isGeotagged).map(({ metadata }) => metadata as Located));
   if (spread > thresholds.maxSpreadMeters) {
-    warnings.push(`positions spread over ${formatCount(Math.round(spread))} m, more than maxSpreadMeters ${formatCount(thresholds.maxSpreadMeters)}: photos of more than one site?`);
+    warnings.push(
+      `positions spread over ${formatCount(Math.round(spread))} m, more than maxSpreadMeters ${formatCount(thresholds.maxSpreadMeters)}: photos of more than one site?`,
+    );
   }
   return warnings;
 }
@@ -220,11 +247,17 @@ function camerasOf(photos: readonly FlightPhoto[]): [camera: string, photos: num
 
 /** By instant, written as the photo wrote it (its zone kept). */
 function earliest(times: readonly string[]): string | null {
-  return times.reduce<string | null>((best, time) => (best === null || Date.parse(time) < Date.parse(best) ? time : best), null);
+  return times.reduce<string | null>(
+    (best, time) => (best === null || Date.parse(time) < Date.parse(best) ? time : best),
+    null,
+  );
 }
 
 function latest(times: readonly string[]): string | null {
-  return times.reduce<string | null>((best, time) => (best === null || Date.parse(time) > Date.parse(best) ? time : best), null);
+  return times.reduce<string | null>(
+    (best, time) => (best === null || Date.parse(time) > Date.parse(best) ? time : best),
+    null,
+  );
 }
 
 /**
@@ -256,6 +289,7 @@ function spreadMeters(positions: readonly Located[]): number {
   const south = Math.min(...latitudes);
   const middle = ((north + south) / 2) * (Math.PI / 180);
   const height = (north - south) * (Math.PI / 180) * EARTH_RADIUS_METERS;
-  const width = (Math.max(...longitudes) - Math.min(...longitudes)) * (Math.PI / 180) * EARTH_RADIUS_METERS * Math.cos(middle);
+  const width =
+    (Math.max(...longitudes) - Math.min(...longitudes)) * (Math.PI / 180) * EARTH_RADIUS_METERS * Math.cos(middle);
   return Math.hypot(width, height);
 }

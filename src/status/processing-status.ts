@@ -80,9 +80,15 @@ export function parseStatusClasses(json: string | undefined): StatusClasses {
 }
 
 /** Success by id or exact name (case-insensitive); failure when the name matches the pattern; else in progress. */
-export function classifyStatus(status: ProcessingStatus, classes: StatusClasses = DEFAULT_STATUS_CLASSES): ProcessingOutcome {
+export function classifyStatus(
+  status: ProcessingStatus,
+  classes: StatusClasses = DEFAULT_STATUS_CLASSES,
+): ProcessingOutcome {
   const name = status.name.toLowerCase();
-  if (classes.successIds.includes(status.id) || classes.successNames.some((success) => success.toLowerCase() === name)) {
+  if (
+    classes.successIds.includes(status.id) ||
+    classes.successNames.some((success) => success.toLowerCase() === name)
+  ) {
     return 'completed';
   }
   if (new RegExp(classes.failurePattern, FAILURE_PATTERN_FLAGS).test(status.name)) return 'failed';

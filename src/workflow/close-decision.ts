@@ -1,5 +1,5 @@
 import type { BatchObject, SkippedObject } from '../batch/list-batch';
-import { FolderClaims, type FolderClaim } from '../batch-state/folder-claims';
+import { type FolderClaim, FolderClaims } from '../batch-state/folder-claims';
 import type { InspectionRequest } from '../ingest/batch-events';
 import type { StepDependencies } from './step-dependencies';
 
@@ -84,7 +84,10 @@ export async function closeFolder(
     const late = objects.filter((object) => !taken.has(`${object.key}\u0000${object.etag}`));
     if (request.closedBy === 'quiet-period') {
       if (late.length === 0) {
-        return { error: new NothingNewError(`Nothing arrived in ${batch.prefix} since run ${claim.executionName} closed it`), files: [] };
+        return {
+          error: new NothingNewError(`Nothing arrived in ${batch.prefix} since run ${claim.executionName} closed it`),
+          files: [],
+        };
       }
       const reason = `arrived after run ${claim.executionName} closed the folder; not processed`;
       const error = new LatePhotosError(
@@ -94,22 +97,36 @@ export async function closeFolder(
       );
       return { error, files: late.map(({ key }) => ({ key, reason })) };
     }
-    if (claim.closedBy === 'quiet-period' && late.length === 0 && claim.manifestSkipped === undefined && claim.endedAt === undefined) {
+    if (
+      claim.closedBy === 'quiet-period' &&
+      late.length === 0 &&
+      claim.manifestSkipped === undefined &&
+      claim.endedAt === undefined
+    ) {
       if (await claims.write(batch.bucket, batch.prefix, { ...claim, manifestSkipped: batchId }, etag)) {
         return { error: alreadyClosed(request, claim), files: [] };
       }
       continue;
     }
     if (await claims.write(batch.bucket, batch.prefix, mine, etag)) {
-      deps.logger.info('Folder closed again by a manifest', { batch: batch.prefix, previousRun: claim.executionName, newFiles: late.length });
+      deps.logger.info('Folder closed again by a manifest', {
+        batch: batch.prefix,
+        previousRun: claim.executionName,
+        newFiles: late.length,
+      });
       return undefined;
     }
   }
-  throw new FolderClaimContendedError(`Folder ${batch.prefix} is being closed by other runs at the same time; this run tries again`);
+  throw new FolderClaimContendedError(
+    `Folder ${batch.prefix} is being closed by other runs at the same time; this run tries again`,
+  );
 }
 
 function alreadyClosed(request: InspectionRequest, claim: FolderClaim): BatchAlreadyClosedError {
-  const how = claim.closedBy === 'quiet-period' ? `the quiet period closed it as run ${claim.executionName}` : `run ${claim.executionName} closed it`;
+  const how =
+    claim.closedBy === 'quiet-period'
+      ? `the quiet period closed it as run ${claim.executionName}`
+      : `run ${claim.executionName} closed it`;
   const again =
     request.closedBy === 'manifest'
       ? 'To process the same photos again, upload manifest.json once more with other content (any change gives it a new ETag).'
@@ -124,12 +141,19 @@ function alreadyClosed(request: InspectionRequest, claim: FolderClaim): BatchAlr
  * Marks the folder's claim as ended once the run holding it has published its outcome: from then on a manifest
  * for the same photos is a deliberate re-run (the operator CLI's `retry`), not the end of the same upload.
  */
-export async function endFolderRun(batch: { readonly bucket: string; readonly prefix: string }, batchId: string, deps: Pick<StepDependencies, 's3' | 'config' | 'now'>): Promise<void> {
+export async function endFolderRun(
+  batch: { readonly bucket: string; readonly prefix: string },
+  batchId: string,
+  deps: Pick<StepDependencies, 's3' | 'config' | 'now'>,
+): Promise<void> {
   const claims = new FolderClaims(deps.s3, deps.config.workBucket);
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
     const found = await claims.read(batch.bucket, batch.prefix);
     if (!found || found.claim.executionName !== batchId || found.claim.endedAt !== undefined) return;
-    if (await claims.write(batch.bucket, batch.prefix, { ...found.claim, endedAt: deps.now().toISOString() }, found.etag)) return;
+    if (
+      await claims.write(batch.bucket, batch.prefix, { ...found.claim, endedAt: deps.now().toISOString() }, found.etag)
+    )
+      return;
   }
   throw new FolderClaimContendedError(`Folder ${batch.prefix} is being closed by other runs at the same time`);
 }

@@ -1,4 +1,4 @@
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { BuiltNotification } from '../notify/notification';
 
 /** Where outcome notifications go: SNS on AWS, a collector in local mode. */

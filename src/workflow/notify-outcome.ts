@@ -1,14 +1,14 @@
 import { BatchStateStore } from '../batch-state/batch-state';
-import { buildNotification, isNoticeType, NotificationInput, NotificationV1 } from '../notify/notification';
+import { buildNotification, isNoticeType, type NotificationInput, type NotificationV1 } from '../notify/notification';
+import { type FailureCause, INPUT_ERRORS } from '../observability/pipeline-metrics';
 import { endFolderRun } from './close-decision';
-import { BatchSummary } from './prepare-inspection';
+import type { BatchSummary } from './prepare-inspection';
 import { keepRecord } from './record-progress';
 import { RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
-import { ChunkRecord, chunkRecordName } from './transfer-steps';
 import type { StepDependencies } from './step-dependencies';
+import { type ChunkRecord, chunkRecordName } from './transfer-steps';
 import type { NotifyInput, WorkflowState } from './workflow-state';
-import { INPUT_ERRORS, type FailureCause } from '../observability/pipeline-metrics';
 
 /** What the notify step answers the state machine: the cause of a failure decides how the execution ends. */
 export interface NotifyOutcome {
@@ -33,7 +33,10 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   if (published) {
     // The earlier attempt may have failed after publishing: the operator's record is written again.
     await recordOutcome(deps, input, published.message);
-    deps.logger.info('Outcome already published by an earlier attempt', { type: published.message.type, batchId: input.batchId });
+    deps.logger.info('Outcome already published by an earlier attempt', {
+      type: published.message.type,
+      batchId: input.batchId,
+    });
     return { type: published.message.type, subject: published.subject, ...cause };
   }
   const summary = await store.find<BatchSummary>(runPrefix, RUN_FILES.summary);
@@ -80,10 +83,17 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const outcome: NotifyOutcome = { type: input.type, subject: built.subject, ...cause };
   // Published: from here nothing may fail the step, or a retry would publish the outcome again.
   await keepRecord(deps, RUN_FILES.notified, () =>
-    store.write(runPrefix, RUN_FILES.notified, { subject: built.subject, message: built.message } satisfies PublishedOutcome),
+    store.write(runPrefix, RUN_FILES.notified, {
+      subject: built.subject,
+      message: built.message,
+    } satisfies PublishedOutcome),
   );
   await recordOutcome(deps, input, built.message);
-  deps.logger.info('Outcome published', { type: input.type, batch: notification.batch.prefix, inspectionId: prepared?.inspection.id });
+  deps.logger.info('Outcome published', {
+    type: input.type,
+    batch: notification.batch.prefix,
+    inspectionId: prepared?.inspection.id,
+  });
   return outcome;
 }
 
@@ -93,7 +103,11 @@ interface PublishedOutcome {
   readonly message: NotificationV1;
 }
 
-const FINAL_STATE = { 'inspection.completed': 'completed', 'inspection.failed': 'failed', 'inspection.timed_out': 'timed_out' } as const;
+const FINAL_STATE = {
+  'inspection.completed': 'completed',
+  'inspection.failed': 'failed',
+  'inspection.timed_out': 'timed_out',
+} as const;
 
 /**
  * The run's final record for the operator CLI, from the message just published, and the end of its folder claim. A
@@ -105,26 +119,28 @@ async function recordOutcome(deps: StepDependencies, input: NotifyInput, message
   const finalState = FINAL_STATE[input.type];
   const prefix = message.batch.prefix;
   const store = new BatchStateStore(deps.s3, deps.config.workBucket);
-  await keepRecord(deps, `batch state ${finalState}`, () => store.record(
-    {
-      batchId: input.batchId,
-      bucket: message.batch.bucket,
-      prefix,
-      asset: message.asset.name,
-      flight: input.state.prepared?.batch.flightName ?? input.state.batch?.flightName ?? prefix,
-      state: finalState,
-      photos: {
-        found: message.images.found,
-        copied: message.images.copied,
-        registered: message.images.registered,
-        skipped: message.images.skippedTotal,
+  await keepRecord(deps, `batch state ${finalState}`, () =>
+    store.record(
+      {
+        batchId: input.batchId,
+        bucket: message.batch.bucket,
+        prefix,
+        asset: message.asset.name,
+        flight: input.state.prepared?.batch.flightName ?? input.state.batch?.flightName ?? prefix,
+        state: finalState,
+        photos: {
+          found: message.images.found,
+          copied: message.images.copied,
+          registered: message.images.registered,
+          skipped: message.images.skippedTotal,
+        },
+        ...(message.inspection ? { inspection: { id: message.inspection.id, url: message.inspection.url } } : {}),
+        ...('error' in message && message.error ? { error: message.error } : {}),
+        closedAt: message.timings.closedAt,
       },
-      ...(message.inspection ? { inspection: { id: message.inspection.id, url: message.inspection.url } } : {}),
-      ...('error' in message && message.error ? { error: message.error } : {}),
-      closedAt: message.timings.closedAt,
-    },
-    deps.now(),
-  ));
+      deps.now(),
+    ),
+  );
 }
 
 function sumCopied(state: WorkflowState): number {
@@ -160,7 +176,8 @@ function recordOutcomeMetrics(input: NotifyInput, deps: StepDependencies): void 
   const closedAt = state.closedAt ? Date.parse(state.closedAt) : undefined;
   const startedAt = state.processing?.startedAt ? Date.parse(state.processing.startedAt) : undefined;
   const seconds = (from: number, to: number) => Math.max(0, (to - from) / 1000);
-  if (closedAt !== undefined && startedAt !== undefined) metrics.record('TimeToProcessingStart', seconds(closedAt, startedAt));
+  if (closedAt !== undefined && startedAt !== undefined)
+    metrics.record('TimeToProcessingStart', seconds(closedAt, startedAt));
   if (startedAt !== undefined) metrics.record('ProcessingDuration', seconds(startedAt, now));
   if (closedAt !== undefined) metrics.record('TimeToNotification', seconds(closedAt, now));
 }
@@ -177,7 +194,10 @@ const STAGE_OF_ERROR: Readonly<Record<string, string>> = { ManifestError: 'manif
 function describeFailure(state: WorkflowState): { stage: string; message: string } {
   if (!state.error) {
     const status = state.processing?.poll.status;
-    return { stage: 'processing', message: `Pix4Dinspect reported a failed processing: ${status ? `${status.name} (${status.id})` : 'unknown status'}` };
+    return {
+      stage: 'processing',
+      message: `Pix4Dinspect reported a failed processing: ${status ? `${status.name} (${status.id})` : 'unknown status'}`,
+    };
   }
   const name = state.error.Error ?? 'Error';
   const stage = STAGE_OF_ERROR[name] ?? state.failure?.stage ?? 'unknown';

@@ -1,7 +1,12 @@
-import { DEFAULT_PROCESSING_PARAMETERS, ProcessingParameters } from '../pix4d/schemas';
-import { DEFAULT_POLL_POLICY, DEFAULT_STATUS_CLASSES, PollPolicy, StatusClasses } from '../status/processing-status';
 import type { CopyOptions } from '../copy/copier';
-import { DEFAULT_PREFLIGHT_THRESHOLDS, PreflightThresholds } from '../preflight/preflight';
+import { DEFAULT_PROCESSING_PARAMETERS, type ProcessingParameters } from '../pix4d/schemas';
+import { DEFAULT_PREFLIGHT_THRESHOLDS, type PreflightThresholds } from '../preflight/preflight';
+import {
+  DEFAULT_POLL_POLICY,
+  DEFAULT_STATUS_CLASSES,
+  type PollPolicy,
+  type StatusClasses,
+} from '../status/processing-status';
 
 /** Settings of the workflow steps; the Lambdas read them from their environment, local mode passes them in. */
 export interface PipelineConfig {

@@ -1,14 +1,20 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { AssetRegistry, ResolvedAsset } from '../assets/asset-registry';
-import { BatchImage, classifyBatch, listBatch, SkippedObject } from '../batch/list-batch';
-import { mapWithConcurrency } from '../copy/pool';
+import { AssetRegistry, type ResolvedAsset } from '../assets/asset-registry';
 import { destinationKeyProblem, keyBytes, runIdSuffix } from '../batch/limits';
-import { folderNameProblems, Manifest, parseManifestBytes } from '../batch/manifest';
+import { type BatchImage, classifyBatch, listBatch, type SkippedObject } from '../batch/list-batch';
+import { folderNameProblems, type Manifest, parseManifestBytes } from '../batch/manifest';
 import { manifestSizeError } from '../batch/manifest-encoding';
+import { mapWithConcurrency } from '../copy/pool';
 import type { InspectionRequest } from '../ingest/batch-events';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { CreateInspectionInput, ProcessingParameters } from '../pix4d/schemas';
-import { assessFlight, FlightSummary, PreflightError, PreflightResult, withOverrides } from '../preflight/preflight';
+import {
+  assessFlight,
+  type FlightSummary,
+  PreflightError,
+  type PreflightResult,
+  withOverrides,
+} from '../preflight/preflight';
 import { closeFolder } from './close-decision';
 import { recordPrepared } from './record-progress';
 import { chunkImagesName, RUN_FILES } from './run-files';
@@ -55,14 +61,19 @@ type CreatedInspection = PreparedInspection['inspection'];
  * and create the inspection. A retried step returns what the first attempt prepared, so a batch never gets two
  * inspections from one run.
  */
-export async function prepareInspection(request: InspectionRequest, batchId: string, deps: StepDependencies): Promise<PreparedInspection> {
+export async function prepareInspection(
+  request: InspectionRequest,
+  batchId: string,
+  deps: StepDependencies,
+): Promise<PreparedInspection> {
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const runPrefix = RunStore.prefixFor(batchId);
   deps.metrics.about(batchId);
   const earlier = await store.find<PreparedInspection>(runPrefix, RUN_FILES.prepared);
   if (earlier) return earlier;
   // Counted once per run: a retried Prepare finds the summary its earlier attempt wrote.
-  if (!(await store.find(runPrefix, RUN_FILES.summary))) deps.metrics.record('BatchesClosed', 1, { trigger: request.closedBy });
+  if (!(await store.find(runPrefix, RUN_FILES.summary)))
+    deps.metrics.record('BatchesClosed', 1, { trigger: request.closedBy });
 
   const { batch } = request;
   const manifest = request.manifest ? await readManifest(deps, batch.bucket, request.manifest.key) : {};
@@ -70,7 +81,10 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   // once its asset exists.
   const folderProblems = folderNameProblems(manifest, batch);
   if (folderProblems.length > 0) throw new FolderNameError(`${batch.prefix}: ${folderProblems.join('; ')}`);
-  const parameters: ProcessingParameters = { ...deps.config.defaultProcessingParameters, ...manifest.processing_parameters };
+  const parameters: ProcessingParameters = {
+    ...deps.config.defaultProcessingParameters,
+    ...manifest.processing_parameters,
+  };
 
   const { objects } = await listBatch(deps.s3, batch.bucket, batch.prefix);
   // One ranged read per photo: its first bytes for the content check and its metadata for the pre-flight.
@@ -81,20 +95,35 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
     concurrency: METADATA_READS_IN_FLIGHT,
     ...(manifest.images ? { selection: manifest.images } : {}),
   });
-  const runImages: RunImage[] = images.map((image) => ({ sourceKey: image.key, relativePath: image.relativePath, size: image.size }));
-  deps.logger.info('Batch classified', { batch: batch.prefix, found: objects.length, accepted: images.length, skipped: skipped.length });
+  const runImages: RunImage[] = images.map((image) => ({
+    sourceKey: image.key,
+    relativePath: image.relativePath,
+    size: image.size,
+  }));
+  deps.logger.info('Batch classified', {
+    batch: batch.prefix,
+    found: objects.length,
+    accepted: images.length,
+    skipped: skipped.length,
+  });
   // Before anything is created in Pix4Dinspect: is this run the folder's one decision? A refused run's notification
   // lists the files it refuses instead of the batch's.
   const refusal = images.length > 0 ? await closeFolder(request, batchId, objects, deps) : undefined;
-  const preflight = refusal || images.length === 0 || parameters.is_video ? undefined : preflightOf(images, manifest, deps);
+  const preflight =
+    refusal || images.length === 0 || parameters.is_video ? undefined : preflightOf(images, manifest, deps);
   const summary: BatchSummary = refusal
     ? { found: refusal.files.length, skipped: refusal.files }
-    : { found: objects.length, skipped, ...(preflight ? { flight: preflight.flight, warnings: preflight.warnings } : {}) };
+    : {
+        found: objects.length,
+        skipped,
+        ...(preflight ? { flight: preflight.flight, warnings: preflight.warnings } : {}),
+      };
   await store.write(runPrefix, RUN_FILES.summary, summary);
   if (images.length === 0) throw noPhotos(batch.prefix, objects.length, skipped);
   if (refusal) throw refusal.error;
   // Refused before the inspection is created: nothing exists in Pix4Dinspect and no allowance is spent.
-  if (preflight?.refusal !== undefined) throw new PreflightError(`${batch.prefix}: the pre-flight refused the flight: ${preflight.refusal}`);
+  if (preflight?.refusal !== undefined)
+    throw new PreflightError(`${batch.prefix}: the pre-flight refused the flight: ${preflight.refusal}`);
 
   const api = await deps.pix4d();
   const asset = await resolveAsset(manifest, batch.assetName, preflight?.flight.centroid ?? null, api, deps);
@@ -120,14 +149,22 @@ export async function prepareInspection(request: InspectionRequest, batchId: str
   const allSkipped = [...skipped, ...tooLong];
   if (tooLong.length > 0) {
     await store.write(runPrefix, RUN_FILES.summary, { ...summary, skipped: allSkipped } satisfies BatchSummary);
-    deps.logger.info('Photos skipped: key too long for Inspect\'s bucket', { batch: batch.prefix, inspectionId: inspection.id, skipped: tooLong.length });
+    deps.logger.info("Photos skipped: key too long for Inspect's bucket", {
+      batch: batch.prefix,
+      inspectionId: inspection.id,
+      skipped: tooLong.length,
+    });
   }
   // The inspection stays without photos, which uses no allowance (that is spent when processing starts).
   if (accepted.length === 0) throw noPhotos(batch.prefix, objects.length, allSkipped);
   const chunkCount = Math.ceil(accepted.length / deps.config.photosPerChunk);
   const chunks = Array.from({ length: chunkCount }, (_, index) => ({ index }));
   await mapWithConcurrency(chunks, 8, ({ index }) =>
-    store.write(runPrefix, chunkImagesName(index), accepted.slice(index * deps.config.photosPerChunk, (index + 1) * deps.config.photosPerChunk)),
+    store.write(
+      runPrefix,
+      chunkImagesName(index),
+      accepted.slice(index * deps.config.photosPerChunk, (index + 1) * deps.config.photosPerChunk),
+    ),
   );
   const prepared: PreparedInspection = {
     batchId,
@@ -159,9 +196,19 @@ async function createInspectionOnce(
   const recorded = await store.find<CreatedInspection>(runPrefix, RUN_FILES.inspection);
   if (recorded) return recorded;
   const earlier = await store.find<InspectionRequestRecord>(runPrefix, RUN_FILES.inspectionRequested);
-  if (!earlier) await store.write(runPrefix, RUN_FILES.inspectionRequested, { requestedAt: deps.now().toISOString() } satisfies InspectionRequestRecord);
-  const inspection = await api.createInspection(input, earlier ? { earlierAttemptAt: Date.parse(earlier.requestedAt) } : {});
-  const created: CreatedInspection = { id: inspection.id, projectId: inspection.project_id ?? null, name: inspection.name ?? input.name };
+  if (!earlier)
+    await store.write(runPrefix, RUN_FILES.inspectionRequested, {
+      requestedAt: deps.now().toISOString(),
+    } satisfies InspectionRequestRecord);
+  const inspection = await api.createInspection(
+    input,
+    earlier ? { earlierAttemptAt: Date.parse(earlier.requestedAt) } : {},
+  );
+  const created: CreatedInspection = {
+    id: inspection.id,
+    projectId: inspection.project_id ?? null,
+    name: inspection.name ?? input.name,
+  };
   await store.write(runPrefix, RUN_FILES.inspection, created);
   return created;
 }
@@ -170,13 +217,19 @@ async function createInspectionOnce(
  * The manifest's description, or where the photos came from, followed by the run id: the client tells the run's
  * own inspection from another of the same asset and name by it, when a create's answer is lost.
  */
-function describeInspection(described: string | undefined, batch: { bucket: string; prefix: string }, batchId: string): string {
+function describeInspection(
+  described: string | undefined,
+  batch: { bucket: string; prefix: string },
+  batchId: string,
+): string {
   return `${described ? described : `Photos from s3://${batch.bucket}/${batch.prefix}`}${runIdSuffix(batchId)}`;
 }
 
 function noPhotos(prefix: string, found: number, skipped: readonly SkippedObject[]): NoPhotosError {
   const example = skipped[0] ? ` (for example ${skipped[0].key}: ${skipped[0].reason})` : '';
-  return new NoPhotosError(`No photo to process in ${prefix}: ${found} object(s) found, ${skipped.length} skipped${example}`);
+  return new NoPhotosError(
+    `No photo to process in ${prefix}: ${found} object(s) found, ${skipped.length} skipped${example}`,
+  );
 }
 
 async function readManifest(deps: StepDependencies, bucket: string, key: string): Promise<Manifest> {

@@ -1,6 +1,6 @@
-import { decideAfterPoll, waitBeforePoll } from '../status/processing-status';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { InspectionStatus } from '../pix4d/schemas';
+import { decideAfterPoll, waitBeforePoll } from '../status/processing-status';
 import { recordProgress } from './record-progress';
 import { RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
@@ -17,7 +17,10 @@ interface ProcessingStartRecord {
  * bucket, so that a retried step (after a timeout or a lost answer) sees that processing already started instead
  * of asking again.
  */
-export async function startProcessing(input: { runPrefix: string; inspectionId: number }, deps: StepDependencies): Promise<ProcessingState> {
+export async function startProcessing(
+  input: { runPrefix: string; inspectionId: number },
+  deps: StepDependencies,
+): Promise<ProcessingState> {
   deps.metrics.about(RunStore.batchIdOf(input.runPrefix));
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const api = await deps.pix4d();
@@ -25,7 +28,10 @@ export async function startProcessing(input: { runPrefix: string; inspectionId: 
   let record = earlier;
   if (!record) {
     const inspection = await api.getInspection(input.inspectionId);
-    record = { statusBefore: { id: inspection.status.id, name: inspection.status.name }, requestedAt: deps.now().toISOString() };
+    record = {
+      statusBefore: { id: inspection.status.id, name: inspection.status.name },
+      requestedAt: deps.now().toISOString(),
+    };
     await store.write(input.runPrefix, RUN_FILES.processingStart, record);
   }
   // A recorded earlier attempt may have sent process/ already: the client watches the status before sending again.
@@ -36,11 +42,20 @@ export async function startProcessing(input: { runPrefix: string; inspectionId: 
   const startedAt = new Date(record.requestedAt);
   const deadline = new Date(startedAt.getTime() + deps.config.deadlineHours * 3_600_000);
   await recordProgress(deps, input.runPrefix, 'processing');
-  deps.logger.info('Processing started', { inspectionId: input.inspectionId, status: start.status, confirmedByStatus: start.confirmedByStatus });
+  deps.logger.info('Processing started', {
+    inspectionId: input.inspectionId,
+    status: start.status,
+    confirmedByStatus: start.confirmedByStatus,
+  });
   return {
     startedAt: startedAt.toISOString(),
     deadline: deadline.toISOString(),
-    poll: { outcome: 'in_progress', waitSeconds: waitBeforePoll(0, deps.config.pollPolicy), pollCount: 0, status: { id: start.status.id, name: start.status.name } },
+    poll: {
+      outcome: 'in_progress',
+      waitSeconds: waitBeforePoll(0, deps.config.pollPolicy),
+      pollCount: 0,
+      status: { id: start.status.id, name: start.status.name },
+    },
   };
 }
 
@@ -59,7 +74,10 @@ export async function checkProcessing(input: CheckInput, deps: StepDependencies)
     deps.metrics.record('StatusChecksFailed', 1);
     if (deps.now() < deadline) throw error;
     const { name, message } = error instanceof Error ? error : new Error(String(error));
-    deps.logger.warn('Processing status unreadable past the deadline', { inspectionId: input.inspectionId, error: { name, message } });
+    deps.logger.warn('Processing status unreadable past the deadline', {
+      inspectionId: input.inspectionId,
+      error: { name, message },
+    });
     return { outcome: 'timed_out', waitSeconds: 0, pollCount: input.pollCount + 1, status: null };
   }
   const status = { id: inspection.status.id, name: inspection.status.name };
@@ -71,6 +89,11 @@ export async function checkProcessing(input: CheckInput, deps: StepDependencies)
     classes: deps.config.statusClasses,
     policy: deps.config.pollPolicy,
   });
-  deps.logger.info('Processing status', { inspectionId: input.inspectionId, status, outcome: decision.outcome, poll: decision.pollCount });
+  deps.logger.info('Processing status', {
+    inspectionId: input.inspectionId,
+    status,
+    outcome: decision.outcome,
+    poll: decision.pollCount,
+  });
   return { ...decision, status };
 }

@@ -1,4 +1,4 @@
-import { BatchStateName, BatchStateStore } from '../batch-state/batch-state';
+import { type BatchStateName, BatchStateStore } from '../batch-state/batch-state';
 import { inspectionUrl } from '../notify/notification';
 import { RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
@@ -9,7 +9,11 @@ import type { PreparedInspection } from './workflow-state';
  * Writes a record kept for the operator (where a batch stands): a failure to write it is logged and counted, and
  * never fails the run, which does not depend on it.
  */
-export async function keepRecord(deps: Pick<StepDependencies, 'logger' | 'metrics'>, record: string, write: () => Promise<unknown>): Promise<void> {
+export async function keepRecord(
+  deps: Pick<StepDependencies, 'logger' | 'metrics'>,
+  record: string,
+  write: () => Promise<unknown>,
+): Promise<void> {
   try {
     await write();
   } catch (error) {
@@ -27,7 +31,10 @@ export async function recordProgress(
   details: { copied?: number; registered?: number } = {},
 ): Promise<void> {
   await keepRecord(deps, `batch state ${state}`, async () => {
-    const prepared = await new RunStore(deps.s3, deps.config.workBucket).read<PreparedInspection>(runPrefix, RUN_FILES.prepared);
+    const prepared = await new RunStore(deps.s3, deps.config.workBucket).read<PreparedInspection>(
+      runPrefix,
+      RUN_FILES.prepared,
+    );
     await writeBatchState(deps, prepared, state, details);
   });
 }
@@ -56,7 +63,10 @@ async function writeBatchState(
       flight: prepared.batch.flightName,
       state,
       photos: { found: prepared.images.found, skipped: prepared.images.skipped, ...details },
-      inspection: { id: prepared.inspection.id, url: inspectionUrl(prepared.inspection.projectId, deps.config.inspectBaseUrl) },
+      inspection: {
+        id: prepared.inspection.id,
+        url: inspectionUrl(prepared.inspection.projectId, deps.config.inspectBaseUrl),
+      },
     },
     deps.now(),
   );

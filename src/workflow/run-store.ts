@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isConditionalWriteConflict } from '../aws-errors';
 
 /** Per-run files; the work bucket's lifecycle rule expires them. */
@@ -62,9 +62,20 @@ export class RunStore {
     }
   }
 
-  private async put(runPrefix: string, name: string, value: unknown, condition: { IfNoneMatch?: string; IfMatch?: string }): Promise<void> {
+  private async put(
+    runPrefix: string,
+    name: string,
+    value: unknown,
+    condition: { IfNoneMatch?: string; IfMatch?: string },
+  ): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: `${runPrefix}${name}`, Body: JSON.stringify(value), ContentType: 'application/json', ...condition }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: `${runPrefix}${name}`,
+        Body: JSON.stringify(value),
+        ContentType: 'application/json',
+        ...condition,
+      }),
     );
   }
 }

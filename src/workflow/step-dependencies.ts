@@ -1,8 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Pix4dInspectApi } from '../pix4d/client';
-import type { PipelineConfig } from './pipeline-config';
-import type { NotificationPublisher } from './notification-publisher';
 import type { StepMetrics } from '../observability/pipeline-metrics';
+import type { Pix4dInspectApi } from '../pix4d/client';
+import type { NotificationPublisher } from './notification-publisher';
+import type { PipelineConfig } from './pipeline-config';
 
 export interface StepLogger {
   debug(message: string, attributes?: Record<string, unknown>): void;

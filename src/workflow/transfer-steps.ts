@@ -2,12 +2,18 @@ import { PHOTO_CONTENT_CHECK } from '../batch/image-completeness';
 import type { SkippedObject } from '../batch/list-batch';
 import { copyPhotos } from '../copy/copier';
 import { InspectionCredentials } from '../copy/credentials-source';
-import { NoPhotosError, RunImage } from './prepare-inspection';
+import { NoPhotosError, type RunImage } from './prepare-inspection';
 import { recordPrepared } from './record-progress';
 import { chunkImagesName, RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
-import type { CopyChunkInput, CopyChunkResult, PreparedInspection, RegisterInput, RegistrationResult } from './workflow-state';
+import type {
+  CopyChunkInput,
+  CopyChunkResult,
+  PreparedInspection,
+  RegisterInput,
+  RegistrationResult,
+} from './workflow-state';
 
 /** What one copy invocation did, kept for registration and for the notification. */
 export interface ChunkRecord {
@@ -43,7 +49,10 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
   const sourceKeys = new Map(chunk.map((image) => [image.relativePath, image.sourceKey]));
   const record: ChunkRecord = {
     copied: result.copied.map((photo) => photo.relativePath),
-    skipped: result.skipped.map((photo) => ({ key: sourceKeys.get(photo.relativePath) ?? photo.relativePath, reason: photo.reason })),
+    skipped: result.skipped.map((photo) => ({
+      key: sourceKeys.get(photo.relativePath) ?? photo.relativePath,
+      reason: photo.reason,
+    })),
   };
   const copySeconds = (deps.now().getTime() - copyStartedAt) / 1000;
   await store.write(input.runPrefix, chunkRecordName(input.chunkIndex), record);
@@ -59,7 +68,13 @@ export async function copyChunk(input: CopyChunkInput, deps: StepDependencies): 
     skipped: result.skipped.length,
     bytes: result.bytes,
   });
-  return { chunkIndex: input.chunkIndex, copied: result.copied.length, skipped: result.skipped.length, bytes: result.bytes, keyPrefix };
+  return {
+    chunkIndex: input.chunkIndex,
+    copied: result.copied.length,
+    skipped: result.skipped.length,
+    bytes: result.bytes,
+    keyPrefix,
+  };
 }
 
 /** Step 3: register every copied photo; the service must count exactly as many as were copied. */
@@ -68,14 +83,19 @@ export async function registerPhotos(input: RegisterInput, deps: StepDependencie
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const prepared = await store.read<PreparedInspection>(input.runPrefix, RUN_FILES.prepared);
   const accepted = prepared.images.accepted;
-  const records = await Promise.all(input.copy.map((chunk) => store.read<ChunkRecord>(input.runPrefix, chunkRecordName(chunk.chunkIndex))));
+  const records = await Promise.all(
+    input.copy.map((chunk) => store.read<ChunkRecord>(input.runPrefix, chunkRecordName(chunk.chunkIndex))),
+  );
   const copiedPaths = records.flatMap((record) => record.copied);
   const skipped = records.reduce((sum, record) => sum + record.skipped.length, 0);
   const keyPrefix = input.copy[0]?.keyPrefix;
   if (copiedPaths.length + skipped !== accepted || !keyPrefix) {
-    throw new CopyIncompleteError(`Copied ${copiedPaths.length} and skipped ${skipped} of ${accepted} photos; nothing registered`);
+    throw new CopyIncompleteError(
+      `Copied ${copiedPaths.length} and skipped ${skipped} of ${accepted} photos; nothing registered`,
+    );
   }
-  if (copiedPaths.length === 0) throw new NoPhotosError(`None of the ${accepted} photos has image content; nothing registered`);
+  if (copiedPaths.length === 0)
+    throw new NoPhotosError(`None of the ${accepted} photos has image content; nothing registered`);
   const copied = copiedPaths.length;
   await recordPrepared(deps, prepared, 'registering', { copied });
   const keys = copiedPaths.map((relativePath) => `${keyPrefix}/${relativePath}`);

@@ -1,5 +1,5 @@
-import type { NotificationType } from '../notify/notification';
 import type { BatchRef, InspectionRequest } from '../ingest/batch-events';
+import type { NotificationType } from '../notify/notification';
 
 /**
  * The shapes that travel through the state machine between steps. Only ids, counts and small keys: image lists

@@ -1,20 +1,14 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../local/cli-options';
-import { LOCAL_BUCKETS } from '../../local/pipeline/local-buckets';
-import { EMBEDDED_S3_REGION, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3';
-import { BatchStateStore, type BatchState } from '../../src/batch-state/batch-state';
-import { ManifestError, parseManifest, parseManifestBytes } from '../../src/batch/manifest';
-import { requireProfile, type ProfileFiles } from '../../cli/aws-profile';
+import { type ProfileFiles, requireProfile } from '../../cli/aws-profile';
 import { describeState, manifestRunId, pickRun } from '../../cli/follow';
 import { interruptedMessage, main } from '../../cli/main';
-import { pipelineOutputValues, type PipelineOutputSources } from '../../lib/pipeline-outputs';
 import { buildManifest, generationOf, nextGeneration, parseSetFlag } from '../../cli/manifest-text';
 import { isYes, type Streams } from '../../cli/output';
 import { formatBytes, formatDuration, formatProgressLine, UploadProgress } from '../../cli/progress';
@@ -30,8 +24,14 @@ import {
   type Targets,
 } from '../../cli/targets';
 import { alreadyThere, compareWithRemote, planManifest, skipReasonOf } from '../../cli/upload';
+import { type PipelineOutputSources, pipelineOutputValues } from '../../lib/pipeline-outputs';
+import { UsageError } from '../../local/cli-options';
+import { LOCAL_BUCKETS } from '../../local/pipeline/local-buckets';
+import { EMBEDDED_S3_REGION, type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
+import { ManifestError, parseManifest, parseManifestBytes } from '../../src/batch/manifest';
+import { type BatchState, BatchStateStore } from '../../src/batch-state/batch-state';
 import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../../src/preflight/preflight';
-import { geotaggedPhotos, jpegBytes, type DroppedFile } from '../helpers/flights';
+import { type DroppedFile, geotaggedPhotos, jpegBytes } from '../helpers/flights';
 
 /**
  * The parts of the operator CLI, in this process: manifests from flags, --set, resumability, ages, progress lines,
@@ -70,7 +70,9 @@ describe('buildManifest', () => {
 
   it('--asset-id gives asset {id}; --set flags give processing_parameters with booleans and numbers', () => {
     // Prepare
-    const sets = ['processing_parameters.detect_antennas=false', 'processing_parameters.clipping_radius=12.5'].map(parseSetFlag);
+    const sets = ['processing_parameters.detect_antennas=false', 'processing_parameters.clipping_radius=12.5'].map(
+      parseSetFlag,
+    );
 
     // Act
     const manifest = JSON.parse(buildManifest({ asset: 'tower-1', flight: 'flight-1', assetId: 915, sets }));
@@ -113,11 +115,21 @@ describe('parseSetFlag', () => {
   });
 
   it.each([
-    { flag: 'processing_parameters.colour=red', message: /--set processing_parameters\.colour=red: unknown processing parameter "colour" \(one of is_video, /u },
-    { flag: 'processing_parameters.clipping_radius=far', message: /--set processing_parameters\.clipping_radius=far: processing_parameters\.clipping_radius: expected number/ },
+    {
+      flag: 'processing_parameters.colour=red',
+      message: /--set processing_parameters\.colour=red: unknown processing parameter "colour" \(one of is_video, /u,
+    },
+    {
+      flag: 'processing_parameters.clipping_radius=far',
+      message:
+        /--set processing_parameters\.clipping_radius=far: processing_parameters\.clipping_radius: expected number/,
+    },
     { flag: 'processing_parameters.clipping_radius=-1', message: /clipping_radius: must be >= 0/ },
     { flag: 'processing_parameters.detect_antennas=yes', message: /detect_antennas: expected boolean/ },
-    { flag: 'detect_antennas=false', message: /--set detect_antennas=false: expected processing_parameters\.KEY=VALUE/ },
+    {
+      flag: 'detect_antennas=false',
+      message: /--set detect_antennas=false: expected processing_parameters\.KEY=VALUE/,
+    },
     { flag: 'processing_parameters.is_video', message: /expected processing_parameters\.KEY=VALUE/ },
   ])('refuses $flag with a UsageError naming it', ({ flag, message }) => {
     // Prepare: the flag
@@ -181,11 +193,31 @@ describe('resumability', () => {
     { name: 'no object', remote: undefined, verdict: 'different' },
     { name: 'another size', remote: { size: 999, eTag: `"${local.md5}"` }, verdict: 'different' },
     { name: 'the same size and MD5 ETag (quoted)', remote: { size: 1_000, eTag: `"${local.md5}"` }, verdict: 'same' },
-    { name: 'the same size, another MD5, metadata not read', remote: { size: 1_000, eTag: `"${md5('other')}"` }, verdict: 'unknown' },
-    { name: 'a multipart ETag, metadata not read', remote: { size: 1_000, eTag: '"0123456789abcdef0123456789abcdef-3"' }, verdict: 'unknown' },
-    { name: 'a multipart ETag and the same SHA-256', remote: { size: 1_000, eTag: '"0123-3"', sha256: local.sha256 }, verdict: 'same' },
-    { name: 'a multipart ETag and another SHA-256', remote: { size: 1_000, eTag: '"0123-3"', sha256: 'f'.repeat(64) }, verdict: 'different' },
-    { name: 'a multipart ETag and no SHA-256 metadata', remote: { size: 1_000, eTag: '"0123-3"', sha256: null }, verdict: 'different' },
+    {
+      name: 'the same size, another MD5, metadata not read',
+      remote: { size: 1_000, eTag: `"${md5('other')}"` },
+      verdict: 'unknown',
+    },
+    {
+      name: 'a multipart ETag, metadata not read',
+      remote: { size: 1_000, eTag: '"0123456789abcdef0123456789abcdef-3"' },
+      verdict: 'unknown',
+    },
+    {
+      name: 'a multipart ETag and the same SHA-256',
+      remote: { size: 1_000, eTag: '"0123-3"', sha256: local.sha256 },
+      verdict: 'same',
+    },
+    {
+      name: 'a multipart ETag and another SHA-256',
+      remote: { size: 1_000, eTag: '"0123-3"', sha256: 'f'.repeat(64) },
+      verdict: 'different',
+    },
+    {
+      name: 'a multipart ETag and no SHA-256 metadata',
+      remote: { size: 1_000, eTag: '"0123-3"', sha256: null },
+      verdict: 'different',
+    },
   ])('compareWithRemote: $name -> $verdict', ({ remote, verdict }) => {
     // Prepare: the local digests and the listed object
 
@@ -238,11 +270,35 @@ describe('resumability', () => {
 
 describe('skipReasonOf (the warnings before uploading)', () => {
   it.each([
-    { path: 'DCIM/notes.txt', size: 10, bytes: Buffer.from('notes'), manifest: {}, reason: 'unsupported extension (.txt)' },
+    {
+      path: 'DCIM/notes.txt',
+      size: 10,
+      bytes: Buffer.from('notes'),
+      manifest: {},
+      reason: 'unsupported extension (.txt)',
+    },
     { path: 'DCIM/DJI_0001.JPG', size: 0, bytes: undefined, manifest: {}, reason: 'empty file (0 bytes)' },
-    { path: 'DCIM/fake.jpg', size: 10, bytes: Buffer.from('not a jpeg'), manifest: {}, reason: 'content is not a JPEG image (named .jpg)' },
-    { path: 'DCIM/clip.MP4', size: 10, bytes: undefined, manifest: {}, reason: 'video file but processing_parameters.is_video is false' },
-    { path: 'DCIM/DJI_0002.JPG', size: 2_048, bytes: jpegBytes(16), manifest: { images: ['DCIM/DJI_0001.JPG'] }, reason: 'not listed in manifest.json images' },
+    {
+      path: 'DCIM/fake.jpg',
+      size: 10,
+      bytes: Buffer.from('not a jpeg'),
+      manifest: {},
+      reason: 'content is not a JPEG image (named .jpg)',
+    },
+    {
+      path: 'DCIM/clip.MP4',
+      size: 10,
+      bytes: undefined,
+      manifest: {},
+      reason: 'video file but processing_parameters.is_video is false',
+    },
+    {
+      path: 'DCIM/DJI_0002.JPG',
+      size: 2_048,
+      bytes: jpegBytes(16),
+      manifest: { images: ['DCIM/DJI_0001.JPG'] },
+      reason: 'not listed in manifest.json images',
+    },
     { path: 'DCIM/DJI_0001.JPG', size: 2_048, bytes: jpegBytes(16), manifest: {}, reason: undefined },
   ])('$path -> $reason', ({ path, size, bytes, manifest, reason }) => {
     // Prepare: the file and the manifest
@@ -279,10 +335,25 @@ describe('status', () => {
     const now = Date.parse('2026-11-28T10:10:00.000Z');
     const records = [
       record({ batchId: 'old', updatedAt: '2026-11-28T10:00:00.000Z' }),
-      record({ batchId: 'waiter-closed', state: 'collecting', closedInto: 'q-x', updatedAt: '2026-11-28T10:09:00.000Z' }),
-      record({ batchId: 'waiter-live', state: 'collecting', photos: { found: 4, skipped: 0 }, updatedAt: '2026-11-28T10:08:00.000Z' }),
+      record({
+        batchId: 'waiter-closed',
+        state: 'collecting',
+        closedInto: 'q-x',
+        updatedAt: '2026-11-28T10:09:00.000Z',
+      }),
+      record({
+        batchId: 'waiter-live',
+        state: 'collecting',
+        photos: { found: 4, skipped: 0 },
+        updatedAt: '2026-11-28T10:08:00.000Z',
+      }),
       record({ batchId: 'new', updatedAt: '2026-11-28T10:05:00.000Z' }),
-      record({ batchId: 'other', asset: 'tower-2', prefix: 'tower-2/flight-1/', updatedAt: '2026-11-28T10:09:30.000Z' }),
+      record({
+        batchId: 'other',
+        asset: 'tower-2',
+        prefix: 'tower-2/flight-1/',
+        updatedAt: '2026-11-28T10:09:30.000Z',
+      }),
     ];
 
     // Act
@@ -300,8 +371,22 @@ describe('status', () => {
   it('statusTable: aligned columns, "timed out", photo counts, the link, and the error line under a failed batch', () => {
     // Prepare
     const rows = [
-      { ...record({ photos: { found: 120, copied: 118, registered: 118, skipped: 2 }, inspection: { id: 1417, url: 'https://inspect.pix4d.com/project/745411/' } }), ageSeconds: 180 },
-      { ...record({ prefix: 'tower-22/flight-3/', state: 'failed', photos: { found: 3, skipped: 0 }, error: { stage: 'copy', message: 'AccessDenied' } }), ageSeconds: 7_200 },
+      {
+        ...record({
+          photos: { found: 120, copied: 118, registered: 118, skipped: 2 },
+          inspection: { id: 1417, url: 'https://inspect.pix4d.com/project/745411/' },
+        }),
+        ageSeconds: 180,
+      },
+      {
+        ...record({
+          prefix: 'tower-22/flight-3/',
+          state: 'failed',
+          photos: { found: 3, skipped: 0 },
+          error: { stage: 'copy', message: 'AccessDenied' },
+        }),
+        ageSeconds: 7_200,
+      },
       { ...record({ prefix: 'tower-3/f/', state: 'timed_out' }), ageSeconds: 5 },
     ];
 
@@ -333,18 +418,36 @@ describe('status', () => {
 describe('progress', () => {
   it('formatProgressLine in flight: files, bytes, rate, time left, files already there', () => {
     // Prepare
-    const snapshot = { doneFiles: 12, totalFiles: 62, doneBytes: 40 * 1024 ** 2, totalBytes: 80 * 1024 ** 2, skippedFiles: 3, sentBytes: 20 * 1024 ** 2, elapsedSeconds: 2 };
+    const snapshot = {
+      doneFiles: 12,
+      totalFiles: 62,
+      doneBytes: 40 * 1024 ** 2,
+      totalBytes: 80 * 1024 ** 2,
+      skippedFiles: 3,
+      sentBytes: 20 * 1024 ** 2,
+      elapsedSeconds: 2,
+    };
 
     // Act
     const line = formatProgressLine(snapshot);
 
     // Assess
-    expect(line).toBe('[############............]  12/62 files  40.0 MiB/80.0 MiB  10.0 MiB/s  ETA 4.0s  (3 already there)');
+    expect(line).toBe(
+      '[############............]  12/62 files  40.0 MiB/80.0 MiB  10.0 MiB/s  ETA 4.0s  (3 already there)',
+    );
   });
 
   it('formatProgressLine at the end, before a rate can be judged, and when every file was already there', () => {
     // Prepare
-    const done = { doneFiles: 5, totalFiles: 5, doneBytes: 5_000, totalBytes: 5_000, skippedFiles: 0, sentBytes: 5_000, elapsedSeconds: 125 };
+    const done = {
+      doneFiles: 5,
+      totalFiles: 5,
+      doneBytes: 5_000,
+      totalBytes: 5_000,
+      skippedFiles: 0,
+      sentBytes: 5_000,
+      elapsedSeconds: 125,
+    };
     const early = { ...done, doneFiles: 1, doneBytes: 1_000, sentBytes: 1_000, elapsedSeconds: 0.1 };
     const allThere = { ...done, skippedFiles: 5, sentBytes: 0, elapsedSeconds: 2 };
 
@@ -394,7 +497,13 @@ describe('progress', () => {
     // Prepare
     const written: string[] = [];
     let clock = 0;
-    const progress = new UploadProgress((text) => written.push(text), false, 20, 20_000, () => clock);
+    const progress = new UploadProgress(
+      (text) => written.push(text),
+      false,
+      20,
+      20_000,
+      () => clock,
+    );
 
     // Act
     for (let file = 0; file < 20; file++) {
@@ -411,14 +520,22 @@ describe('progress', () => {
     expect(written).toHaveLength(10);
     expect(written.every((line) => line.endsWith('\n') && !line.includes('\r'))).toBe(true);
     expect(written[0]).toContain(' 2/20 files');
-    expect(written.at(-1)).toBe('[########################]  20/20 files  19.5 KiB/19.5 KiB  7.3 KiB/s  in 2.0s  (5 already there)\n');
+    expect(written.at(-1)).toBe(
+      '[########################]  20/20 files  19.5 KiB/19.5 KiB  7.3 KiB/s  in 2.0s  (5 already there)\n',
+    );
   });
 
   it('UploadProgress on a terminal: redraws one line with \\r, ends it with a newline', () => {
     // Prepare
     const written: string[] = [];
     let clock = 0;
-    const progress = new UploadProgress((text) => written.push(text), true, 3, 3_000, () => clock);
+    const progress = new UploadProgress(
+      (text) => written.push(text),
+      true,
+      3,
+      3_000,
+      () => clock,
+    );
 
     // Act
     for (let file = 0; file < 3; file++) {
@@ -432,7 +549,7 @@ describe('progress', () => {
     expect(written.length).toBeGreaterThan(1);
     expect(written.every((text) => text.startsWith('\r'))).toBe(true);
     expect(written.slice(0, -1).every((text) => !text.includes('\n'))).toBe(true);
-    expect(written.at(-1)).toMatch(/^\r\[#{24}\]  3\/3 files .*\n$/);
+    expect(written.at(-1)).toMatch(/^\r\[#{24}\] {2}3\/3 files .*\n$/);
   });
 });
 
@@ -441,7 +558,13 @@ describe('progress that adds up', () => {
     // Prepare: 13 files, 5 left out, 2 of the 8 sent already there
     const written: string[] = [];
     let clock = 0;
-    const progress = new UploadProgress((text) => written.push(text), false, 13, 8_000, () => clock);
+    const progress = new UploadProgress(
+      (text) => written.push(text),
+      false,
+      13,
+      8_000,
+      () => clock,
+    );
 
     // Act
     progress.leftOut(5);
@@ -456,13 +579,31 @@ describe('progress that adds up', () => {
     progress.finish();
 
     // Assess
-    expect(progress.snapshot()).toMatchObject({ doneFiles: 13, totalFiles: 13, doneBytes: 8_000, totalBytes: 8_000, skippedFiles: 2, leftOutFiles: 5 });
-    expect(written.at(-1)).toBe('[########################]  13/13 files  7.8 KiB/7.8 KiB  2.9 KiB/s  in 2.0s  (2 already there, 5 left out)\n');
+    expect(progress.snapshot()).toMatchObject({
+      doneFiles: 13,
+      totalFiles: 13,
+      doneBytes: 8_000,
+      totalBytes: 8_000,
+      skippedFiles: 2,
+      leftOutFiles: 5,
+    });
+    expect(written.at(-1)).toBe(
+      '[########################]  13/13 files  7.8 KiB/7.8 KiB  2.9 KiB/s  in 2.0s  (2 already there, 5 left out)\n',
+    );
   });
 
   it('formatProgressLine names the files left out beside those already there', () => {
     // Prepare
-    const snapshot = { doneFiles: 9, totalFiles: 13, doneBytes: 4_000, totalBytes: 8_000, skippedFiles: 0, leftOutFiles: 5, sentBytes: 4_000, elapsedSeconds: 1 };
+    const snapshot = {
+      doneFiles: 9,
+      totalFiles: 13,
+      doneBytes: 4_000,
+      totalBytes: 8_000,
+      skippedFiles: 0,
+      leftOutFiles: 5,
+      sentBytes: 4_000,
+      elapsedSeconds: 1,
+    };
 
     // Act
     const line = formatProgressLine(snapshot);
@@ -495,7 +636,12 @@ describe('following a batch', () => {
     const since = new Date('2026-11-28T10:00:00.000Z');
     const records = [
       record({ batchId: 'earlier-run', updatedAt: '2026-11-28T09:59:00.000Z' }),
-      record({ batchId: 'waiter', state: 'collecting', closedInto: 'closed-by-manifest', updatedAt: '2026-11-28T10:00:05.000Z' }),
+      record({
+        batchId: 'waiter',
+        state: 'collecting',
+        closedInto: 'closed-by-manifest',
+        updatedAt: '2026-11-28T10:00:05.000Z',
+      }),
       record({ batchId: 'this-run', state: 'copying', updatedAt: '2026-11-28T10:00:02.000Z' }),
       record({ batchId: 'other-folder', prefix: 'tower-2/flight-1/', updatedAt: '2026-11-28T10:00:09.000Z' }),
     ];
@@ -567,17 +713,29 @@ describe('arguments and targets', () => {
 
     // Act
     const local = await resolveTargets({ endpoint: 'http://127.0.0.1:4569' }, { readStack, env: {}, profiles });
-    const stack = await resolveTargets({ stack: 'inspect-pipeline', region: 'eu-west-1' }, { readStack, env: {}, profiles });
-    const explicit = await resolveTargets({ stack: 'inspect-pipeline', bucket: 'mine' }, { readStack, env: { AWS_REGION: 'eu-central-1' }, profiles });
+    const stack = await resolveTargets(
+      { stack: 'inspect-pipeline', region: 'eu-west-1' },
+      { readStack, env: {}, profiles },
+    );
+    const explicit = await resolveTargets(
+      { stack: 'inspect-pipeline', bucket: 'mine' },
+      { readStack, env: { AWS_REGION: 'eu-central-1' }, profiles },
+    );
     const bare = await resolveTargets({}, { readStack, env: {}, profiles });
 
     // Assess
-    expect([local.dropBucket, local.workBucket, local.region]).toEqual([LOCAL_BUCKETS.drop, LOCAL_BUCKETS.work, 'us-east-1']);
+    expect([local.dropBucket, local.workBucket, local.region]).toEqual([
+      LOCAL_BUCKETS.drop,
+      LOCAL_BUCKETS.work,
+      'us-east-1',
+    ]);
     expect([stack.dropBucket, stack.workBucket, stack.region]).toEqual(['stack-drop', 'stack-work', 'eu-west-1']);
     expect([explicit.dropBucket, explicit.workBucket]).toEqual(['mine', 'stack-work']);
     expect(stacks).toEqual(['inspect-pipeline@eu-west-1', 'inspect-pipeline@eu-central-1']);
     expect(() => requireDropBucket(bare)).toThrow(/--bucket BUCKET, --stack STACK .* or --endpoint URL/);
-    expect(() => requireWorkBucket(bare, 'status')).toThrow(/status needs the work bucket.*--stack STACK or --work-bucket BUCKET/);
+    expect(() => requireWorkBucket(bare, 'status')).toThrow(
+      /status needs the work bucket.*--stack STACK or --work-bucket BUCKET/,
+    );
     for (const targets of [local, stack, explicit, bare]) targets.s3.destroy();
   });
 
@@ -586,7 +744,11 @@ describe('arguments and targets', () => {
     const options = { endpoint: '127.0.0.1:4569' };
 
     // Act
-    const resolving = resolveTargets(options, { readStack: async () => expect.unreachable('no stack'), env: {}, profiles: async () => NO_PROFILES });
+    const resolving = resolveTargets(options, {
+      readStack: async () => expect.unreachable('no stack'),
+      env: {},
+      profiles: async () => NO_PROFILES,
+    });
 
     // Assess
     await expect(resolving).rejects.toThrow(/--endpoint must be an http\(s\) URL/);
@@ -603,8 +765,14 @@ describe('arguments and targets', () => {
     { args: ['upload', '--asset', 'a', '--flight', 'f'], named: 'DIR' },
     { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--asset-id', '1.5'], named: '--asset-id' },
     { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--timeout', '0'], named: '--timeout' },
-    { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--dryrun'], named: 'unknown option --dryrun; did you mean --dry-run?' },
-    { args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--pipeline', 'Photos'], named: '--pipeline ID needs --stack STACK' },
+    {
+      args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--dryrun'],
+      named: 'unknown option --dryrun; did you mean --dry-run?',
+    },
+    {
+      args: ['upload', 'dir', '--asset', 'a', '--flight', 'f', '--pipeline', 'Photos'],
+      named: '--pipeline ID needs --stack STACK',
+    },
     { args: ['status', '--limit', 'many'], named: '--limit' },
     { args: ['status', '--unknown'], named: '--unknown' },
     { args: ['status', '--profil', 'ops'], named: 'did you mean --profile?' },
@@ -683,7 +851,8 @@ describe('command-line conventions', () => {
     const texts = { upload: await help('upload'), status: await help('status'), retry: await help('retry') };
 
     // Assess
-    for (const text of Object.values(texts)) expect(text).toMatch(/--profile NAME[\s\S]*--pipeline ID|--pipeline ID[\s\S]*--profile NAME/);
+    for (const text of Object.values(texts))
+      expect(text).toMatch(/--profile NAME[\s\S]*--pipeline ID|--pipeline ID[\s\S]*--profile NAME/);
     for (const text of Object.values(texts)) expect(text).toContain('--debug');
     expect(texts.upload).toContain('--dry-run');
     expect(texts.retry).toContain('--dry-run');
@@ -704,7 +873,9 @@ describe('command-line conventions', () => {
 
     // Assess
     expect(plainCode).toBe(1);
-    expect(plain.err.join('')).toBe('inspect-pipeline: AccessDenied: not allowed (run with --debug for the stack trace)\n');
+    expect(plain.err.join('')).toBe(
+      'inspect-pipeline: AccessDenied: not allowed (run with --debug for the stack trace)\n',
+    );
     expect(debugCode).toBe(1);
     expect(debug.err.join('')).toMatch(/^inspect-pipeline: Error: AccessDenied[\s\S]*\n\s+at /);
   });
@@ -722,7 +893,10 @@ describe('command-line conventions', () => {
   });
 
   it.each([
-    { command: 'upload', message: 'interrupted: run the same command again to finish (what is already in the bucket is skipped).' },
+    {
+      command: 'upload',
+      message: 'interrupted: run the same command again to finish (what is already in the bucket is skipped).',
+    },
     { command: 'retry', message: /running retry again starts another inspection/ },
     { command: 'status', message: 'interrupted.' },
   ])('Ctrl-C during $command says what to do next', ({ command, message }) => {
@@ -739,21 +913,83 @@ describe('command-line conventions', () => {
 
 const NO_PROFILES: ProfileFiles = { configFile: {}, credentialsFile: {} };
 const PROFILES: ProfileFiles = {
-  configFile: { default: { region: 'ap-south-1' }, ops: { region: 'eu-west-3' }, 'no-region': { output: 'json' }, other: { region: 'ca-central-1' } },
-  credentialsFile: { ops: { aws_access_key_id: 'AKIDOPS', aws_secret_access_key: 'x' }, keys: { aws_access_key_id: 'AKIDKEYS', aws_secret_access_key: 'y', region: 'sa-east-1' } },
+  configFile: {
+    default: { region: 'ap-south-1' },
+    ops: { region: 'eu-west-3' },
+    'no-region': { output: 'json' },
+    other: { region: 'ca-central-1' },
+  },
+  credentialsFile: {
+    ops: { aws_access_key_id: 'AKIDOPS', aws_secret_access_key: 'x' },
+    keys: { aws_access_key_id: 'AKIDKEYS', aws_secret_access_key: 'y', region: 'sa-east-1' },
+  },
 };
 
 describe('--profile and the region', () => {
   it.each([
-    { name: '--region first', options: { region: 'eu-north-1', profile: 'ops' }, env: { AWS_REGION: 'us-west-2' }, region: 'eu-north-1', source: '--region' },
-    { name: 'then the region of --profile, before AWS_REGION', options: { profile: 'ops' }, env: { AWS_REGION: 'us-west-2' }, region: 'eu-west-3', source: 'profile ops' },
-    { name: 'a region in the credentials file counts too', options: { profile: 'keys' }, env: {}, region: 'sa-east-1', source: 'profile keys' },
-    { name: 'a --profile without a region: AWS_REGION', options: { profile: 'no-region' }, env: { AWS_REGION: 'us-west-2' }, region: 'us-west-2', source: 'AWS_REGION' },
-    { name: 'AWS_DEFAULT_REGION after AWS_REGION', options: {}, env: { AWS_DEFAULT_REGION: 'us-east-2' }, region: 'us-east-2', source: 'AWS_DEFAULT_REGION' },
-    { name: 'no --profile: AWS_REGION before the region of the default profile', options: {}, env: { AWS_REGION: 'us-west-2' }, region: 'us-west-2', source: 'AWS_REGION' },
-    { name: 'no --profile nor AWS_REGION: the default profile', options: {}, env: {}, region: 'ap-south-1', source: 'profile default' },
-    { name: 'no --profile nor AWS_REGION: the profile of AWS_PROFILE', options: {}, env: { AWS_PROFILE: 'other' }, region: 'ca-central-1', source: 'profile other' },
-    { name: 'a --profile without a region and no AWS_REGION: us-east-1, not the default profile', options: { profile: 'no-region' }, env: {}, region: 'us-east-1', source: 'default' },
+    {
+      name: '--region first',
+      options: { region: 'eu-north-1', profile: 'ops' },
+      env: { AWS_REGION: 'us-west-2' },
+      region: 'eu-north-1',
+      source: '--region',
+    },
+    {
+      name: 'then the region of --profile, before AWS_REGION',
+      options: { profile: 'ops' },
+      env: { AWS_REGION: 'us-west-2' },
+      region: 'eu-west-3',
+      source: 'profile ops',
+    },
+    {
+      name: 'a region in the credentials file counts too',
+      options: { profile: 'keys' },
+      env: {},
+      region: 'sa-east-1',
+      source: 'profile keys',
+    },
+    {
+      name: 'a --profile without a region: AWS_REGION',
+      options: { profile: 'no-region' },
+      env: { AWS_REGION: 'us-west-2' },
+      region: 'us-west-2',
+      source: 'AWS_REGION',
+    },
+    {
+      name: 'AWS_DEFAULT_REGION after AWS_REGION',
+      options: {},
+      env: { AWS_DEFAULT_REGION: 'us-east-2' },
+      region: 'us-east-2',
+      source: 'AWS_DEFAULT_REGION',
+    },
+    {
+      name: 'no --profile: AWS_REGION before the region of the default profile',
+      options: {},
+      env: { AWS_REGION: 'us-west-2' },
+      region: 'us-west-2',
+      source: 'AWS_REGION',
+    },
+    {
+      name: 'no --profile nor AWS_REGION: the default profile',
+      options: {},
+      env: {},
+      region: 'ap-south-1',
+      source: 'profile default',
+    },
+    {
+      name: 'no --profile nor AWS_REGION: the profile of AWS_PROFILE',
+      options: {},
+      env: { AWS_PROFILE: 'other' },
+      region: 'ca-central-1',
+      source: 'profile other',
+    },
+    {
+      name: 'a --profile without a region and no AWS_REGION: us-east-1, not the default profile',
+      options: { profile: 'no-region' },
+      env: {},
+      region: 'us-east-1',
+      source: 'default',
+    },
   ])('regionOf: $name', ({ options, env, region, source }) => {
     // Prepare: the options, the environment and PROFILES
 
@@ -768,7 +1004,11 @@ describe('--profile and the region', () => {
     // Prepare: no files
 
     // Act
-    const choices = [regionOf({ region: 'eu-west-1' }, {}, NO_PROFILES), regionOf({}, { AWS_REGION: 'eu-west-2' }, NO_PROFILES), regionOf({}, {}, NO_PROFILES)];
+    const choices = [
+      regionOf({ region: 'eu-west-1' }, {}, NO_PROFILES),
+      regionOf({}, { AWS_REGION: 'eu-west-2' }, NO_PROFILES),
+      regionOf({}, {}, NO_PROFILES),
+    ];
 
     // Assess
     expect(choices.map((choice) => choice.region)).toEqual(['eu-west-1', 'eu-west-2', 'us-east-1']);
@@ -785,9 +1025,15 @@ describe('--profile and the region', () => {
 
     // Assess
     expect(typo).toThrow(UsageError);
-    expect(typo).toThrow('--profile opps: no such profile in /etc/aws/config or ~/.aws/credentials; did you mean --profile ops?');
-    expect(unknown).toThrow('; profiles there: default, keys, no-region, ops, other; `aws configure --profile production` creates it');
-    expect(none).toThrow('--profile ops: no such profile in ~/.aws/config or ~/.aws/credentials; `aws configure --profile ops` creates it');
+    expect(typo).toThrow(
+      '--profile opps: no such profile in /etc/aws/config or ~/.aws/credentials; did you mean --profile ops?',
+    );
+    expect(unknown).toThrow(
+      '; profiles there: default, keys, no-region, ops, other; `aws configure --profile production` creates it',
+    );
+    expect(none).toThrow(
+      '--profile ops: no such profile in ~/.aws/config or ~/.aws/credentials; `aws configure --profile ops` creates it',
+    );
   });
 
   it('resolveTargets with --profile: the region of the profile, the profile given to the SDK client, one note about environment keys', async () => {
@@ -796,10 +1042,18 @@ describe('--profile and the region', () => {
     const env = { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'z', AWS_REGION: 'us-west-2' };
 
     // Act
-    const targets = await resolveTargets({ profile: 'ops', bucket: 'drop' }, { env, profiles: async () => PROFILES, note: (text) => notes.push(text) });
+    const targets = await resolveTargets(
+      { profile: 'ops', bucket: 'drop' },
+      { env, profiles: async () => PROFILES, note: (text) => notes.push(text) },
+    );
 
     // Assess
-    expect([targets.region, targets.regionSource, targets.profile, targets.source]).toEqual(['eu-west-3', 'profile ops', 'ops', 'S3 (eu-west-3, profile ops)']);
+    expect([targets.region, targets.regionSource, targets.profile, targets.source]).toEqual([
+      'eu-west-3',
+      'profile ops',
+      'ops',
+      'S3 (eu-west-3, profile ops)',
+    ]);
     expect(targets.s3.config.profile).toBe('ops');
     expect(await targets.s3.config.region()).toBe('eu-west-3');
     expect(notes).toEqual(['note: using the credentials of --profile ops, not AWS_ACCESS_KEY_ID from the environment']);
@@ -811,18 +1065,30 @@ describe('--profile and the region', () => {
     const readStack = async () => expect.unreachable('no stack read with an unknown profile');
 
     // Act
-    const resolving = resolveTargets({ profile: 'prod', stack: 'InspectPipeline' }, { readStack, env: {}, profiles: async () => PROFILES });
+    const resolving = resolveTargets(
+      { profile: 'prod', stack: 'InspectPipeline' },
+      { readStack, env: {}, profiles: async () => PROFILES },
+    );
 
     // Assess
     await expect(resolving).rejects.toThrow(UsageError);
-    await expect(resolving).rejects.toThrow(/^--profile prod: no such profile in ~\/\.aws\/config or ~\/\.aws\/credentials/);
+    await expect(resolving).rejects.toThrow(
+      /^--profile prod: no such profile in ~\/\.aws\/config or ~\/\.aws\/credentials/,
+    );
   });
 });
 
 describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
   const cloudFormation = mockClient(CloudFormationClient);
   const outputs = (entries: Record<string, string>) => ({
-    Stacks: [{ StackName: 's', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE' as const, Outputs: Object.entries(entries).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }],
+    Stacks: [
+      {
+        StackName: 's',
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE' as const,
+        Outputs: Object.entries(entries).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
   });
   const resolveStack = (options: { stack: string; pipeline?: string; region?: string; profile?: string }) =>
     resolveTargets(options, { env: {}, profiles: async () => PROFILES });
@@ -832,28 +1098,51 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
 
   it('the ready stack: the exact DropBucketName and WorkBucketName keys, even beside an embedded pipeline', async () => {
     // Prepare
-    cloudFormation.on(DescribeStacksCommand, { StackName: 'InspectPipeline' }).resolves(
-      outputs({ DropBucketName: 'ready-drop', WorkBucketName: 'ready-work', PhotosDropBucketName1A2B3C4D: 'photos-drop', Other: 'x' }),
-    );
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'InspectPipeline' })
+      .resolves(
+        outputs({
+          DropBucketName: 'ready-drop',
+          WorkBucketName: 'ready-work',
+          PhotosDropBucketName1A2B3C4D: 'photos-drop',
+          Other: 'x',
+        }),
+      );
 
     // Act
     const targets = await resolveStack({ stack: 'InspectPipeline', region: 'eu-west-1' });
 
     // Assess
-    expect([targets.dropBucket, targets.workBucket, targets.source]).toEqual(['ready-drop', 'ready-work', 'stack InspectPipeline (eu-west-1)']);
+    expect([targets.dropBucket, targets.workBucket, targets.source]).toEqual([
+      'ready-drop',
+      'ready-work',
+      'stack InspectPipeline (eu-west-1)',
+    ]);
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
     targets.s3.destroy();
   });
 
   it('one embedded pipeline: the keys <id>DropBucketName<hash> and <id>WorkBucketName<hash>, found without --pipeline', async () => {
     // Prepare
-    cloudFormation.on(DescribeStacksCommand).resolves(outputs({ PhotosDropBucketName1A2B3C4D: 'photos-drop', PhotosWorkBucketNameDEADBEEF: 'photos-work', ApiUrl: 'https://x' }));
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .resolves(
+        outputs({
+          PhotosDropBucketName1A2B3C4D: 'photos-drop',
+          PhotosWorkBucketNameDEADBEEF: 'photos-work',
+          ApiUrl: 'https://x',
+        }),
+      );
 
     // Act
     const targets = await resolveStack({ stack: 'MyApp', region: 'eu-west-1' });
 
     // Assess
-    expect([targets.dropBucket, targets.workBucket, targets.source]).toEqual(['photos-drop', 'photos-work', 'stack MyApp pipeline Photos (eu-west-1)']);
+    expect([targets.dropBucket, targets.workBucket, targets.source]).toEqual([
+      'photos-drop',
+      'photos-work',
+      'stack MyApp pipeline Photos (eu-west-1)',
+    ]);
     targets.s3.destroy();
   });
 
@@ -879,7 +1168,9 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
     expect([videos.dropBucket, videos.workBucket]).toEqual(['videos-drop', 'videos-work']);
     await expect(withoutId).rejects.toThrow(UsageError);
     await expect(withoutId).rejects.toThrow('stack MyApp holds 2 pipelines: add --pipeline ID, one of Photos, Videos');
-    await expect(typo).rejects.toThrow('--pipeline Vidoes: stack MyApp has no such pipeline; did you mean --pipeline Videos? (its pipelines: Photos, Videos)');
+    await expect(typo).rejects.toThrow(
+      '--pipeline Vidoes: stack MyApp has no such pipeline; did you mean --pipeline Videos? (its pipelines: Photos, Videos)',
+    );
     videos.s3.destroy();
   });
 
@@ -899,13 +1190,17 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
     expect(refused).toThrow('--pipeline Photos: stack InspectPipeline holds no embedded pipeline');
   });
 
-  it('the PreflightThresholds output: the stack\'s thresholds in the targets; a stack deployed before it has none and the targets say why', async () => {
+  it("the PreflightThresholds output: the stack's thresholds in the targets; a stack deployed before it has none and the targets say why", async () => {
     // Prepare
     const stackThresholds = { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 2, maxPhotos: 500 };
     cloudFormation
       .on(DescribeStacksCommand, { StackName: 'InspectPipeline' })
-      .resolves(outputs({ DropBucketName: 'd', WorkBucketName: 'w', PreflightThresholds: JSON.stringify(stackThresholds) }));
-    cloudFormation.on(DescribeStacksCommand, { StackName: 'OldPipeline' }).resolves(outputs({ DropBucketName: 'd', WorkBucketName: 'w' }));
+      .resolves(
+        outputs({ DropBucketName: 'd', WorkBucketName: 'w', PreflightThresholds: JSON.stringify(stackThresholds) }),
+      );
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'OldPipeline' })
+      .resolves(outputs({ DropBucketName: 'd', WorkBucketName: 'w' }));
 
     // Act
     const current = await resolveStack({ stack: 'InspectPipeline', region: 'eu-west-1' });
@@ -915,11 +1210,13 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
     expect(current.preflightThresholds).toEqual(stackThresholds);
     expect(current.preflightThresholdsProblem).toBeUndefined();
     expect(old.preflightThresholds).toBeUndefined();
-    expect(old.preflightThresholdsProblem).toBe('it has no PreflightThresholds output (deployed before the pre-flight)');
+    expect(old.preflightThresholdsProblem).toBe(
+      'it has no PreflightThresholds output (deployed before the pre-flight)',
+    );
     for (const targets of [current, old]) targets.s3.destroy();
   });
 
-  it('pickPipelineOutputs: the output the stack writes, an embedded pipeline\'s <id>PreflightThresholds<hash> over the defaults, and one this CLI cannot read', () => {
+  it("pickPipelineOutputs: the output the stack writes, an embedded pipeline's <id>PreflightThresholds<hash> over the defaults, and one this CLI cannot read", () => {
     // Prepare: the value as lib/pipeline-outputs.ts writes it, for thresholds set as stack context
     const contextThresholds = { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 10, minGeotaggedShare: 0.9 };
     const written = pipelineOutputValues({
@@ -951,10 +1248,21 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
     const fromUnreadable = pickPipelineOutputs(unreadable, 'InspectPipeline');
 
     // Assess
-    expect(fromReady).toEqual({ dropBucket: 'ready-drop', workBucket: undefined, preflightThresholds: contextThresholds });
-    expect(fromEmbedded).toEqual({ dropBucket: 'photos-drop', workBucket: undefined, pipeline: 'Photos', preflightThresholds: { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 3 } });
+    expect(fromReady).toEqual({
+      dropBucket: 'ready-drop',
+      workBucket: undefined,
+      preflightThresholds: contextThresholds,
+    });
+    expect(fromEmbedded).toEqual({
+      dropBucket: 'photos-drop',
+      workBucket: undefined,
+      pipeline: 'Photos',
+      preflightThresholds: { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 3 },
+    });
     expect(fromUnreadable.preflightThresholds).toBeUndefined();
-    expect(fromUnreadable.preflightThresholdsProblem).toBe('its PreflightThresholds output is not one this CLI reads (Unrecognized key: "maxBatteries"): deployed by another version?');
+    expect(fromUnreadable.preflightThresholdsProblem).toBe(
+      'its PreflightThresholds output is not one this CLI reads (Unrecognized key: "maxBatteries"): deployed by another version?',
+    );
     expect(parsePreflightThresholds('not json')).toEqual({ problem: 'its PreflightThresholds output is not JSON' });
   });
 
@@ -970,7 +1278,9 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
     const nope = resolveStack({ stack: 'Nope', region: 'eu-west-1' });
 
     // Assess
-    await expect(website).rejects.toThrow('--stack Website has no DropBucketName output: is it an inspect-pipeline stack? (region eu-west-1)');
+    await expect(website).rejects.toThrow(
+      '--stack Website has no DropBucketName output: is it an inspect-pipeline stack? (region eu-west-1)',
+    );
     await expect(nope).rejects.toThrow(UsageError);
     await expect(nope).rejects.toThrow('--stack Nope: Stack with id Nope does not exist (region eu-west-1)');
   });
@@ -991,7 +1301,7 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
   });
 });
 
-describe('main against the embedded S3 server: dry runs, retry\'s confirmation, the manifest retry reads', () => {
+describe("main against the embedded S3 server: dry runs, retry's confirmation, the manifest retry reads", () => {
   const DROP = 'drop-cli-units';
   const WORK = 'work-cli-units';
   let embedded: EmbeddedS3;
@@ -1008,10 +1318,20 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
   });
 
-  const targets = (): Targets => ({ s3, region: EMBEDDED_S3_REGION, dropBucket: DROP, workBucket: WORK, source: embedded.endpoint });
+  const targets = (): Targets => ({
+    s3,
+    region: EMBEDDED_S3_REGION,
+    dropBucket: DROP,
+    workBucket: WORK,
+    source: embedded.endpoint,
+  });
 
   /** `main` with the embedded server as target; on a terminal (whose answers are given) or not. */
-  async function run(args: readonly string[], terminal?: { answers: (string | undefined)[] }, target: Targets = targets()) {
+  async function run(
+    args: readonly string[],
+    terminal?: { answers: (string | undefined)[] },
+    target: Targets = targets(),
+  ) {
     const collected = collectingStreams(terminal);
     const code = await main(args, collected.streams, async () => target);
     return { code, stdout: collected.out.join(''), stderr: collected.err.join(''), questions: collected.questions };
@@ -1021,7 +1341,11 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     return Object.fromEntries(dropped.map((file) => [file.relativePath, file.body]));
   }
 
-  const jsonLinesOf = (stdout: string) => stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const jsonLinesOf = (stdout: string) =>
+    stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   /** A closed batch: one photo and its manifest.json (bytes as given). */
   async function closedBatch(prefix: string, manifest: string | Buffer = '{}\n'): Promise<string | undefined> {
@@ -1032,7 +1356,10 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
 
   async function manifestETag(prefix: string): Promise<string | undefined> {
     try {
-      return (await s3.send(new HeadObjectCommand({ Bucket: DROP, Key: `${prefix}manifest.json` }))).ETag?.replace(/"/g, '');
+      return (await s3.send(new HeadObjectCommand({ Bucket: DROP, Key: `${prefix}manifest.json` }))).ETag?.replace(
+        /"/g,
+        '',
+      );
     } catch {
       return undefined;
     }
@@ -1063,7 +1390,9 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     const endOfInput = await run(['retry', prefix], { answers: [undefined] });
 
     // Assess
-    expect(no.questions).toEqual(['Run tower-ask/flight-n/ again? This creates a new inspection and uses processing allowance. [y/N] ']);
+    expect(no.questions).toEqual([
+      'Run tower-ask/flight-n/ again? This creates a new inspection and uses processing allowance. [y/N] ',
+    ]);
     expect(no.questions[0]).toBe(confirmationQuestion(prefix));
     for (const declined of [no, endOfInput]) {
       expect(declined.code).toBe(1);
@@ -1107,7 +1436,7 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     expect(verdicts).toEqual([true, true, true, true, false, false, false, false, false]);
   });
 
-  it('retry of a UTF-16 manifest.json: the workflow\'s own message (must be UTF-8), exit 1, nothing written', async () => {
+  it("retry of a UTF-16 manifest.json: the workflow's own message (must be UTF-8), exit 1, nothing written", async () => {
     // Prepare
     const prefix = 'tower-utf16/flight-1/';
     const utf16 = Buffer.from('\uFEFF{"inspection": {"name": "x"}}\n', 'utf16le');
@@ -1166,7 +1495,9 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     expect(human.code, human.stderr).toBe(0);
     expect(human.questions).toEqual([]);
     expect(human.stdout).toContain(`Dry run: nothing is written. Target: s3://${DROP}/${prefix}`);
-    expect(human.stdout).toContain(`Would write manifest.json again (generation 2, ETag ${predicted.eTag}), which starts a new inspection (run ${predicted.runId})`);
+    expect(human.stdout).toContain(
+      `Would write manifest.json again (generation 2, ETag ${predicted.eTag}), which starts a new inspection (run ${predicted.runId})`,
+    );
     expect(untouched).toBe(before);
     expect(real.code, real.stderr).toBe(0);
     expect(JSON.parse(real.stdout)).toMatchObject({ event: 'retry', runId: predicted.runId, eTag: predicted.eTag });
@@ -1176,7 +1507,14 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     // Prepare
     const prefix = 'tower-dry/running/';
     await closedBatch(prefix);
-    await new BatchStateStore(s3, WORK).record({ batchId: 'm-running', bucket: DROP, prefix, asset: 'tower-dry', flight: 'running', state: 'processing' });
+    await new BatchStateStore(s3, WORK).record({
+      batchId: 'm-running',
+      bucket: DROP,
+      prefix,
+      asset: 'tower-dry',
+      flight: 'running',
+      state: 'processing',
+    });
 
     // Act
     const result = await run(['retry', prefix, '--dry-run']);
@@ -1200,7 +1538,18 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     await s3.send(new PutObjectCommand({ Bucket: DROP, Key: `${prefix}DCIM/DJI_0002.JPG`, Body: already }));
 
     // Act: --force, since two photos are fewer than the pre-flight's minPhotos
-    const result = await run(['upload', dir, '--asset', 'tower-dry', '--flight', 'flight-1', '--skip-unsupported', '--dry-run', '--json', '--force']);
+    const result = await run([
+      'upload',
+      dir,
+      '--asset',
+      'tower-dry',
+      '--flight',
+      'flight-1',
+      '--skip-unsupported',
+      '--dry-run',
+      '--json',
+      '--force',
+    ]);
 
     // Assess
     expect(result.code, result.stderr).toBe(0);
@@ -1263,16 +1612,20 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
     expect(dry.code, dry.stderr).toBe(0);
     const runId = /starts run (\S+):/.exec(dry.stdout)?.[1];
     expect(dry.stdout).toContain('Dry run: nothing is uploaded or written.');
-    expect(dry.stdout).toContain(`Would upload 11 of 13 files (66.0 KiB) from ${dir}; 0 already there with the same content, 2 left out (--skip-unsupported):`);
+    expect(dry.stdout).toContain(
+      `Would upload 11 of 13 files (66.0 KiB) from ${dir}; 0 already there with the same content, 2 left out (--skip-unsupported):`,
+    );
     expect(dry.stdout).toContain('  left out       readme.txt  6 B: unsupported extension (.txt)');
     expect(dry.stdout).toContain('  upload         DCIM/DJI_0001.JPG  1.0 KiB');
     expect(dry.stdout).toContain('  "asset": {');
     expect(listedAfterDryRun).toEqual([]);
     expect(real.code, real.stderr).toBe(0);
     const progressLines = real.stdout.split('\n').filter((line) => line.startsWith('['));
-    expect(progressLines.at(-1)).toMatch(/^\[#{24}\]  13\/13 files  66\.0 KiB\/66\.0 KiB .*\(2 left out\)$/);
+    expect(progressLines.at(-1)).toMatch(/^\[#{24}\] {2}13\/13 files {2}66\.0 KiB\/66\.0 KiB .*\(2 left out\)$/);
     expect(real.stdout).toContain('Uploading 11 of 13 files (66.0 KiB)');
-    expect(real.stdout).toMatch(/Uploaded 11 of 13 files \(66\.0 KiB\) to .* 0 already there with the same content, 2 left out \(--skip-unsupported\)\./);
+    expect(real.stdout).toMatch(
+      /Uploaded 11 of 13 files \(66\.0 KiB\) to .* 0 already there with the same content, 2 left out \(--skip-unsupported\)\./,
+    );
     expect(real.stdout).toContain(`(run ${runId})`);
     expect(await keysUnder(prefix)).toHaveLength(12);
   });
@@ -1289,27 +1642,60 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
 
     // Assess
     expect(human.code).toBe(2);
-    expect(human.stdout).toContain('Pre-flight of 3 photos; thresholds: the defaults (no --stack to read the deployed ones from):\n');
+    expect(human.stdout).toContain(
+      'Pre-flight of 3 photos; thresholds: the defaults (no --stack to read the deployed ones from):\n',
+    );
     expect(human.stdout).toContain('  cameras     DJI FC6310\n');
     expect(human.stdout).not.toContain('Dry run:');
-    expect(human.stderr).toMatch(/^inspect-pipeline: upload: the pre-flight refuses the flight, as the pipeline would: 3 photos, fewer than minPhotos 6: [^\n]+ or add --force to upload it anyway\n$/);
+    expect(human.stderr).toMatch(
+      /^inspect-pipeline: upload: the pre-flight refuses the flight, as the pipeline would: 3 photos, fewer than minPhotos 6: [^\n]+ or add --force to upload it anyway\n$/,
+    );
     expect(json.code).toBe(2);
-    expect(jsonLinesOf(json.stdout)).toEqual([expect.objectContaining({ event: 'preflight', refusal: expect.stringMatching(/^3 photos, fewer than minPhotos 6: /), forced: false })]);
+    expect(jsonLinesOf(json.stdout)).toEqual([
+      expect.objectContaining({
+        event: 'preflight',
+        refusal: expect.stringMatching(/^3 photos, fewer than minPhotos 6: /),
+        forced: false,
+      }),
+    ]);
     expect(await keysUnder(prefix)).toEqual([]);
   });
 
   it('thresholds: the stack\'s (PreflightThresholds) when the targets hold them, the manifest\'s "preflight" over them; the defaults otherwise, saying why', async () => {
     // Prepare
     const stackThresholds = { ...DEFAULT_PREFLIGHT_THRESHOLDS, minPhotos: 2 };
-    const stack: Targets = { ...targets(), source: 'stack InspectPipeline (eu-west-1)', preflightThresholds: stackThresholds };
-    const old: Targets = { ...targets(), source: 'stack OldPipeline (eu-west-1)', preflightThresholdsProblem: 'it has no PreflightThresholds output (deployed before the pre-flight)' };
+    const stack: Targets = {
+      ...targets(),
+      source: 'stack InspectPipeline (eu-west-1)',
+      preflightThresholds: stackThresholds,
+    };
+    const old: Targets = {
+      ...targets(),
+      source: 'stack OldPipeline (eu-west-1)',
+      preflightThresholdsProblem: 'it has no PreflightThresholds output (deployed before the pre-flight)',
+    };
     const three = await folderWith(filesOf(geotaggedPhotos(3)));
-    const stricter = await folderWith({ ...filesOf(geotaggedPhotos(3)), 'manifest.json': JSON.stringify({ preflight: { minPhotos: 4 } }) });
+    const stricter = await folderWith({
+      ...filesOf(geotaggedPhotos(3)),
+      'manifest.json': JSON.stringify({ preflight: { minPhotos: 4 } }),
+    });
 
     // Act
-    const passes = await run(['upload', three, '--asset', 'tower-pre', '--flight', 'stack-1', '--json'], undefined, stack);
-    const refused = await run(['upload', stricter, '--asset', 'tower-pre', '--flight', 'stack-2', '--json'], undefined, stack);
-    const defaults = await run(['upload', three, '--asset', 'tower-pre', '--flight', 'stack-3', '--dry-run'], undefined, old);
+    const passes = await run(
+      ['upload', three, '--asset', 'tower-pre', '--flight', 'stack-1', '--json'],
+      undefined,
+      stack,
+    );
+    const refused = await run(
+      ['upload', stricter, '--asset', 'tower-pre', '--flight', 'stack-2', '--json'],
+      undefined,
+      stack,
+    );
+    const defaults = await run(
+      ['upload', three, '--asset', 'tower-pre', '--flight', 'stack-3', '--dry-run'],
+      undefined,
+      old,
+    );
 
     // Assess
     expect(passes.code, passes.stderr).toBe(0);
@@ -1331,33 +1717,56 @@ describe('main against the embedded S3 server: dry runs, retry\'s confirmation, 
         refusal: '3 photos, fewer than minPhotos 4: DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG',
       }),
     ]);
-    expect(refused.stderr).toContain(`set "preflight" thresholds for it in ${join(stricter, 'manifest.json')}, or add --force`);
+    expect(refused.stderr).toContain(
+      `set "preflight" thresholds for it in ${join(stricter, 'manifest.json')}, or add --force`,
+    );
     expect(await keysUnder('tower-pre/stack-2/')).toEqual([]);
     expect(defaults.code).toBe(2);
-    expect(defaults.stdout).toContain('thresholds: the defaults (stack OldPipeline (eu-west-1): it has no PreflightThresholds output (deployed before the pre-flight)):\n');
+    expect(defaults.stdout).toContain(
+      'thresholds: the defaults (stack OldPipeline (eu-west-1): it has no PreflightThresholds output (deployed before the pre-flight)):\n',
+    );
   });
 
-  it('photos without GPS: warned, and refused by a manifest\'s minGeotaggedShare naming the share and the photos; a video batch is not assessed', async () => {
+  it("photos without GPS: warned, and refused by a manifest's minGeotaggedShare naming the share and the photos; a video batch is not assessed", async () => {
     // Prepare
     const noGps = filesOf(geotaggedPhotos(6, { gps: false }));
     const warned = await folderWith(noGps);
-    const strict = await folderWith({ ...noGps, 'manifest.json': JSON.stringify({ preflight: { minGeotaggedShare: 0.5 } }) });
+    const strict = await folderWith({
+      ...noGps,
+      'manifest.json': JSON.stringify({ preflight: { minGeotaggedShare: 0.5 } }),
+    });
     // An MP4's `ftyp` box: the content check's signature of a video.
-    const video = await folderWith({ 'DCIM/DJI_0001.MP4': Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(2_036)]) });
+    const video = await folderWith({
+      'DCIM/DJI_0001.MP4': Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(2_036)]),
+    });
 
     // Act
     const warnedRun = await run(['upload', warned, '--asset', 'tower-pre', '--flight', 'gps-1', '--dry-run']);
     const strictRun = await run(['upload', strict, '--asset', 'tower-pre', '--flight', 'gps-2']);
-    const videoRun = await run(['upload', video, '--asset', 'tower-pre', '--flight', 'video-1', '--set', 'processing_parameters.is_video=true', '--json']);
+    const videoRun = await run([
+      'upload',
+      video,
+      '--asset',
+      'tower-pre',
+      '--flight',
+      'video-1',
+      '--set',
+      'processing_parameters.is_video=true',
+      '--json',
+    ]);
 
     // Assess
     expect(warnedRun.code, warnedRun.stderr).toBe(0);
     expect(warnedRun.stdout).toContain('  geotagged   0 of 6 (0%)\n');
     expect(warnedRun.stdout).toContain('  centroid    none: no photo is geotagged\n');
     expect(warnedRun.stdout).toContain('  verdict     passes, with 1 warning\n');
-    expect(warnedRun.stderr).toContain('warning: pre-flight: 6 of 6 photos have no GPS position (DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG and 3 more)\n');
+    expect(warnedRun.stderr).toContain(
+      'warning: pre-flight: 6 of 6 photos have no GPS position (DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG and 3 more)\n',
+    );
     expect(strictRun.code).toBe(2);
-    expect(strictRun.stderr).toContain('the pre-flight refuses the flight, as the pipeline would: 0 of 6 photos geotagged (0%), below minGeotaggedShare 0.5 (50%); without GPS: DCIM/DJI_0001.JPG, ');
+    expect(strictRun.stderr).toContain(
+      'the pre-flight refuses the flight, as the pipeline would: 0 of 6 photos geotagged (0%), below minGeotaggedShare 0.5 (50%); without GPS: DCIM/DJI_0001.JPG, ',
+    );
     expect(await keysUnder('tower-pre/gps-2/')).toEqual([]);
     expect(videoRun.code, videoRun.stderr).toBe(0);
     expect(jsonLinesOf(videoRun.stdout)[0]).toMatchObject({

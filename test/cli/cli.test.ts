@@ -1,16 +1,26 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchState } from '../../src/batch-state/batch-state';
-import { createS3Client } from '../../src/s3-client';
 import { flightPhotoStation } from '../../local/flight-photos';
+import type { BatchState } from '../../src/batch-state/batch-state';
 import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../../src/preflight/preflight';
-import { geotaggedPhotos, jpegBytes, type DroppedFile } from '../helpers/flights';
-import { exitWithin, jsonLines, killStartedClis, PROJECT_ROOT, startCli, waitForLine, type CliLine, type FinishedCli, type RunningCli } from '../helpers/local-cli-process';
+import { createS3Client } from '../../src/s3-client';
+import { type DroppedFile, geotaggedPhotos, jpegBytes } from '../helpers/flights';
+import {
+  type CliLine,
+  exitWithin,
+  type FinishedCli,
+  jsonLines,
+  killStartedClis,
+  PROJECT_ROOT,
+  type RunningCli,
+  startCli,
+  waitForLine,
+} from '../helpers/local-cli-process';
 import { killOperatorCli, runOperatorCli, startOperatorCli, stopGracefully } from '../helpers/operator-cli-process';
 
 /**
@@ -41,7 +51,10 @@ beforeAll(async () => {
   serveTemp = await temporaryFolder();
   serve = startCli(['--serve', '--json', '--processing-seconds', '1'], { TMPDIR: serveTemp });
   served = (await waitForLine(serve, (line) => line.event === 'serving', 60_000)) as unknown as Served;
-  s3 = createS3Client({ endpoint: served.s3Endpoint, credentials: { accessKeyId: served.accessKeyId, secretAccessKey: served.secretAccessKey } });
+  s3 = createS3Client({
+    endpoint: served.s3Endpoint,
+    credentials: { accessKeyId: served.accessKeyId, secretAccessKey: served.secretAccessKey },
+  });
   env = {
     AWS_ACCESS_KEY_ID: served.accessKeyId,
     AWS_SECRET_ACCESS_KEY: served.secretAccessKey,
@@ -57,7 +70,9 @@ afterAll(async () => {
   s3?.destroy();
   // SIGTERM first, so that serve mode stops its batches and removes its temporary folder; SIGKILL only if needed.
   const stopped = serve ? await stopGracefully(serve, 30_000) : undefined;
-  const leftByServe = serveTemp ? (await readdir(serveTemp)).filter((name) => name.startsWith('inspect-pipeline-local-')) : [];
+  const leftByServe = serveTemp
+    ? (await readdir(serveTemp)).filter((name) => name.startsWith('inspect-pipeline-local-'))
+    : [];
   // Whatever a failed test left running (nothing, when they pass).
   killStartedClis();
   await Promise.all(temporaryFolders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
@@ -91,7 +106,13 @@ async function listKeys(prefix: string): Promise<{ key: string; size: number }[]
   const objects: { key: string; size: number }[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: served.dropBucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: served.dropBucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
     for (const object of page.Contents ?? []) objects.push({ key: object.Key!, size: object.Size ?? 0 });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -150,8 +171,20 @@ describe('the operator CLI against local serve mode', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('warning: DCIM/notes.txt will be skipped: unsupported extension (.txt)');
     const lines = linesOf(run);
-    expect(lines[0]).toMatchObject({ event: 'preflight', assessed: true, flight: { photos: FIRST_PHOTOS, geotagged: 0 }, refusal: null, forced: false });
-    expect(lines[1]).toMatchObject({ event: 'uploaded', files: FIRST_FILE_COUNT, uploaded: FIRST_FILE_COUNT, skipped: 0, manifest: { source: 'flags', action: 'write' } });
+    expect(lines[0]).toMatchObject({
+      event: 'preflight',
+      assessed: true,
+      flight: { photos: FIRST_PHOTOS, geotagged: 0 },
+      refusal: null,
+      forced: false,
+    });
+    expect(lines[1]).toMatchObject({
+      event: 'uploaded',
+      files: FIRST_FILE_COUNT,
+      uploaded: FIRST_FILE_COUNT,
+      skipped: 0,
+      manifest: { source: 'flags', action: 'write' },
+    });
     const outcome = lines.at(-1)!;
     expect(outcome).toMatchObject({
       event: 'outcome',
@@ -167,7 +200,9 @@ describe('the operator CLI against local serve mode', () => {
       asset: { name: FIRST.asset },
       inspection: { name: FIRST.flight },
     });
-    const large = await s3.send(new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}DCIM/101MEDIA/DJI_0004.JPG` }));
+    const large = await s3.send(
+      new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}DCIM/101MEDIA/DJI_0004.JPG` }),
+    );
     // What resumability compares for multipart objects, whose ETag on S3 is not the file's MD5.
     expect(large.Metadata?.sha256).toBe(sha256(FIRST_FILES['DCIM/101MEDIA/DJI_0004.JPG'] as Buffer));
     expect(large.ContentLength).toBe(20 * MIB);
@@ -177,7 +212,9 @@ describe('the operator CLI against local serve mode', () => {
     // Prepare
     const { dir, run: first } = await uploadFirstFlight();
     expect(first.code, first.stderr).toBe(0);
-    const before = await s3.send(new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}manifest.json` }));
+    const before = await s3.send(
+      new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}manifest.json` }),
+    );
 
     // Act
     const run = await cli(['upload', dir, '--asset', FIRST.asset, '--flight', FIRST.flight, '--json']);
@@ -195,7 +232,9 @@ describe('the operator CLI against local serve mode', () => {
         manifest: expect.objectContaining({ action: 'unchanged' }),
       }),
     ]);
-    const after = await s3.send(new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}manifest.json` }));
+    const after = await s3.send(
+      new HeadObjectCommand({ Bucket: served.dropBucket, Key: `${FIRST.prefix}manifest.json` }),
+    );
     expect(after.ETag).toBe(before.ETag);
     expect(after.LastModified).toEqual(before.LastModified);
   }, 120_000);
@@ -205,10 +244,21 @@ describe('the operator CLI against local serve mode', () => {
     const prefix = 'tower-cut/flight-1/';
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 4; i++) files[`DCIM/100MEDIA/BIG_${i}.JPG`] = jpegBytes(20 * MIB, 100 + i);
-    for (let i = 0; i < 56; i++) files[`DCIM/101MEDIA/DJI_${String(i).padStart(4, '0')}.JPG`] = jpegBytes(512 * 1024, 200 + i);
+    for (let i = 0; i < 56; i++)
+      files[`DCIM/101MEDIA/DJI_${String(i).padStart(4, '0')}.JPG`] = jpegBytes(512 * 1024, 200 + i);
     const dir = await temporaryFolder();
     await writeFiles(dir, files);
-    const args = ['upload', dir, '--asset', 'tower-cut', '--flight', 'flight-1', '--json', '--endpoint', served.s3Endpoint];
+    const args = [
+      'upload',
+      dir,
+      '--asset',
+      'tower-cut',
+      '--flight',
+      'flight-1',
+      '--json',
+      '--endpoint',
+      served.s3Endpoint,
+    ];
 
     // Act: kill it (SIGKILL, no clean-up) as soon as a file is in the bucket, then run the same command again
     const interrupted = startOperatorCli(args, env);
@@ -221,18 +271,30 @@ describe('the operator CLI against local serve mode', () => {
     const killed = await exitWithin(interrupted, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const leftBehind = await listKeys(prefix);
-    const completeBefore = leftBehind.filter((object) => object.size === files[object.key.slice(prefix.length)]?.length).length;
+    const completeBefore = leftBehind.filter(
+      (object) => object.size === files[object.key.slice(prefix.length)]?.length,
+    ).length;
     const rerun = await runOperatorCli(args, env);
 
     // Assess
     expect(killed.signal, 'the first upload was killed, not finished').toBe('SIGKILL');
-    expect(leftBehind.some((object) => object.key.endsWith('manifest.json')), 'no manifest.json after the interruption').toBe(false);
+    expect(
+      leftBehind.some((object) => object.key.endsWith('manifest.json')),
+      'no manifest.json after the interruption',
+    ).toBe(false);
     expect(leftBehind.length, 'some files were up, not all').toBeLessThan(60);
     expect(completeBefore).toBeGreaterThan(0);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(linesOf(rerun).find((line) => line.event === 'uploaded')).toMatchObject({ event: 'uploaded', files: 60, skipped: completeBefore, uploaded: 60 - completeBefore });
+    expect(linesOf(rerun).find((line) => line.event === 'uploaded')).toMatchObject({
+      event: 'uploaded',
+      files: 60,
+      skipped: completeBefore,
+      uploaded: 60 - completeBefore,
+    });
     const after = await listKeys(prefix);
-    expect(after.map((object) => object.key.slice(prefix.length)).sort()).toEqual([...Object.keys(files), 'manifest.json'].sort());
+    expect(after.map((object) => object.key.slice(prefix.length)).sort()).toEqual(
+      [...Object.keys(files), 'manifest.json'].sort(),
+    );
     for (const [relativePath, body] of Object.entries(files)) {
       expect(sha256(await objectBytes(`${prefix}${relativePath}`)), relativePath).toBe(sha256(body));
     }
@@ -290,12 +352,16 @@ describe('the operator CLI against local serve mode', () => {
     // Assess
     expect(dryRun.code, dryRun.stderr).toBe(0);
     const predicted = linesOf(dryRun);
-    expect(predicted).toEqual([expect.objectContaining({ event: 'dry-run', command: 'retry', prefix: FIRST.prefix, generation: 2 })]);
+    expect(predicted).toEqual([
+      expect.objectContaining({ event: 'dry-run', command: 'retry', prefix: FIRST.prefix, generation: 2 }),
+    ]);
     expect(manifestAfterDryRun).toBe(manifestBefore);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain('[y/N]');
     expect(linesOf(run).find((line) => line.event === 'retry')?.runId).toBe(predicted[0]!.runId);
-    expect(run.stderr).toContain(`Re-running ${FIRST.prefix}: uploading manifest.json again (new ETag), which starts a new inspection`);
+    expect(run.stderr).toContain(
+      `Re-running ${FIRST.prefix}: uploading manifest.json again (new ETag), which starts a new inspection`,
+    );
     const lines = linesOf(run);
     const outcome = lines.at(-1)!;
     expect(outcome).toMatchObject({ event: 'outcome', state: 'completed', prefix: FIRST.prefix });
@@ -305,8 +371,12 @@ describe('the operator CLI against local serve mode', () => {
     expect(manifestAfter).not.toBe(manifestBefore);
     expect(JSON.parse(manifestAfter)).toEqual(JSON.parse(manifestBefore));
     const status = await cli(['status', '--json', '--asset', FIRST.asset]);
-    const completed = (JSON.parse(status.stdout) as BatchState[]).filter((record) => record.prefix === FIRST.prefix && record.state === 'completed');
-    expect(new Set(completed.map((record) => record.batchId))).toEqual(new Set([firstOutcome.batchId, outcome.batchId]));
+    const completed = (JSON.parse(status.stdout) as BatchState[]).filter(
+      (record) => record.prefix === FIRST.prefix && record.state === 'completed',
+    );
+    expect(new Set(completed.map((record) => record.batchId))).toEqual(
+      new Set([firstOutcome.batchId, outcome.batchId]),
+    );
   }, 120_000);
 
   it('upload --wait of a flight without any photo ends failed: exit 1, the stage and reason on stderr', async () => {
@@ -338,7 +408,9 @@ describe('the operator CLI against local serve mode', () => {
 
     // Assess
     expect(refused.code, refused.stderr).toBe(2);
-    expect(refused.stdout).toContain('Pre-flight of 3 photos; thresholds: the defaults (no --stack to read the deployed ones from):\n  geotagged   3 of 3 (100%)\n');
+    expect(refused.stdout).toContain(
+      'Pre-flight of 3 photos; thresholds: the defaults (no --stack to read the deployed ones from):\n  geotagged   3 of 3 (100%)\n',
+    );
     expect(refused.stdout).toContain('  verdict     refused: nothing is uploaded\n');
     expect(refused.stdout).not.toContain('Uploading');
     expect(refused.stderr).toBe(
@@ -348,8 +420,12 @@ describe('the operator CLI against local serve mode', () => {
     expect(keysAfterRefusal).toEqual([]);
     expect(forced.code, forced.stderr).toBe(1);
     expect(forced.stdout).toContain('  verdict     refused, but --force uploads it anyway\n');
-    expect(forced.stderr).toContain(`warning: the pre-flight refuses the flight (${refusal}); uploading it anyway (--force)`);
-    expect(forced.stderr).toMatch(new RegExp(`error: tower-few/flight-1/ failed at stage preflight: .*${refusal.replace(/[.]/g, '\\.')}`));
+    expect(forced.stderr).toContain(
+      `warning: the pre-flight refuses the flight (${refusal}); uploading it anyway (--force)`,
+    );
+    expect(forced.stderr).toMatch(
+      new RegExp(`error: tower-few/flight-1/ failed at stage preflight: .*${refusal.replace(/[.]/g, '\\.')}`),
+    );
     expect((await listKeys('tower-few/')).map((object) => object.key).sort()).toEqual([
       'tower-few/flight-1/DCIM/DJI_0001.JPG',
       'tower-few/flight-1/DCIM/DJI_0002.JPG',
@@ -387,7 +463,10 @@ describe('the operator CLI against local serve mode', () => {
         capturedFrom: stations[0]!.capturedAt,
         capturedTo: stations[3]!.capturedAt,
         cameras: ['DJI FC3411', 'DJI FC6310'],
-        centroid: { latitude: expect.closeTo(mean(stations.map((station) => station.latitude)), 6), longitude: expect.closeTo(mean(stations.map((station) => station.longitude)), 6) },
+        centroid: {
+          latitude: expect.closeTo(mean(stations.map((station) => station.latitude)), 6),
+          longitude: expect.closeTo(mean(stations.map((station) => station.longitude)), 6),
+        },
         altitude: { min: stations[0]!.altitude, max: stations[3]!.altitude },
       },
       warnings: ['photos from 2 cameras: DJI FC3411 (2), DJI FC6310 (2)'],
@@ -396,7 +475,11 @@ describe('the operator CLI against local serve mode', () => {
     });
     expect(run.stderr).toContain('warning: pre-flight: photos from 2 cameras: DJI FC3411 (2), DJI FC6310 (2)\n');
     expect(lines[1]).toMatchObject({ event: 'uploaded', uploaded: 4, manifest: { source: 'folder', action: 'write' } });
-    expect(lines.at(-1)).toMatchObject({ event: 'outcome', state: 'completed', photos: { found: 4, registered: 4, skipped: 0 } });
+    expect(lines.at(-1)).toMatchObject({
+      event: 'outcome',
+      state: 'completed',
+      photos: { found: 4, registered: 4, skipped: 0 },
+    });
   }, 120_000);
 
   it.each([
@@ -404,30 +487,50 @@ describe('the operator CLI against local serve mode', () => {
     { name: 'a mistyped command', args: ['uplaod', '.'], named: 'did you mean "upload"?' },
     { name: 'a mistyped option', args: ['status', '--limt', '3'], named: 'did you mean --limit?' },
     { name: 'upload without --asset', args: ['upload', '.', '--flight', 'f'], named: '--asset' },
-    { name: 'an unknown processing parameter', args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.colour=red'], named: 'processing_parameters.colour' },
-    { name: 'a processing parameter of the wrong type', args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.clipping_radius=far'], named: 'processing_parameters.clipping_radius' },
+    {
+      name: 'an unknown processing parameter',
+      args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.colour=red'],
+      named: 'processing_parameters.colour',
+    },
+    {
+      name: 'a processing parameter of the wrong type',
+      args: ['upload', '.', '--asset', 'a', '--flight', 'f', '--set', 'processing_parameters.clipping_radius=far'],
+      named: 'processing_parameters.clipping_radius',
+    },
     { name: 'an unknown option', args: ['status', '--bogus'], named: '--bogus' },
-    { name: 'retry of a folder that holds nothing', args: ['retry', 'no-such-tower/flight-0'], named: 'no-such-tower/flight-0' },
-  ])('bad usage, $name: exit 2, one line that names $named', async ({ args, named }) => {
-    // Prepare: the arguments
+    {
+      name: 'retry of a folder that holds nothing',
+      args: ['retry', 'no-such-tower/flight-0'],
+      named: 'no-such-tower/flight-0',
+    },
+  ])(
+    'bad usage, $name: exit 2, one line that names $named',
+    async ({ args, named }) => {
+      // Prepare: the arguments
 
-    // Act
-    const run = await cli(args, 30_000);
+      // Act
+      const run = await cli(args, 30_000);
 
-    // Assess
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toContain(named);
-    expect(run.stderr).toMatch(/^inspect-pipeline: [^\n]+\n$/);
-    expect(run.stdout).toBe('');
-  }, 60_000);
+      // Assess
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain(named);
+      expect(run.stderr).toMatch(/^inspect-pipeline: [^\n]+\n$/);
+      expect(run.stdout).toBe('');
+    },
+    60_000,
+  );
 
   it('the development launcher (bin/inspect-pipeline-cli.js) runs the CLI from source from any folder: --help, --version and help upload exit 0, an unknown command exits 2', async () => {
     // Prepare
     const bin = join(PROJECT_ROOT, 'bin', 'inspect-pipeline-cli.js');
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [bin, ...args], { cwd: tmpdir(), env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [bin, ...args],
+          { cwd: tmpdir(), env: { ...process.env, ...env } },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
         );
       });
 
@@ -446,7 +549,9 @@ describe('the operator CLI against local serve mode', () => {
     expect(uploadHelp.code, uploadHelp.stderr).toBe(0);
     expect(uploadHelp.stdout).toMatch(/^Usage: inspect-pipeline upload DIR/);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('inspect-pipeline: unknown command "frobnicate" (one of upload, status, retry, help; inspect-pipeline --help lists them)\n');
+    expect(unknown.stderr).toBe(
+      'inspect-pipeline: unknown command "frobnicate" (one of upload, status, retry, help; inspect-pipeline --help lists them)\n',
+    );
   }, 60_000);
 
   it('an invalid --manifest: exit 2 with the manifest problem named, and nothing uploaded', async () => {
@@ -457,7 +562,10 @@ describe('the operator CLI against local serve mode', () => {
     await writeFile(manifest, JSON.stringify({ inspection: { name: 'x' }, colour: 'red' }));
 
     // Act
-    const run = await cli(['upload', dir, '--asset', 'tower-bad', '--flight', 'flight-1', '--manifest', manifest], 30_000);
+    const run = await cli(
+      ['upload', dir, '--asset', 'tower-bad', '--flight', 'flight-1', '--manifest', manifest],
+      30_000,
+    );
 
     // Assess
     expect(run.code, run.stderr).toBe(2);
@@ -482,19 +590,39 @@ describe('the operator CLI against local serve mode', () => {
       AWS_SECRET_ACCESS_KEY: 'wrong',
     };
     // --force: one photo is fewer than the pre-flight's minPhotos, which is not what this test is about.
-    const args = ['upload', dir, '--asset', 'tower-profile', '--flight', 'flight-1', '--dry-run', '--json', '--force', '--endpoint', served.s3Endpoint];
+    const args = [
+      'upload',
+      dir,
+      '--asset',
+      'tower-profile',
+      '--flight',
+      'flight-1',
+      '--dry-run',
+      '--json',
+      '--force',
+      '--endpoint',
+      served.s3Endpoint,
+    ];
 
     // Act
     const withoutProfile = await runOperatorCli(args, profileEnv, 30_000);
     const withProfile = await runOperatorCli([...args, '--profile', 'local-ops'], profileEnv, 30_000);
-    const regionFlag = await runOperatorCli([...args, '--profile', 'local-ops', '--region', 'ap-south-1'], profileEnv, 30_000);
+    const regionFlag = await runOperatorCli(
+      [...args, '--profile', 'local-ops', '--region', 'ap-south-1'],
+      profileEnv,
+      30_000,
+    );
 
     // Assess
     expect(withoutProfile.code, withoutProfile.stderr).toBe(1);
-    expect(withoutProfile.stderr).toMatch(/\ninspect-pipeline: InvalidAccessKeyId: [^\n]+ \(run with --debug for the stack trace\)\n$/);
+    expect(withoutProfile.stderr).toMatch(
+      /\ninspect-pipeline: InvalidAccessKeyId: [^\n]+ \(run with --debug for the stack trace\)\n$/,
+    );
     expect(withoutProfile.stderr).not.toMatch(/^\s+at /m);
     expect(withProfile.code, withProfile.stderr).toBe(0);
-    expect(withProfile.stderr).toContain('note: using the credentials of --profile local-ops, not AWS_ACCESS_KEY_ID from the environment\n');
+    expect(withProfile.stderr).toContain(
+      'note: using the credentials of --profile local-ops, not AWS_ACCESS_KEY_ID from the environment\n',
+    );
     expect(withProfile.stderr).not.toContain('Multiple credential sources');
     const report = jsonLines(withProfile.stdout);
     expect(report).toEqual([
@@ -517,10 +645,18 @@ describe('the operator CLI against local serve mode', () => {
     // Prepare
     const aws = await temporaryFolder();
     await writeFiles(aws, { config: '[profile local-ops]\nregion = eu-west-3\n' });
-    const profileEnv = { ...env, AWS_CONFIG_FILE: join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials') };
+    const profileEnv = {
+      ...env,
+      AWS_CONFIG_FILE: join(aws, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials'),
+    };
 
     // Act
-    const run = await runOperatorCli(['status', '--profile', 'local-opps', '--endpoint', served.s3Endpoint], profileEnv, 30_000);
+    const run = await runOperatorCli(
+      ['status', '--profile', 'local-opps', '--endpoint', served.s3Endpoint],
+      profileEnv,
+      30_000,
+    );
 
     // Assess
     expect(run.code).toBe(2);

@@ -1,11 +1,11 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import type { Targets } from '../../cli/targets';
-import { EMBEDDED_S3_REGION, startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3';
+import { EMBEDDED_S3_REGION, type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
 import { ASSUMED_MAX_INSPECT_PREFIX_BYTES } from '../../src/batch/limits';
 import { jpegBytes } from '../helpers/flights';
 import { relativePathOfBytes } from '../helpers/long-paths';
@@ -48,8 +48,19 @@ async function folderWith(files: Record<string, Buffer | string>): Promise<strin
 async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const streams = { stdout: (text: string) => void out.push(text), stderr: (text: string) => void err.push(text), stdoutIsTerminal: false, stderrIsTerminal: false };
-  const targets: Targets = { s3, region: EMBEDDED_S3_REGION, dropBucket: DROP_BUCKET, workBucket: undefined, source: embedded.endpoint };
+  const streams = {
+    stdout: (text: string) => void out.push(text),
+    stderr: (text: string) => void err.push(text),
+    stdoutIsTerminal: false,
+    stderrIsTerminal: false,
+  };
+  const targets: Targets = {
+    s3,
+    region: EMBEDDED_S3_REGION,
+    dropBucket: DROP_BUCKET,
+    workBucket: undefined,
+    source: embedded.endpoint,
+  };
   const code = await main(args, streams, async () => targets);
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
@@ -60,7 +71,7 @@ async function keysUnder(prefix: string): Promise<string[]> {
 }
 
 describe('upload refuses what the workflow would refuse, before uploading anything', () => {
-  it('a --manifest with a 300-character inspection.name: exit 2 with the workflow\'s message, nothing uploaded', async () => {
+  it("a --manifest with a 300-character inspection.name: exit 2 with the workflow's message, nothing uploaded", async () => {
     // Prepare: the same file the workflow tests refuse
     const dir = await folderWith({ 'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1) });
     const manifest = join(FIXTURES, 'inspection-name-300.json');
@@ -70,7 +81,9 @@ describe('upload refuses what the workflow would refuse, before uploading anythi
 
     // Assess
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`--manifest ${manifest}: manifest.json is invalid: inspection.name: 300 characters, over the limit of 255`);
+    expect(run.stderr).toContain(
+      `--manifest ${manifest}: manifest.json is invalid: inspection.name: 300 characters, over the limit of 255`,
+    );
     expect(await keysUnder('tower-cli-name/')).toEqual([]);
   });
 
@@ -95,24 +108,40 @@ describe('upload refuses what the workflow would refuse, before uploading anythi
     await writeFile(manifest, JSON.stringify({ asset: { name: 'Tower 1' } }));
 
     // Act
-    const run = await cli(['upload', dir, '--asset', 'tower-cli-flight', '--flight', 'f'.repeat(300), '--manifest', manifest]);
+    const run = await cli([
+      'upload',
+      dir,
+      '--asset',
+      'tower-cli-flight',
+      '--flight',
+      'f'.repeat(300),
+      '--manifest',
+      manifest,
+    ]);
 
     // Assess
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('used as inspection.name: 300 characters, over the limit of 255 (set inspection.name in manifest.json)');
+    expect(run.stderr).toContain(
+      'used as inspection.name: 300 characters, over the limit of 255 (set inspection.name in manifest.json)',
+    );
     expect(await keysUnder('tower-cli-flight/')).toEqual([]);
   });
 
   it('a file whose key in the drop bucket would pass 1,024 bytes: exit 2 naming its size, nothing uploaded', async () => {
     // Prepare: "tower-cli-drop/flight-1/" is 24 bytes
-    const dir = await folderWith({ 'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1), [relativePathOfBytes(1_001, 'DJI_0002.JPG')]: jpegBytes(2_048, 2) });
+    const dir = await folderWith({
+      'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1),
+      [relativePathOfBytes(1_001, 'DJI_0002.JPG')]: jpegBytes(2_048, 2),
+    });
 
     // Act
     const run = await cli(['upload', dir, '--asset', 'tower-cli-drop', '--flight', 'flight-1']);
 
     // Assess
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/DJI_0002\.JPG: its key in the drop bucket would be 1,025 bytes, over S3's limit of 1,024/);
+    expect(run.stderr).toMatch(
+      /DJI_0002\.JPG: its key in the drop bucket would be 1,025 bytes, over S3's limit of 1,024/,
+    );
     expect(await keysUnder('tower-cli-drop/')).toEqual([]);
   });
 });
@@ -122,7 +151,11 @@ describe("upload warns about a photo whose key in Inspect's bucket would pass 1,
     // Prepare: with the assumed 60-byte prefix and "/", a 980-byte path gives about 1,041 bytes; 963 bytes just fit
     const longPath = relativePathOfBytes(980, 'DJI_0002.JPG', 'a');
     const fitting = relativePathOfBytes(1_024 - ASSUMED_MAX_INSPECT_PREFIX_BYTES - 1, 'DJI_0003.JPG', 'b');
-    const dir = await folderWith({ 'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1), [longPath]: jpegBytes(2_048, 2), [fitting]: jpegBytes(2_048, 3) });
+    const dir = await folderWith({
+      'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1),
+      [longPath]: jpegBytes(2_048, 2),
+      [fitting]: jpegBytes(2_048, 3),
+    });
 
     // Act: --force, since three photos are fewer than the pre-flight's minPhotos (not what this test is about)
     const run = await cli(['upload', dir, '--asset', 'tower-cli-keys', '--flight', 'flight-1', '--json', '--force']);
@@ -132,12 +165,17 @@ describe("upload warns about a photo whose key in Inspect's bucket would pass 1,
     const reason = "key too long for Inspect's bucket: about 1,041 bytes with Inspect's prefix (limit 1,024)";
     expect(run.stderr).toContain(`warning: ${longPath} will be skipped: ${reason}\n`);
     expect(run.stderr).not.toContain('DJI_0003.JPG will be skipped');
-    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; warnings: unknown[]; uploaded: number });
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; warnings: unknown[]; uploaded: number });
     const summary = lines.find((line) => line.event === 'uploaded')!;
     expect(summary.warnings).toEqual([{ path: longPath, reason }]);
     expect(summary.uploaded).toBe(3);
     expect(await keysUnder('tower-cli-keys/')).toHaveLength(4);
-    const written = await s3.send(new GetObjectCommand({ Bucket: DROP_BUCKET, Key: 'tower-cli-keys/flight-1/manifest.json' }));
+    const written = await s3.send(
+      new GetObjectCommand({ Bucket: DROP_BUCKET, Key: 'tower-cli-keys/flight-1/manifest.json' }),
+    );
     expect(JSON.parse(await written.Body!.transformToString())).toMatchObject({ inspection: { name: 'flight-1' } });
   });
 
@@ -147,11 +185,25 @@ describe("upload warns about a photo whose key in Inspect's bucket would pass 1,
     const dir = await folderWith({ 'DCIM/DJI_0001.JPG': jpegBytes(2_048, 1), [longPath]: jpegBytes(2_048, 2) });
 
     // Act: --force, since one photo is fewer than the pre-flight's minPhotos (not what this test is about)
-    const run = await cli(['upload', dir, '--asset', 'tower-cli-skip', '--flight', 'flight-1', '--skip-unsupported', '--force']);
+    const run = await cli([
+      'upload',
+      dir,
+      '--asset',
+      'tower-cli-skip',
+      '--flight',
+      'flight-1',
+      '--skip-unsupported',
+      '--force',
+    ]);
 
     // Assess
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toContain(`${longPath} will be skipped: key too long for Inspect's bucket: about 1,041 bytes with Inspect's prefix (limit 1,024) (not uploaded: --skip-unsupported)`);
-    expect(await keysUnder('tower-cli-skip/')).toEqual(['tower-cli-skip/flight-1/DCIM/DJI_0001.JPG', 'tower-cli-skip/flight-1/manifest.json']);
+    expect(run.stderr).toContain(
+      `${longPath} will be skipped: key too long for Inspect's bucket: about 1,041 bytes with Inspect's prefix (limit 1,024) (not uploaded: --skip-unsupported)`,
+    );
+    expect(await keysUnder('tower-cli-skip/')).toEqual([
+      'tower-cli-skip/flight-1/DCIM/DJI_0001.JPG',
+      'tower-cli-skip/flight-1/manifest.json',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
-import { placeholderOf, templateJson, type TemplateJson } from './template-values';
+import { placeholderOf, type TemplateJson, templateJson } from './template-values';
 
 /**
  * Every CloudWatch alarm of a synthesized template, read from its AWS::CloudWatch::Alarm resource: what it watches
@@ -42,7 +42,11 @@ interface MetricDataQuery {
   readonly Expression?: string;
   readonly ReturnData?: boolean;
   readonly MetricStat?: {
-    readonly Metric: { readonly Namespace: string; readonly MetricName: string; readonly Dimensions?: { Name: string; Value: unknown }[] };
+    readonly Metric: {
+      readonly Namespace: string;
+      readonly MetricName: string;
+      readonly Dimensions?: { Name: string; Value: unknown }[];
+    };
     readonly Period: number;
     readonly Stat: string;
   };
@@ -70,7 +74,8 @@ function metricsOf(properties: Properties): { expression: string | undefined; me
     };
   }
   const returned = queries.filter((query) => query.Expression !== undefined && query.ReturnData !== false);
-  if (returned.length > 1) throw new Error(`An alarm returns ${returned.length} expressions: ${returned.map((query) => query.Id).join(', ')}`);
+  if (returned.length > 1)
+    throw new Error(`An alarm returns ${returned.length} expressions: ${returned.map((query) => query.Id).join(', ')}`);
   return {
     expression: returned[0]?.Expression,
     metrics: queries
@@ -98,7 +103,8 @@ export function alarmDefinitions(template: Template | TemplateJson): AlarmDefini
         threshold: Number(properties.Threshold),
         comparison: String(properties.ComparisonOperator),
         evaluationPeriods: Number(properties.EvaluationPeriods),
-        datapointsToAlarm: properties.DatapointsToAlarm === undefined ? undefined : Number(properties.DatapointsToAlarm),
+        datapointsToAlarm:
+          properties.DatapointsToAlarm === undefined ? undefined : Number(properties.DatapointsToAlarm),
         treatMissingData: properties.TreatMissingData === undefined ? undefined : String(properties.TreatMissingData),
         alarmActions: ((properties.AlarmActions as unknown[] | undefined) ?? []).map(placeholderOf),
         ...metricsOf(properties),

@@ -14,7 +14,8 @@ export type Observation = (metric: AlarmMetric) => number | undefined;
 export function alarmsInAlarm(alarms: readonly AlarmDefinition[], observe: Observation): AlarmDefinition[] {
   return alarms.filter((alarm) => {
     if (alarm.evaluationPeriods !== 1) throw new Error(`${alarm.logicalId}: only one-period alarms are evaluated here`);
-    const value = alarm.expression === undefined ? observe(only(alarm.metrics, alarm.logicalId)) : evaluate(alarm, observe);
+    const value =
+      alarm.expression === undefined ? observe(only(alarm.metrics, alarm.logicalId)) : evaluate(alarm, observe);
     if (value === undefined) return alarm.treatMissingData === 'breaching';
     return compare(alarm.comparison, value, alarm.threshold, alarm.logicalId);
   });
@@ -73,7 +74,11 @@ export function observeLocalRun(pipeline: LocalPipeline, events: readonly LocalP
         const wanted = Object.entries(metric.dimensions);
         const values = pipeline.metrics.records
           .filter((record) => record.name === metric.name)
-          .filter((record) => Object.keys(record.dimensions).length === wanted.length && wanted.every(([name, value]) => record.dimensions[name] === value))
+          .filter(
+            (record) =>
+              Object.keys(record.dimensions).length === wanted.length &&
+              wanted.every(([name, value]) => record.dimensions[name] === value),
+          )
           .flatMap((record) => record.values);
         if (values.length === 0) return undefined;
         if (metric.statistic === 'Sum') return values.reduce((sum, value) => sum + value, 0);
@@ -81,38 +86,53 @@ export function observeLocalRun(pipeline: LocalPipeline, events: readonly LocalP
         throw new Error(`InspectPipeline ${metric.name}: statistic ${metric.statistic} is not observed here`);
       }
       case 'AWS/States': {
-        const machine = (['inspection', 'waiter'] as const).find((name) => `<${stack[name].logicalId}>` === dimension('StateMachineArn'));
+        const machine = (['inspection', 'waiter'] as const).find(
+          (name) => `<${stack[name].logicalId}>` === dimension('StateMachineArn'),
+        );
         if (!machine) break;
         // Local executions are never stopped, and end long before any TimeoutSeconds.
         if (metric.name === 'ExecutionsTimedOut' || metric.name === 'ExecutionsAborted') return undefined;
-        const status = ({ ExecutionsFailed: 'failed', ExecutionsSucceeded: 'succeeded' } as Record<string, string>)[metric.name];
+        const status = ({ ExecutionsFailed: 'failed', ExecutionsSucceeded: 'succeeded' } as Record<string, string>)[
+          metric.name
+        ];
         if (!status) break;
-        return points(pipeline.executions.filter((execution) => execution.machine === machine && execution.status === status).length);
+        return points(
+          pipeline.executions.filter((execution) => execution.machine === machine && execution.status === status)
+            .length,
+        );
       }
       case 'AWS/Lambda': {
-        const fn = Object.values(stack.functions).find((candidate) => `<${candidate.logicalId}>` === dimension('FunctionName'));
+        const fn = Object.values(stack.functions).find(
+          (candidate) => `<${candidate.logicalId}>` === dimension('FunctionName'),
+        );
         if (!fn) break;
-        if (metric.name === 'Errors') return points(events.filter((event) => event.event === 'function-error' && event.step === fn.step).length);
+        if (metric.name === 'Errors')
+          return points(events.filter((event) => event.event === 'function-error' && event.step === fn.step).length);
         // A local Lambda is throttled only when a run asks for it (`throttleTask`); the runs judged here do not.
         if (metric.name === 'Throttles') return undefined;
         break;
       }
       case 'AWS/SQS': {
         if (metric.name !== 'ApproximateNumberOfMessagesVisible') break;
-        if (dimension('QueueName') === `<${deadLetterQueueOf(stack.template)}.QueueName>`) return points(pipeline.deadLetters.length);
+        if (dimension('QueueName') === `<${deadLetterQueueOf(stack.template)}.QueueName>`)
+          return points(pipeline.deadLetters.length);
         break;
       }
       default:
         break;
     }
-    throw new Error(`A local run does not observe ${metric.namespace} ${metric.name} ${JSON.stringify(metric.dimensions)}`);
+    throw new Error(
+      `A local run does not observe ${metric.namespace} ${metric.name} ${JSON.stringify(metric.dimensions)}`,
+    );
   };
 }
 
 /** Logical id of the queue that another queue's RedrivePolicy sends its failed messages to. */
 function deadLetterQueueOf(template: SynthesizedStack['template']): string {
   for (const resource of Object.values(template.Resources)) {
-    const target = (resource.Properties?.RedrivePolicy as { deadLetterTargetArn?: { 'Fn::GetAtt'?: [string, string] } } | undefined)?.deadLetterTargetArn;
+    const target = (
+      resource.Properties?.RedrivePolicy as { deadLetterTargetArn?: { 'Fn::GetAtt'?: [string, string] } } | undefined
+    )?.deadLetterTargetArn;
     const logicalId = target?.['Fn::GetAtt']?.[0];
     if (resource.Type === 'AWS::SQS::Queue' && logicalId) return logicalId;
   }

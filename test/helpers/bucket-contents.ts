@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 /** What a listing shows of an object: enough to see that it was neither replaced, changed nor removed. */
 export interface ListedObject {
@@ -14,9 +14,14 @@ export async function listBucket(s3: S3Client, bucket: string, prefix?: string):
   let continuationToken: string | undefined;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, ...(prefix ? { Prefix: prefix } : {}), ...(continuationToken ? { ContinuationToken: continuationToken } : {}) }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        ...(prefix ? { Prefix: prefix } : {}),
+        ...(continuationToken ? { ContinuationToken: continuationToken } : {}),
+      }),
     );
-    for (const object of page.Contents ?? []) objects.push({ key: object.Key!, etag: object.ETag!, size: object.Size! });
+    for (const object of page.Contents ?? [])
+      objects.push({ key: object.Key!, etag: object.ETag!, size: object.Size! });
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (continuationToken);
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

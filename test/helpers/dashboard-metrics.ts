@@ -1,5 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
-import { placeholderOf, templateJson, type TemplateJson } from './template-values';
+import { placeholderOf, type TemplateJson, templateJson } from './template-values';
 
 /**
  * The metrics of the CloudWatch dashboards of a synthesized template, read from each dashboard's DashboardBody (a
@@ -32,13 +32,24 @@ export interface DashboardWidget {
   readonly type: string;
   readonly title: string | undefined;
   readonly lines: readonly DashboardMetricLine[];
-  readonly expressions: readonly { readonly expression: string; readonly label: string | undefined; readonly id: string | undefined }[];
+  readonly expressions: readonly {
+    readonly expression: string;
+    readonly label: string | undefined;
+    readonly id: string | undefined;
+  }[];
   /** The alarms of an alarm status widget (their ARN placeholders). */
   readonly alarms: readonly string[];
 }
 
 type MetricRow = readonly unknown[];
-type RowOptions = { stat?: string; period?: number; label?: string; id?: string; visible?: boolean; expression?: string };
+type RowOptions = {
+  stat?: string;
+  period?: number;
+  label?: string;
+  id?: string;
+  visible?: boolean;
+  expression?: string;
+};
 
 interface MetricWidgetJson {
   readonly type: string;
@@ -47,7 +58,9 @@ interface MetricWidgetJson {
 
 /** Every widget of every dashboard of the template, in order; throws when the template has no dashboard. */
 export function dashboardWidgets(template: Template | TemplateJson): DashboardWidget[] {
-  const dashboards = Object.entries(templateJson(template).Resources ?? {}).filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Dashboard');
+  const dashboards = Object.entries(templateJson(template).Resources ?? {}).filter(
+    ([, resource]) => resource.Type === 'AWS::CloudWatch::Dashboard',
+  );
   if (dashboards.length === 0) throw new Error('The template has no AWS::CloudWatch::Dashboard');
   return dashboards.flatMap(([logicalId, resource]) => {
     const body = JSON.parse(placeholderOf(resource.Properties?.DashboardBody)) as { widgets?: MetricWidgetJson[] };
@@ -62,10 +75,12 @@ function widgetOf(dashboard: string, widget: MetricWidgetJson): DashboardWidget 
   let previous: MetricRow = [];
   for (const row of properties.metrics ?? []) {
     const last = row[row.length - 1];
-    const options: RowOptions = typeof last === 'object' && last !== null && !Array.isArray(last) ? (last as RowOptions) : {};
+    const options: RowOptions =
+      typeof last === 'object' && last !== null && !Array.isArray(last) ? (last as RowOptions) : {};
     const values = options === last ? row.slice(0, -1) : row;
     if (values.length === 0) {
-      if (options.expression === undefined) throw new Error(`A metric row of "${properties.title}" has neither a metric nor an expression`);
+      if (options.expression === undefined)
+        throw new Error(`A metric row of "${properties.title}" has neither a metric nor an expression`);
       expressions.push({ expression: options.expression, label: options.label, id: options.id });
       continue;
     }
@@ -77,7 +92,9 @@ function widgetOf(dashboard: string, widget: MetricWidgetJson): DashboardWidget 
     previous = resolved;
     const [namespace, name, ...pairs] = resolved.map((value) => String(value));
     if (namespace === undefined || name === undefined || pairs.length % 2 !== 0) {
-      throw new Error(`A metric row of "${properties.title}" is not [namespace, name, dimension, value, ...]: ${JSON.stringify(row)}`);
+      throw new Error(
+        `A metric row of "${properties.title}" is not [namespace, name, dimension, value, ...]: ${JSON.stringify(row)}`,
+      );
     }
     const dimensions: Record<string, string> = {};
     for (let index = 0; index < pairs.length; index += 2) dimensions[pairs[index]!] = pairs[index + 1]!;

@@ -1,5 +1,5 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { flightPhoto, type FlightPhotoOptions } from '../../local/flight-photos';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type FlightPhotoOptions, flightPhoto } from '../../local/flight-photos';
 import { mapWithConcurrency } from '../../src/copy/pool';
 
 /** SOI, and an APP0 (JFIF) segment of 16 bytes whose last 4 bytes carry the seed. */
@@ -34,7 +34,10 @@ export interface DroppedFile {
 
 /** Photos `DCIM/IMG_0000.JPG`... of distinct content. */
 export function photos(count: number, size = 2_048): DroppedFile[] {
-  return Array.from({ length: count }, (_, i) => ({ relativePath: `DCIM/IMG_${String(i).padStart(4, '0')}.JPG`, body: jpegBytes(size, i) }));
+  return Array.from({ length: count }, (_, i) => ({
+    relativePath: `DCIM/IMG_${String(i).padStart(4, '0')}.JPG`,
+    body: jpegBytes(size, i),
+  }));
 }
 
 /**
@@ -43,7 +46,10 @@ export function photos(count: number, size = 2_048): DroppedFile[] {
  */
 export function geotaggedPhotos(count: number, options: Omit<FlightPhotoOptions, 'count'> = {}): DroppedFile[] {
   const flight = { ...options, count };
-  return Array.from({ length: count }, (_, i) => ({ relativePath: `DCIM/DJI_${String(i + 1).padStart(4, '0')}.JPG`, body: flightPhoto(i, flight) }));
+  return Array.from({ length: count }, (_, i) => ({
+    relativePath: `DCIM/DJI_${String(i + 1).padStart(4, '0')}.JPG`,
+    body: flightPhoto(i, flight),
+  }));
 }
 
 /** Uploads the files under `prefix` (in parallel, as a drone sync would), then the manifest last when given. */
@@ -54,7 +60,9 @@ export async function dropFlight(
   files: readonly DroppedFile[],
   manifest?: string | object,
 ): Promise<void> {
-  await mapWithConcurrency(files, 16, (file) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file.relativePath}`, Body: file.body })));
+  await mapWithConcurrency(files, 16, (file) =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file.relativePath}`, Body: file.body })),
+  );
   if (manifest !== undefined) {
     const body = typeof manifest === 'string' ? manifest : JSON.stringify(manifest);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}manifest.json`, Body: body }));

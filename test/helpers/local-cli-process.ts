@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NotificationV1 } from '../../src/notify/notification';
@@ -80,7 +80,11 @@ function startProcess(command: string, args: readonly string[], env: NodeJS.Proc
 }
 
 /** Runs the CLI to its end (killed, and the promise rejected, after `limitMs`). */
-export async function runCli(args: readonly string[], limitMs = 90_000, env: NodeJS.ProcessEnv = {}): Promise<FinishedCli> {
+export async function runCli(
+  args: readonly string[],
+  limitMs = 90_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<FinishedCli> {
   const running = startCli(args, env);
   const { code, signal } = await exitWithin(running, limitMs);
   return { code, signal, stdout: running.stdout(), stderr: running.stderr() };
@@ -92,7 +96,11 @@ export async function exitWithin(running: RunningCli, limitMs: number): Promise<
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       killGroup(running.child);
-      reject(new Error(`the CLI did not exit within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+      reject(
+        new Error(
+          `the CLI did not exit within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`,
+        ),
+      );
     }, limitMs);
   });
   try {
@@ -106,7 +114,12 @@ export async function exitWithin(running: RunningCli, limitMs: number): Promise<
  * Resolves with what `find` finds in the stdout so far, checked again on every chunk; rejects, naming `what` with
  * the output, when the process exits first or after `limitMs`.
  */
-function watchStdout<T>(running: RunningCli, find: (stdout: string) => T | undefined, what: string, limitMs: number): Promise<T> {
+function watchStdout<T>(
+  running: RunningCli,
+  find: (stdout: string) => T | undefined,
+  what: string,
+  limitMs: number,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const check = () => {
       const found = find(running.stdout());
@@ -116,11 +129,17 @@ function watchStdout<T>(running: RunningCli, find: (stdout: string) => T | undef
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`no ${what} within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+      reject(
+        new Error(`no ${what} within ${limitMs} ms; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`),
+      );
     }, limitMs);
     const onExit = () => {
       cleanup();
-      reject(new Error(`the CLI exited before printing ${what}; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`));
+      reject(
+        new Error(
+          `the CLI exited before printing ${what}; stdout: ${running.stdout()}\nstderr: ${tail(running.stderr())}`,
+        ),
+      );
     };
     const cleanup = () => {
       clearTimeout(timer);
@@ -137,7 +156,11 @@ function watchStdout<T>(running: RunningCli, find: (stdout: string) => T | undef
  * Resolves with the first complete stdout line for which `matches` is true (lines that are not JSON never match);
  * rejects when the process exits first or after `limitMs`.
  */
-export function waitForLine(running: RunningCli, matches: (line: CliLine) => boolean, limitMs = 60_000): Promise<CliLine> {
+export function waitForLine(
+  running: RunningCli,
+  matches: (line: CliLine) => boolean,
+  limitMs = 60_000,
+): Promise<CliLine> {
   const find = (stdout: string) =>
     stdout
       .split('\n')
@@ -152,7 +175,12 @@ export function waitForLine(running: RunningCli, matches: (line: CliLine) => boo
  * the process exits first or after `limitMs`.
  */
 export function waitForText(running: RunningCli, pattern: RegExp, limitMs = 60_000): Promise<string> {
-  return watchStdout(running, (stdout) => (pattern.test(stdout) ? stdout : undefined), `stdout matching ${pattern}`, limitMs);
+  return watchStdout(
+    running,
+    (stdout) => (pattern.test(stdout) ? stdout : undefined),
+    `stdout matching ${pattern}`,
+    limitMs,
+  );
 }
 
 /** Every stdout line parsed as JSON; throws naming the first line that is not a JSON object. */

@@ -1,5 +1,5 @@
 import { afterEach, expect } from 'vitest';
-import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from '../../local/pipeline/local-pipeline';
+import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
 import { SMALL_FLIGHT_PREFLIGHT } from './small-flights';
 
 /**
@@ -7,7 +7,9 @@ import { SMALL_FLIGHT_PREFLIGHT } from './small-flights';
  * test. Flights of any size pass the pre-flight unless a test sets its thresholds (`config.preflight`). The test fails if IAM refused any call: every call each function and state machine made must be allowed by
  * its role in the synthesized template.
  */
-export function localPipelinesPerTest(defaults: LocalPipelineOptions = {}): (options?: LocalPipelineOptions) => Promise<LocalPipeline> {
+export function localPipelinesPerTest(
+  defaults: LocalPipelineOptions = {},
+): (options?: LocalPipelineOptions) => Promise<LocalPipeline> {
   let pipelines: LocalPipeline[] = [];
   afterEach(async () => {
     const refused = pipelines.flatMap((pipeline) => pipeline.iam?.refused() ?? []);

@@ -1,4 +1,4 @@
-import { exitWithin, killGroup, startScript, type Exit, type FinishedCli, type RunningCli } from './local-cli-process';
+import { type Exit, exitWithin, type FinishedCli, killGroup, type RunningCli, startScript } from './local-cli-process';
 
 /** The operator CLI (`tsx cli/main.ts`), run as `npm run -s cli -- ...` runs it, stdout and stderr collected. */
 
@@ -9,7 +9,11 @@ export function startOperatorCli(args: readonly string[], env: NodeJS.ProcessEnv
 }
 
 /** Runs the operator CLI to its end (killed, and the promise rejected, after `limitMs`). */
-export async function runOperatorCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, limitMs = 90_000): Promise<FinishedCli> {
+export async function runOperatorCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  limitMs = 90_000,
+): Promise<FinishedCli> {
   const running = startOperatorCli(args, env);
   const { code, signal } = await exitWithin(running, limitMs);
   return { code, signal, stdout: running.stdout(), stderr: running.stderr() };

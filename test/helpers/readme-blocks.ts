@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 /**
  * The README's fenced blocks and the commands in them, as a reader would type them: one command per line, a line
@@ -152,11 +152,22 @@ export function runBash(command: string, cwd: string, env: NodeJS.ProcessEnv, li
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       killGroup(child, 'SIGKILL');
-      reject(new Error(`still running after ${limitMs / 1000} s: ${command}\nstdout: ${tail(out.stdout())}\nstderr: ${tail(out.stderr())}`));
+      reject(
+        new Error(
+          `still running after ${limitMs / 1000} s: ${command}\nstdout: ${tail(out.stdout())}\nstderr: ${tail(out.stderr())}`,
+        ),
+      );
     }, limitMs);
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: out.stdout(), stderr: out.stderr(), env: parseEnv(envText, env), seconds: (Date.now() - started) / 1000 });
+      resolve({
+        code,
+        signal,
+        stdout: out.stdout(),
+        stderr: out.stderr(),
+        env: parseEnv(envText, env),
+        seconds: (Date.now() - started) / 1000,
+      });
     });
   });
 }
@@ -186,12 +197,17 @@ export interface RunningCommand {
 export function startBash(command: string, cwd: string, env: NodeJS.ProcessEnv): RunningCommand {
   const child = spawn('bash', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const out = collect(child);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
   return { child, ...out, exited };
 }
 
 /** Its exit, or undefined when it is still running after `limitMs` (a hang guard). */
-export async function exitWithin(running: RunningCommand, limitMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+export async function exitWithin(
+  running: RunningCommand,
+  limitMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), limitMs);
@@ -209,8 +225,21 @@ export function waitForOutput(running: RunningCommand, ready: RegExp, limitMs: n
     const check = () => {
       if (ready.test(running.stdout())) finish();
     };
-    const timer = setTimeout(() => finish(new Error(`no ${ready} on stdout within ${limitMs / 1000} s\nstdout: ${tail(running.stdout())}\nstderr: ${tail(running.stderr())}`)), limitMs);
-    const exitedFirst = () => finish(new Error(`exited before printing ${ready}\nstdout: ${tail(running.stdout())}\nstderr: ${tail(running.stderr())}`));
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(
+            `no ${ready} on stdout within ${limitMs / 1000} s\nstdout: ${tail(running.stdout())}\nstderr: ${tail(running.stderr())}`,
+          ),
+        ),
+      limitMs,
+    );
+    const exitedFirst = () =>
+      finish(
+        new Error(
+          `exited before printing ${ready}\nstdout: ${tail(running.stdout())}\nstderr: ${tail(running.stderr())}`,
+        ),
+      );
     const finish = (error?: Error) => {
       clearTimeout(timer);
       running.child.stdout!.off('data', check);

@@ -1,4 +1,4 @@
-import { createServer, IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A request as the scripted server received it. */
@@ -57,14 +57,17 @@ export async function startScriptedServer(handler: ScriptedHandler): Promise<Scr
               return;
             }
             const isText = typeof answer.body === 'string';
-            const text = answer.body === undefined ? '' : isText ? (answer.body as string) : JSON.stringify(answer.body);
+            const text =
+              answer.body === undefined ? '' : isText ? (answer.body as string) : JSON.stringify(answer.body);
             const typed = Object.keys(answer.headers ?? {}).some((name) => name.toLowerCase() === 'content-type');
             const json = answer.body !== undefined && !isText && !typed;
             const headers = { ...(json ? { 'Content-Type': 'application/json' } : {}), ...answer.headers };
             res.writeHead(answer.status, headers).end(text);
           },
           (error: unknown) => {
-            res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`scripted handler failed: ${(error as Error).message ?? String(error)}`);
+            res
+              .writeHead(500, { 'Content-Type': 'text/plain' })
+              .end(`scripted handler failed: ${(error as Error).message ?? String(error)}`);
           },
         );
     });

@@ -5,7 +5,12 @@ import type { LocalRole, PolicyStatement, SynthesizedStack } from '../../local/p
  * inspection`...), as if the grant had been deleted from lib/. Throws when the role has no such grant, so that a test
  * cannot pass by removing nothing.
  */
-export function withoutGrant(stack: SynthesizedStack, holder: string, action: string, resource: string): SynthesizedStack {
+export function withoutGrant(
+  stack: SynthesizedStack,
+  holder: string,
+  action: string,
+  resource: string,
+): SynthesizedStack {
   const role = [...stack.roles.values()].find((candidate) => candidate.usedBy === holder);
   if (!role) throw new Error(`The stack has no role of ${holder}`);
   let removed = 0;
@@ -16,7 +21,8 @@ export function withoutGrant(stack: SynthesizedStack, holder: string, action: st
       Statement: document.Statement.flatMap((statement): PolicyStatement[] => {
         const actions = list(statement.Action);
         const resources = list(statement.Resource);
-        if (statement.Effect !== 'Allow' || !actions.includes(action) || !resources.includes(resource)) return [statement];
+        if (statement.Effect !== 'Allow' || !actions.includes(action) || !resources.includes(resource))
+          return [statement];
         removed += 1;
         // What the statement granted, less that one pair.
         const otherActions = actions.filter((candidate) => candidate !== action);

@@ -1,12 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll } from 'vitest';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { DEFAULT_PIPELINE_CONFIG } from '../../src/workflow/pipeline-config';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
-import { RecordingPublisher } from './recording-publisher';
 import { RecordedMetrics } from './recorded-metrics';
+import { RecordingPublisher } from './recording-publisher';
 import { SMALL_FLIGHT_PREFLIGHT } from './small-flights';
 
 /** What the workflow steps run against in a test file: the embedded S3 over HTTP and the simulator with a client. */
@@ -23,7 +23,11 @@ export function stepWorldPerFile(dropBucket: string): () => StepWorld {
   beforeAll(async () => {
     const embedded = await startEmbeddedS3({ buckets: [dropBucket] });
     const simulator = await startSimulator({ embeddedS3: embedded, settings: { processingSeconds: 0.3 } });
-    const api = new Pix4dInspectClient({ account: simulator.account, apiUrl: simulator.apiUrl, authUrl: simulator.apiUrl });
+    const api = new Pix4dInspectClient({
+      account: simulator.account,
+      apiUrl: simulator.apiUrl,
+      authUrl: simulator.apiUrl,
+    });
     world = { embedded, s3: embedded.client(), simulator, api };
   });
   afterAll(async () => {

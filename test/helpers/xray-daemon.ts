@@ -14,9 +14,15 @@ export interface TraceDocument {
   readonly fault?: boolean;
   readonly error?: boolean;
   /** The exceptions recorded here, or the id of the subsegment that recorded this one's error. */
-  readonly cause?: { readonly id?: string; readonly exceptions?: readonly { readonly message?: string; readonly type?: string }[] };
+  readonly cause?: {
+    readonly id?: string;
+    readonly exceptions?: readonly { readonly message?: string; readonly type?: string }[];
+  };
   readonly aws?: Readonly<Record<string, unknown>>;
-  readonly http?: { readonly request?: { readonly url?: string; readonly method?: string }; readonly response?: { readonly status?: number } };
+  readonly http?: {
+    readonly request?: { readonly url?: string; readonly method?: string };
+    readonly response?: { readonly status?: number };
+  };
   /** Subsegments that closed before this one and were sent inside it rather than on their own. */
   readonly subsegments?: readonly TraceDocument[];
 }
@@ -41,7 +47,11 @@ const PROTOCOL_HEADER = '{"format":"json","version":1}';
 
 /** A document and every subsegment nested in it, depth first. */
 function withNested(document: TraceDocument): TraceDocument[] {
-  const nested = (document.subsegments ?? []).map((child) => ({ ...child, trace_id: document.trace_id, parent_id: document.id }));
+  const nested = (document.subsegments ?? []).map((child) => ({
+    ...child,
+    trace_id: document.trace_id,
+    parent_id: document.id,
+  }));
   return [document, ...nested.flatMap(withNested)];
 }
 
@@ -61,12 +71,14 @@ export async function startXrayDaemon(): Promise<XrayDaemon> {
     documents: () =>
       datagrams.flatMap((datagram) => {
         const newline = datagram.indexOf('\n');
-        if (datagram.slice(0, newline) !== PROTOCOL_HEADER) throw new Error(`Not an X-Ray daemon datagram: ${datagram.slice(0, 80)}`);
+        if (datagram.slice(0, newline) !== PROTOCOL_HEADER)
+          throw new Error(`Not an X-Ray daemon datagram: ${datagram.slice(0, 80)}`);
         return withNested(JSON.parse(datagram.slice(newline + 1)) as TraceDocument);
       }),
     settled: async (quietMs = 200) => {
       const since = Date.now();
-      while (Date.now() - Math.max(lastArrival, since) < quietMs) await new Promise((resolve) => setTimeout(resolve, quietMs / 4));
+      while (Date.now() - Math.max(lastArrival, since) < quietMs)
+        await new Promise((resolve) => setTimeout(resolve, quietMs / 4));
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };

@@ -1,19 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Stack, type CfnElement, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { type CfnElement, type PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ANALYTICS_REPORTING_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, cdkJsonContext, STACK_ID, type InspectPipelineApp } from '../../lib/app';
+import { buildApp, cdkJsonContext, type InspectPipelineApp, STACK_ID } from '../../lib/app';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
 import { acknowledgementsIn } from '../helpers/acknowledgements';
 
 const BASIC_EXECUTION_ROLE =
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
-
 
 const outdirs: string[] = [];
 
@@ -38,7 +37,6 @@ function buildAppLikeTheCli(context: Record<string, string>): InspectPipelineApp
     },
   });
 }
-
 
 function logicalIdOf(construct: IConstruct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
@@ -71,7 +69,9 @@ function intendedAcknowledgements(stack: InspectPipelineStack, createdSecret: bo
     [fn.ingest, ['Resource::*']],
   ];
   return [
-    ...perFunction.flatMap(([construct, findings]) => findings.map((finding) => `${construct.node.path} ${iam5(finding)}`)),
+    ...perFunction.flatMap(([construct, findings]) =>
+      findings.map((finding) => `${construct.node.path} ${iam5(finding)}`),
+    ),
     `${root}/InspectionWorkflow/StateMachine ${iam5('Resource::*')}`,
     `${root}/BatchWaiter/StateMachine ${iam5('Resource::*')}`,
     ...(createdSecret ? [`${root}/Pix4dCredentials/Secret AwsSolutions-SMG4`] : []),
@@ -165,7 +165,8 @@ describe.each(variants)('cdk-nag AwsSolutions on the app with $name', ({ context
 
     // Assess
     expect(acknowledgements.map(({ path, id }) => `${path} ${id}`).sort()).toStrictEqual(expected);
-    for (const { path, id, reason } of acknowledgements) expect(reason.trim().length, `${path} ${id}`).toBeGreaterThan(20);
+    for (const { path, id, reason } of acknowledgements)
+      expect(reason.trim().length, `${path} ${id}`).toBeGreaterThan(20);
   });
 });
 
@@ -179,7 +180,11 @@ describe('cdk-nag AwsSolutions on the app', () => {
 
     // Assess
     expect(acknowledgements.filter(({ id }) => id === 'AwsSolutions-SMG4')).toStrictEqual([
-      { path: `${STACK_ID}/Pipeline/Pix4dCredentials/Secret`, id: 'AwsSolutions-SMG4', reason: expect.stringMatching(/Pix4D/) },
+      {
+        path: `${STACK_ID}/Pipeline/Pix4dCredentials/Secret`,
+        id: 'AwsSolutions-SMG4',
+        reason: expect.stringMatching(/Pix4D/),
+      },
     ]);
     expect(acknowledgements.filter(({ path }) => path === '' || path === STACK_ID)).toStrictEqual([]);
   });

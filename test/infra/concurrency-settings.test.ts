@@ -3,14 +3,30 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext } from '../../lib/app';
 import { longestWaitSeconds, throttleSchedule } from '../../lib/retry-policies';
-import { SynthesizedStack, synthesizeStack } from '../../local/pipeline/synthesized-stack';
+import { type SynthesizedStack, synthesizeStack } from '../../local/pipeline/synthesized-stack';
 
 /** The concurrency and throttling settings, from CDK context (`cdk deploy -c key=value`) to the template. */
 
-type Retrier = { ErrorEquals: string[]; IntervalSeconds: number; BackoffRate: number; MaxAttempts: number; MaxDelaySeconds: number; JitterStrategy?: string };
-type State = { Type: string; Retry?: Retrier[]; MaxConcurrency?: number; ItemProcessor?: { States: Record<string, State> } };
+type Retrier = {
+  ErrorEquals: string[];
+  IntervalSeconds: number;
+  BackoffRate: number;
+  MaxAttempts: number;
+  MaxDelaySeconds: number;
+  JitterStrategy?: string;
+};
+type State = {
+  Type: string;
+  Retry?: Retrier[];
+  MaxConcurrency?: number;
+  ItemProcessor?: { States: Record<string, State> };
+};
 
-const context = (settings: Record<string, unknown>) => ({ ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...settings });
+const context = (settings: Record<string, unknown>) => ({
+  ...cdkJsonContext(),
+  'aws:cdk:bundling-stacks': [],
+  ...settings,
+});
 
 function longestWait(retrier: Retrier): number {
   return longestWaitSeconds({
@@ -49,7 +65,13 @@ describe('concurrency and throttling settings', () => {
     // Act
     const throttling = [...Object.entries(inspection), ...Object.entries(waiter)]
       .filter(([, state]) => state.Type === 'Task')
-      .map(([name, state]) => [name, state.Retry!.find((retrier) => retrier.ErrorEquals.some((error) => /Throttl|TooManyRequests/.test(error)))!] as const);
+      .map(
+        ([name, state]) =>
+          [
+            name,
+            state.Retry!.find((retrier) => retrier.ErrorEquals.some((error) => /Throttl|TooManyRequests/.test(error)))!,
+          ] as const,
+      );
 
     // Assess
     expect(throttling.length).toBe(12);
@@ -67,19 +89,28 @@ describe('concurrency and throttling settings', () => {
 
     // Act
     const map = states(configured.inspection.definition)['Copy photos'];
-    const reserved = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { ReservedConcurrentExecutions: Match.anyValue() } }));
+    const reserved = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { ReservedConcurrentExecutions: Match.anyValue() },
+      }),
+    );
 
     // Assess
     expect(map?.MaxConcurrency).toBe(4);
-    expect(reserved.map((fn) => [fn.Metadata?.['inspect-pipeline:step'], fn.Properties.ReservedConcurrentExecutions])).toEqual([['copy', 20]]);
+    expect(
+      reserved.map((fn) => [fn.Metadata?.['inspect-pipeline:step'], fn.Properties.ReservedConcurrentExecutions]),
+    ).toEqual([['copy', 20]]);
   });
 
-  it('warns when the reserved concurrency is below one flight\'s copies', () => {
+  it("warns when the reserved concurrency is below one flight's copies", () => {
     // Act
     const { stack } = buildApp({ context: context({ copyConcurrency: '10', copyReservedConcurrency: '5' }) });
 
     // Assess
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('copyReservedConcurrency 5 is below copyConcurrency 10'));
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp('copyReservedConcurrency 5 is below copyConcurrency 10'),
+    );
   });
 
   it.each([

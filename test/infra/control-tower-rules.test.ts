@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Validations } from 'aws-cdk-lib';
 import { ANALYTICS_REPORTING_ENABLED_CONTEXT, VALIDATION_REPORT_FILE } from 'aws-cdk-lib/cx-api';
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext } from '../../lib/app';
 import {
@@ -70,7 +70,9 @@ function check(): Checked {
   });
   // The current form of AppProps.policyValidationBeta1 (deprecated). cfn-guard's JSON output is ~400 KB for this
   // stack, near the 1 MB default buffer, beyond which the plugin fails.
-  Validations.of(app).addPlugins(new CfnGuardValidator({ controlTowerRulesEnabled: true, maxBuffer: 16 * 1024 * 1024 }));
+  Validations.of(app).addPlugins(
+    new CfnGuardValidator({ controlTowerRulesEnabled: true, maxBuffer: 16 * 1024 * 1024 }),
+  );
   acknowledgeGuardFindings(stack);
   try {
     app.synth();
@@ -78,12 +80,19 @@ function check(): Checked {
     // Judged from the report below.
   }
   const report = JSON.parse(readFileSync(join(outdir, VALIDATION_REPORT_FILE), 'utf8')) as ValidationReport;
-  return { stackPath: stack.node.path, report: report.pluginReports.find(({ pluginName }) => pluginName === CFN_GUARD_PLUGIN_NAME) };
+  return {
+    stackPath: stack.node.path,
+    report: report.pluginReports.find(({ pluginName }) => pluginName === CFN_GUARD_PLUGIN_NAME),
+  };
 }
 
 /** One line per (rule, construct) of `violations`: `<rule> <construct path>`. */
 function findingLines(violations: readonly Violation[]): string[] {
-  return violations.flatMap(({ ruleName, violatingConstructs }) => violatingConstructs.map(({ constructPath }) => `${ruleName} ${constructPath}`)).sort();
+  return violations
+    .flatMap(({ ruleName, violatingConstructs }) =>
+      violatingConstructs.map(({ constructPath }) => `${ruleName} ${constructPath}`),
+    )
+    .sort();
 }
 
 describe('AWS Control Tower proactive controls (cfn-guard) on the app', () => {
@@ -119,13 +128,19 @@ describe('AWS Control Tower proactive controls (cfn-guard) on the app', () => {
   it('acknowledges only findings that exist (no stale entry)', () => {
     // Prepare
     const { stackPath, report } = checked;
-    const used = new Set((report?.suppressedViolations ?? []).map(({ acknowledgedId, acknowledgedAt }) => `${acknowledgedId} ${acknowledgedAt}`));
+    const used = new Set(
+      (report?.suppressedViolations ?? []).map(
+        ({ acknowledgedId, acknowledgedAt }) => `${acknowledgedId} ${acknowledgedAt}`,
+      ),
+    );
 
     // Act
-    const stale = GUARD_ACKNOWLEDGEMENTS.flatMap(({ rule, paths }) => paths.map((path) => `${rule} ${path}`)).filter((line) => {
-      const [rule, path] = line.split(' ') as [string, string];
-      return !used.has(`${guardAcknowledgementId(rule)} ${stackPath}/${path}`);
-    });
+    const stale = GUARD_ACKNOWLEDGEMENTS.flatMap(({ rule, paths }) => paths.map((path) => `${rule} ${path}`)).filter(
+      (line) => {
+        const [rule, path] = line.split(' ') as [string, string];
+        return !used.has(`${guardAcknowledgementId(rule)} ${stackPath}/${path}`);
+      },
+    );
 
     // Assess
     expect(stale).toStrictEqual([]);

@@ -33,10 +33,23 @@ describe('lifecycle and retention', () => {
     );
 
     // Assess
-    expect(rules).toContainEqual({ Id: 'AbortIncompleteUploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 }, Status: 'Enabled' });
-    expect(rules).toContainEqual({ Id: 'ExpireReplacedVersions', NoncurrentVersionExpiration: { NoncurrentDays: 60 }, Status: 'Enabled' });
+    expect(rules).toContainEqual({
+      Id: 'AbortIncompleteUploads',
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 },
+      Status: 'Enabled',
+    });
+    expect(rules).toContainEqual({
+      Id: 'ExpireReplacedVersions',
+      NoncurrentVersionExpiration: { NoncurrentDays: 60 },
+      Status: 'Enabled',
+    });
     expect(rules).toContainEqual({ Id: 'ExpireRuns', Prefix: 'runs/', ExpirationInDays: 120, Status: 'Enabled' });
-    expect(rules).toContainEqual({ Id: 'ExpireBatchRecords', Prefix: 'batches/', ExpirationInDays: 120, Status: 'Enabled' });
+    expect(rules).toContainEqual({
+      Id: 'ExpireBatchRecords',
+      Prefix: 'batches/',
+      ExpirationInDays: 120,
+      Status: 'Enabled',
+    });
   });
 
   it('refuse a run retention shorter than a run may last', () => {
@@ -47,10 +60,12 @@ describe('lifecycle and retention', () => {
     const build = () => synth(settings);
 
     // Assess
-    expect(build).toThrow('CDK context runRetentionDays 2 is shorter than a run may last (deadlineHours 48); use at least 3 days');
+    expect(build).toThrow(
+      'CDK context runRetentionDays 2 is shorter than a run may last (deadlineHours 48); use at least 3 days',
+    );
   });
 
-  it('give every log group a retention, and every function, CDK\'s own included, a log group of the stack', () => {
+  it("give every log group a retention, and every function, CDK's own included, a log group of the stack", () => {
     // Prepare
     const logGroups = ofType('AWS::Logs::LogGroup');
     const functions = ofType('AWS::Lambda::Function');
@@ -74,7 +89,9 @@ describe('lifecycle and retention', () => {
     const year = { logRetentionDays: '365' };
 
     // Act
-    const retentions = Object.values(synth(year).findResources('AWS::Logs::LogGroup')).map((group) => group.Properties.RetentionInDays);
+    const retentions = Object.values(synth(year).findResources('AWS::Logs::LogGroup')).map(
+      (group) => group.Properties.RetentionInDays,
+    );
     const build = () => synth({ logRetentionDays: '100' });
 
     // Assess
@@ -101,8 +118,11 @@ describe('lifecycle and retention', () => {
 
     // Act
     const names = stateMachines.map(([, machine]) => {
-      const [destination] = machine.Properties.LoggingConfiguration.Destinations as { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[];
-      return resources[getAttOf(destination?.CloudWatchLogsLogGroup.LogGroupArn) ?? '']?.Properties.LogGroupName as string;
+      const [destination] = machine.Properties.LoggingConfiguration.Destinations as {
+        CloudWatchLogsLogGroup: { LogGroupArn: unknown };
+      }[];
+      return resources[getAttOf(destination?.CloudWatchLogsLogGroup.LogGroupArn) ?? '']?.Properties
+        .LogGroupName as string;
     });
 
     // Assess
@@ -121,7 +141,9 @@ describe('lifecycle and retention', () => {
     for (const [, resource] of Object.entries(resources)) {
       if (resource.DeletionPolicy === 'Retain') kept.set(resource.Type, (kept.get(resource.Type) ?? 0) + 1);
     }
-    const listed = new Map([...section.matchAll(/^\| (\d+) \| `(AWS::[A-Za-z0-9:]+)` \|/gm)].map((row) => [row[2], Number(row[1])]));
+    const listed = new Map(
+      [...section.matchAll(/^\| (\d+) \| `(AWS::[A-Za-z0-9:]+)` \|/gm)].map((row) => [row[2], Number(row[1])]),
+    );
 
     // Assess
     expect(kept.size).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import '../../local/pipeline/promise-with-resolvers';
-import { Stack, type CfnElement } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { IConstruct } from 'constructs';
@@ -13,7 +13,6 @@ import { type AlarmDefinition, alarmDefinitions } from '../helpers/alarm-definit
  * run in aws-local-stepfunctions from the synthesized definition: a run refused for the person's input and a
  * timed-out one end Succeeded and page nobody; a system failure pages once.
  */
-
 
 type Resources = Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown> }>;
 
@@ -47,7 +46,8 @@ function definitionOf(resources: Resources, logicalId: string): AslMachine {
     if (ref === 'AWS::Region') return 'eu-west-1';
     if (ref === 'AWS::AccountId') return '123456789012';
     if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
-    if (getAtt?.[1] === 'Arn' && resources[getAtt[0]]?.Type === 'AWS::Lambda::Function') return `arn:aws:lambda:eu-west-1:123456789012:function:${getAtt[0]}`;
+    if (getAtt?.[1] === 'Arn' && resources[getAtt[0]]?.Type === 'AWS::Lambda::Function')
+      return `arn:aws:lambda:eu-west-1:123456789012:function:${getAtt[0]}`;
     throw new Error(`No literal for ${JSON.stringify(part)} in the definition`);
   };
   return JSON.parse(parts.map(literal).join(separator)) as AslMachine;
@@ -74,7 +74,9 @@ beforeAll(() => {
 
 /** The alarms that watch a metric of that namespace and name (alone or in an expression). */
 function alarmsOn(namespace: string, name: string): AlarmDefinition[] {
-  return alarms.filter((alarm) => alarm.metrics.some((metric) => metric.namespace === namespace && metric.name === name));
+  return alarms.filter((alarm) =>
+    alarm.metrics.some((metric) => metric.namespace === namespace && metric.name === name),
+  );
 }
 
 function only<T>(items: readonly T[], what: string): T {
@@ -98,7 +100,13 @@ describe('PipelineAlarms: what pages', () => {
     // Assess
     expect(alarm).toMatchObject({ ...AT_LEAST_ONCE_IN_5_MINUTES, alarmActions: [`<${ids.alarmTopic}>`] });
     const [executions, runs] = [...alarm.metrics].sort((a, b) => a.namespace.localeCompare(b.namespace));
-    expect(executions).toMatchObject({ namespace: 'AWS/States', name: 'ExecutionsFailed', dimensions: { StateMachineArn: `<${ids.inspection}>` }, statistic: 'Sum', periodSeconds: 300 });
+    expect(executions).toMatchObject({
+      namespace: 'AWS/States',
+      name: 'ExecutionsFailed',
+      dimensions: { StateMachineArn: `<${ids.inspection}>` },
+      statistic: 'Sum',
+      periodSeconds: 300,
+    });
     expect(runs).toMatchObject({
       namespace: 'InspectPipeline',
       name: 'InspectionsFailed',
@@ -113,7 +121,9 @@ describe('PipelineAlarms: what pages', () => {
   it("has no other alarm on the inspection workflow's failed executions, so that one failure pages once", () => {
     // Act
     const onInspectionFailures = alarmsOn('AWS/States', 'ExecutionsFailed').filter((alarm) =>
-      alarm.metrics.some((metric) => metric.name === 'ExecutionsFailed' && metric.dimensions.StateMachineArn === `<${ids.inspection}>`),
+      alarm.metrics.some(
+        (metric) => metric.name === 'ExecutionsFailed' && metric.dimensions.StateMachineArn === `<${ids.inspection}>`,
+      ),
     );
 
     // Assess
@@ -127,7 +137,10 @@ describe('PipelineAlarms: what pages', () => {
       alarm.metrics.some(
         (metric) =>
           metric.namespace === 'InspectPipeline' &&
-          (metric.dimensions.cause === 'input' || metric.name === 'FailuresByStage' || metric.name === 'ManifestsMisplaced' || (metric.name === 'InspectionsFailed' && metric.dimensions.cause !== 'system')),
+          (metric.dimensions.cause === 'input' ||
+            metric.name === 'FailuresByStage' ||
+            metric.name === 'ManifestsMisplaced' ||
+            (metric.name === 'InspectionsFailed' && metric.dimensions.cause !== 'system')),
       ),
     );
 
@@ -140,21 +153,43 @@ describe('PipelineAlarms: what pages', () => {
     const alarm = only(alarmsOn('InspectPipeline', 'InspectionsTimedOut'), 'alarm on InspectionsTimedOut');
 
     // Assess
-    expect(alarm).toMatchObject({ ...AT_LEAST_ONCE_IN_5_MINUTES, expression: undefined, alarmActions: [`<${ids.alarmTopic}>`] });
+    expect(alarm).toMatchObject({
+      ...AT_LEAST_ONCE_IN_5_MINUTES,
+      expression: undefined,
+      alarmActions: [`<${ids.alarmTopic}>`],
+    });
     expect(alarm.metrics).toStrictEqual([
-      { id: undefined, namespace: 'InspectPipeline', name: 'InspectionsTimedOut', dimensions: { service: 'inspect-pipeline' }, statistic: 'Sum', periodSeconds: 300 },
+      {
+        id: undefined,
+        namespace: 'InspectPipeline',
+        name: 'InspectionsTimedOut',
+        dimensions: { service: 'inspect-pipeline' },
+        statistic: 'Sum',
+        periodSeconds: 300,
+      },
     ]);
   });
 
   it.each(['Throttles', 'Errors'])('pages on the copy function %s (Sum >= 1 in 5 minutes)', (name) => {
     // Act
-    const onCopy = alarmsOn('AWS/Lambda', name).filter((alarm) => alarm.metrics.some((metric) => metric.dimensions.FunctionName === `<${ids.copy}>`));
+    const onCopy = alarmsOn('AWS/Lambda', name).filter((alarm) =>
+      alarm.metrics.some((metric) => metric.dimensions.FunctionName === `<${ids.copy}>`),
+    );
 
     // Assess
     expect(only(onCopy, `alarm on the copy function's ${name}`)).toMatchObject({
       ...AT_LEAST_ONCE_IN_5_MINUTES,
       alarmActions: [`<${ids.alarmTopic}>`],
-      metrics: [{ id: undefined, namespace: 'AWS/Lambda', name, dimensions: { FunctionName: `<${ids.copy}>` }, statistic: 'Sum', periodSeconds: 300 }],
+      metrics: [
+        {
+          id: undefined,
+          namespace: 'AWS/Lambda',
+          name,
+          dimensions: { FunctionName: `<${ids.copy}>` },
+          statistic: 'Sum',
+          periodSeconds: 300,
+        },
+      ],
     });
   });
 
@@ -166,10 +201,18 @@ describe('PipelineAlarms: what pages', () => {
     ['batch waiter', 'ExecutionsAborted', () => ids.waiter],
   ])('keeps the %s alarm on %s', (_machine, name, id) => {
     // Act
-    const alarm = alarms.filter((candidate) => candidate.expression === undefined && candidate.metrics[0]?.name === name && candidate.metrics[0]?.dimensions.StateMachineArn === `<${id()}>`);
+    const alarm = alarms.filter(
+      (candidate) =>
+        candidate.expression === undefined &&
+        candidate.metrics[0]?.name === name &&
+        candidate.metrics[0]?.dimensions.StateMachineArn === `<${id()}>`,
+    );
 
     // Assess
-    expect(only(alarm, `${name} alarm`)).toMatchObject({ ...AT_LEAST_ONCE_IN_5_MINUTES, alarmActions: [`<${ids.alarmTopic}>`] });
+    expect(only(alarm, `${name} alarm`)).toMatchObject({
+      ...AT_LEAST_ONCE_IN_5_MINUTES,
+      alarmActions: [`<${ids.alarmTopic}>`],
+    });
   });
 
   it('sends every alarm to the alarm topic, each with a description', () => {
@@ -193,7 +236,13 @@ describe('Inspection workflow: how a run ends', () => {
     expect(inspection.States['Notify failed']?.Next).toBe('Caused by the input?');
     expect(choice?.Type).toBe('Choice');
     expect(choice?.Choices).toStrictEqual([
-      { And: [{ Variable: '$.notification.cause', IsPresent: true }, { Variable: '$.notification.cause', StringEquals: 'input' }], Next: 'Input refused' },
+      {
+        And: [
+          { Variable: '$.notification.cause', IsPresent: true },
+          { Variable: '$.notification.cause', StringEquals: 'input' },
+        ],
+        Next: 'Input refused',
+      },
     ]);
     expect(inspection.States['Input refused']?.Type).toBe('Succeed');
     expect(choice?.Default).toBe('Inspection failed');
@@ -202,7 +251,9 @@ describe('Inspection workflow: how a run ends', () => {
 
   it('ends Notify timed out at Succeed "Inspection timed out", and keeps a Fail for every notification that was not published', () => {
     // Act
-    const notifies = Object.entries(inspection.States).filter(([name, state]) => name.startsWith('Notify ') && state.Type === 'Task');
+    const notifies = Object.entries(inspection.States).filter(
+      ([name, state]) => name.startsWith('Notify ') && state.Type === 'Task',
+    );
 
     // Assess
     expect(inspection.States['Notify timed out']?.Next).toBe('Inspection timed out');
@@ -211,23 +262,41 @@ describe('Inspection workflow: how a run ends', () => {
     for (const [name, state] of notifies) {
       const target = state.Catch?.map((handler) => handler.Next);
       expect(target, name).toStrictEqual([`${name} did not publish`]);
-      expect(inspection.States[`${name} did not publish`], name).toMatchObject({ Type: 'Fail', Error: 'NotificationFailed' });
+      expect(inspection.States[`${name} did not publish`], name).toMatchObject({
+        Type: 'Fail',
+        Error: 'NotificationFailed',
+      });
     }
   });
 
   /** Runs the synthesized definition with the tasks answered locally; the last state entered and how it ended. */
-  async function run(handlers: Record<string, (input: unknown) => unknown>): Promise<{ states: string[]; status: 'succeeded' | 'failed'; error?: string }> {
-    const machine = new StateMachine(inspection as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: false } });
-    const execution = machine.run({ batch: { bucket: 'drop', prefix: 'tower-1/flight-1/' } }, {
-      overrides: {
-        taskResourceLocalHandlers: handlers as never,
-        waitTimeOverrides: { 'Wait for processing': 0 },
-      },
-      context: { Execution: { Id: 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1', Name: 'run-1', Input: {}, StartTime: new Date().toISOString() } },
+  async function run(
+    handlers: Record<string, (input: unknown) => unknown>,
+  ): Promise<{ states: string[]; status: 'succeeded' | 'failed'; error?: string }> {
+    const machine = new StateMachine(inspection as unknown as StateMachineDefinition, {
+      validationOptions: { checkArn: false, checkPaths: false },
     });
+    const execution = machine.run(
+      { batch: { bucket: 'drop', prefix: 'tower-1/flight-1/' } },
+      {
+        overrides: {
+          taskResourceLocalHandlers: handlers as never,
+          waitTimeOverrides: { 'Wait for processing': 0 },
+        },
+        context: {
+          Execution: {
+            Id: 'arn:aws:states:eu-west-1:123456789012:execution:x:run-1',
+            Name: 'run-1',
+            Input: {},
+            StartTime: new Date().toISOString(),
+          },
+        },
+      },
+    );
     const states: string[] = [];
     const entered = (async () => {
-      for await (const event of execution.eventLogs) if (event.type === 'StateEntered') states.push((event as { state: { name: string } }).state.name);
+      for await (const event of execution.eventLogs)
+        if (event.type === 'StateEntered') states.push((event as { state: { name: string } }).state.name);
     })();
     const ended = await execution.result.then(
       () => ({ status: 'succeeded' as const }),
@@ -241,7 +310,11 @@ describe('Inspection workflow: how a run ends', () => {
     'Prepare inspection': () => {
       throw Object.assign(new Error('3 photos, at least 6 needed'), { name: 'PreflightError' });
     },
-    'Notify failed': (input: unknown) => ({ type: (input as { type: string }).type, subject: 'Inspection failed at preflight: tower-1/flight-1', ...(cause ? { cause } : {}) }),
+    'Notify failed': (input: unknown) => ({
+      type: (input as { type: string }).type,
+      subject: 'Inspection failed at preflight: tower-1/flight-1',
+      ...(cause ? { cause } : {}),
+    }),
   });
 
   it('ends Succeeded at "Input refused" when the notification found the input at fault', async () => {
@@ -249,7 +322,10 @@ describe('Inspection workflow: how a run ends', () => {
     const ended = await run(refusedAtPrepare('input'));
 
     // Assess
-    expect(ended).toStrictEqual({ status: 'succeeded', states: ['Prepare inspection', 'Prepare failed', 'Notify failed', 'Caused by the input?', 'Input refused'] });
+    expect(ended).toStrictEqual({
+      status: 'succeeded',
+      states: ['Prepare inspection', 'Prepare failed', 'Notify failed', 'Caused by the input?', 'Input refused'],
+    });
   });
 
   it.each([['system'], [undefined]])('ends Failed at "Inspection failed" when the cause is %s', async (cause) => {

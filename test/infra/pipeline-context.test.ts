@@ -6,7 +6,12 @@ import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cdkJsonContext } from '../../lib/app';
-import { DEFAULT_STACK_NAME, parsePipelineContext, PipelineContextError, type PipelineContext } from '../../lib/pipeline-context';
+import {
+  DEFAULT_STACK_NAME,
+  type PipelineContext,
+  PipelineContextError,
+  parsePipelineContext,
+} from '../../lib/pipeline-context';
 
 /**
  * The ready app's CDK context, from `-c key=value` (strings) and cdk.json (JSON values) to the construct's props:
@@ -59,7 +64,9 @@ describe('CDK context: keys', () => {
     const problems = problemsOf(context);
 
     // Assess
-    expect(problems).toStrictEqual(['CDK context notificationEmal is not a setting of this app; did you mean notificationEmail?']);
+    expect(problems).toStrictEqual([
+      'CDK context notificationEmal is not a setting of this app; did you mean notificationEmail?',
+    ]);
   });
 
   it('refuses a key like no setting, listing the settings', () => {
@@ -71,7 +78,9 @@ describe('CDK context: keys', () => {
 
     // Assess
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^CDK context colour is not a setting of this app; remove it \(the settings are stackName, notificationEmail, .*pix4dApiUrl\)$/);
+    expect(problems[0]).toMatch(
+      /^CDK context colour is not a setting of this app; remove it \(the settings are stackName, notificationEmail, .*pix4dApiUrl\)$/,
+    );
   });
 
   it('names every problem at once, one line each', () => {
@@ -105,38 +114,86 @@ describe('CDK context: values', () => {
     ['batchDepth', 11, /batchDepth must be a whole number from 1 to 10 .*, got 11$/],
     ['batchDepth', '2.5', /batchDepth must be a whole number from 1 to 10/],
     ['photosPerChunk', '0', /photosPerChunk must be a whole number from 1 to 1000, got 0$/],
-    ['copyConcurrency', '0', /copyConcurrency must be a whole number from 1 to 40 \(the Copy photos Map runs at most 40 iterations at once\), got 0$/],
+    [
+      'copyConcurrency',
+      '0',
+      /copyConcurrency must be a whole number from 1 to 40 \(the Copy photos Map runs at most 40 iterations at once\), got 0$/,
+    ],
     ['copyConcurrency', '41', /copyConcurrency must be a whole number from 1 to 40 .*, got 41$/],
     ['copyReservedConcurrency', '2.5', /copyReservedConcurrency must be a whole number from 1 to 100000, got 2.5$/],
     ['quietPeriodMinutes', '-1', /quietPeriodMinutes must be a number of minutes from 0 to 10079 .*, got -1$/],
-    ['quietPeriodMinutes', '10080', /quietPeriodMinutes must be a number of minutes from 0 to 10079 .*the batch waiter gives up after 7 days/],
+    [
+      'quietPeriodMinutes',
+      '10080',
+      /quietPeriodMinutes must be a number of minutes from 0 to 10079 .*the batch waiter gives up after 7 days/,
+    ],
     ['quietPeriodMinutes', '0.001', /quietPeriodMinutes must be a number of minutes from 0 to 10079 in whole seconds/],
     ['deadlineHours', '0', /deadlineHours must be a number of hours above 0 and at most 8748, .*, got 0$/],
     ['deadlineHours', '8749', /deadlineHours must be a number of hours above 0 and at most 8748/],
     ['deadlineHours', 'soon', /deadlineHours must be a number of hours .*, got soon$/],
     ['pollMaxMinutes', '0', /pollMaxMinutes must be a number of minutes above 0/],
-    ['throttleRetryMinutes', '0.5', /throttleRetryMinutes must be a number of minutes of at least 1, in whole seconds, got 0.5$/],
+    [
+      'throttleRetryMinutes',
+      '0.5',
+      /throttleRetryMinutes must be a number of minutes of at least 1, in whole seconds, got 0.5$/,
+    ],
     ['defaultAssetType', '0', /defaultAssetType must be a whole number of 1 or more/],
     ['abortIncompleteUploadDays', '0', /abortIncompleteUploadDays must be a whole number of days of 1 or more, got 0$/],
     ['noncurrentVersionDays', '1.5', /noncurrentVersionDays must be a whole number of days of 1 or more, got 1.5$/],
-    ['runRetentionDays', '0', /runRetentionDays must be a whole number of days of 1 or more, longer than the deadline, got 0$/],
+    [
+      'runRetentionDays',
+      '0',
+      /runRetentionDays must be a whole number of days of 1 or more, longer than the deadline, got 0$/,
+    ],
     ['logRetentionDays', '100', /^CDK context logRetentionDays must be one of 1, 3, 5, 7, .*, 9999 .*, got 100$/],
     ['logRetentionDays', 0, /logRetentionDays must be one of 1, 3, 5/],
     ['notificationEmail', 'ops@', /notificationEmail must be an email address such as ops@example.com, got ops@$/],
     ['notificationEmail', 42, /notificationEmail must be an email address such as ops@example.com, got 42$/],
-    ['secretName', 'pix4d inspect', /secretName must be a Secrets Manager secret name: 1 to 512 letters, digits and \/_\+=\.@- characters, got "pix4d inspect"$/],
-    ['secretArn', 'arn:aws:s3:::drop-bucket', /secretArn must be a Secrets Manager secret ARN \(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>\)/],
+    [
+      'secretName',
+      'pix4d inspect',
+      /secretName must be a Secrets Manager secret name: 1 to 512 letters, digits and \/_\+=\.@- characters, got "pix4d inspect"$/,
+    ],
+    [
+      'secretArn',
+      'arn:aws:s3:::drop-bucket',
+      /secretArn must be a Secrets Manager secret ARN \(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>\)/,
+    ],
     ['topicArn', 'arn:aws:sns:eu-west-1:123456789012:outcomes.fifo', /topicArn must be an SNS standard topic ARN/],
     ['topicArn', 'arn:aws:sqs:eu-west-1:123456789012:outcomes', /topicArn must be an SNS standard topic ARN/],
-    ['pix4dApiUrl', 'http://api.inspect.pix4d.com', /pix4dApiUrl must be an https:\/\/ URL such as https:\/\/api.inspect.pix4d.com, got http:\/\/api.inspect.pix4d.com$/],
+    [
+      'pix4dApiUrl',
+      'http://api.inspect.pix4d.com',
+      /pix4dApiUrl must be an https:\/\/ URL such as https:\/\/api.inspect.pix4d.com, got http:\/\/api.inspect.pix4d.com$/,
+    ],
     ['pix4dAuthUrl', 'inspect.pix4d.com', /pix4dAuthUrl must be an https:\/\/ URL/],
-    ['stackName', '1st-pipeline', /stackName must be a CloudFormation stack name: letters, digits and hyphens, starting with a letter, at most 128 characters, got 1st-pipeline$/],
+    [
+      'stackName',
+      '1st-pipeline',
+      /stackName must be a CloudFormation stack name: letters, digits and hyphens, starting with a letter, at most 128 characters, got 1st-pipeline$/,
+    ],
     ['stackName', 'inspect_pipeline', /stackName must be a CloudFormation stack name/],
     ['stackName', `P${'x'.repeat(128)}`, /stackName must be a CloudFormation stack name/],
-    ['defaultProcessingParameters', 'not json', /defaultProcessingParameters must be a JSON object with some of is_video, .*, got "not json"$/],
-    ['defaultProcessingParameters', '{"clip_radius":1}', /defaultProcessingParameters must be a JSON object .*, got \{"clip_radius":1\} \(unknown field clip_radius \(did you mean clipping_radius\?\)\)$/],
-    ['defaultProcessingParameters', { clipping_radius: -1 }, /defaultProcessingParameters must be a JSON object .* \(at clipping_radius\)$/],
-    ['minPhotos', '0', /^CDK context minPhotos must be a whole number of 1 or more \(the pre-flight refuses a flight with fewer photos\), got 0$/],
+    [
+      'defaultProcessingParameters',
+      'not json',
+      /defaultProcessingParameters must be a JSON object with some of is_video, .*, got "not json"$/,
+    ],
+    [
+      'defaultProcessingParameters',
+      '{"clip_radius":1}',
+      /defaultProcessingParameters must be a JSON object .*, got \{"clip_radius":1\} \(unknown field clip_radius \(did you mean clipping_radius\?\)\)$/,
+    ],
+    [
+      'defaultProcessingParameters',
+      { clipping_radius: -1 },
+      /defaultProcessingParameters must be a JSON object .* \(at clipping_radius\)$/,
+    ],
+    [
+      'minPhotos',
+      '0',
+      /^CDK context minPhotos must be a whole number of 1 or more \(the pre-flight refuses a flight with fewer photos\), got 0$/,
+    ],
     ['maxPhotos', '2.5', /maxPhotos must be a whole number of 1 or more, or none for no limit .*, got 2.5$/],
     ['maxPhotos', 'lots', /maxPhotos must be a whole number of 1 or more, or none for no limit/],
     ['minGeotaggedShare', '90', /minGeotaggedShare must be a number from 0 to 1 .*, got 90$/],
@@ -180,19 +237,36 @@ describe('CDK context: values', () => {
 
   it('refuses a secret given both by ARN and by name', () => {
     // Prepare
-    const context = { secretName: 'pix4d/inspect', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pix4d/inspect-AbC123' };
+    const context = {
+      secretName: 'pix4d/inspect',
+      secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pix4d/inspect-AbC123',
+    };
 
     // Act
     const problems = problemsOf(context);
 
     // Assess
-    expect(problems).toStrictEqual(['CDK context secretArn and secretName conflict: give one of them (or neither, for a new secret)']);
+    expect(problems).toStrictEqual([
+      'CDK context secretArn and secretName conflict: give one of them (or neither, for a new secret)',
+    ]);
   });
 
   it('takes numbers as text from -c and as numbers from cdk.json alike', () => {
     // Prepare
-    const fromCommandLine = { batchDepth: '3', quietPeriodMinutes: '0.5', deadlineHours: '24', logRetentionDays: '365', copyConcurrency: ' 4 ' };
-    const fromCdkJson = { batchDepth: 3, quietPeriodMinutes: 0.5, deadlineHours: 24, logRetentionDays: 365, copyConcurrency: 4 };
+    const fromCommandLine = {
+      batchDepth: '3',
+      quietPeriodMinutes: '0.5',
+      deadlineHours: '24',
+      logRetentionDays: '365',
+      copyConcurrency: ' 4 ',
+    };
+    const fromCdkJson = {
+      batchDepth: 3,
+      quietPeriodMinutes: 0.5,
+      deadlineHours: 24,
+      logRetentionDays: 365,
+      copyConcurrency: 4,
+    };
 
     // Act
     const [typed, json] = [parsePipelineContext(fromCommandLine), parsePipelineContext(fromCdkJson)];
@@ -221,7 +295,13 @@ describe('CDK context: values', () => {
 
   it('treats a blank value (-c key=) as not set, so the default applies', () => {
     // Prepare
-    const context = { batchDepth: '', notificationEmail: '  ', defaultProcessingParameters: '', stackName: '', topicArn: null };
+    const context = {
+      batchDepth: '',
+      notificationEmail: '  ',
+      defaultProcessingParameters: '',
+      stackName: '',
+      topicArn: null,
+    };
 
     // Act
     const parsed = parsePipelineContext(context);
@@ -301,7 +381,9 @@ describe('CDK context: what `cdk synth` shows', () => {
     for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
   });
 
-  it('prints one line for an out-of-range setting, without TypeScript source or a stack trace', { timeout: 180_000 }, async () => {
+  it('prints one line for an out-of-range setting, without TypeScript source or a stack trace', {
+    timeout: 180_000,
+  }, async () => {
     // Prepare: an assembly folder of its own, so that the CLI's lock on cdk.out meets no other synth
     const outdir = mkdtempSync(join(tmpdir(), 'inspect-pipeline-context-'));
     outdirs.push(outdir);

@@ -1,14 +1,19 @@
-import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext } from '../../lib/app';
 import { InspectPipeline } from '../../lib/inspect-pipeline';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
-import { parsePipelineContext, PipelineContextError } from '../../lib/pipeline-context';
+import { PipelineContextError, parsePipelineContext } from '../../lib/pipeline-context';
 import { PipelineDashboard, pipelineMetric } from '../../lib/pipeline-dashboard';
 import { PIPELINE_STEPS } from '../../lib/pipeline-functions';
-import { FAILURE_STAGES, type MetricName, PIPELINE_METRICS, STATUS_CLASSES } from '../../src/observability/pipeline-metrics';
+import {
+  FAILURE_STAGES,
+  type MetricName,
+  PIPELINE_METRICS,
+  STATUS_CLASSES,
+} from '../../src/observability/pipeline-metrics';
 import { alarmDefinitions } from '../helpers/alarm-definitions';
 import { type DashboardMetric, dashboardMetrics, dashboardWidgets } from '../helpers/dashboard-metrics';
 
@@ -29,7 +34,8 @@ const VALUES: Record<string, readonly string[]> = {
 /** The data points a metric can have: `service` and one value of each of its own dimensions. */
 function expectedDimensions(name: MetricName): Record<string, string>[] {
   return (PIPELINE_METRICS[name].dimensions as readonly string[]).reduce<Record<string, string>[]>(
-    (sets, dimension) => sets.flatMap((set) => (VALUES[dimension] ?? []).map((value) => ({ ...set, [dimension]: value }))),
+    (sets, dimension) =>
+      sets.flatMap((set) => (VALUES[dimension] ?? []).map((value) => ({ ...set, [dimension]: value }))),
     [{ service: 'inspect-pipeline' }],
   );
 }
@@ -85,7 +91,9 @@ describe('PipelineDashboard: whether there is one', () => {
     const contexts = [{ dashboard: 'false' }, { dashboard: 'true' }];
 
     // Act
-    const counts = contexts.map((context) => Object.keys(synthesize(context).template.findResources('AWS::CloudWatch::Dashboard')).length);
+    const counts = contexts.map(
+      (context) => Object.keys(synthesize(context).template.findResources('AWS::CloudWatch::Dashboard')).length,
+    );
 
     // Assess
     expect(counts).toStrictEqual([0, 1]);
@@ -131,22 +139,29 @@ describe('PipelineDashboard: whether there is one', () => {
     });
 
     // Assess
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'inspect-pipeline-ops' });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: 'inspect-pipeline-ops',
+    });
   });
 });
 
 describe('PipelineDashboard: the pipeline metrics', () => {
-  it.each(Object.keys(PIPELINE_METRICS) as MetricName[])('plots %s with service and its own dimensions, a line per value', (name) => {
-    // Prepare
-    const expected = expectedDimensions(name).map(sorted);
+  it.each(Object.keys(PIPELINE_METRICS) as MetricName[])(
+    'plots %s with service and its own dimensions, a line per value',
+    (name) => {
+      // Prepare
+      const expected = expectedDimensions(name).map(sorted);
 
-    // Act
-    const plotted = metrics.filter((metric) => metric.namespace === 'InspectPipeline' && metric.name === name).map((metric) => metric.dimensions);
+      // Act
+      const plotted = metrics
+        .filter((metric) => metric.namespace === 'InspectPipeline' && metric.name === name)
+        .map((metric) => metric.dimensions);
 
-    // Assess
-    expect(plotted).toHaveLength(expected.length);
-    expect(plotted).toEqual(expect.arrayContaining(expected));
-  });
+      // Assess
+      expect(plotted).toHaveLength(expected.length);
+      expect(plotted).toEqual(expect.arrayContaining(expected));
+    },
+  );
 
   it('plots no metric of the InspectPipeline namespace that the functions do not emit', () => {
     // Prepare
@@ -170,14 +185,23 @@ describe('PipelineDashboard: the pipeline metrics', () => {
       .filter((line) => line.namespace === 'InspectPipeline');
 
     // Act
-    const byUnit = lines.map((line) => ({ name: line.name, unit: PIPELINE_METRICS[line.name as MetricName].unit, statistic: line.statistic }));
+    const byUnit = lines.map((line) => ({
+      name: line.name,
+      unit: PIPELINE_METRICS[line.name as MetricName].unit,
+      statistic: line.statistic,
+    }));
 
     // Assess
     for (const { name, unit, statistic } of byUnit) {
       if (unit === 'Count' || unit === 'Bytes') expect(statistic, name).toBe('Sum');
       else expect(['Average', 'Maximum', 'Minimum', 'p95'], name).toContain(statistic);
     }
-    expect(byUnit.filter(({ name }) => name === 'ProcessingDuration').map(({ statistic }) => statistic).sort()).toStrictEqual(['Average', 'Maximum']);
+    expect(
+      byUnit
+        .filter(({ name }) => name === 'ProcessingDuration')
+        .map(({ statistic }) => statistic)
+        .sort(),
+    ).toStrictEqual(['Average', 'Maximum']);
   });
 
   it('labels every line and titles every graph in plain words', () => {
@@ -186,13 +210,21 @@ describe('PipelineDashboard: the pipeline metrics', () => {
 
     // Act
     const untitled = graphs.filter((widget) => !widget.title);
-    const unlabelled = graphs.flatMap((widget) => widget.lines.filter((line) => line.visible && !line.label).map((line) => `${widget.title}: ${line.name}`));
+    const unlabelled = graphs.flatMap((widget) =>
+      widget.lines.filter((line) => line.visible && !line.label).map((line) => `${widget.title}: ${line.name}`),
+    );
 
     // Assess
     expect(untitled).toStrictEqual([]);
     expect(unlabelled).toStrictEqual([]);
     expect(graphs.map((widget) => widget.title)).toEqual(
-      expect.arrayContaining(['Flights closed', 'How runs ended', 'Why runs failed', 'Where runs failed', 'Pix4Dinspect calls by answer']),
+      expect.arrayContaining([
+        'Flights closed',
+        'How runs ended',
+        'Why runs failed',
+        'Where runs failed',
+        'Pix4Dinspect calls by answer',
+      ]),
     );
   });
 });
@@ -206,7 +238,10 @@ describe('PipelineDashboard: AWS metrics', () => {
     const byFunction = PIPELINE_STEPS.map((step) => ({
       step,
       names: metrics
-        .filter((metric) => metric.namespace === 'AWS/Lambda' && metric.dimensions.FunctionName === `<${logicalIdOf(functions[step])}>`)
+        .filter(
+          (metric) =>
+            metric.namespace === 'AWS/Lambda' && metric.dimensions.FunctionName === `<${logicalIdOf(functions[step])}>`,
+        )
         .map((metric) => metric.name)
         .sort(),
     }));
@@ -229,7 +264,8 @@ describe('PipelineDashboard: AWS metrics', () => {
     );
 
     // Assess
-    for (const names of byMachine) expect(names).toStrictEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsStarted', 'ExecutionsTimedOut']);
+    for (const names of byMachine)
+      expect(names).toStrictEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsStarted', 'ExecutionsTimedOut']);
   });
 
   it('plots the depth of the ingest queue and of its dead-letter queue', () => {
@@ -242,7 +278,9 @@ describe('PipelineDashboard: AWS metrics', () => {
       .map((metric) => metric.dimensions.QueueName);
 
     // Assess
-    expect(depths.sort()).toStrictEqual([`<${logicalIdOf(queue.queue)}.QueueName>`, `<${logicalIdOf(queue.deadLetterQueue)}.QueueName>`].sort());
+    expect(depths.sort()).toStrictEqual(
+      [`<${logicalIdOf(queue.queue)}.QueueName>`, `<${logicalIdOf(queue.deadLetterQueue)}.QueueName>`].sort(),
+    );
   });
 
   it('shows the state of every alarm of the stack', () => {

@@ -1,13 +1,13 @@
-import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, cdkJsonContext, STACK_ID, type InspectPipelineApp } from '../../lib/app';
+import { buildApp, cdkJsonContext, type InspectPipelineApp, STACK_ID } from '../../lib/app';
 import { InspectPipeline } from '../../lib/inspect-pipeline';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
+import { PIPELINE_STEPS, type PipelineStep, STEP_METADATA_KEY } from '../../lib/pipeline-functions';
 import { matchesOutputKey, PIPELINE_OUTPUT_NAMES } from '../../lib/pipeline-outputs';
 import { placeholderOf } from '../helpers/template-values';
-import { PIPELINE_STEPS, STEP_METADATA_KEY, type PipelineStep } from '../../lib/pipeline-functions';
 
 /**
  * Assertions on the synthesized InspectPipeline stack as `cdk synth` builds it (cdk.json's context), with bundling
@@ -19,7 +19,14 @@ import { PIPELINE_STEPS, STEP_METADATA_KEY, type PipelineStep } from '../../lib/
 const PIX4D_CALLERS: readonly PipelineStep[] = ['prepare', 'copy', 'register', 'start-processing', 'check-status'];
 
 /** The Lambdas behind the Task states of the inspection workflow; they read DEADLINE_HOURS (pipelineConfigFromEnv). */
-const WORKFLOW_STEPS: readonly PipelineStep[] = ['prepare', 'copy', 'register', 'start-processing', 'check-status', 'notify'];
+const WORKFLOW_STEPS: readonly PipelineStep[] = [
+  'prepare',
+  'copy',
+  'register',
+  'start-processing',
+  'check-status',
+  'notify',
+];
 
 const INSPECTION_STATE_NAMES = [
   'Prepare inspection',
@@ -151,7 +158,13 @@ function grantsIn(resources: Record<string, CfnResourceJson>): Grant[] {
 
 /** Whether an IAM action pattern (with * and ?) allows `action`. */
 function allowsAction(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return regex.test(action);
 }
 
@@ -176,7 +189,9 @@ function coversBucket(resource: string, bucketId: string): boolean {
 }
 
 function coversBucketObjects(resource: string, bucketId: string): boolean {
-  return coversBucket(resource, bucketId) && resource !== `<${bucketId}.Arn>` && !resource.endsWith(`:s3:::<${bucketId}>`);
+  return (
+    coversBucket(resource, bucketId) && resource !== `<${bucketId}.Arn>` && !resource.endsWith(`:s3:::<${bucketId}>`)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -302,7 +317,9 @@ describe('InspectPipeline stack: S3 buckets', () => {
   it('denies requests without TLS to every bucket and its objects', () => {
     // Prepare
     const bucketIds = resourcesOfType(pipeline.resources, 'AWS::S3::Bucket').map(([logicalId]) => logicalId);
-    const policies = resourcesOfType(pipeline.resources, 'AWS::S3::BucketPolicy').map(([, policy]) => policy.Properties);
+    const policies = resourcesOfType(pipeline.resources, 'AWS::S3::BucketPolicy').map(
+      ([, policy]) => policy.Properties,
+    );
 
     // Act
     const sslDenials = bucketIds.map((bucketId) => {
@@ -332,7 +349,9 @@ describe('InspectPipeline stack: S3 buckets', () => {
     const loggedBuckets = [dropId, workId];
 
     // Act
-    const logging = loggedBuckets.map((bucketId) => pipeline.resources[bucketId]?.Properties?.LoggingConfiguration as Json);
+    const logging = loggedBuckets.map(
+      (bucketId) => pipeline.resources[bucketId]?.Properties?.LoggingConfiguration as Json,
+    );
 
     // Assess
     for (const [index, configuration] of logging.entries()) {
@@ -444,7 +463,9 @@ describe('InspectPipeline stack: ingest queue', () => {
     );
 
     // Act
-    const dropNotifications = notifications.filter((properties) => placeholderOf(properties.BucketName) === `<${dropId}>`);
+    const dropNotifications = notifications.filter(
+      (properties) => placeholderOf(properties.BucketName) === `<${dropId}>`,
+    );
 
     // Assess
     expect(dropNotifications).toHaveLength(1);
@@ -486,8 +507,10 @@ describe('InspectPipeline stack: state machines', () => {
       Level: 'ALL',
       Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: expect.anything() } }],
     });
-    const logGroup = placeholderOf((properties.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[] })
-      .Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn);
+    const logGroup = placeholderOf(
+      (properties.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: unknown } }[] })
+        .Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn,
+    );
     expect(pipeline.resources[logGroup.replace(/^<(.*)\.Arn>$/, '$1')]?.Type).toBe('AWS::Logs::LogGroup');
     expect(properties.TracingConfiguration).toStrictEqual({ Enabled: true });
   });
@@ -506,7 +529,8 @@ describe('InspectPipeline stack: state machines', () => {
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
     expect([undefined, 'JSONPath']).toContain(resource.Properties?.QueryLanguage);
     expect([undefined, 'JSONPath']).toContain(definition.QueryLanguage);
-    for (const { name, state } of statesOf(definition)) expect([undefined, 'JSONPath'], name).toContain(state.QueryLanguage);
+    for (const { name, state } of statesOf(definition))
+      expect([undefined, 'JSONPath'], name).toContain(state.QueryLanguage);
   });
 
   it('gives the inspection workflow at least the 48 h default processing deadline', () => {
@@ -550,7 +574,10 @@ describe('InspectPipeline stack: state machines', () => {
     for (const { name, state } of tasks) {
       expect(state.Retry?.length ?? 0, `${name} Retry`).toBeGreaterThan(0);
       expect(state.Catch?.length ?? 0, `${name} Catch`).toBeGreaterThan(0);
-      expect(state.Catch?.some((handler) => handler.ErrorEquals.includes('States.ALL')), `${name} catches States.ALL`).toBe(true);
+      expect(
+        state.Catch?.some((handler) => handler.ErrorEquals.includes('States.ALL')),
+        `${name} catches States.ALL`,
+      ).toBe(true);
     }
   });
 
@@ -573,7 +600,8 @@ describe('InspectPipeline stack: state machines', () => {
     // Prepare
     const definition = definitionOf(stateMachine(inspectionId));
     const catchers = statesOf(definition).filter(
-      ({ state, inside }) => inside === undefined && state.Catch !== undefined && (state.Type === 'Task' || state.Type === 'Map'),
+      ({ state, inside }) =>
+        inside === undefined && state.Catch !== undefined && (state.Type === 'Task' || state.Type === 'Map'),
     );
 
     // Act
@@ -597,7 +625,9 @@ describe('InspectPipeline stack: state machines', () => {
       }
     }
     // A published failure ends by its cause: the Choice's default, a system failure, is the Fail state.
-    const afterNotify = definition.States[definition.States['Notify failed']?.Next ?? ''] as AslState & { Default?: string };
+    const afterNotify = definition.States[definition.States['Notify failed']?.Next ?? ''] as AslState & {
+      Default?: string;
+    };
     expect(afterNotify?.Type).toBe('Choice');
     expect(definition.States[afterNotify?.Default ?? '']?.Type).toBe('Fail');
   });
@@ -622,7 +652,9 @@ describe('InspectPipeline stack: Lambda functions', () => {
 
     // Act
     const steps = functions.map(([, fn]) => fn.Metadata?.[STEP_METADATA_KEY]).filter((step) => step !== undefined);
-    const others = functions.filter(([, fn]) => fn.Metadata?.[STEP_METADATA_KEY] === undefined).map(([logicalId]) => logicalId);
+    const others = functions
+      .filter(([, fn]) => fn.Metadata?.[STEP_METADATA_KEY] === undefined)
+      .map(([logicalId]) => logicalId);
 
     // Assess
     expect([...steps].sort()).toStrictEqual([...PIPELINE_STEPS].sort());
@@ -672,7 +704,9 @@ describe('InspectPipeline stack: least privilege', () => {
     expect(objectReads.filter(({ owner }) => owner !== 'copy' && owner !== 'prepare')).toStrictEqual([]);
     expect(byOwner('copy').map(({ resource }) => resource)).toContain(`<${dropId}.Arn>/*`);
     expect(byOwner('copy').every(({ action }) => ['s3:GetObject', 's3:GetObject*'].includes(action))).toBe(true);
-    expect(byOwner('prepare')).toStrictEqual([{ owner: 'prepare', action: 's3:GetObject', resource: `<${dropId}.Arn>/*` }]);
+    expect(byOwner('prepare')).toStrictEqual([
+      { owner: 'prepare', action: 's3:GetObject', resource: `<${dropId}.Arn>/*` },
+    ]);
   });
 
   it('lets no role put, delete or abort anything in the drop bucket; only the CDK handler configures its notifications', () => {
@@ -701,7 +735,9 @@ describe('InspectPipeline stack: least privilege', () => {
     const grants = grantsIn(pipeline.resources).filter(({ owner }) => owner === 'ingest');
 
     // Act
-    const starts = grants.filter(({ action }) => allowsAction(action, 'states:StartExecution')).map(({ resource }) => resource);
+    const starts = grants
+      .filter(({ action }) => allowsAction(action, 'states:StartExecution'))
+      .map(({ resource }) => resource);
     const s3 = grants.filter(({ action }) => allowsSomeActionStartingWith(action, 's3:'));
 
     // Assess
@@ -715,7 +751,10 @@ describe('InspectPipeline stack: least privilege', () => {
 
     // Act
     const publishers = grants
-      .filter(({ action, resource }) => allowsAction(action, 'sns:Publish') && (resource === `<${topicId}>` || resource === '*'))
+      .filter(
+        ({ action, resource }) =>
+          allowsAction(action, 'sns:Publish') && (resource === `<${topicId}>` || resource === '*'),
+      )
       .map(({ owner }) => owner);
 
     // Assess
@@ -729,7 +768,11 @@ describe('InspectPipeline stack: least privilege', () => {
     // Act
     const readers = new Set(
       grants
-        .filter(({ action, resource }) => allowsAction(action, 'secretsmanager:GetSecretValue') && (resource.includes(`<${secretId}>`) || resource === '*'))
+        .filter(
+          ({ action, resource }) =>
+            allowsAction(action, 'secretsmanager:GetSecretValue') &&
+            (resource.includes(`<${secretId}>`) || resource === '*'),
+        )
         .map(({ owner }) => owner),
     );
 
@@ -836,16 +879,30 @@ describe('InspectPipeline stack: pre-flight thresholds', () => {
     const thresholds = JSON.parse(placeholderOf(outputs.PreflightThresholds?.Value)) as unknown;
 
     // Assess
-    expect(thresholds).toStrictEqual({ minPhotos: 6, maxPhotos: null, minGeotaggedShare: 0, maxFlightHours: 6, maxSpreadMeters: 2000 });
+    expect(thresholds).toStrictEqual({
+      minPhotos: 6,
+      maxPhotos: null,
+      minGeotaggedShare: 0,
+      maxFlightHours: 6,
+      maxSpreadMeters: 2000,
+    });
     for (const [step, [, fn]] of stepFunctions(pipeline.resources)) {
-      expect((fn.Properties?.Environment as { Variables: Json }).Variables, step).not.toHaveProperty('PREFLIGHT_THRESHOLDS');
+      expect((fn.Properties?.Environment as { Variables: Json }).Variables, step).not.toHaveProperty(
+        'PREFLIGHT_THRESHOLDS',
+      );
     }
   });
 
   it('puts context thresholds over the defaults, in the output and in the prepare function alone', () => {
     // Prepare
     const context = { minPhotos: '3', maxPhotos: '4000', minGeotaggedShare: '0.9' };
-    const expected = { minPhotos: 3, maxPhotos: 4000, minGeotaggedShare: 0.9, maxFlightHours: 6, maxSpreadMeters: 2000 };
+    const expected = {
+      minPhotos: 3,
+      maxPhotos: 4000,
+      minGeotaggedShare: 0.9,
+      maxFlightHours: 6,
+      maxSpreadMeters: 2000,
+    };
 
     // Act
     const configured = synthesize(context);
@@ -858,23 +915,39 @@ describe('InspectPipeline stack: pre-flight thresholds', () => {
       .map(([step]) => step);
     expect(withVariable).toStrictEqual(['prepare']);
     const [, prepare] = stepFunction(configured.resources, 'prepare');
-    expect(JSON.parse((prepare.Properties?.Environment as { Variables: Json }).Variables.PREFLIGHT_THRESHOLDS as string)).toStrictEqual(expected);
+    expect(
+      JSON.parse((prepare.Properties?.Environment as { Variables: Json }).Variables.PREFLIGHT_THRESHOLDS as string),
+    ).toStrictEqual(expected);
   });
 
   it('refuses construct thresholds no flight could pass, or out of range, naming the prop', () => {
     // Prepare
-    const build = (preflight: Record<string, unknown>) => () => new InspectPipeline(new Stack(new App(), 'Preflight'), 'Pipeline', { preflight });
+    const build = (preflight: Record<string, unknown>) => () =>
+      new InspectPipeline(new Stack(new App(), 'Preflight'), 'Pipeline', { preflight });
 
     // Act, Assess
-    expect(build({ maxPhotos: 5 })).toThrow('InspectPipeline: preflight.maxPhotos 5 is below minPhotos 6: no flight could pass');
-    expect(build({ minPhotos: 10, maxPhotos: 5 })).toThrow('InspectPipeline: preflight.maxPhotos must be at least minPhotos (10)');
-    expect(build({ minGeotaggedShare: 1.5 })).toThrow('InspectPipeline: preflight.minGeotaggedShare must be between 0 and 1');
-    expect(build({ maxPhoto: 9 })).toThrow('InspectPipeline: preflight.maxPhoto is not a threshold (did you mean maxPhotos?)');
+    expect(build({ maxPhotos: 5 })).toThrow(
+      'InspectPipeline: preflight.maxPhotos 5 is below minPhotos 6: no flight could pass',
+    );
+    expect(build({ minPhotos: 10, maxPhotos: 5 })).toThrow(
+      'InspectPipeline: preflight.maxPhotos must be at least minPhotos (10)',
+    );
+    expect(build({ minGeotaggedShare: 1.5 })).toThrow(
+      'InspectPipeline: preflight.minGeotaggedShare must be between 0 and 1',
+    );
+    expect(build({ maxPhoto: 9 })).toThrow(
+      'InspectPipeline: preflight.maxPhoto is not a threshold (did you mean maxPhotos?)',
+    );
   });
 });
 
 describe('InspectPipeline construct embedded in another stack', () => {
-  let embedded: { stack: Stack; photos: InspectPipeline; quiet: InspectPipeline; outputs: Record<string, { Value: unknown }> };
+  let embedded: {
+    stack: Stack;
+    photos: InspectPipeline;
+    quiet: InspectPipeline;
+    outputs: Record<string, { Value: unknown }>;
+  };
 
   beforeAll(() => {
     // One stack, two pipelines: one with its outputs (the default), one without.
@@ -886,19 +959,23 @@ describe('InspectPipeline construct embedded in another stack', () => {
     embedded = { stack, photos, quiet, outputs };
   });
 
-  it('adds its outputs under CDK\'s logical ids, prefixed with the construct\'s id', () => {
+  it("adds its outputs under CDK's logical ids, prefixed with the construct's id", () => {
     // Prepare
     const { stack, photos, outputs } = embedded;
 
     // Act
-    const keys = PIPELINE_OUTPUT_NAMES.map((name) => Object.keys(outputs).find((key) => matchesOutputKey(key, name) && key.startsWith('Photos')));
+    const keys = PIPELINE_OUTPUT_NAMES.map((name) =>
+      Object.keys(outputs).find((key) => matchesOutputKey(key, name) && key.startsWith('Photos')),
+    );
 
     // Assess
     for (const [index, name] of PIPELINE_OUTPUT_NAMES.entries()) {
       expect(keys[index], name).toMatch(new RegExp(`^Photos${name}[0-9A-F]{8}$`));
     }
     expect(placeholderOf(outputs[keys[0] ?? '']?.Value)).toBe(`<${logicalIdOf(photos.dropBucket)}>`);
-    expect(keys).toStrictEqual(PIPELINE_OUTPUT_NAMES.map((name) => stack.getLogicalId(photos.outputs?.[name] as CfnElement)));
+    expect(keys).toStrictEqual(
+      PIPELINE_OUTPUT_NAMES.map((name) => stack.getLogicalId(photos.outputs?.[name] as CfnElement)),
+    );
   });
 
   it('adds none with outputs: false, and still exposes their values', () => {
@@ -940,7 +1017,10 @@ describe('InspectPipeline stack: CDK context', () => {
     const inspection = configured.resources[logicalIdOf(configured.stack.pipeline.workflow.stateMachine)];
 
     // Act
-    const deadlines = functions.map(([step, fn]) => [step, (fn.Properties?.Environment as { Variables: Json }).Variables.DEADLINE_HOURS]);
+    const deadlines = functions.map(([step, fn]) => [
+      step,
+      (fn.Properties?.Environment as { Variables: Json }).Variables.DEADLINE_HOURS,
+    ]);
 
     // Assess
     expect(deadlines).toStrictEqual(WORKFLOW_STEPS.map((step) => [step, '24']));

@@ -105,7 +105,11 @@ describe('Pix4dCredentials', () => {
     const stack = new Stack(newApp(), 'Imported');
 
     // Act
-    const build = () => new Pix4dCredentials(stack, 'Pix4dCredentials', { secretName: SECRET_NAME, removalPolicy: RemovalPolicy.DESTROY });
+    const build = () =>
+      new Pix4dCredentials(stack, 'Pix4dCredentials', {
+        secretName: SECRET_NAME,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
 
     // Assess
     expect(build).toThrow('Pix4dCredentials: removalPolicy applies to a created secret only, not to secretName');
@@ -121,7 +125,9 @@ describe('Pix4dCredentials', () => {
     // Assess
     template.hasOutput('Pix4dSecretArn', {
       Value: { Ref: logicalId },
-      Description: Match.stringLikeRegexp('Pix4Dinspect account .*JSON.*"username".*"password".*"apiKey".*"organizationUuid"'),
+      Description: Match.stringLikeRegexp(
+        'Pix4Dinspect account .*JSON.*"username".*"password".*"apiKey".*"organizationUuid"',
+      ),
     });
     expect(secretArnOfPrepare(template)).toStrictEqual({ Ref: logicalId });
     template.hasResourceProperties('AWS::IAM::Policy', readStatement({ Ref: logicalId }));

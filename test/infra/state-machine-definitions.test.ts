@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { Stack, type CfnElement } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext } from '../../lib/app';
@@ -40,8 +40,14 @@ const PLACEHOLDERS: Record<string, { arn: (logicalId: string) => string; ref: (l
     arn: (id) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`,
     ref: (id) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`,
   },
-  'AWS::SNS::Topic': { arn: (id) => `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`, ref: (id) => `arn:aws:sns:${REGION}:${ACCOUNT}:${id}` },
-  'AWS::SQS::Queue': { arn: (id) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`, ref: (id) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}` },
+  'AWS::SNS::Topic': {
+    arn: (id) => `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`,
+    ref: (id) => `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`,
+  },
+  'AWS::SQS::Queue': {
+    arn: (id) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`,
+    ref: (id) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${id}`,
+  },
   'AWS::S3::Bucket': { arn: (id) => `arn:aws:s3:::${id.toLowerCase()}`, ref: (id) => id.toLowerCase() },
 };
 
@@ -115,7 +121,9 @@ describe('state machine definitions', () => {
     const { resources, stateMachines } = synthesized;
 
     // Act
-    const inTemplate = Object.keys(resources).filter((id) => resources[id]?.Type === 'AWS::StepFunctions::StateMachine');
+    const inTemplate = Object.keys(resources).filter(
+      (id) => resources[id]?.Type === 'AWS::StepFunctions::StateMachine',
+    );
 
     // Assess: a new state machine must be added to the list above
     expect(inTemplate.sort()).toStrictEqual(stateMachines.map(({ logicalId }) => logicalId).sort());

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Duration, RemovalPolicy, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
+import { App, type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -123,7 +123,6 @@ const SSL_ONLY_TOPIC_STATEMENT = Match.objectLike({
   Principal: '*',
   Condition: { Bool: { 'aws:SecureTransport': 'false' } },
 });
-
 
 describe('buckets', () => {
   it('block all public access, encrypt with SSE-S3 and are retained, every one of them', () => {
@@ -323,7 +322,10 @@ describe('buckets', () => {
     // Assess
     const withoutAbort = buckets
       .filter(([, bucket]) => {
-        const rules = (bucket.Properties.LifecycleConfiguration?.Rules ?? []) as { AbortIncompleteMultipartUpload?: unknown; Prefix?: string }[];
+        const rules = (bucket.Properties.LifecycleConfiguration?.Rules ?? []) as {
+          AbortIncompleteMultipartUpload?: unknown;
+          Prefix?: string;
+        }[];
         return !rules.some((rule) => rule.AbortIncompleteMultipartUpload && rule.Prefix === undefined);
       })
       .map(([id]) => id);
@@ -344,7 +346,10 @@ describe('buckets', () => {
       DeletionPolicy: 'Delete',
       Properties: {
         LifecycleConfiguration: {
-          Rules: Match.arrayWith([Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 7 }), Match.objectLike({ Prefix: 'batches/', ExpirationInDays: 7 })]),
+          Rules: Match.arrayWith([
+            Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 7 }),
+            Match.objectLike({ Prefix: 'batches/', ExpirationInDays: 7 }),
+          ]),
         },
         LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'work-bucket/' }),
       },

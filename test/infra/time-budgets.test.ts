@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { INVOCATION_RESERVE_MS } from '../../functions/shared/step-runtime';
 import { TASK_TIMEOUT_MARGIN } from '../../lib/inspection-workflow';
 import type { PipelineStep } from '../../lib/pipeline-functions';
-import { LocalMachine, SynthesizedStack, synthesizeStack } from '../../local/pipeline/synthesized-stack';
-import { TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
+import { type LocalMachine, type SynthesizedStack, synthesizeStack } from '../../local/pipeline/synthesized-stack';
 import { AWS_THROTTLING_ERRORS, AWS_TRANSIENT_ERRORS } from '../../src/aws-errors';
+import { TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
 
 /**
  * The time limits of the synthesized template fit each other and the code: each task's timeout to its function's,
@@ -30,7 +30,10 @@ interface TaskState {
 function longestWait(retrier: Retrier): number {
   let total = 0;
   for (let attempt = 0; attempt < (retrier.MaxAttempts ?? 3); attempt++) {
-    total += Math.min((retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** attempt, retrier.MaxDelaySeconds ?? Infinity);
+    total += Math.min(
+      (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** attempt,
+      retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY,
+    );
   }
   return total;
 }
@@ -63,7 +66,9 @@ function lambdaTasks(machine: LocalMachine): { name: string; step: PipelineStep;
   const collect = (definition: { States: Record<string, TaskState & { ItemProcessor?: never; Iterator?: never }> }) => {
     for (const [name, state] of Object.entries(definition.States)) {
       states[name] = state;
-      const nested = (state as { ItemProcessor?: typeof definition; Iterator?: typeof definition }).ItemProcessor ?? (state as { Iterator?: typeof definition }).Iterator;
+      const nested =
+        (state as { ItemProcessor?: typeof definition; Iterator?: typeof definition }).ItemProcessor ??
+        (state as { Iterator?: typeof definition }).Iterator;
       if (nested) collect(nested);
     }
   };
@@ -83,7 +88,10 @@ describe('time budgets of the template', () => {
     const tasks = [...lambdaTasks(stack.inspection), ...lambdaTasks(stack.waiter)];
 
     // Act
-    const timeouts = tasks.map(({ name, step, state }) => [name, state.TimeoutSeconds! - stack.functions[step].timeoutSeconds]);
+    const timeouts = tasks.map(({ name, step, state }) => [
+      name,
+      state.TimeoutSeconds! - stack.functions[step].timeoutSeconds,
+    ]);
 
     // Assess
     expect(tasks.length).toBeGreaterThanOrEqual(9);
@@ -95,7 +103,9 @@ describe('time budgets of the template', () => {
     const tasks = [...lambdaTasks(stack.inspection), ...lambdaTasks(stack.waiter)];
 
     // Act
-    const retrying = tasks.filter(({ state }) => retried(state, 'Sandbox.Timedout') && retried(state, 'States.Timeout')).map(({ name }) => name);
+    const retrying = tasks
+      .filter(({ state }) => retried(state, 'Sandbox.Timedout') && retried(state, 'States.Timeout'))
+      .map(({ name }) => name);
 
     // Assess
     expect(retrying.sort()).toEqual(
@@ -117,10 +127,14 @@ describe('time budgets of the template', () => {
 
   it('retries every transient Pix4D error in every step that calls Pix4Dinspect', () => {
     // Prepare
-    const callers = lambdaTasks(stack.inspection).filter(({ step }) => ['prepare', 'copy', 'register', 'start-processing', 'check-status'].includes(step));
+    const callers = lambdaTasks(stack.inspection).filter(({ step }) =>
+      ['prepare', 'copy', 'register', 'start-processing', 'check-status'].includes(step),
+    );
 
     // Act
-    const missing = callers.flatMap(({ name, state }) => TRANSIENT_PIX4D_ERRORS.filter((error) => !retried(state, error)).map((error) => `${name}: ${error}`));
+    const missing = callers.flatMap(({ name, state }) =>
+      TRANSIENT_PIX4D_ERRORS.filter((error) => !retried(state, error)).map((error) => `${name}: ${error}`),
+    );
 
     // Assess
     expect(callers).toHaveLength(5);
@@ -143,11 +157,17 @@ describe('time budgets of the template', () => {
 
   it('waits out throttling in every task of both machines for up to 30 minutes, with backoff and full jitter', () => {
     // Prepare
-    const tasks = [...allTasks(stack.inspection), ...allTasks(stack.waiter)].filter(({ name }) => !name.startsWith('Notify '));
+    const tasks = [...allTasks(stack.inspection), ...allTasks(stack.waiter)].filter(
+      ({ name }) => !name.startsWith('Notify '),
+    );
 
     // Act
     const throttling = tasks.map(({ name, state }) => {
-      const retrier = state.Retry?.find((candidate) => candidate.ErrorEquals.includes(name === 'Start inspection' ? 'StepFunctions.ThrottlingException' : 'Lambda.TooManyRequestsException'));
+      const retrier = state.Retry?.find((candidate) =>
+        candidate.ErrorEquals.includes(
+          name === 'Start inspection' ? 'StepFunctions.ThrottlingException' : 'Lambda.TooManyRequestsException',
+        ),
+      );
       return { name, retrier, first: state.Retry?.[0] === retrier };
     });
 
@@ -156,7 +176,8 @@ describe('time budgets of the template', () => {
     for (const { name, retrier, first } of throttling) {
       expect(retrier, name).toBeDefined();
       expect(first, `${name}: throttling retried first`).toBe(true);
-      if (name !== 'Start inspection') expect(retrier!.ErrorEquals, name).toEqual(expect.arrayContaining(AWS_THROTTLING_ERRORS));
+      if (name !== 'Start inspection')
+        expect(retrier!.ErrorEquals, name).toEqual(expect.arrayContaining(AWS_THROTTLING_ERRORS));
       expect(retrier!.JitterStrategy, name).toBe('FULL');
       expect(longestWait(retrier!), name).toBeGreaterThanOrEqual(30 * MINUTE);
       expect(longestWait(retrier!), name).toBeLessThanOrEqual(35 * MINUTE);
@@ -168,7 +189,9 @@ describe('time budgets of the template', () => {
     const tasks = [...lambdaTasks(stack.inspection), ...lambdaTasks(stack.waiter)];
 
     // Act
-    const missing = tasks.flatMap(({ name, state }) => AWS_TRANSIENT_ERRORS.filter((error) => !retried(state, error)).map((error) => `${name}: ${error}`));
+    const missing = tasks.flatMap(({ name, state }) =>
+      AWS_TRANSIENT_ERRORS.filter((error) => !retried(state, error)).map((error) => `${name}: ${error}`),
+    );
 
     // Assess
     expect(missing).toEqual([]);
@@ -176,12 +199,26 @@ describe('time budgets of the template', () => {
 
   it('names no AWS SDK error code in a Retry or Catch: transient AWS errors are classified in the functions, by the SDK', () => {
     // Prepare: codes the SDK classifies as throttling or transient, which a template could be tempted to list.
-    const sdkCodes = ['SlowDown', 'InternalError', 'S3ServiceException', 'Throttling', 'ThrottlingException', 'ThrottledException', 'Throttled', 'TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'InternalServiceError'];
+    const sdkCodes = [
+      'SlowDown',
+      'InternalError',
+      'S3ServiceException',
+      'Throttling',
+      'ThrottlingException',
+      'ThrottledException',
+      'Throttled',
+      'TimeoutError',
+      'RequestTimeout',
+      'ServiceUnavailable',
+      'InternalServiceError',
+    ];
     const tasks = [...allTasks(stack.inspection), ...allTasks(stack.waiter)];
 
     // Act
     const named = tasks.flatMap(({ name, state }) =>
-      [...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap((handler) => handler.ErrorEquals.filter((error) => sdkCodes.includes(error)).map((error) => `${name}: ${error}`)),
+      [...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap((handler) =>
+        handler.ErrorEquals.filter((error) => sdkCodes.includes(error)).map((error) => `${name}: ${error}`),
+      ),
     );
 
     // Assess
@@ -193,14 +230,25 @@ describe('time budgets of the template', () => {
     const notifies = lambdaTasks(stack.inspection).filter(({ name }) => name.startsWith('Notify '));
 
     // Act
-    const retriers = notifies.map(({ name, state }) => ({ name, retrier: state.Retry?.[0], count: state.Retry?.length }));
+    const retriers = notifies.map(({ name, state }) => ({
+      name,
+      retrier: state.Retry?.[0],
+      count: state.Retry?.length,
+    }));
 
     // Assess
     expect(retriers).toHaveLength(5);
     for (const { name, retrier, count } of retriers) {
       expect(count, name).toBe(1);
       expect(retrier!.ErrorEquals, name).toEqual(
-        expect.arrayContaining([...AWS_THROTTLING_ERRORS, ...AWS_TRANSIENT_ERRORS, 'Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Sandbox.Timedout', 'States.Timeout']),
+        expect.arrayContaining([
+          ...AWS_THROTTLING_ERRORS,
+          ...AWS_TRANSIENT_ERRORS,
+          'Lambda.TooManyRequestsException',
+          'Lambda.ServiceException',
+          'Sandbox.Timedout',
+          'States.Timeout',
+        ]),
       );
       expect(retrier!.JitterStrategy ?? 'NONE', name).toBe('NONE');
       expect(longestWait(retrier!), name).toBeGreaterThanOrEqual(30 * MINUTE);
@@ -216,7 +264,14 @@ describe('time budgets of the template', () => {
     const [transient, other] = check!.state.Catch ?? [];
 
     // Assess
-    expect(transient!.ErrorEquals).toEqual(expect.arrayContaining([...AWS_TRANSIENT_ERRORS, ...AWS_THROTTLING_ERRORS, ...TRANSIENT_PIX4D_ERRORS, 'Sandbox.Timedout']));
+    expect(transient!.ErrorEquals).toEqual(
+      expect.arrayContaining([
+        ...AWS_TRANSIENT_ERRORS,
+        ...AWS_THROTTLING_ERRORS,
+        ...TRANSIENT_PIX4D_ERRORS,
+        'Sandbox.Timedout',
+      ]),
+    );
     expect(transient!.ErrorEquals).not.toContain('States.ALL');
     expect(transient!.ResultPath).not.toBe('$.error');
     expect(definition.States[transient!.Next]).toMatchObject({ Type: 'Pass', Next: 'Wait for processing' });

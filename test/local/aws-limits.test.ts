@@ -1,11 +1,16 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
+import {
+  type LocalPipeline,
+  type LocalPipelineEvent,
+  type LocalPipelineOptions,
+  startLocalPipeline,
+} from '../../local/pipeline/local-pipeline';
 import { synthesizeStack } from '../../local/pipeline/synthesized-stack';
 import { listBucket } from '../helpers/bucket-contents';
 import { dropFlight, photos } from '../helpers/flights';
-import { withoutGrant } from '../helpers/stack-grants';
 import { SMALL_FLIGHT_PREFLIGHT } from '../helpers/small-flights';
+import { withoutGrant } from '../helpers/stack-grants';
 
 /**
  * Local mode holds the pipeline to what AWS holds it to: each function's role from the synthesized template, its
@@ -20,7 +25,12 @@ afterEach(async () => {
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  pipeline = await startLocalPipeline({ quietPeriodSeconds: 0, ...options, config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config }, simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings } });
+  pipeline = await startLocalPipeline({
+    quietPeriodSeconds: 0,
+    ...options,
+    config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config },
+    simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings },
+  });
   return pipeline;
 }
 
@@ -38,11 +48,22 @@ describe('local mode as strict as AWS', () => {
     expect(local.notifications).toEqual([
       expect.objectContaining({
         type: 'inspection.failed',
-        error: { stage: 'copy', message: expect.stringMatching(/^AccessDenied: User: .* is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::inspect-work\/runs\//) },
+        error: {
+          stage: 'copy',
+          message: expect.stringMatching(
+            /^AccessDenied: User: .* is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::inspect-work\/runs\//,
+          ),
+        },
       }),
     ]);
     expect(local.iam!.refused()).toEqual(
-      expect.arrayContaining([expect.objectContaining({ caller: 'function copy', action: 's3:PutObject', resource: expect.stringMatching(/\/copy-0\.json$/) })]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          caller: 'function copy',
+          action: 's3:PutObject',
+          resource: expect.stringMatching(/\/copy-0\.json$/),
+        }),
+      ]),
     );
   }, 60_000);
 
@@ -67,13 +88,17 @@ describe('local mode as strict as AWS', () => {
     await local.settle();
 
     // Assess
-    expect(local.notifications).toEqual([expect.objectContaining({ type: 'inspection.completed', images: expect.objectContaining({ registered: 3 }) })]);
+    expect(local.notifications).toEqual([
+      expect.objectContaining({ type: 'inspection.completed', images: expect.objectContaining({ registered: 3 }) }),
+    ]);
     const stalledRequests = local.simulator!.requests.filter((request) => request.fault === 'stalled');
     expect(stalledRequests.length).toBeGreaterThanOrEqual(2);
     const failures = events.filter((event) => event.event === 'function-error');
     expect(failures.length).toBeGreaterThanOrEqual(2);
     expect(failures.every((event) => event.event === 'function-error' && event.step === 'check-status')).toBe(true);
-    expect(failures.map((event) => event.event === 'function-error' && event.errorType)).not.toContain('Sandbox.Timedout');
+    expect(failures.map((event) => event.event === 'function-error' && event.errorType)).not.toContain(
+      'Sandbox.Timedout',
+    );
     expect(local.iam!.refused()).toEqual([]);
   }, 90_000);
 
@@ -83,12 +108,15 @@ describe('local mode as strict as AWS', () => {
     const local = await start({
       onEvent: (event) => {
         if (event.event === 'state' && event.state === 'Copy photos') {
-          void pipeline!.s3.send(new DeleteObjectCommand({ Bucket: pipeline!.dropBucket, Key: `${prefix}DCIM/IMG_0001.JPG` }));
+          void pipeline!.s3.send(
+            new DeleteObjectCommand({ Bucket: pipeline!.dropBucket, Key: `${prefix}DCIM/IMG_0001.JPG` }),
+          );
         }
       },
     });
     // Prepare reads the credentials too (for Inspect's key prefix): both reads are held, so the copy's is.
-    for (let read = 0; read < 2; read += 1) local.simulator!.injectFault({ action: 'delay', ms: 1_500, pathIncludes: '/s3_credentials/' });
+    for (let read = 0; read < 2; read += 1)
+      local.simulator!.injectFault({ action: 'delay', ms: 1_500, pathIncludes: '/s3_credentials/' });
 
     // Act
     await dropFlight(local.s3, local.dropBucket, prefix, photos(3), {});
@@ -101,7 +129,9 @@ describe('local mode as strict as AWS', () => {
         error: { stage: 'copy', message: expect.stringMatching(/PhotoCopyError: .*"DCIM\/IMG_0001\.JPG".*NoSuchKey/) },
       }),
     ]);
-    expect((await listBucket(local.s3, local.dropBucket)).map((object) => object.key)).not.toContain(`${prefix}DCIM/IMG_0001.JPG`);
+    expect((await listBucket(local.s3, local.dropBucket)).map((object) => object.key)).not.toContain(
+      `${prefix}DCIM/IMG_0001.JPG`,
+    );
     expect(local.iam!.refused()).toEqual([]);
   }, 60_000);
 
@@ -116,7 +146,9 @@ describe('local mode as strict as AWS', () => {
     await local.settle();
 
     // Assess
-    expect(local.notifications).toEqual([expect.objectContaining({ type: 'inspection.completed', asset: expect.objectContaining({ name: asset }) })]);
+    expect(local.notifications).toEqual([
+      expect.objectContaining({ type: 'inspection.completed', asset: expect.objectContaining({ name: asset }) }),
+    ]);
     expect(local.iam!.refused()).toEqual([]);
   }, 60_000);
 });

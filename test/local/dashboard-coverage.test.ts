@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { METRIC_USAGE_DIR_VARIABLE, MetricStream, readMetricUsage, streamKey } from '../../local/pipeline/metric-usage';
+import {
+  METRIC_USAGE_DIR_VARIABLE,
+  type MetricStream,
+  readMetricUsage,
+  streamKey,
+} from '../../local/pipeline/metric-usage';
 import { synthesizeStack } from '../../local/pipeline/synthesized-stack';
 import { METRICS_NAMESPACE } from '../../src/observability/pipeline-metrics';
 import { alarmDefinitions } from '../helpers/alarm-definitions';
@@ -14,8 +19,11 @@ import { dashboardMetrics } from '../helpers/dashboard-metrics';
  */
 
 const describeStream = (stream: MetricStream) =>
-  `${stream.namespace} ${stream.name} ${Object.entries(stream.dimensions).map(([name, value]) => `${name}=${value}`).join(',')}`;
-const shape = (stream: MetricStream) => JSON.stringify([stream.namespace, stream.name, Object.keys(stream.dimensions).sort()]);
+  `${stream.namespace} ${stream.name} ${Object.entries(stream.dimensions)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(',')}`;
+const shape = (stream: MetricStream) =>
+  JSON.stringify([stream.namespace, stream.name, Object.keys(stream.dimensions).sort()]);
 
 describe('dashboard coverage', () => {
   it('every metric of the pipeline that the dashboard and the alarms watch was emitted by a local run, with its dimensions', async () => {
@@ -26,11 +34,14 @@ describe('dashboard coverage', () => {
     const { template } = synthesizeStack();
 
     // Act
-    const watched = [...dashboardMetrics(template), ...alarmDefinitions(template).flatMap((alarm) => alarm.metrics)].filter(
-      (metric) => metric.namespace === METRICS_NAMESPACE,
-    );
+    const watched = [
+      ...dashboardMetrics(template),
+      ...alarmDefinitions(template).flatMap((alarm) => alarm.metrics),
+    ].filter((metric) => metric.namespace === METRICS_NAMESPACE);
     const emittedShapes = new Set(usage.streams.map(shape));
-    const neverEmitted = [...new Set(watched.filter((metric) => !emittedShapes.has(shape(metric))).map(describeStream))];
+    const neverEmitted = [
+      ...new Set(watched.filter((metric) => !emittedShapes.has(shape(metric))).map(describeStream)),
+    ];
 
     // Assess
     expect(usage.runs, 'no local run recorded its metrics: run the whole suite (npm test)').toBeGreaterThan(0);

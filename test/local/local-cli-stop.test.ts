@@ -5,11 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/s3-client';
 import { dropFlight, photos } from '../helpers/flights';
 import {
-  CliLine,
+  type CliLine,
   exitWithin,
   jsonLines,
   processesLeftInGroup,
-  RunningCli,
+  type RunningCli,
   startCli,
   startNpmLocal,
   stopStartedClis,
@@ -83,10 +83,16 @@ describe('stopping the local CLI', () => {
     // Assess: the batch had its grace period (a lower bound, which load cannot break) before it was abandoned
     expect(exit, running.stderr().slice(-3_000)).toEqual({ code: 130, signal: null });
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1_000);
-    expect(linesOf(running, 'stopping')).toEqual([{ event: 'stopping', cause: 'SIGINT', inFlight: 1, graceSeconds: 1 }]);
+    expect(linesOf(running, 'stopping')).toEqual([
+      { event: 'stopping', cause: 'SIGINT', inFlight: 1, graceSeconds: 1 },
+    ]);
     // The stage when it was abandoned: the batch may have moved on during the grace period.
-    expect(linesOf(running, 'in-flight')).toEqual([{ event: 'in-flight', batch: 'tower-stop/flight-1/', stage: expect.stringMatching(/processing/) }]);
-    expect(linesOf(running, 'abandoned')).toEqual([{ event: 'abandoned', batch: 'tower-stop/flight-1/', stage: expect.stringMatching(/processing/) }]);
+    expect(linesOf(running, 'in-flight')).toEqual([
+      { event: 'in-flight', batch: 'tower-stop/flight-1/', stage: expect.stringMatching(/processing/) },
+    ]);
+    expect(linesOf(running, 'abandoned')).toEqual([
+      { event: 'abandoned', batch: 'tower-stop/flight-1/', stage: expect.stringMatching(/processing/) },
+    ]);
     expect(jsonLines(running.stdout()).at(-1)).toEqual({ event: 'stopped', notifications: 0 });
     await expectNothingLeft(running, env);
   }, 120_000);
@@ -94,7 +100,10 @@ describe('stopping the local CLI', () => {
   it('one-shot: SIGINT mid-run abandons the flight, exits 130 and removes the temporary files', async () => {
     // Prepare
     const env = await freshTmpdir();
-    const running = startCli(['--generate', '6', '--json', '--processing-outcome', 'never', '--grace-seconds', '1'], env);
+    const running = startCli(
+      ['--generate', '6', '--json', '--processing-outcome', 'never', '--grace-seconds', '1'],
+      env,
+    );
     await waitForProcessing(running);
 
     // Act
@@ -103,8 +112,15 @@ describe('stopping the local CLI', () => {
 
     // Assess
     expect(exit, running.stderr().slice(-3_000)).toEqual({ code: 130, signal: null });
-    expect(linesOf(running, 'abandoned')).toEqual([{ event: 'abandoned', batch: 'tower-001/flight-1/', stage: expect.stringMatching(/processing/) }]);
-    expect(jsonLines(running.stdout()).at(-1)).toMatchObject({ event: 'finished', flights: 1, completed: 0, stoppedBy: 'SIGINT' });
+    expect(linesOf(running, 'abandoned')).toEqual([
+      { event: 'abandoned', batch: 'tower-001/flight-1/', stage: expect.stringMatching(/processing/) },
+    ]);
+    expect(jsonLines(running.stdout()).at(-1)).toMatchObject({
+      event: 'finished',
+      flights: 1,
+      completed: 0,
+      stoppedBy: 'SIGINT',
+    });
     await expectNothingLeft(running, env);
   }, 120_000);
 
@@ -132,21 +148,25 @@ describe('stopping the local CLI', () => {
   it.each([
     ['SIGTERM to npm reaches the CLI, which stops cleanly (exit 0)', 'SIGTERM', 'SIGTERM'],
     ['npm killed with SIGKILL: the CLI notices its parent is gone and stops', 'SIGKILL', 'parent-exited'],
-  ] as const)('npm run local -- --serve: %s, leaving no process', async (_title, signal, cause) => {
-    // Prepare
-    const env = await freshTmpdir();
-    const running = startNpmLocal(['--serve', '--json', '--grace-seconds', '1'], env);
-    await waitForLine(running, (line) => line.event === 'serving');
+  ] as const)(
+    'npm run local -- --serve: %s, leaving no process',
+    async (_title, signal, cause) => {
+      // Prepare
+      const env = await freshTmpdir();
+      const running = startNpmLocal(['--serve', '--json', '--grace-seconds', '1'], env);
+      await waitForLine(running, (line) => line.event === 'serving');
 
-    // Act
-    running.child.kill(signal);
-    // npm's stdout is the CLI's too: it closes when the CLI has exited.
-    const exit = await exitWithin(running, 30_000);
+      // Act
+      running.child.kill(signal);
+      // npm's stdout is the CLI's too: it closes when the CLI has exited.
+      const exit = await exitWithin(running, 30_000);
 
-    // Assess: after SIGTERM npm returns the CLI's exit code; after SIGKILL, npm's own is its death
-    if (signal === 'SIGTERM') expect(exit, running.stderr().slice(-3_000)).toEqual({ code: 0, signal: null });
-    expect(linesOf(running, 'stopping')).toEqual([{ event: 'stopping', cause, inFlight: 0, graceSeconds: 1 }]);
-    expect(jsonLines(running.stdout()).at(-1)).toEqual({ event: 'stopped', notifications: 0 });
-    await expectNothingLeft(running, env);
-  }, 120_000);
+      // Assess: after SIGTERM npm returns the CLI's exit code; after SIGKILL, npm's own is its death
+      if (signal === 'SIGTERM') expect(exit, running.stderr().slice(-3_000)).toEqual({ code: 0, signal: null });
+      expect(linesOf(running, 'stopping')).toEqual([{ event: 'stopping', cause, inFlight: 0, graceSeconds: 1 }]);
+      expect(jsonLines(running.stdout()).at(-1)).toEqual({ event: 'stopped', notifications: 0 });
+      await expectNothingLeft(running, env);
+    },
+    120_000,
+  );
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { versionLine } from '../../local/command-line';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
 import { runCli, stopStartedClis } from '../helpers/local-cli-process';
 
 /**
@@ -66,18 +66,46 @@ function pix4dEnvironment(s3Endpoint: string): NodeJS.ProcessEnv {
 
 describe('local CLI mistakes found before anything starts', () => {
   const cases: { title: string; args: () => string[]; env?: () => NodeJS.ProcessEnv; names: () => string[] }[] = [
-    { title: '--photos names a folder that does not exist', args: () => ['--photos', join(folder, 'missing')], names: () => ['--photos', join(folder, 'missing')] },
-    { title: '--photos names a file', args: () => ['--photos', join(folder, 'photo.JPG')], names: () => ['--photos', join(folder, 'photo.JPG'), 'not a folder'] },
-    { title: '--photos names a folder with no file', args: () => ['--photos', join(folder, 'empty')], names: () => ['--photos', join(folder, 'empty'), 'no file'] },
-    { title: '--manifest cannot be read', args: () => ['--manifest', join(folder, 'manifest.json')], names: () => ['--manifest', join(folder, 'manifest.json')] },
+    {
+      title: '--photos names a folder that does not exist',
+      args: () => ['--photos', join(folder, 'missing')],
+      names: () => ['--photos', join(folder, 'missing')],
+    },
+    {
+      title: '--photos names a file',
+      args: () => ['--photos', join(folder, 'photo.JPG')],
+      names: () => ['--photos', join(folder, 'photo.JPG'), 'not a folder'],
+    },
+    {
+      title: '--photos names a folder with no file',
+      args: () => ['--photos', join(folder, 'empty')],
+      names: () => ['--photos', join(folder, 'empty'), 'no file'],
+    },
+    {
+      title: '--manifest cannot be read',
+      args: () => ['--manifest', join(folder, 'manifest.json')],
+      names: () => ['--manifest', join(folder, 'manifest.json')],
+    },
     {
       title: '--no-gps with --photos, whose photos are not generated',
       args: () => ['--photos', join(folder, 'flight'), '--no-gps'],
       names: () => ['--no-gps', '--photos', 'generated'],
     },
-    { title: '--mixed-cameras with --serve, which generates no photos', args: () => ['--serve', '--mixed-cameras'], names: () => ['--mixed-cameras', '--serve'] },
-    { title: 'a mistyped option', args: () => ['--generat', '3'], names: () => ['--generat', 'did you mean --generate?'] },
-    { title: '--fault-rate, the alias of --error-rate, out of range', args: () => ['--fault-rate', '2'], names: () => ['--error-rate', '"2"'] },
+    {
+      title: '--mixed-cameras with --serve, which generates no photos',
+      args: () => ['--serve', '--mixed-cameras'],
+      names: () => ['--mixed-cameras', '--serve'],
+    },
+    {
+      title: 'a mistyped option',
+      args: () => ['--generat', '3'],
+      names: () => ['--generat', 'did you mean --generate?'],
+    },
+    {
+      title: '--fault-rate, the alias of --error-rate, out of range',
+      args: () => ['--fault-rate', '2'],
+      names: () => ['--error-rate', '"2"'],
+    },
     {
       title: '--s3-port is busy',
       args: () => ['--serve', '--s3-port', String(portOf(busyPort))],
@@ -97,36 +125,58 @@ describe('local CLI mistakes found before anything starts', () => {
     },
   ];
 
-  it.each(cases)('$title: one line naming it, exit 2, nothing started', async ({ args, env, names }) => {
-    // Act
-    const run = await runCli(args(), CLI_LIMIT_MS, env?.() ?? {});
+  it.each(cases)(
+    '$title: one line naming it, exit 2, nothing started',
+    async ({ args, env, names }) => {
+      // Act
+      const run = await runCli(args(), CLI_LIMIT_MS, env?.() ?? {});
 
-    // Assess
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toMatch(ONE_LINE);
-    for (const name of names()) expect(run.stderr).toContain(name);
-    expect(run.stdout).toBe('');
-  }, CLI_LIMIT_MS + 5_000);
+      // Assess
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(ONE_LINE);
+      for (const name of names()) expect(run.stderr).toContain(name);
+      expect(run.stdout).toBe('');
+    },
+    CLI_LIMIT_MS + 5_000,
+  );
 });
 
 describe('local CLI help and version', () => {
-  it('--version prints the version line and exits 0', async () => {
-    // Act
-    const run = await runCli(['--version'], CLI_LIMIT_MS);
+  it(
+    '--version prints the version line and exits 0',
+    async () => {
+      // Act
+      const run = await runCli(['--version'], CLI_LIMIT_MS);
 
-    // Assess
-    expect(run).toEqual({ code: 0, signal: null, stdout: `${versionLine('inspect-pipeline local')}\n`, stderr: '' });
-  }, CLI_LIMIT_MS + 5_000);
+      // Assess
+      expect(run).toEqual({ code: 0, signal: null, stdout: `${versionLine('inspect-pipeline local')}\n`, stderr: '' });
+    },
+    CLI_LIMIT_MS + 5_000,
+  );
 
-  it('-h prints the usage, with --error-rate and its alias and the generated photos\' options, and exits 0', async () => {
-    // Act
-    const run = await runCli(['-h'], CLI_LIMIT_MS);
+  it(
+    "-h prints the usage, with --error-rate and its alias and the generated photos' options, and exits 0",
+    async () => {
+      // Act
+      const run = await runCli(['-h'], CLI_LIMIT_MS);
 
-    // Assess
-    expect(run.code).toBe(0);
-    expect(run.stderr).toBe('');
-    expect(run.stdout.startsWith('Usage: npm run -s local -- [options]\n')).toBe(true);
-    for (const text of ['--error-rate R', 'alias --fault-rate', 'PIX4D_S3_ENDPOINT', '--no-gps', '--mixed-cameras', '-h, --help', '--version', '--debug']) expect(run.stdout).toContain(text);
-    expect(run.stdout).not.toContain('--fault-rate R');
-  }, CLI_LIMIT_MS + 5_000);
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout.startsWith('Usage: npm run -s local -- [options]\n')).toBe(true);
+      for (const text of [
+        '--error-rate R',
+        'alias --fault-rate',
+        'PIX4D_S3_ENDPOINT',
+        '--no-gps',
+        '--mixed-cameras',
+        '-h, --help',
+        '--version',
+        '--debug',
+      ])
+        expect(run.stdout).toContain(text);
+      expect(run.stdout).not.toContain('--fault-rate R');
+    },
+    CLI_LIMIT_MS + 5_000,
+  );
 });

@@ -2,10 +2,20 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createS3Client } from '../../src/s3-client';
 import type { NotificationV1 } from '../../src/notify/notification';
+import { createS3Client } from '../../src/s3-client';
 import { dropFlight, jpegBytes, photos } from '../helpers/flights';
-import { CliLine, exitWithin, jsonLines, notificationsOf, runCli, startCli, stopStartedClis, waitForLine, waitForText } from '../helpers/local-cli-process';
+import {
+  type CliLine,
+  exitWithin,
+  jsonLines,
+  notificationsOf,
+  runCli,
+  startCli,
+  stopStartedClis,
+  waitForLine,
+  waitForText,
+} from '../helpers/local-cli-process';
 
 /**
  * `npm run -s local -- [options]` as a person or a script runs it: `--json` gives clean JSON Lines with the
@@ -81,24 +91,30 @@ describe('the local CLI', () => {
     { args: ['--lost-answer-rate', '1.5'], option: '--lost-answer-rate' },
     { args: ['--photos', 'a', '--generate', '2'], option: '--photos' },
     { args: ['--serve', '--grace-seconds', '-1'], option: '--grace-seconds' },
-  ])('exits 2 on bad usage ($args), naming $option on stderr', async ({ args, option }) => {
-    // Prepare
-    const argv = [...args, '--json'];
+  ])(
+    'exits 2 on bad usage ($args), naming $option on stderr',
+    async ({ args, option }) => {
+      // Prepare
+      const argv = [...args, '--json'];
 
-    // Act
-    const run = await runCli(argv, 30_000);
+      // Act
+      const run = await runCli(argv, 30_000);
 
-    // Assess
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain(option);
-    expect(run.stdout).toBe('');
-  }, 40_000);
+      // Assess
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(option);
+      expect(run.stdout).toBe('');
+    },
+    40_000,
+  );
 
   it('--photos DIR uploads the folder with its sub-folders and its manifest.json last; copied + skipped files reach the total', async () => {
     // Prepare: same-named photos in two sub-folders, a file the pipeline skips, and the folder's own manifest
     const folder = await mkdtemp(join(tmpdir(), 'local-cli-photos-'));
     temporaryFolders.push(folder);
-    const files = ['100', '101'].flatMap((folder) => [1, 2, 3].map((photo) => `DCIM/${folder}MEDIA/DJI_000${photo}.JPG`));
+    const files = ['100', '101'].flatMap((folder) =>
+      [1, 2, 3].map((photo) => `DCIM/${folder}MEDIA/DJI_000${photo}.JPG`),
+    );
     for (const [index, path] of files.entries()) {
       await mkdir(dirname(join(folder, path)), { recursive: true });
       await writeFile(join(folder, path), jpegBytes(3_000, index + 1));
@@ -120,8 +136,15 @@ describe('the local CLI', () => {
     });
     // Assess: the progress never passes its total, and its last line adds up to it
     const progress = lines.filter((line) => line.event === 'copy-progress');
-    for (const line of progress) expect((line.photosCopied as number) + (line.filesSkipped as number)).toBeLessThanOrEqual(7);
-    expect(progress.at(-1)).toEqual({ event: 'copy-progress', batch: 'tower-001/flight-1/', photosCopied: 6, filesSkipped: 1, filesTotal: 7 });
+    for (const line of progress)
+      expect((line.photosCopied as number) + (line.filesSkipped as number)).toBeLessThanOrEqual(7);
+    expect(progress.at(-1)).toEqual({
+      event: 'copy-progress',
+      batch: 'tower-001/flight-1/',
+      photosCopied: 6,
+      filesSkipped: 1,
+      filesTotal: 7,
+    });
   }, 90_000);
 
   it('--flights 2: each flight is named after its own folder, flight-1-01 and flight-1-02', async () => {
@@ -133,7 +156,10 @@ describe('the local CLI', () => {
 
     // Assess
     expect(run.code, run.stderr.slice(-3_000)).toBe(0);
-    const names = notificationsOf(parseJsonLines(run.stdout)).map((message) => [message.batch.prefix, message.inspection?.name]);
+    const names = notificationsOf(parseJsonLines(run.stdout)).map((message) => [
+      message.batch.prefix,
+      message.inspection?.name,
+    ]);
     expect(names.sort()).toEqual([
       ['tower-001/flight-1-01/', 'flight-1-01'],
       ['tower-001/flight-1-02/', 'flight-1-02'],
@@ -149,7 +175,10 @@ describe('the local CLI', () => {
 
     // Assess
     expect(run.code, run.stderr.slice(-3_000)).toBe(0);
-    expect(lastNotification(parseJsonLines(run.stdout))).toMatchObject({ type: 'inspection.completed', images: { registered: 6 } });
+    expect(lastNotification(parseJsonLines(run.stdout))).toMatchObject({
+      type: 'inspection.completed',
+      images: { registered: 6 },
+    });
   }, 90_000);
 
   it('--serve --json: prints the S3 endpoint and keys, processes a flight any S3 client drops, exits 0 on SIGTERM', async () => {
@@ -170,7 +199,9 @@ describe('the local CLI', () => {
 
     // Act
     try {
-      await dropFlight(s3, first.dropBucket as string, 'tower-serve/flight-1/', photos(6), { inspection: { name: 'Served' } });
+      await dropFlight(s3, first.dropBucket as string, 'tower-serve/flight-1/', photos(6), {
+        inspection: { name: 'Served' },
+      });
     } finally {
       s3.destroy();
     }
@@ -199,7 +230,10 @@ describe('the local CLI', () => {
 
     // Act: photos and a file the pipeline skips, no manifest
     try {
-      await dropFlight(s3, bucket, 'tower-quiet/flight-1/', [...photos(6), { relativePath: 'notes.txt', body: 'wind 4 m/s' }]);
+      await dropFlight(s3, bucket, 'tower-quiet/flight-1/', [
+        ...photos(6),
+        { relativePath: 'notes.txt', body: 'wind 4 m/s' },
+      ]);
     } finally {
       s3.destroy();
     }
@@ -210,9 +244,13 @@ describe('the local CLI', () => {
     // Assess
     expect(exit, running.stderr().slice(-3_000)).toEqual({ code: 0, signal: null });
     expect(banner).toContain('closes 1 s after its last new object');
-    expect(banner).toContain('aws s3 cp examples/flight/ s3://inspect-drop/tower-001/flight-1/ --recursive --exclude manifest.json');
+    expect(banner).toContain(
+      'aws s3 cp examples/flight/ s3://inspect-drop/tower-001/flight-1/ --recursive --exclude manifest.json',
+    );
     const printed = running.stdout().split('\n');
-    expect(printed.filter((line) => line.startsWith('tower-quiet/flight-1/  '))).toEqual(STAGES.map((stage) => `tower-quiet/flight-1/  ${stage}`));
+    expect(printed.filter((line) => line.startsWith('tower-quiet/flight-1/  '))).toEqual(
+      STAGES.map((stage) => `tower-quiet/flight-1/  ${stage}`),
+    );
     const bars = printed.filter((line) => line.includes(' copied'));
     expect(bars.at(-1)).toMatch(/\] 7\/7 files: 6 photos copied, 1 skipped$/);
     for (const bar of bars) expect(bar).toMatch(/\] [0-7]\/7 /);

@@ -1,6 +1,6 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { dropFlight, jpegBytes, photos } from '../helpers/flights';
 import { localPipelinesPerTest } from '../helpers/local-pipelines';
@@ -24,7 +24,13 @@ describe('limits, locally', () => {
     const longPath = relativePathOfBytes(1_000, 'DJI_9999.JPG');
 
     // Act
-    await dropFlight(local.s3, local.dropBucket, prefix, [...photos(3), { relativePath: longPath, body: jpegBytes(2_048, 99) }], {});
+    await dropFlight(
+      local.s3,
+      local.dropBucket,
+      prefix,
+      [...photos(3), { relativePath: longPath, body: jpegBytes(2_048, 99) }],
+      {},
+    );
     await local.settle();
 
     // Assess
@@ -36,7 +42,12 @@ describe('limits, locally', () => {
           copied: 3,
           registered: 3,
           skippedTotal: 1,
-          skipped: [{ key: `${prefix}${longPath}`, reason: "key too long for Inspect's bucket: 1,057 bytes with Inspect's prefix (limit 1,024)" }],
+          skipped: [
+            {
+              key: `${prefix}${longPath}`,
+              reason: "key too long for Inspect's bucket: 1,057 bytes with Inspect's prefix (limit 1,024)",
+            },
+          ],
         },
       }),
     ]);
@@ -57,7 +68,10 @@ describe('limits, locally', () => {
     expect(local.notifications).toEqual([
       expect.objectContaining({
         type: 'inspection.failed',
-        error: { stage: 'manifest', message: 'ManifestError: manifest.json is invalid: inspection.name: 300 characters, over the limit of 255' },
+        error: {
+          stage: 'manifest',
+          message: 'ManifestError: manifest.json is invalid: inspection.name: 300 characters, over the limit of 255',
+        },
       }),
     ]);
     expect(local.simulator!.holdings()).toEqual({ assets: [], inspections: [] });
@@ -70,12 +84,21 @@ describe('limits, locally', () => {
     await dropFlight(local.s3, local.dropBucket, prefix, photos(2));
 
     // Act
-    await local.s3.send(new PutObjectCommand({ Bucket: local.dropBucket, Key: `${prefix}manifest.json`, Body: readFileSync(join(FIXTURES, 'utf16le-bom.json')) }));
+    await local.s3.send(
+      new PutObjectCommand({
+        Bucket: local.dropBucket,
+        Key: `${prefix}manifest.json`,
+        Body: readFileSync(join(FIXTURES, 'utf16le-bom.json')),
+      }),
+    );
     await local.settle();
 
     // Assess
     expect(local.notifications).toEqual([
-      expect.objectContaining({ type: 'inspection.failed', error: { stage: 'manifest', message: 'ManifestError: manifest.json must be UTF-8 (found UTF-16)' } }),
+      expect.objectContaining({
+        type: 'inspection.failed',
+        error: { stage: 'manifest', message: 'ManifestError: manifest.json must be UTF-8 (found UTF-16)' },
+      }),
     ]);
     expect(local.simulator!.holdings()).toEqual({ assets: [], inspections: [] });
   }, 60_000);

@@ -13,7 +13,10 @@ import { localPipelinesPerTest } from '../helpers/local-pipelines';
 
 // Long enough that a manifest written right after its photos comes within it on a loaded machine.
 const QUIET_SECONDS = 3;
-const start = localPipelinesPerTest({ quietPeriodSeconds: QUIET_SECONDS, simulatorSettings: { processingSeconds: 0.3 } });
+const start = localPipelinesPerTest({
+  quietPeriodSeconds: QUIET_SECONDS,
+  simulatorSettings: { processingSeconds: 0.3 },
+});
 
 /** Waits (polling) until `ready`, or fails naming what it waited for. */
 async function until(what: string, ready: () => boolean, limitMs = 30_000): Promise<void> {
@@ -25,9 +28,14 @@ async function until(what: string, ready: () => boolean, limitMs = 30_000): Prom
 }
 
 const outcomes = (pipeline: LocalPipeline) =>
-  pipeline.notifications.map((message: NotificationV1) => [message.batch.id.charAt(0), message.type, message.images.registered] as const);
+  pipeline.notifications.map(
+    (message: NotificationV1) => [message.batch.id.charAt(0), message.type, message.images.registered] as const,
+  );
 const processingStarts = (pipeline: LocalPipeline) =>
-  pipeline.simulator!.holdings().inspections.filter((inspection) => inspection.processingStarted).map((inspection) => inspection.images);
+  pipeline
+    .simulator!.holdings()
+    .inspections.filter((inspection) => inspection.processingStarted)
+    .map((inspection) => inspection.images);
 
 describe('one decision per batch folder', () => {
   it('a pause longer than the quiet period, a straggler, then manifest.json: the straggler is reported, never a third run', async () => {
@@ -38,7 +46,9 @@ describe('one decision per batch folder', () => {
     await until('the quiet-period run', () => pipeline.notifications.length === 1);
 
     // Act: one more photo after the pause, reported as late, then the manifest
-    await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, [{ relativePath: 'DCIM/IMG_0100.JPG', body: jpegBytes(2_048, 100) }]);
+    await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, [
+      { relativePath: 'DCIM/IMG_0100.JPG', body: jpegBytes(2_048, 100) },
+    ]);
     await until('the late photos notice', () => pipeline.notifications.length === 2);
     await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, [], { inspection: { name: 'Paused flight' } });
     await pipeline.settle();
@@ -51,7 +61,12 @@ describe('one decision per batch folder', () => {
       ['m', 'inspection.completed', 5],
     ]);
     const late = pipeline.notifications[1]!;
-    expect(late.images.skipped).toEqual([{ key: `${prefix}DCIM/IMG_0100.JPG`, reason: expect.stringMatching(/^arrived after run q-.* closed the folder; not processed$/) }]);
+    expect(late.images.skipped).toEqual([
+      {
+        key: `${prefix}DCIM/IMG_0100.JPG`,
+        reason: expect.stringMatching(/^arrived after run q-.* closed the folder; not processed$/),
+      },
+    ]);
     expect('notice' in late && late.notice.message).toMatch(/upload a new manifest\.json/);
     expect(late.inspection).toBeNull();
     expect(processingStarts(pipeline).sort()).toEqual([4, 5]);
@@ -81,7 +96,10 @@ describe('one decision per batch folder', () => {
       ['q', 'inspection.late_photos', 0],
     ]);
     const late = pipeline.notifications.find((message) => message.type === 'inspection.late_photos')!;
-    expect(late.images.skipped.map((file) => file.key).sort()).toEqual([`${prefix}DCIM/IMG_0200.JPG`, `${prefix}DCIM/IMG_0201.JPG`]);
+    expect(late.images.skipped.map((file) => file.key).sort()).toEqual([
+      `${prefix}DCIM/IMG_0200.JPG`,
+      `${prefix}DCIM/IMG_0201.JPG`,
+    ]);
     expect(processingStarts(pipeline)).toEqual([3]);
   }, 90_000);
 
@@ -90,11 +108,16 @@ describe('one decision per batch folder', () => {
     const pipeline = await start({ simulatorSettings: { processingSeconds: 3 } });
     const prefix = 'tower-late-manifest/flight-1/';
     await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, photos(3));
-    await until('the quiet-period run to create its inspection', () => pipeline.simulator!.holdings().inspections.length === 1);
+    await until(
+      'the quiet-period run to create its inspection',
+      () => pipeline.simulator!.holdings().inspections.length === 1,
+    );
 
     // Act
     await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, [], { inspection: { name: 'Written last' } });
-    await until('the quiet-period run to end', () => pipeline.notifications.some((message) => message.type === 'inspection.completed'));
+    await until('the quiet-period run to end', () =>
+      pipeline.notifications.some((message) => message.type === 'inspection.completed'),
+    );
     await dropFlight(pipeline.s3, pipeline.dropBucket, prefix, [], { inspection: { name: 'Run again' } });
     await pipeline.settle();
 
@@ -105,9 +128,13 @@ describe('one decision per batch folder', () => {
       ['m', 'inspection.completed', 3],
     ]);
     const skipped = pipeline.notifications[0]!;
-    expect('notice' in skipped && skipped.notice.message).toMatch(/already being processed with these same photos: the quiet period closed it as run q-/);
+    expect('notice' in skipped && skipped.notice.message).toMatch(
+      /already being processed with these same photos: the quiet period closed it as run q-/,
+    );
     expect(processingStarts(pipeline)).toEqual([3, 3]);
-    expect(pipeline.executions.filter((execution) => execution.status !== 'succeeded').map((execution) => execution.error)).toEqual([]);
+    expect(
+      pipeline.executions.filter((execution) => execution.status !== 'succeeded').map((execution) => execution.error),
+    ).toEqual([]);
   }, 90_000);
 
   it('names a manifest.json with another case or in a sub-folder in the notification: it closed nothing', async () => {
@@ -128,8 +155,16 @@ describe('one decision per batch folder', () => {
     const [message] = pipeline.notifications;
     expect(outcomes(pipeline)).toEqual([['q', 'inspection.completed', 2]]);
     expect(message!.images.skipped).toEqual([
-      { key: `${prefix}DCIM/manifest.json`, reason: expect.stringMatching(/^not read as the batch's manifest \(it is in a sub-folder\)/) },
-      { key: `${prefix}Manifest.JSON`, reason: expect.stringMatching(/^not read as the batch's manifest \(its name is not "manifest.json" in lower case\)/) },
+      {
+        key: `${prefix}DCIM/manifest.json`,
+        reason: expect.stringMatching(/^not read as the batch's manifest \(it is in a sub-folder\)/),
+      },
+      {
+        key: `${prefix}Manifest.JSON`,
+        reason: expect.stringMatching(
+          /^not read as the batch's manifest \(its name is not "manifest.json" in lower case\)/,
+        ),
+      },
     ]);
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { flightPhotoStation } from '../../local/flight-photos';
-import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
+import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
 import { synthesizeStack } from '../../local/pipeline/synthesized-stack';
 import { dropFlight, geotaggedPhotos } from '../helpers/flights';
 
@@ -20,7 +20,11 @@ afterEach(async () => {
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  pipeline = await startLocalPipeline({ simulatorSettings: { processingSeconds: 0.5 }, quietPeriodSeconds: 0, ...options });
+  pipeline = await startLocalPipeline({
+    simulatorSettings: { processingSeconds: 0.5 },
+    quietPeriodSeconds: 0,
+    ...options,
+  });
   return pipeline;
 }
 
@@ -34,7 +38,9 @@ describe('the pre-flight, locally', () => {
     const stations = Array.from({ length: 30 }, (_, index) => flightPhotoStation(index, flight));
 
     // Act
-    await dropFlight(local.s3, local.dropBucket, 'tower-geo/flight-1/', geotaggedPhotos(30), { asset: { name: 'Tower geo' } });
+    await dropFlight(local.s3, local.dropBucket, 'tower-geo/flight-1/', geotaggedPhotos(30), {
+      asset: { name: 'Tower geo' },
+    });
     await local.settle();
 
     // Assess
@@ -51,15 +57,24 @@ describe('the pre-flight, locally', () => {
       cameras: [`${stations[0]!.make} ${stations[0]!.model}`],
       geotagged: 30,
       photos: 30,
-      centroid: { latitude: expect.closeTo(Number(asset.latitude), 6), longitude: expect.closeTo(Number(asset.longitude), 6) },
-      altitude: { min: Math.min(...stations.map((station) => station.altitude)), max: Math.max(...stations.map((station) => station.altitude)) },
+      centroid: {
+        latitude: expect.closeTo(Number(asset.latitude), 6),
+        longitude: expect.closeTo(Number(asset.longitude), 6),
+      },
+      altitude: {
+        min: Math.min(...stations.map((station) => station.altitude)),
+        max: Math.max(...stations.map((station) => station.altitude)),
+      },
     });
   });
 
   it("keeps the manifest's position and date over the photos'", async () => {
     // Prepare
     const local = await start();
-    const manifest = { asset: { name: 'Tower placed', latitude: 10.5, longitude: -20.25 }, inspection: { inspection_date: '2026-01-02T03:04:05Z' } };
+    const manifest = {
+      asset: { name: 'Tower placed', latitude: 10.5, longitude: -20.25 },
+      inspection: { inspection_date: '2026-01-02T03:04:05Z' },
+    };
 
     // Act
     await dropFlight(local.s3, local.dropBucket, 'tower-placed/flight-1/', geotaggedPhotos(8), manifest);
@@ -69,8 +84,13 @@ describe('the pre-flight, locally', () => {
     const [message] = local.notifications;
     expect(message!.type).toBe('inspection.completed');
     const asset = local.simulator!.holdings().assets.find((stored) => stored.name === 'Tower placed')!;
-    expect({ latitude: asset.latitude, longitude: asset.longitude }).toEqual({ latitude: '10.50000000', longitude: '-20.25000000' });
-    expect(local.simulator!.holdings().inspections.find((held) => held.id === message!.inspection!.id)!.inspectionDateGiven).toBe('2026-01-02T03:04:05Z');
+    expect({ latitude: asset.latitude, longitude: asset.longitude }).toEqual({
+      latitude: '10.50000000',
+      longitude: '-20.25000000',
+    });
+    expect(
+      local.simulator!.holdings().inspections.find((held) => held.id === message!.inspection!.id)!.inspectionDateGiven,
+    ).toBe('2026-01-02T03:04:05Z');
   });
 
   it('with minGeotaggedShare 0.9 in the stack context, fails a flight without GPS at stage preflight: no inspection, no processing', async () => {
@@ -91,7 +111,9 @@ describe('the pre-flight, locally', () => {
       flight: { photos: 12, geotagged: 0, centroid: null },
       error: {
         stage: 'preflight',
-        message: expect.stringContaining('0 of 12 photos geotagged (0%), below minGeotaggedShare 0.9 (90%); without GPS: DCIM/DJI_0001.JPG'),
+        message: expect.stringContaining(
+          '0 of 12 photos geotagged (0%), below minGeotaggedShare 0.9 (90%); without GPS: DCIM/DJI_0001.JPG',
+        ),
       },
     });
     const requests = local.simulator!.requests;
@@ -107,7 +129,13 @@ describe('the pre-flight, locally', () => {
     const local = await start();
 
     // Act
-    await dropFlight(local.s3, local.dropBucket, 'tower-blind/flight-2/', geotaggedPhotos(12, { gps: false, cameras: 'mixed' }), {});
+    await dropFlight(
+      local.s3,
+      local.dropBucket,
+      'tower-blind/flight-2/',
+      geotaggedPhotos(12, { gps: false, cameras: 'mixed' }),
+      {},
+    );
     await local.settle();
 
     // Assess
@@ -125,7 +153,9 @@ describe('the pre-flight, locally', () => {
 
     // Act
     await dropFlight(local.s3, local.dropBucket, 'tower-few/flight-1/', geotaggedPhotos(3), {});
-    await dropFlight(local.s3, local.dropBucket, 'tower-few/flight-2/', geotaggedPhotos(3), { preflight: { minPhotos: 3 } });
+    await dropFlight(local.s3, local.dropBucket, 'tower-few/flight-2/', geotaggedPhotos(3), {
+      preflight: { minPhotos: 3 },
+    });
     await local.settle();
 
     // Assess
@@ -133,7 +163,12 @@ describe('the pre-flight, locally', () => {
     expect(byFolder['tower-few/flight-1/']).toMatchObject({
       type: 'inspection.failed',
       inspection: null,
-      error: { stage: 'preflight', message: expect.stringContaining('3 photos, fewer than minPhotos 6: DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG') },
+      error: {
+        stage: 'preflight',
+        message: expect.stringContaining(
+          '3 photos, fewer than minPhotos 6: DCIM/DJI_0001.JPG, DCIM/DJI_0002.JPG, DCIM/DJI_0003.JPG',
+        ),
+      },
     });
     expect(byFolder['tower-few/flight-2/']).toMatchObject({ type: 'inspection.completed', images: { registered: 3 } });
   });

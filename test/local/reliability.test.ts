@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runLocalFlights } from '../../local/local-run';
-import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
+import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
 import type { NotificationV1 } from '../../src/notify/notification';
 import { listBucket, readObject, sha256 } from '../helpers/bucket-contents';
-import { DroppedFile, dropFlight, jpegBytes, photos } from '../helpers/flights';
+import { type DroppedFile, dropFlight, jpegBytes, photos } from '../helpers/flights';
 import { jsonLines, killStartedClis, notificationsOf, runCli } from '../helpers/local-cli-process';
 import { SMALL_FLIGHT_PREFLIGHT } from '../helpers/small-flights';
 
@@ -25,7 +25,12 @@ afterEach(async () => {
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  pipeline = await startLocalPipeline({ quietPeriodSeconds: 0, ...options, config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config }, simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings } });
+  pipeline = await startLocalPipeline({
+    quietPeriodSeconds: 0,
+    ...options,
+    config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config },
+    simulatorSettings: { processingSeconds: 0.5, ...options.simulatorSettings },
+  });
   return pipeline;
 }
 
@@ -42,7 +47,8 @@ async function copiedObjects(local: LocalPipeline, projectId: number): Promise<M
   const outside = listed.filter((object) => !prefix.test(object.key)).map((object) => object.key);
   expect(outside, 'objects outside the inspection prefix').toEqual([]);
   const objects = new Map<string, Buffer>();
-  for (const object of listed) objects.set(object.key.replace(prefix, ''), await readObject(client, bucket, object.key));
+  for (const object of listed)
+    objects.set(object.key.replace(prefix, ''), await readObject(client, bucket, object.key));
   return objects;
 }
 
@@ -72,7 +78,9 @@ describe('reliability of the local pipeline', () => {
     const flight = photos(40, 64 * 1024);
 
     // Act
-    await dropFlight(local.s3, local.dropBucket, 'tower-20/flight-faults/', flight, { inspection: { name: 'Faulty day' } });
+    await dropFlight(local.s3, local.dropBucket, 'tower-20/flight-faults/', flight, {
+      inspection: { name: 'Faulty day' },
+    });
     await local.settle();
 
     // Assess: one completed inspection with every photo
@@ -92,7 +100,9 @@ describe('reliability of the local pipeline', () => {
     expect(requests.filter((request) => request.fault === 'injected').length).toBeGreaterThan(0);
     const tokensIssued = requests.filter((request) => request.path === '/v1/auth/token/' && request.status === 200);
     expect(tokensIssued.length).toBeGreaterThan(1);
-    const credentialsIssued = requests.filter((request) => request.path.endsWith('/s3_credentials/') && request.status === 200);
+    const credentialsIssued = requests.filter(
+      (request) => request.path.endsWith('/s3_credentials/') && request.status === 200,
+    );
     expect(credentialsIssued.length).toBeGreaterThan(1);
     expect(requests.filter((request) => request.path.endsWith('/process/') && request.status === 202)).toHaveLength(1);
   }, 120_000);
@@ -112,7 +122,13 @@ describe('reliability of the local pipeline', () => {
     const local = await start({
       onEvent: (event) => {
         if (event.event === 'state' && event.state === 'Copy photos') {
-          pipeline!.simulator!.injectFault({ action: 'answer', status: 200, body: stale(), method: 'GET', pathIncludes: '/s3_credentials/' });
+          pipeline!.simulator!.injectFault({
+            action: 'answer',
+            status: 200,
+            body: stale(),
+            method: 'GET',
+            pathIncludes: '/s3_credentials/',
+          });
         }
       },
     });
@@ -123,10 +139,17 @@ describe('reliability of the local pipeline', () => {
     await local.settle();
 
     // Assess
-    expect(local.notifications).toEqual([expect.objectContaining({ type: 'inspection.completed', images: expect.objectContaining({ copied: 4, registered: 4 }) })]);
+    expect(local.notifications).toEqual([
+      expect.objectContaining({
+        type: 'inspection.completed',
+        images: expect.objectContaining({ copied: 4, registered: 4 }),
+      }),
+    ]);
     expect(hashes(await copiedObjects(local, local.notifications[0]!.inspection!.projectId!))).toEqual(hashes(flight));
     const refreshes = local.metrics.records.filter((record) => record.name === 'S3CredentialRefreshes');
-    expect(refreshes.map((record) => [record.values, record.batchId])).toEqual([[[1], local.notifications[0]!.batch.id]]);
+    expect(refreshes.map((record) => [record.values, record.batchId])).toEqual([
+      [[1], local.notifications[0]!.batch.id],
+    ]);
   }, 60_000);
 
   it('reports a failed processing as exactly one inspection.failed', async () => {
@@ -141,7 +164,11 @@ describe('reliability of the local pipeline', () => {
         flight: 'flight-failed',
         flights: 1,
         manifest: JSON.stringify({}),
-        pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'failed' } },
+        pipeline: {
+          quietPeriodSeconds: 0,
+          config: { preflight: SMALL_FLIGHT_PREFLIGHT },
+          simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'failed' },
+        },
       },
       (event) => {
         if (event.event === 'ready') started = event.pipeline;
@@ -151,7 +178,10 @@ describe('reliability of the local pipeline', () => {
     // Assess
     expect(result.succeeded).toBe(false);
     expect(result.notifications).toEqual([
-      expect.objectContaining({ type: 'inspection.failed', batch: expect.objectContaining({ prefix: 'tower-21/flight-failed/' }) }),
+      expect.objectContaining({
+        type: 'inspection.failed',
+        batch: expect.objectContaining({ prefix: 'tower-21/flight-failed/' }),
+      }),
     ]);
     expect(started!.simulator!.requests.filter((request) => request.path.endsWith('/process/'))).toHaveLength(1);
   }, 60_000);
@@ -164,7 +194,12 @@ describe('reliability of the local pipeline', () => {
       flight: 'flight-never',
       flights: 1,
       manifest: JSON.stringify({}),
-      pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, deadlineSeconds: 2, simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'never' as const } },
+      pipeline: {
+        quietPeriodSeconds: 0,
+        config: { preflight: SMALL_FLIGHT_PREFLIGHT },
+        deadlineSeconds: 2,
+        simulatorSettings: { processingSeconds: 0.5, processingOutcome: 'never' as const },
+      },
     };
 
     // Act
@@ -194,7 +229,12 @@ describe('reliability of the local pipeline', () => {
         flight: 'flight',
         flights: 10,
         manifest: JSON.stringify({}),
-        pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, duplicateEvents: 3, simulatorSettings: { processingSeconds: 0.5 } },
+        pipeline: {
+          quietPeriodSeconds: 0,
+          config: { preflight: SMALL_FLIGHT_PREFLIGHT },
+          duplicateEvents: 3,
+          simulatorSettings: { processingSeconds: 0.5 },
+        },
       },
       (event) => {
         if (event.event === 'ready') started = event.pipeline;
@@ -205,7 +245,9 @@ describe('reliability of the local pipeline', () => {
     const local = started!;
     expect(result.flights.map((flight) => flight.prefix).sort()).toEqual(prefixes);
     expect(inspectionExecutions(local)).toHaveLength(10);
-    const inspectionsCreated = local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/inspections/');
+    const inspectionsCreated = local.simulator!.requests.filter(
+      (request) => request.method === 'POST' && request.path === '/v1/inspections/',
+    );
     expect(inspectionsCreated).toHaveLength(10);
     expect(result.notifications).toHaveLength(10);
     expect(result.notifications.map((message) => message.batch.prefix).sort()).toEqual(prefixes);
@@ -215,7 +257,9 @@ describe('reliability of the local pipeline', () => {
     expect(result.succeeded).toBe(true);
     expect(local.deadLetters).toEqual([]);
     // All ten flights are of one new asset: it is created once.
-    expect(local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/assets/')).toHaveLength(1);
+    expect(
+      local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/assets/'),
+    ).toHaveLength(1);
   }, 120_000);
 
   it('makes exactly 20 inspections of 20 flights when a fifth of the API answers are lost after the request took effect', async () => {
@@ -230,7 +274,11 @@ describe('reliability of the local pipeline', () => {
         flight: 'flight',
         flights: 20,
         manifest: JSON.stringify({}),
-        pipeline: { quietPeriodSeconds: 0, config: { preflight: SMALL_FLIGHT_PREFLIGHT }, simulatorSettings: { processingSeconds: 0.5, lostAnswerRate: 0.2 } },
+        pipeline: {
+          quietPeriodSeconds: 0,
+          config: { preflight: SMALL_FLIGHT_PREFLIGHT },
+          simulatorSettings: { processingSeconds: 0.5, lostAnswerRate: 0.2 },
+        },
       },
       (event) => {
         if (event.event === 'ready') started = event.pipeline;
@@ -265,13 +313,24 @@ describe('reliability of the local pipeline', () => {
     });
 
     // Act
-    await dropFlight(local.s3, local.dropBucket, 'tower-retried/flight-a/', photos(4), { inspection: { name: 'Retried A' } });
-    await dropFlight(local.s3, local.dropBucket, 'tower-retried/flight-b/', photos(4), { inspection: { name: 'Retried B' } });
+    await dropFlight(local.s3, local.dropBucket, 'tower-retried/flight-a/', photos(4), {
+      inspection: { name: 'Retried A' },
+    });
+    await dropFlight(local.s3, local.dropBucket, 'tower-retried/flight-b/', photos(4), {
+      inspection: { name: 'Retried B' },
+    });
     await local.settle();
 
     // Assess
     const retried = [...lostOnce].map((key) => key.split('/').slice(1).join('/'));
-    for (const state of ['Prepare inspection', 'Copy chunk', 'Register photos', 'Start processing', 'Check processing status', 'Notify completed']) {
+    for (const state of [
+      'Prepare inspection',
+      'Copy chunk',
+      'Register photos',
+      'Start processing',
+      'Check processing status',
+      'Notify completed',
+    ]) {
       expect(retried, `a retry of "${state}"`).toContain(state);
     }
     const held = local.simulator!.holdings();
@@ -309,7 +368,10 @@ describe('reliability of the local pipeline', () => {
     // Assess: the notification names each skipped file with its reason
     expect(local.notifications).toHaveLength(1);
     const message = local.notifications[0]!;
-    expect(message).toMatchObject({ type: 'inspection.completed', images: { found: 6, copied: 3, registered: 3, skippedTotal: 3 } });
+    expect(message).toMatchObject({
+      type: 'inspection.completed',
+      images: { found: 6, copied: 3, registered: 3, skippedTotal: 3 },
+    });
     expect([...message.images.skipped].sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([
       { key: `${prefix}DCIM/empty.jpg`, reason: expect.stringMatching(/empty|0 bytes/i) },
       { key: `${prefix}DCIM/not-a-photo.jpg`, reason: expect.stringMatching(/not a JPEG/i) },
@@ -333,15 +395,22 @@ describe('reliability of the local pipeline', () => {
     // Act
     await Promise.all([
       dropFlight(local.s3, local.dropBucket, invalidJson, photos(2), '{ "inspection": { "name": "Flight 1", } '),
-      dropFlight(local.s3, local.dropBucket, unknownField, photos(2), { inspection: { name: 'Flight 2' }, colour: 'red' }),
-      dropFlight(local.s3, local.dropBucket, missingImage, photos(2), { images: ['DCIM/IMG_0000.JPG', 'DCIM/IMG_0099.JPG'] }),
+      dropFlight(local.s3, local.dropBucket, unknownField, photos(2), {
+        inspection: { name: 'Flight 2' },
+        colour: 'red',
+      }),
+      dropFlight(local.s3, local.dropBucket, missingImage, photos(2), {
+        images: ['DCIM/IMG_0000.JPG', 'DCIM/IMG_0099.JPG'],
+      }),
     ]);
     const before = await listBucket(local.s3, local.dropBucket);
     await local.settle();
     const after = await listBucket(local.s3, local.dropBucket);
 
     // Assess
-    const byPrefix = new Map<string, NotificationV1>(local.notifications.map((message) => [message.batch.prefix, message]));
+    const byPrefix = new Map<string, NotificationV1>(
+      local.notifications.map((message) => [message.batch.prefix, message]),
+    );
     expect(local.notifications).toHaveLength(3);
     expect(byPrefix.get(invalidJson)).toMatchObject({
       type: 'inspection.failed',
@@ -354,7 +423,12 @@ describe('reliability of the local pipeline', () => {
     const missing = byPrefix.get(missingImage);
     expect(missing).toMatchObject({ type: 'inspection.completed', images: { found: 2, copied: 1, registered: 1 } });
     expect(missing!.images.skipped).toEqual(
-      expect.arrayContaining([{ key: `${missingImage}DCIM/IMG_0099.JPG`, reason: expect.stringMatching(/listed in manifest\.json images but not found/) }]),
+      expect.arrayContaining([
+        {
+          key: `${missingImage}DCIM/IMG_0099.JPG`,
+          reason: expect.stringMatching(/listed in manifest\.json images but not found/),
+        },
+      ]),
     );
     expect(before).toHaveLength(9);
     expect(after).toEqual(before);
@@ -365,7 +439,19 @@ describe('reliability of the local pipeline', () => {
     const username = 'pilot-Wombat7Qx@example.com';
     const password = 'Pw-Kestrel-93f1xZ';
     const apiKey = 'ak-Lemur-5d2e9c71b4';
-    const args = ['--generate', '6', '--json', '--log-level', 'debug', '--username', username, '--password', password, '--api-key', apiKey];
+    const args = [
+      '--generate',
+      '6',
+      '--json',
+      '--log-level',
+      'debug',
+      '--username',
+      username,
+      '--password',
+      password,
+      '--api-key',
+      apiKey,
+    ];
     const stress = ['--fault-rate', '0.2', '--token-ttl', '2', '--processing-seconds', '3'];
 
     // Act
@@ -379,11 +465,17 @@ describe('reliability of the local pipeline', () => {
     // Assess: no secret anywhere
     const texts = { stdout: run.stdout, stderr: run.stderr, notifications: JSON.stringify(notifications) };
     for (const [where, text] of Object.entries(texts)) {
-      for (const secret of [username, password, apiKey]) expect(text.includes(secret), `${where} contains ${secret}`).toBe(false);
+      for (const secret of [username, password, apiKey])
+        expect(text.includes(secret), `${where} contains ${secret}`).toBe(false);
       expect(text, `a JWT in ${where}`).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
       expect(text, `an S3 session token in ${where}`).not.toContain('FwoGZXIvYXdzE');
-      const secretFields = [...text.matchAll(/"?(secret_key|secretAccessKey|session_token|sessionToken)"?\s*[:=]\s*"?([^",}\s]*)/g)];
-      expect(secretFields.filter((match) => match[2] !== '[redacted]').map((match) => match[0]), `secret fields in ${where}`).toEqual([]);
+      const secretFields = [
+        ...text.matchAll(/"?(secret_key|secretAccessKey|session_token|sessionToken)"?\s*[:=]\s*"?([^",}\s]*)/g),
+      ];
+      expect(
+        secretFields.filter((match) => match[2] !== '[redacted]').map((match) => match[0]),
+        `secret fields in ${where}`,
+      ).toEqual([]);
     }
   }, 90_000);
 });

@@ -1,6 +1,6 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import { version } from '../../package.json';
@@ -21,14 +21,37 @@ const COLD_START = 'bench/cold-start.ts';
 const PREPARE = 'bench/prepare.ts';
 
 /** What local mode's --pix4d-url reads (README, "Local mode"); PIX4D_ORGANIZATION_UUID only when one is set. */
-const LOCAL_MODE_VARIABLES = ['PIX4D_API_KEY', 'PIX4D_AUTH_URL', 'PIX4D_ORGANIZATION_UUID', 'PIX4D_PASSWORD', 'PIX4D_S3_ENDPOINT', 'PIX4D_USERNAME'];
+const LOCAL_MODE_VARIABLES = [
+  'PIX4D_API_KEY',
+  'PIX4D_AUTH_URL',
+  'PIX4D_ORGANIZATION_UUID',
+  'PIX4D_PASSWORD',
+  'PIX4D_S3_ENDPOINT',
+  'PIX4D_USERNAME',
+];
 
 /** The test's environment without any PIX4D_ variable of its own, so that only the printed ones count. */
-const ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PIX4D_')));
+const ENV: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.startsWith('PIX4D_')),
+);
 
 /** An account whose values need quoting in bash: a quote, a dollar sign, a space, a backslash. */
-const ACCOUNT = { username: "o'brien.$HOME@example.com", password: 'pass word \\ "$(exit 1)"', apiKey: 'key-`id`-0123456789', organizationUuid: '0b6f7a52-5c1e-4b0e-9d7c-3a1f2e4d5c6b' };
-const ACCOUNT_ARGS = ['--username', ACCOUNT.username, '--password', ACCOUNT.password, '--api-key', ACCOUNT.apiKey, '--organization-uuid', ACCOUNT.organizationUuid];
+const ACCOUNT = {
+  username: "o'brien.$HOME@example.com",
+  password: 'pass word \\ "$(exit 1)"',
+  apiKey: 'key-`id`-0123456789',
+  organizationUuid: '0b6f7a52-5c1e-4b0e-9d7c-3a1f2e4d5c6b',
+};
+const ACCOUNT_ARGS = [
+  '--username',
+  ACCOUNT.username,
+  '--password',
+  ACCOUNT.password,
+  '--api-key',
+  ACCOUNT.apiKey,
+  '--organization-uuid',
+  ACCOUNT.organizationUuid,
+];
 
 interface Exit {
   readonly code: number | null;
@@ -48,7 +71,11 @@ const servers: Server[] = [];
 function start(script: string, args: readonly string[]): Running {
   // As the npm scripts run them (node --import tsx): the tsx CLI would relay a signal and kill the child when it
   // does not report the signal back within 30 ms, which a loaded machine misses.
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -72,7 +99,9 @@ function waitForOutput(running: Running, pattern: RegExp): Promise<string> {
       resolve(running.stdout());
     };
     running.child.stdout!.on('data', check);
-    void running.exited.then((exit) => reject(new Error(`exited ${exit.code} before printing ${pattern}: ${exit.stdout} ${exit.stderr}`)));
+    void running.exited.then((exit) =>
+      reject(new Error(`exited ${exit.code} before printing ${pattern}: ${exit.stdout} ${exit.stderr}`)),
+    );
     check();
   });
 }
@@ -96,7 +125,10 @@ function pix4dVariablesAfter(exports: string): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
     execFile('bash', ['-c', script], { env: { PATH: process.env.PATH ?? '' } }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`${error.message}\n${stderr}`));
-      const pairs = stdout.split('\0').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]);
+      const pairs = stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]);
       resolve(Object.fromEntries(pairs));
     });
   });
@@ -153,7 +185,16 @@ describe.concurrent('simulator CLI conventions', { timeout: 60_000 }, () => {
     expect(exit.code).toBe(0);
     expect(exit.stderr).toBe('');
     expect(exit.stdout).toMatch(/^Usage: npm run -s simulator -- \[options\]\n/);
-    for (const option of ['--port N', '--s3-port N', '--error-rate R', '--fault-rate', '--json', '--version', '--debug']) expect(exit.stdout).toContain(option);
+    for (const option of [
+      '--port N',
+      '--s3-port N',
+      '--error-rate R',
+      '--fault-rate',
+      '--json',
+      '--version',
+      '--debug',
+    ])
+      expect(exit.stdout).toContain(option);
   });
 
   const mistakes: { args: string[]; says: string[] }[] = [
@@ -189,11 +230,13 @@ describe.concurrent('simulator CLI conventions', { timeout: 60_000 }, () => {
       // Assess
       expect(exit.code).toBe(2);
       expect(exit.stdout).toBe('');
-      expect(exit.stderr).toBe(`simulator: port ${port} (${option} ${port}) is already in use; choose another with ${option} N, or omit ${option} for any free port\n`);
+      expect(exit.stderr).toBe(
+        `simulator: port ${port} (${option} ${port}) is already in use; choose another with ${option} N, or omit ${option} for any free port\n`,
+      );
     });
   }
 
-  it('takes --fault-rate, local mode\'s spelling, as --error-rate', async ({ expect }) => {
+  it("takes --fault-rate, local mode's spelling, as --error-rate", async ({ expect }) => {
     // Prepare
     const { running, banner } = await startJson(['--fault-rate', '0.25']);
 
@@ -207,7 +250,9 @@ describe.concurrent('simulator CLI conventions', { timeout: 60_000 }, () => {
 });
 
 describe.concurrent('simulator CLI environment for local mode', () => {
-  it('prints, in --json and as bash exports, exactly the PIX4D_ variables local mode reads, with the account and endpoints', async ({ expect }) => {
+  it('prints, in --json and as bash exports, exactly the PIX4D_ variables local mode reads, with the account and endpoints', async ({
+    expect,
+  }) => {
     // Prepare: the JSON banner first, then the human one on the same ports, to compare the two.
     const json = await startJson(ACCOUNT_ARGS);
     await stop(json.running);
@@ -233,7 +278,12 @@ describe.concurrent('simulator CLI environment for local mode', () => {
     expect(Object.keys(variables).sort()).toEqual(LOCAL_MODE_VARIABLES);
     expect(variables).toEqual(expected);
     expect(json.banner.pix4dEnvironment).toEqual(expected);
-    expect({ username: json.banner.username, password: json.banner.password, apiKey: json.banner.apiKey, organizationUuid: json.banner.organizationUuid }).toEqual(ACCOUNT);
+    expect({
+      username: json.banner.username,
+      password: json.banner.password,
+      apiKey: json.banner.apiKey,
+      organizationUuid: json.banner.organizationUuid,
+    }).toEqual(ACCOUNT);
     expect(block.command).toBe(`npm run -s local -- --pix4d-url ${json.banner.apiUrl}`);
     expect(json.banner.localModeCommand).toBe(block.command);
   }, 90_000);
@@ -246,7 +296,9 @@ describe.concurrent('simulator CLI environment for local mode', () => {
     await stop(running);
 
     // Assess
-    expect(Object.keys(banner.pix4dEnvironment).sort()).toEqual(LOCAL_MODE_VARIABLES.filter((name) => name !== 'PIX4D_ORGANIZATION_UUID'));
+    expect(Object.keys(banner.pix4dEnvironment).sort()).toEqual(
+      LOCAL_MODE_VARIABLES.filter((name) => name !== 'PIX4D_ORGANIZATION_UUID'),
+    );
   }, 90_000);
 
   it('lets local mode run a flight against the simulator with the printed exports and command', async ({ expect }) => {
@@ -258,7 +310,9 @@ describe.concurrent('simulator CLI environment for local mode', () => {
     const local = await new Promise<Exit>((resolve) => {
       // Six photos: the pre-flight refuses fewer (minPhotos).
       const script = `set -eu\n${block.exports}\n${block.command} --generate 6`;
-      execFile('bash', ['-c', script], { cwd: ROOT, env: ENV, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }));
+      execFile('bash', ['-c', script], { cwd: ROOT, env: ENV, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+      );
     });
     await stop(simulator);
 
@@ -270,9 +324,33 @@ describe.concurrent('simulator CLI environment for local mode', () => {
 
 describe.concurrent('benchmark CLIs exit before any work for help, version and mistakes', { timeout: 60_000 }, () => {
   const cases = [
-    { script: BENCH, program: 'bench', command: 'npm run -s bench --', typo: ['--jsn'], suggestion: '--json', badValue: ['--rounds', '2'], names: '--rounds' },
-    { script: COLD_START, program: 'cold-start', command: 'npm run -s bench:cold-start --', typo: ['--run', '5'], suggestion: '--runs', badValue: ['--runs', 'many'], names: '--runs' },
-    { script: PREPARE, program: 'bench-prepare', command: 'npm run -s bench:prepare --', typo: ['--photo', '30'], suggestion: '--photos', badValue: ['--photos', '3'], names: '--photos' },
+    {
+      script: BENCH,
+      program: 'bench',
+      command: 'npm run -s bench --',
+      typo: ['--jsn'],
+      suggestion: '--json',
+      badValue: ['--rounds', '2'],
+      names: '--rounds',
+    },
+    {
+      script: COLD_START,
+      program: 'cold-start',
+      command: 'npm run -s bench:cold-start --',
+      typo: ['--run', '5'],
+      suggestion: '--runs',
+      badValue: ['--runs', 'many'],
+      names: '--runs',
+    },
+    {
+      script: PREPARE,
+      program: 'bench-prepare',
+      command: 'npm run -s bench:prepare --',
+      typo: ['--photo', '30'],
+      suggestion: '--photos',
+      badValue: ['--photos', '3'],
+      names: '--photos',
+    },
   ];
   for (const { script, program, command, typo, suggestion, badValue, names } of cases) {
     it(`${program}: --version and --help exit 0`, async ({ expect }) => {
@@ -280,11 +358,16 @@ describe.concurrent('benchmark CLIs exit before any work for help, version and m
       const [versionExit, helpExit] = await Promise.all([run(script, ['--version']), run(script, ['--help'])]);
 
       // Assess
-      expect(versionExit).toEqual({ code: 0, stdout: `${program} ${version} (Node.js ${process.version})\n`, stderr: '' });
+      expect(versionExit).toEqual({
+        code: 0,
+        stdout: `${program} ${version} (Node.js ${process.version})\n`,
+        stderr: '',
+      });
       expect(helpExit.code).toBe(0);
       expect(helpExit.stderr).toBe('');
       expect(helpExit.stdout.startsWith(`Usage: ${command} [options]\n`)).toBe(true);
-      for (const option of ['--json', names, '-h, --help', '--version', '--debug']) expect(helpExit.stdout).toContain(option);
+      for (const option of ['--json', names, '-h, --help', '--version', '--debug'])
+        expect(helpExit.stdout).toContain(option);
     });
 
     it(`${program}: a typo and a bad value each exit 2 with one line`, async ({ expect }) => {
@@ -295,7 +378,9 @@ describe.concurrent('benchmark CLIs exit before any work for help, version and m
       expect(typoExit.code).toBe(2);
       expect(typoExit.stdout).toBe('');
       expect(typoExit.stderr).toMatch(ONE_LINE);
-      expect(typoExit.stderr).toContain(`${program}: unknown option ${typo[0]}; did you mean ${suggestion}? (${command} --help lists the options)`);
+      expect(typoExit.stderr).toContain(
+        `${program}: unknown option ${typo[0]}; did you mean ${suggestion}? (${command} --help lists the options)`,
+      );
       expect(valueExit.code).toBe(2);
       expect(valueExit.stdout).toBe('');
       expect(valueExit.stderr).toMatch(ONE_LINE);
@@ -305,20 +390,38 @@ describe.concurrent('benchmark CLIs exit before any work for help, version and m
 });
 
 describe.concurrent('prepare benchmark', () => {
-  it('runs the prepare step on 30 photos and prints one JSON object with each figure against its Lambda limit', async ({ expect }) => {
+  it('runs the prepare step on 30 photos and prints one JSON object with each figure against its Lambda limit', async ({
+    expect,
+  }) => {
     // Act
     const exit = await run(PREPARE, ['--photos', '30', '--json']);
 
     // Assess
     expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
     expect(exit.stdout).toMatch(ONE_LINE);
-    const results = JSON.parse(exit.stdout) as { prepare: Record<string, number>; lambdaLimits: Record<string, { value: number }> };
+    const results = JSON.parse(exit.stdout) as {
+      prepare: Record<string, number>;
+      lambdaLimits: Record<string, { value: number }>;
+    };
     const figure = expect.any(Number);
-    const limit = (max: number, unit: string) => ({ value: figure, limit: max, unit, headroom: figure, met: expect.any(Boolean) });
+    const limit = (max: number, unit: string) => ({
+      value: figure,
+      limit: max,
+      unit,
+      headroom: figure,
+      met: expect.any(Boolean),
+    });
     expect(results).toMatchObject({
       machine: { cpus: figure, node: process.version },
       photos: 30,
-      upload: { photos: 30, mib: figure, generateSeconds: figure, uploadSeconds: figure, uploadPhotosPerSecond: figure, concurrency: 16 },
+      upload: {
+        photos: 30,
+        mib: figure,
+        generateSeconds: figure,
+        uploadSeconds: figure,
+        uploadPhotosPerSecond: figure,
+        concurrency: 16,
+      },
       prepare: {
         seconds: figure,
         photosPerSecond: figure,
@@ -346,7 +449,9 @@ describe.concurrent('prepare benchmark', () => {
     expect(results.prepare.peakRssMiB).toBeGreaterThanOrEqual(results.prepare.rssBeforeMiB!);
   }, 180_000);
 
-  it('pads the photos with --photo-kib so that each read returns 128 KiB, and they stay photos with their Exif', async ({ expect }) => {
+  it('pads the photos with --photo-kib so that each read returns 128 KiB, and they stay photos with their Exif', async ({
+    expect,
+  }) => {
     // Act
     const exit = await run(PREPARE, ['--photos', '30', '--photo-kib', '160', '--json']);
 
@@ -354,7 +459,11 @@ describe.concurrent('prepare benchmark', () => {
     expect(exit.code, exit.stderr.slice(-2_000)).toBe(0);
     expect(JSON.parse(exit.stdout)).toMatchObject({
       upload: { photos: 30, meanPhotoKiB: 160 },
-      prepare: { images: { found: 30, accepted: 30, skipped: 0 }, completed: true, flight: { photos: 30, geotagged: 30 } },
+      prepare: {
+        images: { found: 30, accepted: 30, skipped: 0 },
+        completed: true,
+        flight: { photos: 30, geotagged: 30 },
+      },
     });
   }, 180_000);
 });

@@ -29,7 +29,9 @@ describe('Lambda throttling', () => {
     });
 
     // Act: one flight closed by its manifest, one by the quiet period (the batch waiter's "Check batch" task)
-    await dropFlight(pipeline.s3, pipeline.dropBucket, 'tower-busy/flight-manifest/', photos(6), { inspection: { name: 'Busy day' } });
+    await dropFlight(pipeline.s3, pipeline.dropBucket, 'tower-busy/flight-manifest/', photos(6), {
+      inspection: { name: 'Busy day' },
+    });
     await dropFlight(pipeline.s3, pipeline.dropBucket, 'tower-busy/flight-quiet/', photos(4));
     await pipeline.settle();
 
@@ -39,14 +41,26 @@ describe('Lambda throttling', () => {
       ['tower-busy/flight-manifest/', 'inspection.completed'],
       ['tower-busy/flight-quiet/', 'inspection.completed'],
     ]);
-    expect(pipeline.simulator!.holdings().inspections.map((inspection) => [inspection.images, inspection.processingStarted]).sort()).toEqual([
+    expect(
+      pipeline
+        .simulator!.holdings()
+        .inspections.map((inspection) => [inspection.images, inspection.processingStarted])
+        .sort(),
+    ).toEqual([
       [4, true],
       [6, true],
     ]);
     const others = (states: string[]) => states.filter((state) => state !== 'Copy chunk');
     expect(others(throttled).length).toBe(others(passed).length);
     expect(new Set(others(throttled))).toEqual(
-      new Set(['Check batch', 'Prepare inspection', 'Register photos', 'Start processing', 'Check processing status', 'Notify completed']),
+      new Set([
+        'Check batch',
+        'Prepare inspection',
+        'Register photos',
+        'Start processing',
+        'Check processing status',
+        'Notify completed',
+      ]),
     );
     // Five chunks of two photos, each throttled seven times, then copied once.
     expect(throttled.filter((state) => state === 'Copy chunk')).toHaveLength(5 * 7);

@@ -24,7 +24,15 @@ interface Flight {
 
 async function drop(pipeline: LocalPipeline, flights: readonly Flight[]): Promise<void> {
   await Promise.all(
-    flights.map((flight) => dropFlight(pipeline.s3, pipeline.dropBucket, flight.prefix, photos(2), flight.manifest ? { inspection: { name: 'Faulty day' } } : undefined)),
+    flights.map((flight) =>
+      dropFlight(
+        pipeline.s3,
+        pipeline.dropBucket,
+        flight.prefix,
+        photos(2),
+        flight.manifest ? { inspection: { name: 'Faulty day' } } : undefined,
+      ),
+    ),
   );
   await pipeline.settle();
 }
@@ -34,10 +42,14 @@ async function drop(pipeline: LocalPipeline, flights: readonly Flight[]): Promis
  * batch record (the execution's name), the asset's registry record, or the published message's batch.
  */
 function flightOf(pipeline: LocalPipeline, flights: readonly Flight[], call: AwsCall): Flight | undefined {
-  const named = [call.input.Key, call.input.Prefix, call.input.Message].filter((value): value is string => typeof value === 'string').join(' ');
+  const named = [call.input.Key, call.input.Prefix, call.input.Message]
+    .filter((value): value is string => typeof value === 'string')
+    .join(' ');
   const byPrefix = flights.find((flight) => named.includes(flight.prefix) || named.includes(registryKeyOf(flight)));
   if (byPrefix) return byPrefix;
-  const execution = pipeline.executions.find((candidate) => named.includes(`runs/${candidate.name}/`) || named.includes(`batches/${candidate.name}.json`));
+  const execution = pipeline.executions.find(
+    (candidate) => named.includes(`runs/${candidate.name}/`) || named.includes(`batches/${candidate.name}.json`),
+  );
   const prefix = (execution?.input as { batch?: { prefix?: string } } | undefined)?.batch?.prefix;
   return flights.find((flight) => flight.prefix === prefix);
 }
@@ -51,7 +63,8 @@ function siteOf(call: AwsCall, flight: Flight, pipeline: LocalPipeline): string 
   target = target.replace(flight.prefix, '<flight>/').replace(/<flight>\/DCIM\/[^/]+$/, '<flight>/<photo>');
   target = target.replace(registryKeyOf(flight), 'asset-registry/<asset>.json');
   for (const execution of pipeline.executions) target = target.replace(execution.name, '<run>');
-  const bucket = call.input.Bucket === pipeline.dropBucket ? 'drop' : call.input.Bucket === pipeline.workBucket ? 'work' : '';
+  const bucket =
+    call.input.Bucket === pipeline.dropBucket ? 'drop' : call.input.Bucket === pipeline.workBucket ? 'work' : '';
   return `${call.caller}: ${call.client.replace(/Client$/, '')} ${call.operation} ${bucket} ${target}`.trim();
 }
 
@@ -70,7 +83,10 @@ const SITES_OF_EVERY_RUN = [
   'notify: S3 PutObject work runs/<run>/notified.json',
 ];
 const SITES_OF_MANIFEST_RUNS = ['prepare: S3 GetObject drop <flight>/manifest.json'];
-const SITES_OF_WAITER_RUNS = ['check-batch: S3 ListObjectsV2 drop <flight>/', 'check-batch: S3 PutObject work batches/<run>.json'];
+const SITES_OF_WAITER_RUNS = [
+  'check-batch: S3 ListObjectsV2 drop <flight>/',
+  'check-batch: S3 PutObject work batches/<run>.json',
+];
 
 function completed(pipeline: LocalPipeline, flight: Flight): NotificationV1[] {
   return pipeline.notifications.filter((message) => message.batch.prefix === flight.prefix);
@@ -89,7 +105,10 @@ describe('transient AWS errors', () => {
       const discovery = await start({
         quietPeriodSeconds,
         awsFaults: (call) => {
-          const site = call.client === 'SecretsManagerClient' ? undefined : flightOf(discovery, [clean], call) && siteOf(call, clean, discovery);
+          const site =
+            call.client === 'SecretsManagerClient'
+              ? undefined
+              : flightOf(discovery, [clean], call) && siteOf(call, clean, discovery);
           if (site && !sites.includes(site)) sites.push(site);
           return undefined;
         },
@@ -123,37 +142,54 @@ describe('transient AWS errors', () => {
       await drop(faulty, flights);
 
       // Assess: every planned failure happened, and every flight completed once, with one inspection and one start.
-      expect(sites).toEqual(expect.arrayContaining(manifest ? SITES_OF_EVERY_RUN.concat(SITES_OF_MANIFEST_RUNS) : SITES_OF_EVERY_RUN.concat(SITES_OF_WAITER_RUNS)));
-      expect(planned.filter((plan) => !fired.has(plan.flight.prefix)).map(({ site, kind }) => `${site} (${kind})`)).toEqual([]);
-      const outcomes = flights.map((flight) => [flight.prefix, completed(faulty, flight).map((message) => message.type)]);
+      expect(sites).toEqual(
+        expect.arrayContaining(
+          manifest
+            ? SITES_OF_EVERY_RUN.concat(SITES_OF_MANIFEST_RUNS)
+            : SITES_OF_EVERY_RUN.concat(SITES_OF_WAITER_RUNS),
+        ),
+      );
+      expect(
+        planned.filter((plan) => !fired.has(plan.flight.prefix)).map(({ site, kind }) => `${site} (${kind})`),
+      ).toEqual([]);
+      const outcomes = flights.map((flight) => [
+        flight.prefix,
+        completed(faulty, flight).map((message) => message.type),
+      ]);
       expect(outcomes).toEqual(flights.map((flight) => [flight.prefix, ['inspection.completed']]));
       const { inspections, assets } = faulty.simulator!.holdings();
       expect(assets).toHaveLength(flights.length);
       expect(inspections).toHaveLength(flights.length);
       expect(inspections.filter((inspection) => !inspection.processingStarted)).toEqual([]);
-      const starts = faulty.simulator!.requests.filter((request) => request.method === 'POST' && /\/process\/?$/.test(request.path) && request.status < 300);
+      const starts = faulty.simulator!.requests.filter(
+        (request) => request.method === 'POST' && /\/process\/?$/.test(request.path) && request.status < 300,
+      );
       expect(starts).toHaveLength(flights.length);
     },
     300_000,
   );
 
-  it.each(KINDS)('never fail a run: the first Secrets Manager read of every function fails (%s) after the SDK retries', async (kind) => {
-    // Prepare: each function reads the secret once and keeps it; that read fails once.
-    const failedFor = new Set<string>();
-    const local = await start({
-      awsFaults: (call) => {
-        if (call.client !== 'SecretsManagerClient' || failedFor.has(call.caller)) return undefined;
-        failedFor.add(call.caller);
-        return kind;
-      },
-    });
+  it.each(KINDS)(
+    'never fail a run: the first Secrets Manager read of every function fails (%s) after the SDK retries',
+    async (kind) => {
+      // Prepare: each function reads the secret once and keeps it; that read fails once.
+      const failedFor = new Set<string>();
+      const local = await start({
+        awsFaults: (call) => {
+          if (call.client !== 'SecretsManagerClient' || failedFor.has(call.caller)) return undefined;
+          failedFor.add(call.caller);
+          return kind;
+        },
+      });
 
-    // Act
-    await drop(local, [{ prefix: `secret-${kind}/flight-1/`, manifest: true }]);
+      // Act
+      await drop(local, [{ prefix: `secret-${kind}/flight-1/`, manifest: true }]);
 
-    // Assess
-    expect([...failedFor].sort()).toEqual(['check-status', 'copy', 'prepare', 'register', 'start-processing']);
-    expect(local.notifications.map((message) => message.type)).toEqual(['inspection.completed']);
-    expect(local.simulator!.holdings().inspections).toHaveLength(1);
-  }, 120_000);
+      // Assess
+      expect([...failedFor].sort()).toEqual(['check-status', 'copy', 'prepare', 'register', 'start-processing']);
+      expect(local.notifications.map((message) => message.type)).toEqual(['inspection.completed']);
+      expect(local.simulator!.holdings().inspections).toHaveLength(1);
+    },
+    120_000,
+  );
 });

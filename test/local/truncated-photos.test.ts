@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listBucket, readObject, sha256 } from '../helpers/bucket-contents';
-import { DroppedFile, dropFlight, photos } from '../helpers/flights';
+import { type DroppedFile, dropFlight, photos } from '../helpers/flights';
 import { localPipelinesPerTest } from '../helpers/local-pipelines';
 
 /**
@@ -18,10 +18,15 @@ describe('truncated photos, locally', () => {
     const prefix = 'tower-31/flight-truncated/';
     const good = photos(4, 8_192);
     const whole = good[3]!;
-    const truncated: DroppedFile = { relativePath: 'DCIM/IMG_0099.JPG', body: (whole.body as Buffer).subarray(0, 5_000) };
+    const truncated: DroppedFile = {
+      relativePath: 'DCIM/IMG_0099.JPG',
+      body: (whole.body as Buffer).subarray(0, 5_000),
+    };
 
     // Act
-    await dropFlight(local.s3, local.dropBucket, prefix, [...good.slice(0, 3), truncated, good[3]!], { inspection: { name: 'Cut short' } });
+    await dropFlight(local.s3, local.dropBucket, prefix, [...good.slice(0, 3), truncated, good[3]!], {
+      inspection: { name: 'Cut short' },
+    });
     await local.settle();
 
     // Assess: the notification lists the truncated photo as skipped, with its reason
@@ -34,7 +39,12 @@ describe('truncated photos, locally', () => {
         copied: 4,
         registered: 4,
         skippedTotal: 1,
-        skipped: [{ key: `${prefix}DCIM/IMG_0099.JPG`, reason: 'truncated JPEG: its 5,000 bytes end before the end-of-image marker (FF D9)' }],
+        skipped: [
+          {
+            key: `${prefix}DCIM/IMG_0099.JPG`,
+            reason: 'truncated JPEG: its 5,000 bytes end before the end-of-image marker (FF D9)',
+          },
+        ],
       },
     });
     // Assess: Inspect's bucket holds the complete photos only, byte for byte, and the inspection has those only
@@ -42,9 +52,14 @@ describe('truncated photos, locally', () => {
     const bucket = local.simulator!.bucket;
     const copied = await listBucket(client, bucket);
     const projectPrefix = new RegExp(`^user-[^/]+/project-${message.inspection!.projectId}/`);
-    expect(copied.map((object) => object.key.replace(projectPrefix, ''))).toEqual(good.map((photo) => photo.relativePath));
-    for (const [index, object] of copied.entries()) expect(sha256(await readObject(client, bucket, object.key))).toBe(sha256(good[index]!.body));
-    expect(local.simulator!.holdings().inspections.find((inspection) => inspection.id === message.inspection!.id)).toMatchObject({
+    expect(copied.map((object) => object.key.replace(projectPrefix, ''))).toEqual(
+      good.map((photo) => photo.relativePath),
+    );
+    for (const [index, object] of copied.entries())
+      expect(sha256(await readObject(client, bucket, object.key))).toBe(sha256(good[index]!.body));
+    expect(
+      local.simulator!.holdings().inspections.find((inspection) => inspection.id === message.inspection!.id),
+    ).toMatchObject({
       images: 4,
       processingStarted: true,
     });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
 import { BatchStateStore } from '../../src/batch-state/batch-state';
-import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline/local-pipeline';
 import { listBucket } from '../helpers/bucket-contents';
 import { dropFlight, photos } from '../helpers/flights';
 import { SMALL_FLIGHT_PREFLIGHT } from '../helpers/small-flights';
@@ -21,7 +21,12 @@ afterEach(async () => {
 });
 
 async function start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  pipeline = await startLocalPipeline({ simulatorSettings: { processingSeconds: 0.5 }, quietPeriodSeconds: 0, ...options, config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config } });
+  pipeline = await startLocalPipeline({
+    simulatorSettings: { processingSeconds: 0.5 },
+    quietPeriodSeconds: 0,
+    ...options,
+    config: { preflight: SMALL_FLIGHT_PREFLIGHT, ...options.config },
+  });
   return pipeline;
 }
 
@@ -31,7 +36,9 @@ describe('the inspection workflow, locally', () => {
     const local = await start();
 
     // Act
-    await dropFlight(local.s3, local.dropBucket, 'tower-123/flight-1/', photos(1_200, 512), { inspection: { name: 'Flight 1' } });
+    await dropFlight(local.s3, local.dropBucket, 'tower-123/flight-1/', photos(1_200, 512), {
+      inspection: { name: 'Flight 1' },
+    });
     await local.settle();
 
     // Assess
@@ -45,7 +52,9 @@ describe('the inspection workflow, locally', () => {
       images: { found: 1_200, copied: 1_200, registered: 1_200, skippedTotal: 0 },
     });
     expect(message!.inspection!.url).toMatch(/^https:\/\/inspect\.pix4d\.com\/project\/\d+\/$/);
-    const registerCalls = local.simulator!.requests.filter((request) => request.path.endsWith('/register_images/') && request.status === 200);
+    const registerCalls = local.simulator!.requests.filter(
+      (request) => request.path.endsWith('/register_images/') && request.status === 200,
+    );
     expect(registerCalls).toHaveLength(3);
     expect(local.simulator!.requests.filter((request) => request.path.endsWith('/process/'))).toHaveLength(1);
     const records = await new BatchStateStore(local.s3, local.workBucket).recent(10);
@@ -89,7 +98,10 @@ describe('the inspection workflow, locally', () => {
 
     // Assess
     expect(local.notifications).toEqual([
-      expect.objectContaining({ type: 'inspection.timed_out', error: expect.objectContaining({ stage: 'processing' }) }),
+      expect.objectContaining({
+        type: 'inspection.timed_out',
+        error: expect.objectContaining({ stage: 'processing' }),
+      }),
     ]);
     const { timings } = local.notifications[0]!;
     const processingTime = Date.parse(timings.finishedAt) - Date.parse(timings.processingStartedAt!);
@@ -108,7 +120,9 @@ describe('the inspection workflow, locally', () => {
     // Assess
     expect(local.executions.filter((execution) => execution.machine === 'inspection')).toHaveLength(1);
     expect(local.notifications.map((message) => message.type)).toEqual(['inspection.completed']);
-    expect(local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/inspections/')).toHaveLength(1);
+    expect(
+      local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/inspections/'),
+    ).toHaveLength(1);
   }, 60_000);
 
   it('closes a batch without manifest after the quiet period, once, whatever the number of waiters', async () => {
@@ -121,7 +135,9 @@ describe('the inspection workflow, locally', () => {
 
     // Assess
     expect(local.executions.filter((execution) => execution.machine === 'inspection')).toHaveLength(1);
-    expect(local.notifications).toEqual([expect.objectContaining({ type: 'inspection.completed', images: expect.objectContaining({ registered: 4 }) })]);
+    expect(local.notifications).toEqual([
+      expect.objectContaining({ type: 'inspection.completed', images: expect.objectContaining({ registered: 4 }) }),
+    ]);
     const records = await new BatchStateStore(local.s3, local.workBucket).recent(10);
     const inspectionId = local.notifications[0]!.batch.id;
     expect(records.find((record) => record.batchId === inspectionId)?.state).toBe('completed');
@@ -145,7 +161,9 @@ describe('the inspection workflow, locally', () => {
     expect(local.notifications).toHaveLength(2);
     const assetIds = new Set(local.notifications.map((message) => message.asset.id));
     expect(assetIds.size).toBe(1);
-    expect(local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/assets/')).toHaveLength(1);
+    expect(
+      local.simulator!.requests.filter((request) => request.method === 'POST' && request.path === '/v1/assets/'),
+    ).toHaveLength(1);
   }, 60_000);
 
   it('fails at stage manifest with a clear reason for an invalid manifest, and leaves the drop bucket as it was', async () => {

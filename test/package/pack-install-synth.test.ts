@@ -49,16 +49,24 @@ function childEnv(): NodeJS.ProcessEnv {
 function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env: childEnv(), maxBuffer: 64 * 1024 * 1024, timeout: COMMAND_LIMIT_MS, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-    });
+    execFile(
+      command,
+      args,
+      { cwd, env: childEnv(), maxBuffer: 64 * 1024 * 1024, timeout: COMMAND_LIMIT_MS, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+      },
+    );
   });
 }
 
 /** The repository's exact version of a package, so that the consumer builds with what the tests ran. */
 function repoVersion(name: string): string {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<
+    string,
+    Record<string, string> | undefined
+  >;
   const found = pkg.dependencies?.[name] ?? pkg.devDependencies?.[name];
   if (!found) throw new Error(`package.json has no version of ${name}`);
   return found;
@@ -118,15 +126,32 @@ let repoTemplate: CfnTemplate;
 /** The typed consumer checked by the repository's TypeScript; @types/node is the repository's too. */
 function typeCheck(): Promise<Run> {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const options = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'];
-  return run(process.execPath, [tsc, ...options, '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node', 'typed-app.ts'], appDir);
+  const options = [
+    '--noEmit',
+    '--strict',
+    '--skipLibCheck',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--target',
+    'es2022',
+  ];
+  return run(
+    process.execPath,
+    [tsc, ...options, '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node', 'typed-app.ts'],
+    appDir,
+  );
 }
 
 /** The same construct built in process from lib/ (functions bundled from source, here skipped), as the consumer's app builds it. */
 function repositoryTemplate(): CfnTemplate {
   const app = new App({ outdir: join(appDir, 'repository.out'), context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, STACK_NAME);
-  new InspectPipeline(stack, CONSTRUCT_ID, { notificationEmail: NOTIFICATION_EMAIL, quietPeriod: Duration.minutes(QUIET_PERIOD_MINUTES) });
+  new InspectPipeline(stack, CONSTRUCT_ID, {
+    notificationEmail: NOTIFICATION_EMAIL,
+    quietPeriod: Duration.minutes(QUIET_PERIOD_MINUTES),
+  });
   return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
 }
 
@@ -148,7 +173,10 @@ beforeAll(async () => {
     'cdk-nag': repoVersion('cdk-nag'),
     'inspect-pipeline': `file:${tarball}`,
   };
-  writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'photo-pipeline-app', private: true, dependencies }));
+  writeFileSync(
+    join(appDir, 'package.json'),
+    JSON.stringify({ name: 'photo-pipeline-app', private: true, dependencies }),
+  );
   writeFileSync(join(appDir, 'app.js'), APP_JS);
   writeFileSync(join(appDir, 'typed-app.ts'), APP_TS);
   const installing = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], appDir);
@@ -163,10 +191,13 @@ beforeAll(async () => {
     run(join(appDir, 'node_modules', '.bin', 'inspect-pipeline'), ['--version'], appDir),
     typeCheck(),
   ]);
-  if (synthesized.code === 0) template = JSON.parse(readFileSync(join(appDir, 'cdk.out', `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
+  if (synthesized.code === 0)
+    template = JSON.parse(readFileSync(join(appDir, 'cdk.out', `${STACK_NAME}.template.json`), 'utf8')) as CfnTemplate;
 
   const phases = { pack: packed, install: installed, synth: synthesized, help, 'type check': typeChecked };
-  const each = Object.entries(phases).map(([phase, { seconds }]) => `${phase} ${seconds.toFixed(1)} s`).join(', ');
+  const each = Object.entries(phases)
+    .map(([phase, { seconds }]) => `${phase} ${seconds.toFixed(1)} s`)
+    .join(', ');
   console.info(`package test: ${((Date.now() - started) / 1000).toFixed(1)} s (${each})`);
 }, 300_000);
 
@@ -177,12 +208,17 @@ afterAll(() => {
 }, 120_000);
 
 function pipelineFunctions(from: CfnTemplate): [string, CfnResource][] {
-  return Object.entries(from.Resources).filter(([, resource]) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.[STEP_METADATA_KEY] !== undefined);
+  return Object.entries(from.Resources).filter(
+    ([, resource]) => resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.[STEP_METADATA_KEY] !== undefined,
+  );
 }
 
 function withoutFunctionCode(from: CfnTemplate): unknown {
-  const copy = structuredClone(from) as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
-  for (const resource of Object.values(copy.Resources)) if (resource.Type === 'AWS::Lambda::Function') delete resource.Properties?.Code;
+  const copy = structuredClone(from) as {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  };
+  for (const resource of Object.values(copy.Resources))
+    if (resource.Type === 'AWS::Lambda::Function') delete resource.Properties?.Code;
   return copy;
 }
 
@@ -192,13 +228,28 @@ describe('the package, packed and installed into another CDK app', () => {
     expect(packed.code, packed.stderr).toBe(0);
 
     // Act
-    const files = listed.stdout.split('\n').filter(Boolean).map((file) => file.replace(/^package\//, ''));
+    const files = listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((file) => file.replace(/^package\//, ''));
 
     // Assess
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/cli/inspect-pipeline.js']));
-    for (const step of PIPELINE_STEPS) expect(files).toEqual(expect.arrayContaining([`dist/functions/${step}/index.js`, `dist/functions/${step}/index.js.map`]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'dist/lib/index.js',
+        'dist/lib/index.d.ts',
+        'dist/cli/inspect-pipeline.js',
+      ]),
+    );
+    for (const step of PIPELINE_STEPS)
+      expect(files).toEqual(
+        expect.arrayContaining([`dist/functions/${step}/index.js`, `dist/functions/${step}/index.js.map`]),
+      );
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toStrictEqual([]);
-    expect(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file))).toStrictEqual([]);
+    expect(
+      files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file)),
+    ).toStrictEqual([]);
   });
 
   it('leaves no tarball in the repository', () => {
@@ -217,10 +268,16 @@ describe('the package, packed and installed into another CDK app', () => {
     expect(installed.code, installed.stderr).toBe(0);
 
     // Act
-    const installedPackage = JSON.parse(readFileSync(join(appDir, 'node_modules', 'inspect-pipeline', 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    const installedPackage = JSON.parse(
+      readFileSync(join(appDir, 'node_modules', 'inspect-pipeline', 'package.json'), 'utf8'),
+    ) as { scripts?: Record<string, string> };
 
     // Assess
-    expect(Object.keys(installedPackage.scripts ?? {}).filter((script) => ['preinstall', 'install', 'postinstall'].includes(script))).toStrictEqual([]);
+    expect(
+      Object.keys(installedPackage.scripts ?? {}).filter((script) =>
+        ['preinstall', 'install', 'postinstall'].includes(script),
+      ),
+    ).toStrictEqual([]);
     expect(existsSync(join(appDir, 'node_modules', 'esbuild'))).toBe(false);
     expect(existsSync(join(appDir, 'node_modules', '@esbuild'))).toBe(false);
   });
@@ -230,7 +287,11 @@ describe('the package, packed and installed into another CDK app', () => {
     expect(synthesized.code, synthesized.stderr).toBe(0);
 
     // Act
-    const report = JSON.parse(readFileSync(join(appDir, 'nag-report.json'), 'utf8')) as { pluginName: string; success: boolean; violations: unknown[] } | null;
+    const report = JSON.parse(readFileSync(join(appDir, 'nag-report.json'), 'utf8')) as {
+      pluginName: string;
+      success: boolean;
+      violations: unknown[];
+    } | null;
 
     // Assess
     expect(report).toMatchObject({ pluginName: 'AwsSolutions', violations: [], success: true });
@@ -239,15 +300,22 @@ describe('the package, packed and installed into another CDK app', () => {
   it("has the pipeline's resources: 8 functions on Node.js 24 ARM64, 2 state machines, the buckets and the queue", () => {
     // Prepare
     expect(synthesized.code, synthesized.stderr).toBe(0);
-    const count = (type: string) => Object.values(template.Resources).filter((resource) => resource.Type === type).length;
+    const count = (type: string) =>
+      Object.values(template.Resources).filter((resource) => resource.Type === type).length;
 
     // Act
     const functions = pipelineFunctions(template);
 
     // Assess
-    expect(functions.map(([, fn]) => fn.Metadata?.[STEP_METADATA_KEY]).sort()).toStrictEqual([...PIPELINE_STEPS].sort());
+    expect(functions.map(([, fn]) => fn.Metadata?.[STEP_METADATA_KEY]).sort()).toStrictEqual(
+      [...PIPELINE_STEPS].sort(),
+    );
     for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+      });
     }
     expect(count('AWS::StepFunctions::StateMachine')).toBe(2);
     expect(count('AWS::S3::Bucket')).toBe(3); // drop, work, access logs
@@ -268,7 +336,9 @@ describe('the package, packed and installed into another CDK app', () => {
 
     // Assess
     for (const { step, asset } of deployed) {
-      const bundle = readFileSync(join(appDir, 'node_modules', 'inspect-pipeline', 'dist', 'functions', step, 'index.js'));
+      const bundle = readFileSync(
+        join(appDir, 'node_modules', 'inspect-pipeline', 'dist', 'functions', step, 'index.js'),
+      );
       expect(readdirSync(asset).sort(), step).toStrictEqual(['index.js', 'index.js.map']);
       expect(readFileSync(join(asset, 'index.js')).equals(bundle), step).toBe(true);
     }
@@ -293,7 +363,8 @@ describe('the package, packed and installed into another CDK app', () => {
     const keys = Object.keys(template.Outputs ?? {});
 
     // Assess
-    for (const name of PIPELINE_OUTPUT_NAMES) expect(keys, name).toContainEqual(expect.stringMatching(new RegExp(`^${CONSTRUCT_ID}${name}[0-9A-F]{8}$`)));
+    for (const name of PIPELINE_OUTPUT_NAMES)
+      expect(keys, name).toContainEqual(expect.stringMatching(new RegExp(`^${CONSTRUCT_ID}${name}[0-9A-F]{8}$`)));
   });
 
   it('type-checks a TypeScript consumer against the installed declarations', () => {

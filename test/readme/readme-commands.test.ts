@@ -1,22 +1,22 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it, type ExpectStatic } from 'vitest';
+import { afterAll, describe, type ExpectStatic, expect, it } from 'vitest';
 import {
+  type BashResult,
   commandsOf,
   exitWithin,
+  type FencedBlock,
   fencedBlocks,
   killGroup,
+  type ReadmeCommand,
+  type RunningCommand,
   runBash,
   splitAnd,
   startBash,
   tail,
   waitForOutput,
-  type BashResult,
-  type FencedBlock,
-  type ReadmeCommand,
-  type RunningCommand,
 } from '../helpers/readme-blocks';
 
 /**
@@ -35,7 +35,10 @@ const REPORT_FILE = join(ROOT, 'test-results', 'readme-commands.txt');
 
 /** Whole blocks another test runs as written. */
 const BLOCKS_RUN_ELSEWHERE: readonly { readonly marker: string; readonly why: string }[] = [
-  { marker: 'simulator-tutorial', why: 'the simulator tutorial: test/unit/readme-tutorial.test.ts runs this block as written' },
+  {
+    marker: 'simulator-tutorial',
+    why: 'the simulator tutorial: test/unit/readme-tutorial.test.ts runs this block as written',
+  },
 ];
 
 interface Rule {
@@ -48,8 +51,16 @@ interface Rule {
 
 /** Commands (or parts of `a && b`) that are not run, and why. The first rule that matches decides. */
 const NOT_RUN: readonly Rule[] = [
-  { rule: 'npm ci', matches: (c) => /^npm ci\b/.test(c), why: 'installs the dependencies: this suite runs in the tree .ci/run installed with npm ci' },
-  { rule: 'npm test', matches: (c) => /^npm (run -s )?test\b/.test(c), why: 'runs this very suite, this file included' },
+  {
+    rule: 'npm ci',
+    matches: (c) => /^npm ci\b/.test(c),
+    why: 'installs the dependencies: this suite runs in the tree .ci/run installed with npm ci',
+  },
+  {
+    rule: 'npm test',
+    matches: (c) => /^npm (run -s )?test\b/.test(c),
+    why: 'runs this very suite, this file included',
+  },
   {
     rule: 'npm install / uninstall / update',
     matches: (c) => /^npm (install|i|add|uninstall|remove|update)\b/.test(c),
@@ -60,8 +71,16 @@ const NOT_RUN: readonly Rule[] = [
     matches: (c) => /^npm (pack|publish)\b/.test(c),
     why: 'builds and writes the package outside the repository (or publishes it): test/package/pack-install-synth.test.ts packs it into a scratch folder',
   },
-  { rule: 'npx cdk deploy / bootstrap / destroy', matches: (c) => /^npx cdk (deploy|bootstrap|destroy)\b/.test(c), why: 'needs an AWS account and its credentials' },
-  { rule: 'aws secretsmanager ...', matches: (c) => /^aws secretsmanager\b/.test(c), why: "needs an AWS account: it writes the deployed stack's secret" },
+  {
+    rule: 'npx cdk deploy / bootstrap / destroy',
+    matches: (c) => /^npx cdk (deploy|bootstrap|destroy)\b/.test(c),
+    why: 'needs an AWS account and its credentials',
+  },
+  {
+    rule: 'aws secretsmanager ...',
+    matches: (c) => /^aws secretsmanager\b/.test(c),
+    why: "needs an AWS account: it writes the deployed stack's secret",
+  },
   {
     rule: 'placeholders',
     matches: (c) => placeholdersIn(c).length > 0,
@@ -88,7 +107,11 @@ const SERVERS: readonly { readonly rule: string; readonly matches: RegExp }[] = 
  */
 const SCRATCH_HOME = mkdtempSync(join(tmpdir(), 'readme-commands-home-'));
 const BASE_ENV: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^AWS_(?!SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED$)/.test(name))),
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !/^AWS_(?!SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED$)/.test(name),
+    ),
+  ),
   // Whatever a command writes to `~` (npm's logs, say) goes to a scratch folder, not to the home of whoever runs the suite.
   HOME: SCRATCH_HOME,
   // npm would otherwise ask the registry whether it is out of date, a network call no README command needs.
@@ -127,7 +150,8 @@ function expectedStatus(command: ReadmeCommand): number {
 }
 
 /** Commands that set up the terminal for the next ones: a block with one runs in order in one terminal. */
-const changesTerminal = (text: string) => /^(export|cd|source|\.)\s|^[A-Za-z_][A-Za-z0-9_]*=\S*$|^\w+\s*\(\)/.test(text);
+const changesTerminal = (text: string) =>
+  /^(export|cd|source|\.)\s|^[A-Za-z_][A-Za-z0-9_]*=\S*$|^\w+\s*\(\)/.test(text);
 
 interface Excluded {
   readonly line: number;
@@ -159,7 +183,11 @@ function plan(blocks: readonly FencedBlock[]): { jobs: Job[]; excluded: Excluded
   for (const block of blocks) {
     const elsewhere = BLOCKS_RUN_ELSEWHERE.find((rule) => rule.marker === block.marker);
     if (elsewhere) {
-      excluded.push({ line: block.line, text: `(the block after <!-- ${elsewhere.marker} -->, ${block.lines.length} lines)`, why: elsewhere.why });
+      excluded.push({
+        line: block.line,
+        text: `(the block after <!-- ${elsewhere.marker} -->, ${block.lines.length} lines)`,
+        why: elsewhere.why,
+      });
       continue;
     }
     let server: Server | undefined;
@@ -167,14 +195,20 @@ function plan(blocks: readonly FencedBlock[]): { jobs: Job[]; excluded: Excluded
     for (const command of commandsOf(block)) {
       const parts = splitAnd(command.text);
       const notRun = parts.map((part) => NOT_RUN.find((rule) => rule.matches(part)));
-      const why = (rule: Rule, part: string) => `${rule.rule}: ${rule.why}${rule.detail ? `: ${rule.detail(part)}` : ''}`;
+      const why = (rule: Rule, part: string) =>
+        `${rule.rule}: ${rule.why}${rule.detail ? `: ${rule.detail(part)}` : ''}`;
       if (notRun.every((rule) => rule !== undefined)) {
-        excluded.push({ line: command.line, text: command.text, why: [...new Set(parts.map((part, index) => why(notRun[index]!, part)))].join('; ') });
+        excluded.push({
+          line: command.line,
+          text: command.text,
+          why: [...new Set(parts.map((part, index) => why(notRun[index]!, part)))].join('; '),
+        });
         continue;
       }
       parts.forEach((part, index) => {
         const rule = notRun[index];
-        if (rule) excluded.push({ line: command.line, text: part, why: `${why(rule, part)} (the rest of the line runs)` });
+        if (rule)
+          excluded.push({ line: command.line, text: part, why: `${why(rule, part)} (the rest of the line runs)` });
       });
       const run = parts.filter((_, index) => notRun[index] === undefined).join(' && ');
       const step = { command, run, status: expectedStatus(command) };
@@ -248,11 +282,17 @@ function assessOutput(step: Step, result: BashResult, expect: ExpectStatic): voi
     expect(result.stdout, `line ${step.command.line}: its comment says ${type}`).toContain(type);
   }
   const all = /(\d+) inspections, all completed/.exec(step.command.comment ?? '')?.[1];
-  if (all !== undefined) expect(result.stdout, `line ${step.command.line}: ${step.command.comment}`).toContain(`${all} of ${all} flight(s) completed`);
+  if (all !== undefined)
+    expect(result.stdout, `line ${step.command.line}: ${step.command.comment}`).toContain(
+      `${all} of ${all} flight(s) completed`,
+    );
   if (/^npm (start|run -s local)\b.*\s--json\b/s.test(step.run)) {
     // The options table: "--json | stdout is JSON Lines".
     for (const line of result.stdout.split('\n').filter((text) => text.trim() !== '')) {
-      expect(() => JSON.parse(line), `line ${step.command.line}: stdout is not JSON Lines: ${line}\n${tail(output)}`).not.toThrow();
+      expect(
+        () => JSON.parse(line),
+        `line ${step.command.line}: stdout is not JSON Lines: ${line}\n${tail(output)}`,
+      ).not.toThrow();
     }
   }
 }
@@ -280,9 +320,16 @@ async function runSteps(steps: readonly Step[], expect: ExpectStatic): Promise<v
     });
     env = result.env;
     const status = result.code ?? `signal ${result.signal}`;
-    outcomes.push({ line: step.command.line, text: step.run, result: `ran: exit ${status}${status === step.status ? '' : ` (README: ${step.status})`}, ${result.seconds.toFixed(1)} s` });
+    outcomes.push({
+      line: step.command.line,
+      text: step.run,
+      result: `ran: exit ${status}${status === step.status ? '' : ` (README: ${step.status})`}, ${result.seconds.toFixed(1)} s`,
+    });
     try {
-      expect(status, `README line ${step.command.line}: ${step.run}\nstdout:\n${tail(result.stdout)}\nstderr:\n${tail(result.stderr)}`).toBe(step.status);
+      expect(
+        status,
+        `README line ${step.command.line}: ${step.run}\nstdout:\n${tail(result.stdout)}\nstderr:\n${tail(result.stderr)}`,
+      ).toBe(step.status);
       assessOutput(step, result, expect);
     } catch (error) {
       notReached(steps.slice(index + 1), `not reached: line ${step.command.line} failed`);
@@ -306,8 +353,13 @@ async function runServerBlock(readmeServer: Server, readmeSteps: readonly Step[]
   // machine may be serving on it. Nothing else of the commands changes.
   const readmePort = /--s3-port (\d+)/.exec(readmeServer.run)?.[1];
   const port = readmePort === undefined ? undefined : String(await freePort());
-  const onFreePort = (text: string) => (readmePort === undefined ? text : text.replace(new RegExp(`\\b${readmePort}\\b`, 'g'), port!));
-  const server: Server = { ...readmeServer, run: onFreePort(readmeServer.run), ready: port === undefined ? readmeServer.ready : new RegExp(`http://127\\.0\\.0\\.1:${port}\\b`) };
+  const onFreePort = (text: string) =>
+    readmePort === undefined ? text : text.replace(new RegExp(`\\b${readmePort}\\b`, 'g'), port!);
+  const server: Server = {
+    ...readmeServer,
+    run: onFreePort(readmeServer.run),
+    ready: port === undefined ? readmeServer.ready : new RegExp(`http://127\\.0\\.0\\.1:${port}\\b`),
+  };
   const steps = readmeSteps.map((step) => ({ ...step, run: onFreePort(step.run) }));
   // `exec`: the signal goes to the command itself (npm), as `kill <its pid>` would, not to a shell around it.
   const running = startBash(`exec ${server.run}`, ROOT, BASE_ENV);
@@ -321,24 +373,39 @@ async function runServerBlock(readmeServer: Server, readmeSteps: readonly Step[]
     });
     await runSteps(steps, expect);
     for (const folder of droppedFolders(steps)) {
-      await waitForOutput(running, new RegExp(`inspection\\.[a-z_]+\\b.*${escape(folder)}`), NOTIFICATION_LIMIT_MS).catch((error: Error) => {
+      await waitForOutput(
+        running,
+        new RegExp(`inspection\\.[a-z_]+\\b.*${escape(folder)}`),
+        NOTIFICATION_LIMIT_MS,
+      ).catch((error: Error) => {
         result = `started; no notification for ${folder}`;
-        throw new Error(`README line ${server.command.line}: no notification for the flight dropped into ${folder}: ${error.message}`);
+        throw new Error(
+          `README line ${server.command.line}: no notification for the flight dropped into ${folder}: ${error.message}`,
+        );
       });
     }
     running.child.kill('SIGTERM');
     const stop = await exitWithin(running, SERVER_STOP_LIMIT_MS);
     if (stop === undefined) {
       result = `still running ${SERVER_STOP_LIMIT_MS / 1000} s after SIGTERM (then killed)`;
-      throw new Error(`README line ${server.command.line}: ${server.run}: ${result}\nstdout:\n${tail(running.stdout())}`);
+      throw new Error(
+        `README line ${server.command.line}: ${server.run}: ${result}\nstdout:\n${tail(running.stdout())}`,
+      );
     }
     const status = stop.code ?? `signal ${stop.signal}`;
     result = `ran in the background, stopped with SIGTERM: exit ${status}${status === server.status ? '' : ` (README: ${server.status})`}`;
-    expect(status, `README line ${server.command.line}: ${server.run} after SIGTERM\nstdout:\n${tail(running.stdout())}\nstderr:\n${tail(running.stderr())}`).toBe(server.status);
+    expect(
+      status,
+      `README line ${server.command.line}: ${server.run} after SIGTERM\nstdout:\n${tail(running.stdout())}\nstderr:\n${tail(running.stderr())}`,
+    ).toBe(server.status);
   } finally {
     killGroup(running.child, 'SIGKILL');
     servers.delete(running);
-    outcomes.push({ line: server.command.line, text: server.run, result: `${result}, ${((Date.now() - started) / 1000).toFixed(1)} s` });
+    outcomes.push({
+      line: server.command.line,
+      text: server.run,
+      result: `${result}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    });
   }
 }
 
@@ -372,11 +439,17 @@ const startedAt = Date.now();
 afterAll(() => {
   for (const running of servers) killGroup(running.child, 'SIGKILL');
   rmSync(SCRATCH_HOME, { recursive: true, force: true });
-  const rows = [...outcomes, ...excluded.map(({ line, text, why }) => ({ line, text, result: `not run: ${why}` }))].sort((a, b) => a.line - b.line);
+  const rows = [
+    ...outcomes,
+    ...excluded.map(({ line, text, why }) => ({ line, text, result: `not run: ${why}` })),
+  ].sort((a, b) => a.line - b.line);
   const ran = outcomes.length;
   const report = [
     `${README_FILE} commands: ${ran} ran, ${excluded.length} not run, in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (${CONCURRENCY} at a time)`,
-    ...rows.map(({ line, text, result }) => `line ${String(line).padStart(4)}  ${text.replace(/\s*\\\n\s*/g, ' ').replace(/\n\s*/g, ' ')}\n           ${result}`),
+    ...rows.map(
+      ({ line, text, result }) =>
+        `line ${String(line).padStart(4)}  ${text.replace(/\s*\\\n\s*/g, ' ').replace(/\n\s*/g, ' ')}\n           ${result}`,
+    ),
   ].join('\n');
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
   writeFileSync(REPORT_FILE, `${report}\n`);
@@ -397,7 +470,10 @@ describe('the README commands, as written', () => {
       // The test's own expect: with tests running at once, it ties each failure to its test.
       it(
         job.name,
-        ({ expect }) => (server ? serverLane.run(() => runServerBlock(server, steps, expect)) : slots.take(() => runSteps(steps, expect))),
+        ({ expect }) =>
+          server
+            ? serverLane.run(() => runServerBlock(server, steps, expect))
+            : slots.take(() => runSteps(steps, expect)),
         COMMAND_LIMIT_MS * 3,
       );
     }

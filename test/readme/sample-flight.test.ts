@@ -55,7 +55,8 @@ function metresBetween(a: { latitude: number; longitude: number }, b: { latitude
 }
 
 /** Exif's `2026:11:28 10:00:03` with its offset, as a time. */
-const exifTime = (dateTime: string, offset: string) => Date.parse(`${dateTime.replace(/^(\d{4}):(\d{2}):(\d{2}) /, '$1-$2-$3T')}${offset}`);
+const exifTime = (dateTime: string, offset: string) =>
+  Date.parse(`${dateTime.replace(/^(\d{4}):(\d{2}):(\d{2}) /, '$1-$2-$3T')}${offset}`);
 
 describe('examples/flight', () => {
   it('is exactly what examples/make-sample-flight.ts makes, byte for byte', async () => {
@@ -69,7 +70,10 @@ describe('examples/flight', () => {
     expect(files).toEqual(expected);
     for (const path of files) {
       const [made, kept] = await Promise.all([readFile(join(generated, path)), committed(path)]);
-      expect(made.equals(kept), `${path} differs from the generator's output: run npx tsx examples/make-sample-flight.ts`).toBe(true);
+      expect(
+        made.equals(kept),
+        `${path} differs from the generator's output: run npx tsx examples/make-sample-flight.ts`,
+      ).toBe(true);
     }
   });
 
@@ -102,7 +106,11 @@ describe('examples/flight', () => {
       };
       // One rational: piexifjs reads it back as a plain [numerator, denominator].
       const [altitude, per] = gps[GPS_ALTITUDE] as [number, number];
-      return { position, altitude: altitude / per, time: exifTime(exif.Exif[DATE_TIME_ORIGINAL] as string, exif.Exif[OFFSET_TIME_ORIGINAL] as string) };
+      return {
+        position,
+        altitude: altitude / per,
+        time: exifTime(exif.Exif[DATE_TIME_ORIGINAL] as string, exif.Exif[OFFSET_TIME_ORIGINAL] as string),
+      };
     });
     for (const [index, station] of stations.entries()) {
       expect(metresBetween(station.position, TOWER), PHOTOS[index]).toBeCloseTo(15, 0);
@@ -113,10 +121,12 @@ describe('examples/flight', () => {
       expect(metresBetween(station.position, previous.position)).toBeLessThan(10);
       expect((station.time - previous.time) / 1000).toBe(3);
     }
-    expect(new Date(stations[0]!.time).toISOString()).toBe(SAMPLE_MANIFEST.inspection.inspection_date.replace('Z', '.000Z'));
+    expect(new Date(stations[0]!.time).toISOString()).toBe(
+      SAMPLE_MANIFEST.inspection.inspection_date.replace('Z', '.000Z'),
+    );
   });
 
-  it('passes the copy step: every photo is complete (the thumbnail\'s end marker inside the Exif does not count)', async () => {
+  it("passes the copy step: every photo is complete (the thumbnail's end marker inside the Exif does not count)", async () => {
     for (const path of PHOTOS) {
       // Prepare
       const bytes = await committed(path);
@@ -128,7 +138,10 @@ describe('examples/flight', () => {
       truncated.update(bytes.subarray(0, bytes.length - 2));
 
       // Assess
-      expect(PHOTO_CONTENT_CHECK.reasonToSkip(path, bytes.subarray(0, PHOTO_CONTENT_CHECK.bytesNeeded)), path).toBeUndefined();
+      expect(
+        PHOTO_CONTENT_CHECK.reasonToSkip(path, bytes.subarray(0, PHOTO_CONTENT_CHECK.bytesNeeded)),
+        path,
+      ).toBeUndefined();
       expect(skipReasonByName(path, bytes.length, false), path).toBeUndefined();
       expect(check.finish(), path).toBeUndefined();
       expect(truncated.finish(), path).toMatch(/^truncated JPEG/);

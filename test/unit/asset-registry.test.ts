@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator';
-import { AssetRegistry, AssetRegistryBusyError, AssetRegistryOptions } from '../../src/assets/asset-registry';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
+import { AssetRegistry, AssetRegistryBusyError, type AssetRegistryOptions } from '../../src/assets/asset-registry';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 
 /**
@@ -41,12 +41,21 @@ async function readEntry(name: string): Promise<Record<string, unknown>> {
 }
 
 async function writeEntry(name: string, entry: object): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: WORK_BUCKET, Key: registryKey(name), Body: JSON.stringify(entry), ContentType: 'application/json' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: WORK_BUCKET,
+      Key: registryKey(name),
+      Body: JSON.stringify(entry),
+      ContentType: 'application/json',
+    }),
+  );
 }
 
 /** Answered asset creations since `from` (index into the simulator's request log). */
 function assetPosts(from = 0): { status: number }[] {
-  return simulator.requests.slice(from).filter((request) => request.method === 'POST' && request.path === '/v1/assets/');
+  return simulator.requests
+    .slice(from)
+    .filter((request) => request.method === 'POST' && request.path === '/v1/assets/');
 }
 
 function registry(options: Partial<AssetRegistryOptions> = {}): AssetRegistry {
@@ -83,7 +92,12 @@ describe('AssetRegistry', () => {
     // Prepare
     const clients = Array.from({ length: 5 }, () => embedded.client());
     const registries = clients.map(
-      (client) => new AssetRegistry({ s3: client, bucket: WORK_BUCKET, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 25))) }),
+      (client) =>
+        new AssetRegistry({
+          s3: client,
+          bucket: WORK_BUCKET,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 25))),
+        }),
     );
     const rounds: { posts: number; ids: number; created: number; failures: string[] }[] = [];
 
@@ -126,14 +140,22 @@ describe('AssetRegistry', () => {
     // Prepare
     const mark = simulator.requests.length;
     const input = { name: 'Tower 4 refused once', type: 1 };
-    simulator.injectFault({ action: 'answer', status: 400, method: 'POST', pathIncludes: '/v1/assets/', body: { name: ['Refused by the test.'] } });
+    simulator.injectFault({
+      action: 'answer',
+      status: 400,
+      method: 'POST',
+      pathIncludes: '/v1/assets/',
+      body: { name: ['Refused by the test.'] },
+    });
     const { sleeps, sleep } = recordingSleep();
 
     // Act
-    const failure = await registry({ sleep }).resolve(input, api).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const failure = await registry({ sleep })
+      .resolve(input, api)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     const retried = await registry({ sleep }).resolve(input, api);
 
     // Assess
@@ -165,10 +187,12 @@ describe('AssetRegistry', () => {
       },
     });
     simulator.injectFault({ action: 'answer', status: 503, method: 'POST', pathIncludes: '/v1/assets/' });
-    const runA = registry().resolve(input, slowApi).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const runA = registry()
+      .resolve(input, slowApi)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     await inBackoff;
     // Run B comes when A's claim is stale (its clock is past the stale period) and creates the asset.
     const runB = await registry({ now: () => Date.now() + 10 * 60_000 }).resolve(input, api);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -5,12 +6,11 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
 import type { BatchRef } from '../../src/ingest/batch-events';
 import { ABANDONED_UPLOAD_HOURS, checkSettlement } from '../../src/ingest/batch-settlement';
 import { dropFlight, jpegBytes, photos } from '../helpers/flights';
@@ -59,7 +59,13 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + 100_000));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 500, objects: 3, uploadsInProgress: 0, uploadSeenAt: null });
+    expect(settlement).toEqual({
+      state: 'waiting',
+      waitSeconds: 500,
+      objects: 3,
+      uploadsInProgress: 0,
+      uploadSeenAt: null,
+    });
   });
 
   it('waits at least one second just before the quiet period ends', async () => {
@@ -69,10 +75,21 @@ describe('checkSettlement', () => {
     const newest = await newestLastModified(prefix);
 
     // Act
-    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + QUIET_SECONDS * 1000 - 1));
+    const settlement = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date(newest + QUIET_SECONDS * 1000 - 1),
+    );
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: 1, objects: 1, uploadsInProgress: 0, uploadSeenAt: null });
+    expect(settlement).toEqual({
+      state: 'waiting',
+      waitSeconds: 1,
+      objects: 1,
+      uploadsInProgress: 0,
+      uploadSeenAt: null,
+    });
   });
 
   it('is settled after the quiet period, with a content-derived name that is stable and changes when an object is added', async () => {
@@ -86,9 +103,16 @@ describe('checkSettlement', () => {
     // Act
     const first = await checkSettlement(batch, QUIET_SECONDS, s3, new Date(later));
     const second = await checkSettlement(batch, QUIET_SECONDS, s3, new Date(later + 3_600_000));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/late arrival.JPG`, Body: jpegBytes(1_024, 99) }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/late arrival.JPG`, Body: jpegBytes(1_024, 99) }),
+    );
     const newestAfterAdd = await newestLastModified(prefix);
-    const afterAdd = await checkSettlement(batch, QUIET_SECONDS, s3, new Date(newestAfterAdd + QUIET_SECONDS * 1000 + 1_000));
+    const afterAdd = await checkSettlement(
+      batch,
+      QUIET_SECONDS,
+      s3,
+      new Date(newestAfterAdd + QUIET_SECONDS * 1000 + 1_000),
+    );
 
     // Assess
     expect(first).toEqual({
@@ -108,11 +132,23 @@ describe('checkSettlement', () => {
     // Prepare
     const prefix = 'tower-3/flight-overwritten/';
     await dropFlight(s3, BUCKET, prefix, photos(2));
-    const before = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date((await newestLastModified(prefix)) + 3_600_000));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/IMG_0000.JPG`, Body: jpegBytes(2_048, 42) }));
+    const before = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date((await newestLastModified(prefix)) + 3_600_000),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/IMG_0000.JPG`, Body: jpegBytes(2_048, 42) }),
+    );
 
     // Act
-    const after = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date((await newestLastModified(prefix)) + 3_600_000));
+    const after = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date((await newestLastModified(prefix)) + 3_600_000),
+    );
 
     // Assess
     expect(before.state).toBe('settled');
@@ -141,7 +177,12 @@ describe('checkSettlement', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/late.JPG`, Body: jpegBytes(1_024, 5) }));
 
     // Act
-    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date((await newestLastModified(prefix)) + 3_600_000));
+    const settlement = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date((await newestLastModified(prefix)) + 3_600_000),
+    );
 
     // Assess
     expect(settlement.state).toBe('settled');
@@ -158,7 +199,13 @@ describe('checkSettlement', () => {
     const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(newest + 10_000));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 10, objects: 2, uploadsInProgress: 0, uploadSeenAt: null });
+    expect(settlement).toEqual({
+      state: 'waiting',
+      waitSeconds: QUIET_SECONDS - 10,
+      objects: 2,
+      uploadsInProgress: 0,
+      uploadSeenAt: null,
+    });
   });
 
   it('reports an empty folder (nothing, or only a folder marker)', async () => {
@@ -178,7 +225,9 @@ describe('checkSettlement', () => {
     // Prepare
     const prefix = 'tower-7/flight-uploading/';
     await dropFlight(s3, BUCKET, prefix, photos(2));
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/video.MP4` }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/video.MP4` }),
+    );
     const now = new Date((await newestLastModified(prefix)) + 3_600_000);
 
     // Act
@@ -186,7 +235,13 @@ describe('checkSettlement', () => {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: `${prefix}DCIM/video.MP4`, UploadId }));
 
     // Assess
-    expect(settlement).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS, objects: 2, uploadsInProgress: 1, uploadSeenAt: now.toISOString() });
+    expect(settlement).toEqual({
+      state: 'waiting',
+      waitSeconds: QUIET_SECONDS,
+      objects: 2,
+      uploadsInProgress: 1,
+      uploadSeenAt: now.toISOString(),
+    });
   });
 
   it('waits a quiet period after the first check that no longer sees an upload: it may have ended just before, and S3 dates its object from its start', async () => {
@@ -195,24 +250,60 @@ describe('checkSettlement', () => {
     const key = `${prefix}DCIM/video.MP4`;
     await dropFlight(s3, BUCKET, prefix, photos(2));
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: jpegBytes(1_024, 7) }));
+    const { ETag } = await s3.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: jpegBytes(1_024, 7) }),
+    );
     const seen = new Date((await newestLastModified(prefix)) + 3_600_000);
     const held = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, seen);
     if (held.state !== 'waiting') throw new Error(`not held: ${held.state}`);
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] },
+      }),
+    );
     // The waiter passes each check's answer to the next one.
-    const previous = (settlement: typeof held) => ({ uploadSeenAt: settlement.uploadSeenAt, uploadsInProgressBefore: settlement.uploadsInProgress });
+    const previous = (settlement: typeof held) => ({
+      uploadSeenAt: settlement.uploadSeenAt,
+      uploadsInProgressBefore: settlement.uploadsInProgress,
+    });
 
     // Act: the next check comes a whole quiet period after the one that saw the upload
     const gone = new Date(seen.getTime() + QUIET_SECONDS * 1000);
     const first = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, gone, previous(held));
     if (first.state !== 'waiting') throw new Error(`not held after the upload ended: ${first.state}`);
-    const soon = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(gone.getTime() + 60_000), previous(first));
-    const later = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(gone.getTime() + QUIET_SECONDS * 1000), previous(first));
+    const soon = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date(gone.getTime() + 60_000),
+      previous(first),
+    );
+    const later = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date(gone.getTime() + QUIET_SECONDS * 1000),
+      previous(first),
+    );
 
     // Assess
-    expect(first).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS, objects: 3, uploadsInProgress: 0, uploadSeenAt: gone.toISOString() });
-    expect(soon).toEqual({ state: 'waiting', waitSeconds: QUIET_SECONDS - 60, objects: 3, uploadsInProgress: 0, uploadSeenAt: gone.toISOString() });
+    expect(first).toEqual({
+      state: 'waiting',
+      waitSeconds: QUIET_SECONDS,
+      objects: 3,
+      uploadsInProgress: 0,
+      uploadSeenAt: gone.toISOString(),
+    });
+    expect(soon).toEqual({
+      state: 'waiting',
+      waitSeconds: QUIET_SECONDS - 60,
+      objects: 3,
+      uploadsInProgress: 0,
+      uploadSeenAt: gone.toISOString(),
+    });
     expect(later).toMatchObject({ state: 'settled', abandonedUploads: [] });
   });
 
@@ -226,7 +317,12 @@ describe('checkSettlement', () => {
     const initiated = listed.Uploads?.[0]?.Initiated?.getTime() ?? Number.NaN;
 
     // Act
-    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date(initiated + ABANDONED_UPLOAD_HOURS * 3_600_000 + 1_000));
+    const settlement = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date(initiated + ABANDONED_UPLOAD_HOURS * 3_600_000 + 1_000),
+    );
     await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
 
     // Assess
@@ -237,11 +333,20 @@ describe('checkSettlement', () => {
     // Prepare
     const prefix = 'tower-8/flight-1/';
     await dropFlight(s3, BUCKET, prefix, photos(1));
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'tower-8/flight-10/DCIM/video.MP4' }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'tower-8/flight-10/DCIM/video.MP4' }),
+    );
 
     // Act
-    const settlement = await checkSettlement(batchAt(prefix), QUIET_SECONDS, s3, new Date((await newestLastModified(prefix)) + 3_600_000));
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'tower-8/flight-10/DCIM/video.MP4', UploadId }));
+    const settlement = await checkSettlement(
+      batchAt(prefix),
+      QUIET_SECONDS,
+      s3,
+      new Date((await newestLastModified(prefix)) + 3_600_000),
+    );
+    await s3.send(
+      new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'tower-8/flight-10/DCIM/video.MP4', UploadId }),
+    );
 
     // Assess
     expect(settlement.state).toBe('settled');

@@ -5,22 +5,22 @@ import { inspect } from 'node:util';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   ListMultipartUploadsCommand,
   PutObjectCommand,
-  S3Client,
-  type GetObjectCommandOutput,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
 import { PHOTO_CONTENT_CHECK } from '../../src/batch/image-completeness';
-import { startSimulator, Simulator } from '../../local/simulator/simulator';
 import {
-  copyPhotos,
-  CopyItem,
-  CopyOptions,
+  type CopyItem,
+  type CopyOptions,
   CopySizeMismatchError,
-  peakBufferBytes,
+  copyPhotos,
   PhotoCopyError,
+  peakBufferBytes,
 } from '../../src/copy/copier';
 import { defaultRefreshMarginMs, InspectionCredentials } from '../../src/copy/credentials-source';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
@@ -63,7 +63,10 @@ afterEach(() => {
 });
 
 async function newInspectionId(): Promise<number> {
-  const inspection = await api.createInspection({ asset: assetId, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+  const inspection = await api.createInspection({
+    asset: assetId,
+    processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+  });
   return inspection.id;
 }
 
@@ -133,7 +136,11 @@ function requestsSince(mark: number, keyPrefix: string): string[] {
   return simulator.s3Requests
     .slice(mark)
     .filter((request) => request.key?.startsWith(`${keyPrefix}/`))
-    .map((request) => [request.method, request.key!.slice(keyPrefix.length + 1), request.status, request.code].filter(Boolean).join(' '));
+    .map((request) =>
+      [request.method, request.key!.slice(keyPrefix.length + 1), request.status, request.code]
+        .filter(Boolean)
+        .join(' '),
+    );
 }
 
 const credentialRequests = (inspectionId: number) =>
@@ -157,13 +164,21 @@ describe('copyPhotos', () => {
     ];
     const photos = [
       ...awkward.map((path, index) => ({ path, bytes: 1_000 + index * 7_919 })),
-      ...Array.from({ length: 21 }, (_, index) => ({ path: `DCIM/102MEDIA/DJI_${String(index).padStart(4, '0')}.JPG`, bytes: 50_000 + index * 1_013 })),
+      ...Array.from({ length: 21 }, (_, index) => ({
+        path: `DCIM/102MEDIA/DJI_${String(index).padStart(4, '0')}.JPG`,
+        bytes: 50_000 + index * 1_013,
+      })),
     ];
     const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, photos);
     const reported: string[] = [];
 
     // Act
-    const result = await copyPhotos(items, source(), credentials, options({ onObjectCopied: ({ relativePath }) => reported.push(relativePath) }));
+    const result = await copyPhotos(
+      items,
+      source(),
+      credentials,
+      options({ onObjectCopied: ({ relativePath }) => reported.push(relativePath) }),
+    );
 
     // Assess
     const { keyPrefix } = await credentials.current();
@@ -174,7 +189,9 @@ describe('copyPhotos', () => {
     for (const photo of result.copied) {
       expect(await destinationHash(photo.key), photo.relativePath).toBe(hashes.get(photo.relativePath));
     }
-    expect(await destinationHash(`${keyPrefix}/DCIM/100MEDIA/DJI_0001.JPG`)).not.toBe(await destinationHash(`${keyPrefix}/DCIM/101MEDIA/DJI_0001.JPG`));
+    expect(await destinationHash(`${keyPrefix}/DCIM/100MEDIA/DJI_0001.JPG`)).not.toBe(
+      await destinationHash(`${keyPrefix}/DCIM/101MEDIA/DJI_0001.JPG`),
+    );
   });
 
   it('sends a large object as a multipart upload, and a small one as a single PutObject, both intact', async () => {
@@ -248,7 +265,12 @@ describe('copyPhotos', () => {
     const mark = simulator.s3Requests.length;
 
     // Act
-    const result = await copyPhotos(items, source(), credentials, options({ concurrency: 4, partSizeBytes: 5 * MiB, multipartThresholdBytes: 8 * MiB }));
+    const result = await copyPhotos(
+      items,
+      source(),
+      credentials,
+      options({ concurrency: 4, partSizeBytes: 5 * MiB, multipartThresholdBytes: 8 * MiB }),
+    );
 
     // Assess
     const refusals = simulator.s3Requests.slice(mark).filter((request) => request.code === 'ExpiredToken');
@@ -258,7 +280,9 @@ describe('copyPhotos', () => {
     expect(refusals.length).toBeGreaterThan(0);
     const refusedKeys = new Set(refusals.map((request) => request.key));
     expect([...refusedKeys].every((key) => result.copied.some((photo) => photo.key === key))).toBe(true);
-    expect(refusals.every((request) => (request.method === 'POST') === (request.key === keyOf('DCIM/d.tif')))).toBe(true);
+    expect(refusals.every((request) => (request.method === 'POST') === (request.key === keyOf('DCIM/d.tif')))).toBe(
+      true,
+    );
     expect(credentials.fetches).toBeGreaterThanOrEqual(2);
     expect(result.copied).toHaveLength(4);
     expect(await credentials.current()).not.toBe(stale);
@@ -286,7 +310,12 @@ describe('copyPhotos', () => {
     for (const photo of result.copied) expect(await destinationHash(photo.key)).toBe(hashes.get(photo.relativePath));
     const requests = requestsSince(mark, stale.keyPrefix);
     expect(requests.filter((request) => / 400 /.test(request))).toEqual(['PUT DCIM/3.jpg 400 ExpiredToken']);
-    expect(requests.slice(-4)).toEqual(['PUT DCIM/3.jpg 200', 'HEAD DCIM/3.jpg 200', 'PUT DCIM/4.jpg 200', 'HEAD DCIM/4.jpg 200']);
+    expect(requests.slice(-4)).toEqual([
+      'PUT DCIM/3.jpg 200',
+      'HEAD DCIM/3.jpg 200',
+      'PUT DCIM/4.jpg 200',
+      'HEAD DCIM/4.jpg 200',
+    ]);
     expect(credentialRequests(inspectionId)).toBe(2);
     expect(await credentials.current()).not.toBe(stale);
   });
@@ -298,7 +327,9 @@ describe('copyPhotos', () => {
     const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0 });
     const stale = await credentials.current();
     simulator.settings.credentialsTtlSeconds = 3_600;
-    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/slow.jpg', bytes: 200_000 }]);
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
+      { path: 'DCIM/slow.jpg', bytes: 200_000 },
+    ]);
     // The PutObject is accepted with valid credentials; its body ends after they have expired.
     const slow = slowSource(items[0]!.sourceKey, stale.serverTime.getTime() + 3_100, 'mid-body');
     const mark = simulator.s3Requests.length;
@@ -327,10 +358,15 @@ describe('copyPhotos', () => {
     // source keeps them, and the local clock standing still, it keeps handing them out: only the copier's reading of
     // the bare 400 can cause the refresh.
     const frozen = new Date();
-    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 10 * 60_000, now: () => frozen });
+    const credentials = new InspectionCredentials(api, inspectionId, {
+      refreshMarginMs: 10 * 60_000,
+      now: () => frozen,
+    });
     const stale = await credentials.current();
     simulator.settings.credentialsTtlSeconds = 3_600;
-    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/slow.jpg', bytes: 200_000 }]);
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
+      { path: 'DCIM/slow.jpg', bytes: 200_000 },
+    ]);
     const slow = slowSource(items[0]!.sourceKey, stale.serverTime.getTime() + 3_100, 'mid-body');
     const mark = simulator.s3Requests.length;
 
@@ -358,7 +394,9 @@ describe('copyPhotos', () => {
     const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0, now: () => frozen });
     const stale = await credentials.current();
     simulator.settings.credentialsTtlSeconds = 3_600;
-    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/slow.jpg', bytes: 200_000 }]);
+    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
+      { path: 'DCIM/slow.jpg', bytes: 200_000 },
+    ]);
     const slow = slowSource(items[0]!.sourceKey, stale.serverTime.getTime() + 3_100, 'mid-body');
     const mark = simulator.s3Requests.length;
 
@@ -390,7 +428,9 @@ describe('copyPhotos', () => {
     await direct.send(new DeleteObjectCommand({ Bucket: DROP_BUCKET, Key: `${folder}/DCIM/gone photo.jpg` }));
 
     // Act
-    const outcome = await copyPhotos(items, source(), credentials, options({ concurrency: 1 })).catch((error: unknown) => error);
+    const outcome = await copyPhotos(items, source(), credentials, options({ concurrency: 1 })).catch(
+      (error: unknown) => error,
+    );
 
     // Assess
     expect(outcome).toBeInstanceOf(PhotoCopyError);
@@ -398,9 +438,16 @@ describe('copyPhotos', () => {
     expect(error.name).toBe('PhotoCopyError');
     expect(error.message).toContain('"DCIM/gone photo.jpg"');
     expect(error.message).toContain('NoSuchKey');
-    expect(error).toMatchObject({ relativePath: 'DCIM/gone photo.jpg', failedAt: 'source', lastErrorName: 'NoSuchKey', attempts: 1 });
+    expect(error).toMatchObject({
+      relativePath: 'DCIM/gone photo.jpg',
+      failedAt: 'source',
+      lastErrorName: 'NoSuchKey',
+      attempts: 1,
+    });
     const { keyPrefix, secretAccessKey, sessionToken } = await credentials.current();
-    const written = simulator.s3Requests.filter((request) => request.method === 'PUT' && request.key?.startsWith(`${keyPrefix}/`));
+    const written = simulator.s3Requests.filter(
+      (request) => request.method === 'PUT' && request.key?.startsWith(`${keyPrefix}/`),
+    );
     expect(written.map((request) => request.key)).toEqual([`${keyPrefix}/DCIM/before.jpg`]);
     for (const text of [error.message, JSON.stringify(error), inspect(error)]) {
       expect(text).not.toContain(secretAccessKey);
@@ -416,12 +463,19 @@ describe('copyPhotos', () => {
     const { items } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/never.jpg', bytes: 5_000 }]);
 
     // Act
-    const outcome = await copyPhotos(items, source(), credentials, options({ maxObjectAttempts: 3 })).catch((error: unknown) => error);
+    const outcome = await copyPhotos(items, source(), credentials, options({ maxObjectAttempts: 3 })).catch(
+      (error: unknown) => error,
+    );
 
     // Assess
     expect(outcome).toBeInstanceOf(PhotoCopyError);
     const error = outcome as PhotoCopyError;
-    expect(error).toMatchObject({ relativePath: 'DCIM/never.jpg', attempts: 3, failedAt: 'destination', lastErrorName: 'ExpiredToken' });
+    expect(error).toMatchObject({
+      relativePath: 'DCIM/never.jpg',
+      attempts: 3,
+      failedAt: 'destination',
+      lastErrorName: 'ExpiredToken',
+    });
     expect(error.message).toContain('DCIM/never.jpg');
     expect(error.message).toContain('3 attempt(s)');
     // Two requests for the first credentials (expired on arrival: asked for once more), one after the first
@@ -439,16 +493,25 @@ describe('copyPhotos', () => {
     // Prepare
     const inspectionId = await newInspectionId();
     const credentials = new InspectionCredentials(api, inspectionId);
-    const { items } = await dropPhotos(`tower-1/flight-${inspectionId}`, [{ path: 'DCIM/replaced.jpg', bytes: 12_345 }]);
+    const { items } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
+      { path: 'DCIM/replaced.jpg', bytes: 12_345 },
+    ]);
     // The listing saw another version of the object.
     const listed: CopyItem = { ...items[0]!, size: 10_000 };
 
     // Act
-    const outcome = await copyPhotos([listed], source(), credentials, options({ maxObjectAttempts: 2 })).catch((error: unknown) => error);
+    const outcome = await copyPhotos([listed], source(), credentials, options({ maxObjectAttempts: 2 })).catch(
+      (error: unknown) => error,
+    );
 
     // Assess
     expect(outcome).toBeInstanceOf(CopySizeMismatchError);
-    expect(outcome).toMatchObject({ name: 'CopySizeMismatchError', relativePath: 'DCIM/replaced.jpg', expectedBytes: 10_000, actualBytes: 12_345 });
+    expect(outcome).toMatchObject({
+      name: 'CopySizeMismatchError',
+      relativePath: 'DCIM/replaced.jpg',
+      expectedBytes: 10_000,
+      actualBytes: 12_345,
+    });
     expect((outcome as Error).message).toContain('DCIM/replaced.jpg');
   });
 
@@ -475,14 +538,18 @@ describe('copyPhotos', () => {
 /** Puts the given bodies in the drop bucket below `folder/` and returns the items to copy. */
 async function dropBodies(folder: string, files: readonly { path: string; body: Buffer }[]): Promise<CopyItem[]> {
   for (const { path, body } of files) {
-    await direct.send(new PutObjectCommand({ Bucket: DROP_BUCKET, Key: `${folder}/${path}`, Body: body, ContentType: 'image/jpeg' }));
+    await direct.send(
+      new PutObjectCommand({ Bucket: DROP_BUCKET, Key: `${folder}/${path}`, Body: body, ContentType: 'image/jpeg' }),
+    );
   }
   return files.map(({ path, body }) => ({ sourceKey: `${folder}/${path}`, relativePath: path, size: body.length }));
 }
 
 /** Keys of the simulator's bucket below `keyPrefix/`, relative to it. */
 async function destinationPaths(keyPrefix: string): Promise<string[]> {
-  return (await listBucket(direct, simulator.bucket, `${keyPrefix}/`)).map((object) => object.key.slice(keyPrefix.length + 1));
+  return (await listBucket(direct, simulator.bucket, `${keyPrefix}/`)).map((object) =>
+    object.key.slice(keyPrefix.length + 1),
+  );
 }
 
 describe('copyPhotos with the completeness check', () => {
@@ -498,7 +565,12 @@ describe('copyPhotos with the completeness check', () => {
       { path: 'DCIM/DJI_0002.JPG', body: jpegBytes(300_000, 2).subarray(0, 250_000) },
       { path: 'DCIM/DJI_0004.JPG', body: Buffer.from([0xff, 0xd8, 0xff]) },
     ];
-    const items = await dropBodies(`tower-1/flight-${inspectionId}`, [complete[0]!, truncated[0]!, complete[1]!, truncated[1]!]);
+    const items = await dropBodies(`tower-1/flight-${inspectionId}`, [
+      complete[0]!,
+      truncated[0]!,
+      complete[1]!,
+      truncated[1]!,
+    ]);
     const { keyPrefix } = await credentials.current();
     const mark = simulator.s3Requests.length;
 
@@ -508,8 +580,14 @@ describe('copyPhotos with the completeness check', () => {
     // Assess
     expect(result.copied.map((photo) => photo.relativePath)).toEqual(['DCIM/DJI_0001.JPG', 'DCIM/DJI_0003.JPG']);
     expect(result.skipped).toEqual([
-      { relativePath: 'DCIM/DJI_0002.JPG', reason: 'truncated JPEG: its 250,000 bytes end before the end-of-image marker (FF D9)' },
-      { relativePath: 'DCIM/DJI_0004.JPG', reason: 'truncated JPEG: its 3 bytes end before the end-of-image marker (FF D9)' },
+      {
+        relativePath: 'DCIM/DJI_0002.JPG',
+        reason: 'truncated JPEG: its 250,000 bytes end before the end-of-image marker (FF D9)',
+      },
+      {
+        relativePath: 'DCIM/DJI_0004.JPG',
+        reason: 'truncated JPEG: its 3 bytes end before the end-of-image marker (FF D9)',
+      },
     ]);
     expect(result.bytes).toBe(320_000);
     expect(await destinationPaths(keyPrefix)).toEqual(['DCIM/DJI_0001.JPG', 'DCIM/DJI_0003.JPG']);
@@ -543,7 +621,10 @@ describe('copyPhotos with the completeness check', () => {
     // Assess
     expect(result.copied.map((photo) => photo.relativePath)).toEqual(['DCIM/large.JPG']);
     expect(result.skipped).toEqual([
-      { relativePath: 'DCIM/cut.JPG', reason: 'truncated JPEG: its 13,631,488 bytes end before the end-of-image marker (FF D9)' },
+      {
+        relativePath: 'DCIM/cut.JPG',
+        reason: 'truncated JPEG: its 13,631,488 bytes end before the end-of-image marker (FF D9)',
+      },
     ]);
     expect(await destinationHash(`${keyPrefix}/DCIM/large.JPG`)).toBe(sha256(large));
     expect(await destinationPaths(keyPrefix)).toEqual(['DCIM/large.JPG']);
@@ -554,7 +635,9 @@ describe('copyPhotos with the completeness check', () => {
       'PUT DCIM/cut.JPG 200',
       'DELETE DCIM/cut.JPG 204',
     ]);
-    const uploads = await direct.send(new ListMultipartUploadsCommand({ Bucket: simulator.bucket, Prefix: `${keyPrefix}/` }));
+    const uploads = await direct.send(
+      new ListMultipartUploadsCommand({ Bucket: simulator.bucket, Prefix: `${keyPrefix}/` }),
+    );
     expect(uploads.Uploads ?? []).toEqual([]);
   });
 
@@ -581,7 +664,12 @@ describe('copyPhotos with the completeness check', () => {
     const { keyPrefix } = await credentials.current();
 
     // Act
-    const result = await copyPhotos(items, { client, bucket: DROP_BUCKET }, credentials, options({ checkContent: PHOTO_CONTENT_CHECK }));
+    const result = await copyPhotos(
+      items,
+      { client, bucket: DROP_BUCKET },
+      credentials,
+      options({ checkContent: PHOTO_CONTENT_CHECK }),
+    );
 
     // Assess
     expect(reads).toBe(2);
@@ -662,7 +750,11 @@ describe('InspectionCredentials', () => {
 
     // Act
     const cached = await credentials.current();
-    const concurrent = await Promise.all([credentials.refresh(refused), credentials.refresh(), credentials.refresh(refused)]);
+    const concurrent = await Promise.all([
+      credentials.refresh(refused),
+      credentials.refresh(),
+      credentials.refresh(refused),
+    ]);
     const late = await credentials.refresh(refused);
 
     // Assess

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { InspectionCredentials, UNVERIFIED_USE_MS } from '../../src/copy/credentials-source';
 import {
   answerValidFor,
+  type CredentialsAnswer,
   FakeCredentialsApi,
   ManualClock,
   TUTORIAL_CREDENTIALS_ANSWER,
-  type CredentialsAnswer,
 } from '../helpers/fake-credentials-api';
 
 /**
@@ -19,10 +19,16 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 /** The tutorial's answer, with an access key of its own for each call so that answers can be told apart. */
-const tutorialAnswer = (call: number): CredentialsAnswer => ({ ...TUTORIAL_CREDENTIALS_ANSWER, access_key: `ASIATUTORIAL${String(call).padStart(4, '0')}` });
+const tutorialAnswer = (call: number): CredentialsAnswer => ({
+  ...TUTORIAL_CREDENTIALS_ANSWER,
+  access_key: `ASIATUTORIAL${String(call).padStart(4, '0')}`,
+});
 
 /** A source on a manual clock whose API answers each call with `answer(call, serverTime)`. */
-function sourceOf(answer: (call: number, serverTime: Date) => CredentialsAnswer | Error, options: { refreshMarginMs?: number } = {}) {
+function sourceOf(
+  answer: (call: number, serverTime: Date) => CredentialsAnswer | Error,
+  options: { refreshMarginMs?: number } = {},
+) {
   const clock = new ManualClock();
   const api = new FakeCredentialsApi((call) => answer(call, clock.now()), clock);
   const credentials = new InspectionCredentials(api, INSPECTION_ID, { ...options, now: clock.now });
@@ -57,7 +63,9 @@ describe("credentials the service's own clock says have expired", () => {
 
   it('keeps a valid replacement of an expired answer until its own refresh margin', async () => {
     // Prepare
-    const { clock, api, credentials } = sourceOf((call, serverTime) => (call === 0 ? tutorialAnswer(call) : answerValidFor(HOUR, serverTime, call)));
+    const { clock, api, credentials } = sourceOf((call, serverTime) =>
+      call === 0 ? tutorialAnswer(call) : answerValidFor(HOUR, serverTime, call),
+    );
 
     // Act
     const replacement = await credentials.current();
@@ -77,7 +85,9 @@ describe("credentials the service's own clock says have expired", () => {
 
   it('asks once more for credentials whose lifetime is shorter than the margin, then uses them until they expire', async () => {
     // Prepare
-    const { clock, api, credentials } = sourceOf((call, serverTime) => answerValidFor(5 * MINUTE, serverTime, call), { refreshMarginMs: 10 * MINUTE });
+    const { clock, api, credentials } = sourceOf((call, serverTime) => answerValidFor(5 * MINUTE, serverTime, call), {
+      refreshMarginMs: 10 * MINUTE,
+    });
 
     // Act
     const used = await credentials.current();
@@ -97,7 +107,9 @@ describe("credentials the service's own clock says have expired", () => {
 
   it('keeps the expired answer when asking once more fails, for S3 to judge', async () => {
     // Prepare
-    const { clock, api, credentials } = sourceOf((call) => (call === 0 ? tutorialAnswer(call) : new Error('service unavailable')));
+    const { clock, api, credentials } = sourceOf((call) =>
+      call === 0 ? tutorialAnswer(call) : new Error('service unavailable'),
+    );
 
     // Act
     const used = await credentials.current();
@@ -134,7 +146,9 @@ describe('credentials with a lifetime ahead', () => {
 
   it('judges expiry on the service clock, not on the local one', async () => {
     // Prepare: the service's clock is a day ahead of the local one.
-    const { clock, api, credentials } = sourceOf((call, localTime) => answerValidFor(HOUR, new Date(localTime.getTime() + 24 * HOUR), call));
+    const { clock, api, credentials } = sourceOf((call, localTime) =>
+      answerValidFor(HOUR, new Date(localTime.getTime() + 24 * HOUR), call),
+    );
 
     // Act
     const first = await credentials.current();
@@ -192,14 +206,20 @@ describe('credentials with a lifetime ahead', () => {
 
   it('gives the error of a failed request to every waiting caller, and asks again on the next call', async () => {
     // Prepare
-    const { api, credentials } = sourceOf((call, serverTime) => (call === 0 ? new Error('service unavailable') : answerValidFor(HOUR, serverTime, call)));
+    const { api, credentials } = sourceOf((call, serverTime) =>
+      call === 0 ? new Error('service unavailable') : answerValidFor(HOUR, serverTime, call),
+    );
 
     // Act
     const together = await Promise.allSettled(Array.from({ length: 10 }, () => credentials.current()));
     const next = await credentials.current();
 
     // Assess
-    expect(together.every((outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message === 'service unavailable')).toBe(true);
+    expect(
+      together.every(
+        (outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message === 'service unavailable',
+      ),
+    ).toBe(true);
     expect(next.accessKeyId).toBe('ASIAFAKE000001');
     expect(api.calls.length).toBe(2);
   });

@@ -13,12 +13,12 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { S3rverEvent } from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3.js';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3.js';
 
 /**
  * The embedded S3 server (s3rver behind `startEmbeddedS3`): pagination across thousands of keys (which needs the
@@ -70,7 +70,9 @@ describe('startEmbeddedS3', () => {
     let pages = 0;
     let token: string | undefined;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'paged/', ContinuationToken: token }));
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'paged/', ContinuationToken: token }),
+      );
       pages += 1;
       listed.push(...(page.Contents ?? []).map((object) => object.Key as string));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -92,9 +94,16 @@ describe('startEmbeddedS3', () => {
     // Act
     const first = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'small/', MaxKeys: 3 }));
     const second = await client.send(
-      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'small/', MaxKeys: 3, ContinuationToken: first.NextContinuationToken }),
+      new ListObjectsV2Command({
+        Bucket: BUCKET,
+        Prefix: 'small/',
+        MaxKeys: 3,
+        ContinuationToken: first.NextContinuationToken,
+      }),
     );
-    const after = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'small/', StartAfter: 'small/4.jpg' }));
+    const after = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'small/', StartAfter: 'small/4.jpg' }),
+    );
 
     // Assess
     expect(first.IsTruncated).toBe(true);
@@ -110,7 +119,9 @@ describe('startEmbeddedS3', () => {
     const key = 'streamed/DJI_0001.JPG';
 
     // Act
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Readable.from(chunks), ContentLength: body.length }));
+    await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Readable.from(chunks), ContentLength: body.length }),
+    );
 
     // Assess
     const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
@@ -148,23 +159,40 @@ describe('startEmbeddedS3', () => {
     const prefix = 'uploads/flight-1/';
     const keys = [`${prefix}a.MP4`, `${prefix}b.MP4`, `${prefix}c.MP4`, 'uploads/flight-10/d.MP4'];
     const ids = new Map<string, string>();
-    for (const key of keys) ids.set(key, (await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId ?? '');
+    for (const key of keys)
+      ids.set(key, (await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }))).UploadId ?? '');
 
     // Act
     const first = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix, MaxUploads: 2 }));
     const second = await client.send(
-      new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix, MaxUploads: 2, KeyMarker: first.NextKeyMarker, UploadIdMarker: first.NextUploadIdMarker }),
+      new ListMultipartUploadsCommand({
+        Bucket: BUCKET,
+        Prefix: prefix,
+        MaxUploads: 2,
+        KeyMarker: first.NextKeyMarker,
+        UploadIdMarker: first.NextUploadIdMarker,
+      }),
     );
     await sleep(1_100); // completed in a later second than initiated
-    const { ETag } = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: keys[0], UploadId: ids.get(keys[0]!), PartNumber: 1, Body: 'part' }));
+    const { ETag } = await client.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: keys[0], UploadId: ids.get(keys[0]!), PartNumber: 1, Body: 'part' }),
+    );
     await client.send(
-      new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: keys[0], UploadId: ids.get(keys[0]!), MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: keys[0],
+        UploadId: ids.get(keys[0]!),
+        MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] },
+      }),
     );
     await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: keys[1], UploadId: ids.get(keys[1]!) }));
     const after = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix }));
     const completed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: keys[0] }));
-    const abortAgain: unknown = await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: keys[1], UploadId: ids.get(keys[1]!) })).catch((error: unknown) => error);
-    for (const key of keys.slice(2)) await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: ids.get(key) }));
+    const abortAgain: unknown = await client
+      .send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: keys[1], UploadId: ids.get(keys[1]!) }))
+      .catch((error: unknown) => error);
+    for (const key of keys.slice(2))
+      await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: ids.get(key) }));
 
     // Assess
     expect(first.Uploads?.map((upload) => upload.Key)).toStrictEqual(keys.slice(0, 2));
@@ -174,7 +202,9 @@ describe('startEmbeddedS3', () => {
     expect(first.Uploads?.[0]?.Initiated).toBeInstanceOf(Date);
     expect(after.Uploads?.map((upload) => upload.Key)).toStrictEqual([keys[2]]);
     // As S3 does, the completed object is dated from the upload's initiation (HTTP dates have whole seconds).
-    expect(Math.floor(completed.Contents![0]!.LastModified!.getTime() / 1000)).toBe(Math.floor(first.Uploads![0]!.Initiated!.getTime() / 1000));
+    expect(Math.floor(completed.Contents![0]!.LastModified!.getTime() / 1000)).toBe(
+      Math.floor(first.Uploads![0]!.Initiated!.getTime() / 1000),
+    );
     expect(abortAgain).toMatchObject({ name: 'NoSuchUpload' });
   });
 

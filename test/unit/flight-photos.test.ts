@@ -1,6 +1,6 @@
 import { decode } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { flightPhoto, flightPhotoStation, type FlightPhotoOptions } from '../../local/flight-photos';
+import { type FlightPhotoOptions, flightPhoto, flightPhotoStation } from '../../local/flight-photos';
 import { FIRST_BYTES_NEEDED, skipReasonByContent } from '../../src/batch/classify';
 import { completenessCheck } from '../../src/batch/image-completeness';
 import { METADATA_BYTES, readPhotoMetadata } from '../../src/preflight/photo-metadata';
@@ -36,8 +36,17 @@ async function expectPhotoToMatchStation(index: number, options: FlightPhotoOpti
   const metadata = await metadataOf(flightPhoto(index, options));
   expect(Math.abs(metadata.latitude! - station.latitude), `photo ${index} latitude`).toBeLessThan(DEGREE_TOLERANCE);
   expect(Math.abs(metadata.longitude! - station.longitude), `photo ${index} longitude`).toBeLessThan(DEGREE_TOLERANCE);
-  expect(metadata).toMatchObject({ altitude: station.altitude, make: station.make, model: station.model, width: 320, height: 240, captureZoneKnown: true });
-  expect(Date.parse(metadata.capturedAt!), `photo ${index} capturedAt ${metadata.capturedAt}`).toBe(Date.parse(station.capturedAt));
+  expect(metadata).toMatchObject({
+    altitude: station.altitude,
+    make: station.make,
+    model: station.model,
+    width: 320,
+    height: 240,
+    captureZoneKnown: true,
+  });
+  expect(Date.parse(metadata.capturedAt!), `photo ${index} capturedAt ${metadata.capturedAt}`).toBe(
+    Date.parse(station.capturedAt),
+  );
 }
 
 describe('flightPhoto', () => {
@@ -75,7 +84,9 @@ describe('flightPhoto', () => {
     const options: FlightPhotoOptions = { count: 8, gps: false };
 
     // Act
-    const metadata = await Promise.all(Array.from({ length: options.count }, (_, index) => metadataOf(flightPhoto(index, options))));
+    const metadata = await Promise.all(
+      Array.from({ length: options.count }, (_, index) => metadataOf(flightPhoto(index, options))),
+    );
 
     // Assess
     metadata.forEach((photo, index) => {
@@ -93,11 +104,22 @@ describe('flightPhoto', () => {
     const count = 6;
 
     // Act
-    const mixed = await Promise.all(Array.from({ length: count }, (_, index) => metadataOf(flightPhoto(index, { count, cameras: 'mixed' }))));
-    const one = await Promise.all(Array.from({ length: count }, (_, index) => metadataOf(flightPhoto(index, { count }))));
+    const mixed = await Promise.all(
+      Array.from({ length: count }, (_, index) => metadataOf(flightPhoto(index, { count, cameras: 'mixed' }))),
+    );
+    const one = await Promise.all(
+      Array.from({ length: count }, (_, index) => metadataOf(flightPhoto(index, { count }))),
+    );
 
     // Assess
-    expect(mixed.map((photo) => `${photo.make} ${photo.model}`)).toEqual(['DJI FC6310', 'DJI FC3411', 'DJI FC6310', 'DJI FC3411', 'DJI FC6310', 'DJI FC3411']);
+    expect(mixed.map((photo) => `${photo.make} ${photo.model}`)).toEqual([
+      'DJI FC6310',
+      'DJI FC3411',
+      'DJI FC6310',
+      'DJI FC3411',
+      'DJI FC6310',
+      'DJI FC3411',
+    ]);
     expect(new Set(one.map((photo) => `${photo.make} ${photo.model}`))).toEqual(new Set(['DJI FC6310']));
   });
 

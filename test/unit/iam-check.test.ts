@@ -1,14 +1,25 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineStep } from '../../lib/pipeline-functions';
 import { LocalAwsServices } from '../../local/aws/local-aws-services';
 import { grantKey, IamAuthorizer } from '../../local/iam/iam-authorizer';
 import { holdToRole } from '../../local/iam/sdk-identity';
-import { LOCAL_ACCOUNT, LOCAL_BUCKETS, SynthesizedStack, synthesizeStack } from '../../local/pipeline/synthesized-stack';
-import { EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
-import type { PipelineStep } from '../../lib/pipeline-functions';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_BUCKETS,
+  type SynthesizedStack,
+  synthesizeStack,
+} from '../../local/pipeline/synthesized-stack';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
 
 /**
  * Every AWS call of a function held to its role in the synthesized template: real SDK clients against the embedded S3
@@ -33,7 +44,9 @@ function services(): LocalAwsServices {
     secrets: new Map([[stack.resources.secretArn, '{"username":"u","password":"p","apiKey":"k"}']]),
     topics: new Set([stack.resources.topicArn]),
     onPublish: ({ messageId }) => published.push(messageId),
-    executions: { start: async (arn, name) => ({ outcome: 'started', executionArn: `${arn}:${name}`, startDate: new Date() }) },
+    executions: {
+      start: async (arn, name) => ({ outcome: 'started', executionArn: `${arn}:${name}`, startDate: new Date() }),
+    },
   });
 }
 
@@ -41,7 +54,11 @@ function services(): LocalAwsServices {
 function clientsOf(step: PipelineStep, authorizer: IamAuthorizer) {
   const fn = stack.functions[step];
   const caller = { roleArn: fn.roleArn, sessionName: fn.name };
-  const aws = { region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' }, requestHandler: services().requestHandler as never };
+  const aws = {
+    region: LOCAL_ACCOUNT.region,
+    credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' },
+    requestHandler: services().requestHandler as never,
+  };
   return {
     s3: holdToRole(embeddedS3.client(), caller, authorizer),
     sns: holdToRole(new SNSClient(aws), caller, authorizer),
@@ -66,16 +83,29 @@ describe('the IAM check of local mode', () => {
     const { s3 } = clientsOf('copy', authorizer);
 
     // Act
-    const error = await refusal(s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKETS.drop, Key: 'tower-1/flight-1/x.jpg', Body: 'x' })));
+    const error = await refusal(
+      s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKETS.drop, Key: 'tower-1/flight-1/x.jpg', Body: 'x' })),
+    );
 
     // Assess
     expect(error).toBeInstanceOf(S3ServiceException);
     expect(error.name).toBe('AccessDenied');
     expect(error.$metadata?.httpStatusCode).toBe(403);
-    expect(error.message).toContain(`assumed-role/${stack.roles.get(stack.functions.copy.roleArn)!.name}/${stack.functions.copy.name}`);
-    expect(error.message).toContain('is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::inspect-drop/tower-1/flight-1/x.jpg"');
-    expect(authorizer.refused()).toEqual([expect.objectContaining({ caller: 'function copy', action: 's3:PutObject' })]);
-    expect(await embeddedS3.client().send(new HeadObjectCommand({ Bucket: LOCAL_BUCKETS.drop, Key: 'tower-1/flight-1/x.jpg' })).catch((e: Error) => e.name)).toBe('NotFound');
+    expect(error.message).toContain(
+      `assumed-role/${stack.roles.get(stack.functions.copy.roleArn)!.name}/${stack.functions.copy.name}`,
+    );
+    expect(error.message).toContain(
+      'is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::inspect-drop/tower-1/flight-1/x.jpg"',
+    );
+    expect(authorizer.refused()).toEqual([
+      expect.objectContaining({ caller: 'function copy', action: 's3:PutObject' }),
+    ]);
+    expect(
+      await embeddedS3
+        .client()
+        .send(new HeadObjectCommand({ Bucket: LOCAL_BUCKETS.drop, Key: 'tower-1/flight-1/x.jpg' }))
+        .catch((e: Error) => e.name),
+    ).toBe('NotFound');
   });
 
   it('allows what the role grants and records the grant that allowed it', async () => {
@@ -89,7 +119,9 @@ describe('the IAM check of local mode', () => {
 
     // Assess
     expect(await read.Body!.transformToString()).toBe('{}');
-    const copyGrants = authorizer.grants().filter((grant) => grant.usedBy === 'function copy' && grant.resource === 'arn:aws:s3:::inspect-work/runs/*');
+    const copyGrants = authorizer
+      .grants()
+      .filter((grant) => grant.usedBy === 'function copy' && grant.resource === 'arn:aws:s3:::inspect-work/runs/*');
     expect(copyGrants.map((grant) => grant.action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(authorizer.used()).toEqual(expect.arrayContaining(copyGrants.map(grantKey)));
     expect(authorizer.refused()).toEqual([]);
@@ -125,8 +157,14 @@ describe('the IAM check of local mode', () => {
     // Act
     const snsRefusal = await refusal(checkStatus.sns.send(new PublishCommand(publish)));
     const accepted = await notify.sns.send(new PublishCommand(publish));
-    const secret = await checkStatus.secretsManager.send(new GetSecretValueCommand({ SecretId: stack.resources.secretArn }));
-    const sfnRefusal = await refusal(register.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.inspection.arn, name: 'run-1', input: '{}' })));
+    const secret = await checkStatus.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: stack.resources.secretArn }),
+    );
+    const sfnRefusal = await refusal(
+      register.sfn.send(
+        new StartExecutionCommand({ stateMachineArn: stack.inspection.arn, name: 'run-1', input: '{}' }),
+      ),
+    );
 
     // Assess
     expect([snsRefusal.name, snsRefusal.$metadata?.httpStatusCode]).toEqual(['AuthorizationErrorException', 403]);

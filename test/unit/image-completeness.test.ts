@@ -26,7 +26,8 @@ function judge(bytes: Uint8Array, chunkSize = bytes.length || 1): string | undef
 /** The lengths (of `0..length - 1`) at which a cut copy of the file is accepted: none for a check that holds. */
 function acceptedCuts(bytes: Uint8Array, chunkSize = 97): number[] {
   const accepted: number[] = [];
-  for (let cut = 4; cut < bytes.length; cut++) if (judge(bytes.subarray(0, cut), chunkSize) === undefined) accepted.push(cut);
+  for (let cut = 4; cut < bytes.length; cut++)
+    if (judge(bytes.subarray(0, cut), chunkSize) === undefined) accepted.push(cut);
   return accepted;
 }
 
@@ -78,7 +79,10 @@ describe('completenessCheck for JPEG', () => {
     ['a larger jpeg-js photo', encodedJpeg(320, 240, 7)],
     ['the synthetic photo of npm start', syntheticPhoto(3)],
     ['the test photo of the flights helper', jpegBytes(4_096, 255)],
-    ['a progressive JPEG with restart markers and an Exif thumbnail (cjpeg, exiftool)', fixture('progressive-restart.jpg')],
+    [
+      'a progressive JPEG with restart markers and an Exif thumbnail (cjpeg, exiftool)',
+      fixture('progressive-restart.jpg'),
+    ],
     ['an arithmetic-coded JPEG (cjpeg)', fixture('arithmetic.jpg')],
     ['two scans, stuffing, restart markers and fill bytes', TWO_SCANS],
   ])('accepts %s, in chunks of any size', (_what, photo) => {
@@ -94,7 +98,10 @@ describe('completenessCheck for JPEG', () => {
 
   it.each([
     ['a jpeg-js photo', encodedJpeg()],
-    ['a progressive JPEG with restart markers and an Exif thumbnail (cjpeg, exiftool)', fixture('progressive-restart.jpg')],
+    [
+      'a progressive JPEG with restart markers and an Exif thumbnail (cjpeg, exiftool)',
+      fixture('progressive-restart.jpg'),
+    ],
     ['an arithmetic-coded JPEG (cjpeg)', fixture('arithmetic.jpg')],
     ['two scans, stuffing, restart markers and fill bytes', TWO_SCANS],
   ])('refuses %s cut at any length', (_what, photo) => {
@@ -162,7 +169,10 @@ describe('completenessCheck for JPEG', () => {
   });
 
   it.each([
-    ['the video of a Motion Photo', Buffer.concat([bytes(0, 0, 0, 0x18), Buffer.from('ftypmp42'), Buffer.alloc(500, 7)])],
+    [
+      'the video of a Motion Photo',
+      Buffer.concat([bytes(0, 0, 0, 0x18), Buffer.from('ftypmp42'), Buffer.alloc(500, 7)]),
+    ],
     ['zero padding', Buffer.alloc(4_096)],
     ['a vendor trailer', Buffer.from('dhav\x59\x19\x01\x00', 'latin1')],
   ])('accepts data after the end of the image: %s', (_what, trailer) => {
@@ -178,7 +188,11 @@ describe('completenessCheck for JPEG', () => {
 
   it('refuses a JPEG whose end-of-image marker comes before any image data', () => {
     // Prepare
-    const noScan = Buffer.concat([bytes(0xff, 0xd8), segment(0xe0, Buffer.from('JFIF\0\x01\x01\0\0\x01\0\x01\0\0', 'latin1')), bytes(0xff, 0xd9)]);
+    const noScan = Buffer.concat([
+      bytes(0xff, 0xd8),
+      segment(0xe0, Buffer.from('JFIF\0\x01\x01\0\0\x01\0\x01\0\0', 'latin1')),
+      bytes(0xff, 0xd9),
+    ]);
 
     // Act
     const reason = judge(noScan);
@@ -207,8 +221,10 @@ function tiff({ littleEndian = true, directory = 'last', strips = 4 }: TiffOptio
   const arraysAt = directoryAt + directorySize;
   const dataAt = directory === 'first' ? arraysAt + arraysSize : 8;
   const file = Buffer.alloc(8 + directorySize + arraysSize + dataSize);
-  const u16 = (value: number, at: number) => (littleEndian ? file.writeUInt16LE(value, at) : file.writeUInt16BE(value, at));
-  const u32 = (value: number, at: number) => (littleEndian ? file.writeUInt32LE(value, at) : file.writeUInt32BE(value, at));
+  const u16 = (value: number, at: number) =>
+    littleEndian ? file.writeUInt16LE(value, at) : file.writeUInt16BE(value, at);
+  const u32 = (value: number, at: number) =>
+    littleEndian ? file.writeUInt32LE(value, at) : file.writeUInt32BE(value, at);
   file.write(littleEndian ? 'II' : 'MM', 0, 'latin1');
   u16(42, 2);
   u32(directoryAt, 4);
@@ -296,7 +312,9 @@ describe('completenessCheck for TIFF', () => {
     const reason = judge(file);
 
     // Assess
-    expect(reason).toBe(`truncated TIFF: its first image directory (IFD), at byte ${file.length + 1_000}, lies beyond its ${file.length} bytes`);
+    expect(reason).toBe(
+      `truncated TIFF: its first image directory (IFD), at byte ${file.length + 1_000}, lies beyond its ${file.length} bytes`,
+    );
   });
 
   it('refuses a TIFF whose first directory offset points inside its header', () => {
@@ -320,7 +338,9 @@ describe('completenessCheck for TIFF', () => {
     const reason = judge(cut, 16);
 
     // Assess
-    expect(reason).toBe(`truncated TIFF: the image data of its first image ends at byte ${file.length}, beyond its ${cut.length} bytes`);
+    expect(reason).toBe(
+      `truncated TIFF: the image data of its first image ends at byte ${file.length}, beyond its ${cut.length} bytes`,
+    );
   });
 
   it('refuses the 4 bytes of a TIFF signature', () => {

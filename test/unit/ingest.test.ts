@@ -3,9 +3,19 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/ingest/handler';
-import { decideForEvent, IngestDecision, IngestRules, ObjectCreated } from '../../src/ingest/batch-events';
+import {
+  decideForEvent,
+  type IngestDecision,
+  type IngestRules,
+  type ObjectCreated,
+} from '../../src/ingest/batch-events';
 import { executionName } from '../../src/ingest/execution-names';
-import { ingestNotification, InvalidS3NotificationError, objectCreatedEvents, S3NotificationBody } from '../../src/ingest/ingest';
+import {
+  InvalidS3NotificationError,
+  ingestNotification,
+  objectCreatedEvents,
+  type S3NotificationBody,
+} from '../../src/ingest/ingest';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
 import { RecordedMetrics } from '../helpers/recorded-metrics';
 import { RecordingStarter } from '../helpers/recording-starter';
@@ -22,11 +32,19 @@ const INSPECTION_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Inspe
 const WAITER_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:BatchWaiter';
 
 function objectCreated(encodedKey: string, overrides: Partial<ObjectCreated> = {}): ObjectCreated {
-  return { bucket: DROP_BUCKET, encodedKey, eTag: 'd41d8cd98f00b204e9800998ecf8427e', eventTime: '2026-11-28T10:00:01.000Z', ...overrides };
+  return {
+    bucket: DROP_BUCKET,
+    encodedKey,
+    eTag: 'd41d8cd98f00b204e9800998ecf8427e',
+    eventTime: '2026-11-28T10:00:01.000Z',
+    ...overrides,
+  };
 }
 
 /** An S3 notification body as S3 puts it on the queue, every field of an S3 event record. */
-function s3Body(...records: { key: string; eTag?: string; eventName?: string; eventTime?: string; bucket?: string }[]): S3NotificationBody {
+function s3Body(
+  ...records: { key: string; eTag?: string; eventName?: string; eventTime?: string; bucket?: string }[]
+): S3NotificationBody {
   return {
     Records: records.map((record) => ({
       eventVersion: '2.1',
@@ -36,12 +54,24 @@ function s3Body(...records: { key: string; eTag?: string; eventName?: string; ev
       eventTime: record.eventTime ?? '2026-11-28T10:00:01.000Z',
       userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
       requestParameters: { sourceIPAddress: '203.0.113.7' },
-      responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+      responseElements: {
+        'x-amz-request-id': 'C3D13FE58DE4C810',
+        'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+      },
       s3: {
         s3SchemaVersion: '1.0',
         configurationId: 'drop-bucket-events',
-        bucket: { name: record.bucket ?? DROP_BUCKET, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${record.bucket ?? DROP_BUCKET}` },
-        object: { key: record.key, size: 2_048, eTag: record.eTag ?? '0123456789abcdef0123456789abcdef', sequencer: '0055AED6DCD90281E5' },
+        bucket: {
+          name: record.bucket ?? DROP_BUCKET,
+          ownerIdentity: { principalId: 'A3NL1KOZZKExample' },
+          arn: `arn:aws:s3:::${record.bucket ?? DROP_BUCKET}`,
+        },
+        object: {
+          key: record.key,
+          size: 2_048,
+          eTag: record.eTag ?? '0123456789abcdef0123456789abcdef',
+          sequencer: '0055AED6DCD90281E5',
+        },
       },
     })),
   };
@@ -81,7 +111,10 @@ const lambdaContext: Context = {
   succeed: () => undefined,
 };
 
-function expectAction<A extends IngestDecision['action']>(decision: IngestDecision, action: A): Extract<IngestDecision, { action: A }> {
+function expectAction<A extends IngestDecision['action']>(
+  decision: IngestDecision,
+  action: A,
+): Extract<IngestDecision, { action: A }> {
   expect(decision.action).toBe(action);
   return decision as Extract<IngestDecision, { action: A }>;
 }
@@ -162,7 +195,11 @@ describe('executionName', () => {
     const emoji = `${'🛰️'.repeat(40)}/${'📷'.repeat(40)}/`;
 
     // Act
-    const names = [executionName('m', first, DROP_BUCKET, 'e'), executionName('m', second, DROP_BUCKET, 'e'), executionName('w', emoji, DROP_BUCKET, '1')];
+    const names = [
+      executionName('m', first, DROP_BUCKET, 'e'),
+      executionName('m', second, DROP_BUCKET, 'e'),
+      executionName('w', emoji, DROP_BUCKET, '1'),
+    ];
 
     // Assess
     for (const name of names) {
@@ -210,7 +247,10 @@ describe('decideForEvent', () => {
   it('gives the same name when the same manifest event comes twice, and another for a new manifest version', () => {
     // Prepare
     const event = objectCreated('tower-123/flight-1/manifest.json', { eTag: 'aaaa1111' });
-    const newVersion = objectCreated('tower-123/flight-1/manifest.json', { eTag: 'bbbb2222', eventTime: '2026-11-28T11:00:00.000Z' });
+    const newVersion = objectCreated('tower-123/flight-1/manifest.json', {
+      eTag: 'bbbb2222',
+      eventTime: '2026-11-28T11:00:00.000Z',
+    });
 
     // Act
     const first = decideForEvent(event, RULES);
@@ -219,7 +259,9 @@ describe('decideForEvent', () => {
 
     // Assess
     expect(again).toEqual(first);
-    expect(expectAction(rerun, 'start-inspection').executionName).not.toBe(expectAction(first, 'start-inspection').executionName);
+    expect(expectAction(rerun, 'start-inspection').executionName).not.toBe(
+      expectAction(first, 'start-inspection').executionName,
+    );
   });
 
   it('ignores the quotes around an ETag', () => {
@@ -240,7 +282,9 @@ describe('decideForEvent', () => {
     // Prepare
     const key = 'tower-123/flight-1/DCIM/100MEDIA/DJI_0001.JPG';
     const early = objectCreated(key, { eventTime: '2026-11-28T10:00:01.000Z' });
-    const late = objectCreated('tower-123/flight-1/DCIM/100MEDIA/DJI_0002.JPG', { eventTime: '2026-11-28T10:09:59.000Z' });
+    const late = objectCreated('tower-123/flight-1/DCIM/100MEDIA/DJI_0002.JPG', {
+      eventTime: '2026-11-28T10:09:59.000Z',
+    });
     const nextWindow = objectCreated(key, { eventTime: '2026-11-28T10:10:00.000Z' });
 
     // Act
@@ -291,7 +335,10 @@ describe('decideForEvent', () => {
     // Prepare
     const warnings: unknown[] = [];
     const metrics = new RecordedMetrics();
-    const logger = { info: () => undefined, warn: (message: string, attributes?: object) => warnings.push({ message, ...attributes }) };
+    const logger = {
+      info: () => undefined,
+      warn: (message: string, attributes?: object) => warnings.push({ message, ...attributes }),
+    };
     const body = s3Body({ key: 'tower-123/flight-1/Manifest.JSON' }, { key: 'tower-123/flight-1/manifest.json' });
 
     // Act
@@ -299,7 +346,11 @@ describe('decideForEvent', () => {
 
     // Assess
     expect(warnings).toEqual([
-      { message: 'File named like a manifest is not one', key: 'tower-123/flight-1/Manifest.JSON', reason: expect.stringMatching(/only "manifest.json", in lower case/) },
+      {
+        message: 'File named like a manifest is not one',
+        key: 'tower-123/flight-1/Manifest.JSON',
+        reason: expect.stringMatching(/only "manifest.json", in lower case/),
+      },
     ]);
     expect(metrics.names).toEqual(['ManifestsMisplaced']);
   });
@@ -312,7 +363,11 @@ describe('decideForEvent', () => {
     const decision = expectAction(decideForEvent(shallow, RULES), 'ignore');
 
     // Assess
-    expect(decision).toEqual({ action: 'ignore', key: 'tower-123/manifest.json', reason: 'outside any batch (fewer than 2 folder levels)' });
+    expect(decision).toEqual({
+      action: 'ignore',
+      key: 'tower-123/manifest.json',
+      reason: 'outside any batch (fewer than 2 folder levels)',
+    });
   });
 
   it('decodes keys: + is a space, %2B a plus, percent-encoded UTF-8 is unicode', () => {
@@ -325,7 +380,12 @@ describe('decideForEvent', () => {
     const watching = expectAction(decideForEvent(photo, RULES), 'watch-batch');
 
     // Assess
-    expect(closing.input.batch).toEqual({ bucket: DROP_BUCKET, prefix: 'Tower été+1/Vol 1+2/', assetName: 'Tower été+1', flightName: 'Vol 1+2' });
+    expect(closing.input.batch).toEqual({
+      bucket: DROP_BUCKET,
+      prefix: 'Tower été+1/Vol 1+2/',
+      assetName: 'Tower été+1',
+      flightName: 'Vol 1+2',
+    });
     expect(closing.input.manifest?.key).toBe('Tower été+1/Vol 1+2/manifest.json');
     expect(watching.input.batch.prefix).toBe('Tower été+1/Vol 1+2/');
     expect(closing.executionName).toMatch(VALID_NAME);
@@ -350,7 +410,12 @@ describe('decideForEvent', () => {
 describe('objectCreatedEvents', () => {
   it('gives no event for the s3:TestEvent S3 sends on setup', () => {
     // Prepare
-    const body: S3NotificationBody = { Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-11-28T10:00:00.000Z', Bucket: DROP_BUCKET };
+    const body: S3NotificationBody = {
+      Service: 'Amazon S3',
+      Event: 's3:TestEvent',
+      Time: '2026-11-28T10:00:00.000Z',
+      Bucket: DROP_BUCKET,
+    };
 
     // Act
     const events = objectCreatedEvents(body);
@@ -361,7 +426,10 @@ describe('objectCreatedEvents', () => {
 
   it('gives no event for ObjectRemoved records', () => {
     // Prepare
-    const body = s3Body({ key: 'tower-1/flight-1/a.jpg', eventName: 'ObjectRemoved:Delete' }, { key: 'tower-1/flight-1/b.jpg', eventName: 'ObjectRemoved:DeleteMarkerCreated' });
+    const body = s3Body(
+      { key: 'tower-1/flight-1/a.jpg', eventName: 'ObjectRemoved:Delete' },
+      { key: 'tower-1/flight-1/b.jpg', eventName: 'ObjectRemoved:DeleteMarkerCreated' },
+    );
 
     // Act
     const events = objectCreatedEvents(body);
@@ -372,20 +440,43 @@ describe('objectCreatedEvents', () => {
 
   it('keeps the object-created records, key still encoded', () => {
     // Prepare
-    const body = s3Body({ key: 'tower+1/flight/a.jpg', eTag: 'e1' }, { key: 'tower+1/flight/b.jpg', eventName: 'ObjectRemoved:Delete' });
+    const body = s3Body(
+      { key: 'tower+1/flight/a.jpg', eTag: 'e1' },
+      { key: 'tower+1/flight/b.jpg', eventName: 'ObjectRemoved:Delete' },
+    );
 
     // Act
     const events = objectCreatedEvents(body);
 
     // Assess
-    expect(events).toEqual([{ bucket: DROP_BUCKET, encodedKey: 'tower+1/flight/a.jpg', eTag: 'e1', eventTime: '2026-11-28T10:00:01.000Z' }]);
+    expect(events).toEqual([
+      { bucket: DROP_BUCKET, encodedKey: 'tower+1/flight/a.jpg', eTag: 'e1', eventTime: '2026-11-28T10:00:01.000Z' },
+    ]);
   });
 
   it.each<[string, unknown]>([
     ['no Records', {}],
     ['Records that is not a list', { Records: 'tower-1/flight-1/a.jpg' }],
-    ['a created record without a key', { Records: [{ eventName: 'ObjectCreated:Put', eventTime: '2026-11-28T10:00:01Z', s3: { bucket: { name: DROP_BUCKET }, object: {} } }] }],
-    ['a created record without an event time', { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: DROP_BUCKET }, object: { key: 'a/b/c.jpg' } } }] }],
+    [
+      'a created record without a key',
+      {
+        Records: [
+          {
+            eventName: 'ObjectCreated:Put',
+            eventTime: '2026-11-28T10:00:01Z',
+            s3: { bucket: { name: DROP_BUCKET }, object: {} },
+          },
+        ],
+      },
+    ],
+    [
+      'a created record without an event time',
+      {
+        Records: [
+          { eventName: 'ObjectCreated:Put', s3: { bucket: { name: DROP_BUCKET }, object: { key: 'a/b/c.jpg' } } },
+        ],
+      },
+    ],
   ])('refuses a malformed body (%s) with InvalidS3NotificationError', (_what, body) => {
     // Act
     const act = () => objectCreatedEvents(body);
@@ -399,7 +490,11 @@ describe('ingestNotification', () => {
   it('starts each execution once: a repeated notification gives already-started', async () => {
     // Prepare
     const starter = new RecordingStarter();
-    const body = s3Body({ key: 'tower-1/flight-1/manifest.json', eTag: 'm1' }, { key: 'tower-1/flight-1/DCIM/a.jpg' }, { key: 'tower-1/x.jpg' });
+    const body = s3Body(
+      { key: 'tower-1/flight-1/manifest.json', eTag: 'm1' },
+      { key: 'tower-1/flight-1/DCIM/a.jpg' },
+      { key: 'tower-1/x.jpg' },
+    );
 
     // Act
     const first = await ingestNotification(body, RULES, starter);
@@ -488,7 +583,9 @@ describe('SfnWorkflowStarter', () => {
 
   it('answers already-started when Step Functions says ExecutionAlreadyExists', async () => {
     // Prepare
-    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: { httpStatusCode: 400 } }));
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: { httpStatusCode: 400 } }));
     const starter = new SfnWorkflowStarter(new SFNClient({ region: 'eu-west-1' }), arns);
 
     // Act
@@ -513,8 +610,12 @@ describe('SfnWorkflowStarter', () => {
 
   it('makes the ingest handler report the message when Step Functions fails', async () => {
     // Prepare
-    sfn.on(StartExecutionCommand, { name: executionName('m', 'tower-1/flight-1/', DROP_BUCKET, 'bad') }).rejects(new Error('ServiceUnavailable'));
-    sfn.on(StartExecutionCommand, { name: executionName('m', 'tower-1/flight-1/', DROP_BUCKET, 'good') }).resolves({ executionArn: 'arn' });
+    sfn
+      .on(StartExecutionCommand, { name: executionName('m', 'tower-1/flight-1/', DROP_BUCKET, 'bad') })
+      .rejects(new Error('ServiceUnavailable'));
+    sfn
+      .on(StartExecutionCommand, { name: executionName('m', 'tower-1/flight-1/', DROP_BUCKET, 'good') })
+      .resolves({ executionArn: 'arn' });
     const starter = new SfnWorkflowStarter(new SFNClient({ region: 'eu-west-1' }), arns);
     const handler = createHandler(() => ({ rules: RULES, starter }));
     const event: SQSEvent = {

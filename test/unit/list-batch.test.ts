@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
-import { ListObjectsV2Command, ListObjectsV2CommandOutput, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3';
-import { classifyBatch, listBatch, readFirstBytes, type BatchObject } from '../../src/batch/list-batch';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
+import { type BatchObject, classifyBatch, listBatch, readFirstBytes } from '../../src/batch/list-batch';
 
 /**
  * Listing and classifying a batch against a real S3 API (the embedded s3rver): odd key characters, sub-folders
@@ -52,7 +57,9 @@ beforeAll(async () => {
   client = s3.client();
   for (const [objectKey, body] of Object.entries(OBJECTS)) {
     // An explicit length: the SDK cannot tell the length of an empty body and warns about streams otherwise.
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: body, ContentLength: Buffer.byteLength(body) }));
+    await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: body, ContentLength: Buffer.byteLength(body) }),
+    );
   }
 });
 
@@ -65,8 +72,11 @@ async function snapshotBucket(): Promise<string[]> {
   const lines: string[] = [];
   let token: string | undefined;
   do {
-    const page: ListObjectsV2CommandOutput = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, ContinuationToken: token }));
-    for (const entry of page.Contents ?? []) lines.push(`${entry.Key} ${entry.ETag} ${entry.Size} ${entry.LastModified?.toISOString()}`);
+    const page: ListObjectsV2CommandOutput = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, ContinuationToken: token }),
+    );
+    for (const entry of page.Contents ?? [])
+      lines.push(`${entry.Key} ${entry.ETag} ${entry.Size} ${entry.LastModified?.toISOString()}`);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return lines;
@@ -123,7 +133,12 @@ describe('listBatch', () => {
     const { manifest, objects } = await listBatch(client, BUCKET, PREFIX);
 
     // Assess
-    expect(manifest).toMatchObject({ key: key('manifest.json'), relativePath: 'manifest.json', size: body.length, etag: md5(body) });
+    expect(manifest).toMatchObject({
+      key: key('manifest.json'),
+      relativePath: 'manifest.json',
+      size: body.length,
+      etag: md5(body),
+    });
     expect(objects.some((object) => object.relativePath === 'manifest.json')).toBe(false);
   });
 
@@ -244,7 +259,10 @@ describe('classifyBatch', () => {
       { key: key('ortho/tile 1.tif'), relativePath: 'ortho/tile 1.tif', size: tiff.length },
     ]);
     expect(result.skipped).toEqual([
-      { key: key('DCIM/manifest.json'), reason: expect.stringMatching(/^not read as the batch's manifest \(it is in a sub-folder\)/) },
+      {
+        key: key('DCIM/manifest.json'),
+        reason: expect.stringMatching(/^not read as the batch's manifest \(it is in a sub-folder\)/),
+      },
       { key: key('empty.jpg'), reason: 'empty file (0 bytes)' },
       { key: key('notes-as-photo.jpg'), reason: 'content is not a JPEG image (named .jpg)' },
       { key: key('notes.txt'), reason: 'unsupported extension (.txt)' },
@@ -260,8 +278,12 @@ describe('classifyBatch', () => {
     const result = await classifyBatch(client, BUCKET, objects, options);
 
     // Assess
-    expect(result.images).toEqual([{ key: key('video/DJI_0002.MOV'), relativePath: 'video/DJI_0002.MOV', size: quickTime.length }]);
-    expect(result.skipped.filter((skip) => skip.reason === 'photo file but processing_parameters.is_video is true')).toHaveLength(6);
+    expect(result.images).toEqual([
+      { key: key('video/DJI_0002.MOV'), relativePath: 'video/DJI_0002.MOV', size: quickTime.length },
+    ]);
+    expect(
+      result.skipped.filter((skip) => skip.reason === 'photo file but processing_parameters.is_video is true'),
+    ).toHaveLength(6);
   });
 
   it('with a manifest selection: only the listed images, a listed missing one and the unlisted ones skipped', async () => {
@@ -313,7 +335,10 @@ describe('classifyBatch', () => {
     const result = await classifyBatch(client, BUCKET, [gone], { isVideo: false });
 
     // Assess
-    expect(result).toEqual({ images: [], skipped: [{ key: gone.key, reason: 'deleted from the bucket before it could be read' }] });
+    expect(result).toEqual({
+      images: [],
+      skipped: [{ key: gone.key, reason: 'deleted from the bucket before it could be read' }],
+    });
   });
 });
 

@@ -1,8 +1,12 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
-import { LocalAwsServices, LocalExecutions, PublishedMessage } from '../../local/aws/local-aws-services';
+import { LocalAwsServices, type LocalExecutions, type PublishedMessage } from '../../local/aws/local-aws-services';
 import { SfnWorkflowStarter } from '../../src/ingest/sfn-workflow-starter';
 
 /**
@@ -24,12 +28,26 @@ function local(executions?: LocalExecutions) {
     executions: executions ?? {
       start: async (arn, name, input) => {
         started.push({ name, input });
-        return { outcome: started.filter((run) => run.name === name).length > 1 ? 'already-exists' : 'started', executionArn: `${arn}:${name}`, startDate: new Date() };
+        return {
+          outcome: started.filter((run) => run.name === name).length > 1 ? 'already-exists' : 'started',
+          executionArn: `${arn}:${name}`,
+          startDate: new Date(),
+        };
       },
     },
   });
-  const config = { region: 'us-east-1', credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' }, requestHandler: services.requestHandler as never };
-  return { sns: new SNSClient(config), secrets: new SecretsManagerClient(config), sfn: new SFNClient(config), published, started };
+  const config = {
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'LOCAL' },
+    requestHandler: services.requestHandler as never,
+  };
+  return {
+    sns: new SNSClient(config),
+    secrets: new SecretsManagerClient(config),
+    sfn: new SFNClient(config),
+    published,
+    started,
+  };
 }
 
 async function rejection(call: Promise<unknown>): Promise<Error> {
@@ -62,7 +80,11 @@ describe('local SNS', () => {
     expect(published).toEqual([
       {
         messageId: answer.MessageId,
-        input: expect.objectContaining({ Message: message, MessageStructure: 'json', MessageAttributes: { type: { DataType: 'String', StringValue: 'inspection.completed' } } }),
+        input: expect.objectContaining({
+          Message: message,
+          MessageStructure: 'json',
+          MessageAttributes: { type: { DataType: 'String', StringValue: 'inspection.completed' } },
+        }),
       },
     ]);
   });
@@ -72,7 +94,9 @@ describe('local SNS', () => {
     const { sns, published } = local();
 
     // Act
-    const subject = await rejection(sns.send(new PublishCommand({ TopicArn: TOPIC, Subject: 'S'.repeat(100), Message: 'm' })));
+    const subject = await rejection(
+      sns.send(new PublishCommand({ TopicArn: TOPIC, Subject: 'S'.repeat(100), Message: 'm' })),
+    );
     const size = await rejection(sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'm'.repeat(262_145) })));
     const topic = await rejection(sns.send(new PublishCommand({ TopicArn: `${TOPIC}-gone`, Message: 'm' })));
 
@@ -114,17 +138,33 @@ describe('local Step Functions', () => {
     expect([first, second]).toEqual(['started', 'already-started']);
   });
 
-  it("refuses an input above 256 KiB and a name StartExecution does not take, as the service does", async () => {
+  it('refuses an input above 256 KiB and a name StartExecution does not take, as the service does', async () => {
     // Prepare
     const { sfn, started } = local();
 
     // Act
-    const large = await rejection(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'run-1', input: JSON.stringify({ a: 'x'.repeat(262_144) }) })));
-    const badName = await rejection(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'tower 1/flight', input: '{}' })));
-    const longName = await rejection(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'n'.repeat(81), input: '{}' })));
+    const large = await rejection(
+      sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: MACHINE,
+          name: 'run-1',
+          input: JSON.stringify({ a: 'x'.repeat(262_144) }),
+        }),
+      ),
+    );
+    const badName = await rejection(
+      sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'tower 1/flight', input: '{}' })),
+    );
+    const longName = await rejection(
+      sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'n'.repeat(81), input: '{}' })),
+    );
 
     // Assess
-    expect([large.name, badName.name, longName.name]).toEqual(['ValidationException', 'InvalidName', 'ValidationException']);
+    expect([large.name, badName.name, longName.name]).toEqual([
+      'ValidationException',
+      'InvalidName',
+      'ValidationException',
+    ]);
     expect(large.message).toContain('262144');
     expect(started).toEqual([]);
   });

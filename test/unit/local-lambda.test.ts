@@ -21,12 +21,16 @@ describe('LocalLambda', () => {
     // Prepare: 60 times faster than the wall clock, so the 60 s timeout lasts one real second.
     const timers = scaledTimers(60);
     const seen: number[] = [];
-    const lambda = new LocalLambda(settings, async (_event: never, context: Context) => {
-      seen.push(context.getRemainingTimeInMillis());
-      await timers.sleep(20_000);
-      seen.push(context.getRemainingTimeInMillis());
-      return { memory: context.memoryLimitInMB, name: context.functionName };
-    }, timers);
+    const lambda = new LocalLambda(
+      settings,
+      async (_event: never, context: Context) => {
+        seen.push(context.getRemainingTimeInMillis());
+        await timers.sleep(20_000);
+        seen.push(context.getRemainingTimeInMillis());
+        return { memory: context.memoryLimitInMB, name: context.functionName };
+      },
+      timers,
+    );
 
     // Act
     const result = await lambda.invoke({});
@@ -42,17 +46,24 @@ describe('LocalLambda', () => {
     // Prepare
     const timers = scaledTimers(60);
     let finished = false;
-    const lambda = new LocalLambda(settings, async () => {
-      await timers.sleep(120_000);
-      finished = true;
-    }, timers);
+    const lambda = new LocalLambda(
+      settings,
+      async () => {
+        await timers.sleep(120_000);
+        finished = true;
+      },
+      timers,
+    );
 
     // Act
     const error = await failure(lambda.invoke({}));
 
     // Assess: the error came while the handler was still at work.
     expect(error.name).toBe('Sandbox.Timedout');
-    expect(JSON.parse(error.message)).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringContaining('Task timed out after 60.00 seconds') });
+    expect(JSON.parse(error.message)).toMatchObject({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: expect.stringContaining('Task timed out after 60.00 seconds'),
+    });
     expect(finished).toBe(false);
   });
 
@@ -61,16 +72,24 @@ describe('LocalLambda', () => {
     class Pix4dServerError extends Error {
       override name = 'Pix4dServerError';
     }
-    const lambda = new LocalLambda(settings, async () => {
-      throw new Pix4dServerError('Pix4Dinspect failed: GET /v1/inspections/1/ answered 503');
-    }, scaledTimers(1));
+    const lambda = new LocalLambda(
+      settings,
+      async () => {
+        throw new Pix4dServerError('Pix4Dinspect failed: GET /v1/inspections/1/ answered 503');
+      },
+      scaledTimers(1),
+    );
 
     // Act
     const error = await failure(lambda.invoke({}));
 
     // Assess
     expect(error.name).toBe('Pix4dServerError');
-    expect(JSON.parse(error.message)).toMatchObject({ errorType: 'Pix4dServerError', errorMessage: 'Pix4Dinspect failed: GET /v1/inspections/1/ answered 503', trace: expect.any(Array) });
+    expect(JSON.parse(error.message)).toMatchObject({
+      errorType: 'Pix4dServerError',
+      errorMessage: 'Pix4Dinspect failed: GET /v1/inspections/1/ answered 503',
+      trace: expect.any(Array),
+    });
   });
 
   it('refuses a response above the 6 MB of a synchronous invocation', async () => {

@@ -19,11 +19,24 @@ function machine(extra: Record<string, unknown> = {}): LocalMachine {
   const definition = {
     StartAt: 'Produce',
     States: {
-      Produce: { Type: 'Task', Resource: FUNCTION_ARN, Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Caught' }], End: true, ...extra },
+      Produce: {
+        Type: 'Task',
+        Resource: FUNCTION_ARN,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Caught' }],
+        End: true,
+        ...extra,
+      },
       Caught: { Type: 'Pass', End: true },
     },
   } as unknown as StateMachineDefinition;
-  return { logicalId: 'TestMachine', arn: MACHINE_ARN, roleArn: 'arn:aws:iam::123456789012:role/Test', definition, tasks: { Produce: 'prepare' }, waits: [] };
+  return {
+    logicalId: 'TestMachine',
+    arn: MACHINE_ARN,
+    roleArn: 'arn:aws:iam::123456789012:role/Test',
+    definition,
+    tasks: { Produce: 'prepare' },
+    waits: [],
+  };
 }
 
 function stepFunctions(definition: LocalMachine, handler: () => Promise<unknown>, allowed = true) {
@@ -34,7 +47,12 @@ function stepFunctions(definition: LocalMachine, handler: () => Promise<unknown>
     functions: { prepare: { arn: FUNCTION_ARN, lambda } },
     authorize: async (_caller, request) => {
       requests.push(request);
-      return { allowed, message: allowed ? 'allowed' : `User: role is not authorized to perform: ${request.action} on resource: "${request.resource}"` };
+      return {
+        allowed,
+        message: allowed
+          ? 'allowed'
+          : `User: role is not authorized to perform: ${request.action} on resource: "${request.resource}"`,
+      };
     },
   });
   return { local, requests };
@@ -56,7 +74,9 @@ describe('LocalStepFunctions', () => {
 
     // Assess
     expect(execution.status).toBe('failed');
-    expect(execution.error).toMatch(/^States\.DataLimitExceeded: The result of the function of state "Produce" has \d+ bytes/);
+    expect(execution.error).toMatch(
+      /^States\.DataLimitExceeded: The result of the function of state "Produce" has \d+ bytes/,
+    );
   });
 
   it("fails the execution with States.DataLimitExceeded when the function's answer is above Lambda's 6 MB", async () => {
@@ -67,7 +87,9 @@ describe('LocalStepFunctions', () => {
     const execution = await runOnce(local);
 
     // Assess
-    expect(execution.error).toBe('States.DataLimitExceeded: The result of the function of state "Produce" is above Lambda\'s 6 MB');
+    expect(execution.error).toBe(
+      'States.DataLimitExceeded: The result of the function of state "Produce" is above Lambda\'s 6 MB',
+    );
   });
 
   it("fails the execution when a state's output passes the quota although its input and result each fit", async () => {
@@ -95,10 +117,14 @@ describe('LocalStepFunctions', () => {
   it("fails a task whose function the state machine's role may not invoke as Step Functions does: Lambda.AWSLambdaException", async () => {
     // Prepare
     let invoked = false;
-    const { local, requests } = stepFunctions(machine(), async () => {
-      invoked = true;
-      return {};
-    }, false);
+    const { local, requests } = stepFunctions(
+      machine(),
+      async () => {
+        invoked = true;
+        return {};
+      },
+      false,
+    );
 
     // Act
     const execution = await runOnce(local);
@@ -107,9 +133,14 @@ describe('LocalStepFunctions', () => {
     expect(invoked).toBe(false);
     expect(requests).toEqual([{ action: 'lambda:InvokeFunction', resource: FUNCTION_ARN, context: {} }]);
     expect(execution.output).toMatchObject({
-      error: { Error: 'Lambda.AWSLambdaException', Cause: expect.stringContaining(`lambda:InvokeFunction on resource: "${FUNCTION_ARN}"`) },
+      error: {
+        Error: 'Lambda.AWSLambdaException',
+        Cause: expect.stringContaining(`lambda:InvokeFunction on resource: "${FUNCTION_ARN}"`),
+      },
     });
-    expect((execution.output as { error: { Cause: string } }).error.Cause).toContain('Status Code: 403; Error Code: AccessDeniedException');
+    expect((execution.output as { error: { Cause: string } }).error.Cause).toContain(
+      'Status Code: 403; Error Code: AccessDeniedException',
+    );
   });
 
   it('starts one execution per name: the same request again is the same execution, another input is refused', async () => {
@@ -129,7 +160,12 @@ describe('LocalStepFunctions', () => {
     const afterEnd = await local.start(MACHINE_ARN, 'run-1', '{"a":1}');
 
     // Assess
-    expect([first.outcome, again.outcome, other.outcome, afterEnd.outcome]).toEqual(['started', 'started', 'already-exists', 'already-exists']);
+    expect([first.outcome, again.outcome, other.outcome, afterEnd.outcome]).toEqual([
+      'started',
+      'started',
+      'already-exists',
+      'already-exists',
+    ]);
     expect(again.executionArn).toBe(first.executionArn);
     expect(local.executions).toHaveLength(1);
   });

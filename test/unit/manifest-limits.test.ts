@@ -60,8 +60,14 @@ describe('manifest.json values bounded as Pix4Dinspect bounds them', () => {
     [{ asset: { name: 'n'.repeat(256) } }, 'asset.name: 256 characters, over the limit of 255'],
     [{ asset: { name: '   ' } }, 'asset.name: must not be only whitespace'],
     [{ inspection: { name: ' \t ' } }, 'inspection.name: must not be only whitespace'],
-    [{ asset: { name: 'T', description: 'd'.repeat(2_001) } }, 'asset.description: 2,001 characters, over the limit of 2,000'],
-    [{ inspection: { description: 'd'.repeat(1_914) } }, 'inspection.description: 1,914 characters, over the limit of 1,913 (2,000 less the run id)'],
+    [
+      { asset: { name: 'T', description: 'd'.repeat(2_001) } },
+      'asset.description: 2,001 characters, over the limit of 2,000',
+    ],
+    [
+      { inspection: { description: 'd'.repeat(1_914) } },
+      'inspection.description: 1,914 characters, over the limit of 1,913 (2,000 less the run id)',
+    ],
     [{ inspection: { name: 'Flight\u00001' } }, 'inspection.name: must not contain NUL characters'],
     [{ images: [`DCIM/${'é'.repeat(510)}.JPG`] }, "images[0]: 1,029 bytes, over S3's key limit of 1,024"],
   ])('refuses %j', (manifest, problem) => {
@@ -98,7 +104,9 @@ describe('manifest.json values bounded as Pix4Dinspect bounds them', () => {
     const error = manifestErrorOf(() => parseManifestBytes(Buffer.from(text)));
 
     // Assess
-    expect(error.message).toBe('manifest.json is invalid: inspection.description: 5,242,880 characters, over the limit of 1,913 (2,000 less the run id)');
+    expect(error.message).toBe(
+      'manifest.json is invalid: inspection.description: 5,242,880 characters, over the limit of 1,913 (2,000 less the run id)',
+    );
     expect(error.message.length).toBeLessThanOrEqual(300);
   });
 
@@ -166,9 +174,17 @@ describe('manifest.json encoding', () => {
   });
 
   it.each([
-    ['a truncated sequence at the end', Buffer.concat([Buffer.from('{"asset":{"name":"T"}}'), Buffer.from([0xe2, 0x82])]), 22],
+    [
+      'a truncated sequence at the end',
+      Buffer.concat([Buffer.from('{"asset":{"name":"T"}}'), Buffer.from([0xe2, 0x82])]),
+      22,
+    ],
     ['an overlong "/"', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), 6],
-    ['an encoded surrogate', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), 6],
+    [
+      'an encoded surrogate',
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+      6,
+    ],
   ])('refuses %s', (_what, bytes, offset) => {
     // Prepare: the bytes
 

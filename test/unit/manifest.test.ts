@@ -100,15 +100,31 @@ describe('parseManifest refuses', () => {
   it.each([
     ['invalid-empty.json', 'an empty file', /^manifest\.json is empty$/],
     ['invalid-whitespace-only.json', 'a file of whitespace only', /^manifest\.json is empty$/],
-    ['invalid-json.json', 'invalid JSON, with the parser\'s message', /^manifest\.json is not valid JSON: .*(position|JSON)/],
-    ['invalid-top-level-array.json', 'an array at the top level', /^manifest\.json must be a JSON object, not an array$/],
+    [
+      'invalid-json.json',
+      "invalid JSON, with the parser's message",
+      /^manifest\.json is not valid JSON: .*(position|JSON)/,
+    ],
+    [
+      'invalid-top-level-array.json',
+      'an array at the top level',
+      /^manifest\.json must be a JSON object, not an array$/,
+    ],
     ['invalid-unknown-top-level-field.json', 'an unknown top-level field', /unknown field "flight"(;|$)/],
     ['invalid-unknown-asset-field.json', 'an unknown field in asset', /unknown field "colour" in asset/],
-    ['invalid-unknown-parameter.json', 'a misspelt processing parameter', /unknown field "detect_antenas" in processing_parameters/],
+    [
+      'invalid-unknown-parameter.json',
+      'a misspelt processing parameter',
+      /unknown field "detect_antenas" in processing_parameters/,
+    ],
     ['invalid-asset-id-and-name.json', 'asset id and name together', /asset: give either id or name, not both/],
     ['invalid-latitude-out-of-range.json', 'a latitude out of range', /asset\.latitude: must be between -90 and 90/],
     ['invalid-bad-date.json', 'a date that is not ISO 8601', /inspection\.inspection_date: not an ISO 8601 date-time/],
-    ['invalid-image-path-dotdot.json', 'an image path climbing out with ".."', /images\[1\]: must not contain "\." or "\.\." segments/],
+    [
+      'invalid-image-path-dotdot.json',
+      'an image path climbing out with ".."',
+      /images\[1\]: must not contain "\." or "\.\." segments/,
+    ],
     ['invalid-duplicate-images.json', 'the same image twice', /images\[2\]: duplicate of images\[0\]/],
   ])('%s: %s', (name, _what, expected) => {
     // Prepare
@@ -186,8 +202,14 @@ describe('parseManifest refuses', () => {
     [{ asset: { id: 915.5 } }, 'asset.id: must be a whole number'],
     [{ asset: { name: 'T', longitude: -180.5 } }, 'asset.longitude: must be between -180 and 180'],
     [{ inspection: { name: '' } }, 'inspection.name: must not be empty'],
-    [{ inspection: { inspection_date: '2026-11-28T10:00:00' } }, 'inspection.inspection_date: not an ISO 8601 date-time with zone, e.g. 2026-11-28T10:00:00Z'],
-    [{ inspection: { inspection_date: '2026-02-30T10:00:00Z' } }, 'inspection.inspection_date: not an ISO 8601 date-time with zone, e.g. 2026-11-28T10:00:00Z'],
+    [
+      { inspection: { inspection_date: '2026-11-28T10:00:00' } },
+      'inspection.inspection_date: not an ISO 8601 date-time with zone, e.g. 2026-11-28T10:00:00Z',
+    ],
+    [
+      { inspection: { inspection_date: '2026-02-30T10:00:00Z' } },
+      'inspection.inspection_date: not an ISO 8601 date-time with zone, e.g. 2026-11-28T10:00:00Z',
+    ],
   ])('out of range or malformed: %j', (manifest, problem) => {
     // Prepare
     const text = JSON.stringify(manifest);

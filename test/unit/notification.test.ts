@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { checkPublish, SnsRequestError } from '../../local/aws/sns-publish-rules';
 import {
-  MAX_CAMERAS_LISTED,
-  MAX_WARNINGS_LISTED,
   buildNotification,
+  MAX_CAMERAS_LISTED,
   MAX_ERROR_MESSAGE_CHARS,
   MAX_SNS_MESSAGE_BYTES,
   MAX_SUBJECT_CHARS,
+  MAX_WARNINGS_LISTED,
   NOTIFICATION_TYPES,
   type NotificationInput,
   notificationSchema,
@@ -92,7 +92,17 @@ describe('buildNotification: the three outcomes', () => {
     expect('error' in built.message).toBe(false);
     expect(notificationSchema.parse(built.message)).toEqual(built.message);
     expect(JSON.parse(decode(built.snsMessage).default)).toEqual(built.message);
-    expect(Object.keys(built.message)).toEqual(['version', 'type', 'batch', 'asset', 'inspection', 'images', 'flight', 'warnings', 'timings']);
+    expect(Object.keys(built.message)).toEqual([
+      'version',
+      'type',
+      'batch',
+      'asset',
+      'inspection',
+      'images',
+      'flight',
+      'warnings',
+      'timings',
+    ]);
     expect(built.subject).toBe('Inspection completed: tower-123/flight-1 (118 photos)');
   });
 
@@ -124,7 +134,16 @@ describe('buildNotification: the three outcomes', () => {
       timings: { processingStartedAt: null },
     });
     expect(Object.keys(copy.message)).toEqual([
-      'version', 'type', 'batch', 'asset', 'inspection', 'images', 'flight', 'warnings', 'error', 'timings',
+      'version',
+      'type',
+      'batch',
+      'asset',
+      'inspection',
+      'images',
+      'flight',
+      'warnings',
+      'error',
+      'timings',
     ]);
     expect(copy.subject).toBe('Inspection failed at copy: tower-123/flight-1');
     expect(notificationSchema.parse(manifest.message)).toEqual(manifest.message);
@@ -188,9 +207,13 @@ describe('buildNotification: the three outcomes', () => {
     const negativeCount = designInput({ images: { found: -1, copied: 0, registered: 0, skipped: [] } });
 
     // Act
-    const attempts = [failedWithoutError, completedWithError, completedWithoutInspection, badTimestamp, negativeCount].map(
-      (input) => () => buildNotification(input),
-    );
+    const attempts = [
+      failedWithoutError,
+      completedWithError,
+      completedWithoutInspection,
+      badTimestamp,
+      negativeCount,
+    ].map((input) => () => buildNotification(input));
 
     // Assess
     expect(attempts[0]).toThrow(/needs an error/);
@@ -214,7 +237,13 @@ describe('buildNotification: the flight block and the warnings', () => {
 
   it('adds what the photos say of the flight, and the warnings, to the message and to the email in plain words', () => {
     // Prepare
-    const input = designInput({ flight: FLIGHT, warnings: ['2 of 30 photos have no GPS position (a.JPG, b.JPG)', 'photos from 2 cameras: DJI FC6310 (15), DJI FC3411 (15)'] });
+    const input = designInput({
+      flight: FLIGHT,
+      warnings: [
+        '2 of 30 photos have no GPS position (a.JPG, b.JPG)',
+        'photos from 2 cameras: DJI FC6310 (15), DJI FC3411 (15)',
+      ],
+    });
 
     // Act
     const built = buildNotification(input);
@@ -237,7 +266,9 @@ describe('buildNotification: the flight block and the warnings', () => {
     expect(email).toContain('Geotagged:  28 of 30 photos, centred on 46.519700, 6.566300');
     expect(email).toContain('Altitude:   455 to 469.5 m above sea level');
     expect(email).toContain('Cameras:    DJI FC6310, DJI FC3411');
-    expect(email).toContain('Warnings:\n  - 2 of 30 photos have no GPS position (a.JPG, b.JPG)\n  - photos from 2 cameras');
+    expect(email).toContain(
+      'Warnings:\n  - 2 of 30 photos have no GPS position (a.JPG, b.JPG)\n  - photos from 2 cameras',
+    );
   });
 
   it('says when no metadata was read (flight null) and lists no warnings', () => {
@@ -259,7 +290,10 @@ describe('buildNotification: the flight block and the warnings', () => {
     const secret = 'hunter2-api-key';
     const input = designInput({
       flight: { ...FLIGHT, cameras: [`Cam ${secret}`, ...Array.from({ length: 30 }, (_, index) => `Camera ${index}`)] },
-      warnings: [`photo ${secret}.JPG has no GPS position`, ...Array.from({ length: 30 }, (_, index) => `warning ${index}`)],
+      warnings: [
+        `photo ${secret}.JPG has no GPS position`,
+        ...Array.from({ length: 30 }, (_, index) => `warning ${index}`),
+      ],
       secrets: [secret],
     });
 
@@ -278,8 +312,9 @@ describe('notificationSchema', () => {
   it('refuses an error on a completed message, a failure without one and unknown fields', () => {
     // Prepare
     const completed = buildNotification(designInput()).message;
-    const failed = buildNotification(designInput({ type: 'inspection.failed', error: { stage: 'copy', message: 'x' } }))
-      .message;
+    const failed = buildNotification(
+      designInput({ type: 'inspection.failed', error: { stage: 'copy', message: 'x' } }),
+    ).message;
     const { error: _error, ...failedWithoutError } = failed as typeof failed & { error: unknown };
 
     // Act
@@ -303,7 +338,10 @@ describe('buildNotification: subject and attributes', () => {
     const prefix = `Tour Eiffel – été 🗼\nRenée’s “tower”/${'Flüge-'.repeat(40)}/`;
     const types = [
       { type: 'inspection.completed' as const },
-      { type: 'inspection.failed' as const, error: { stage: 'copy\u0007 ünïcode stage that is far too long', message: 'x' } },
+      {
+        type: 'inspection.failed' as const,
+        error: { stage: 'copy\u0007 ünïcode stage that is far too long', message: 'x' },
+      },
       { type: 'inspection.timed_out' as const },
     ];
 
@@ -326,7 +364,11 @@ describe('buildNotification: subject and attributes', () => {
   it('gives the type and the asset as non-empty String attributes', () => {
     // Prepare
     const named = designInput({ type: 'inspection.timed_out', asset: { id: 915, name: '  Tower 123 ' } });
-    const unnamed = designInput({ type: 'inspection.failed', asset: { id: null, name: '' }, error: { stage: 's', message: 'm' } });
+    const unnamed = designInput({
+      type: 'inspection.failed',
+      asset: { id: null, name: '' },
+      error: { stage: 's', message: 'm' },
+    });
 
     // Act
     const first = buildNotification(named).messageAttributes;
@@ -397,7 +439,9 @@ describe('buildNotification: size', () => {
   it('lists at most maxSkippedListed skipped images and always counts them all', () => {
     // Prepare
     const skipped = Array.from({ length: 250 }, (_, index) => ({ key: `a/f/${index}.txt`, reason: 'unsupported' }));
-    const partial = designInput({ images: { found: 10, copied: 10, registered: 10, skipped: skipped.slice(0, 3), skippedTotal: 40 } });
+    const partial = designInput({
+      images: { found: 10, copied: 10, registered: 10, skipped: skipped.slice(0, 3), skippedTotal: 40 },
+    });
 
     // Act
     const byDefault = buildNotification(designInput({ images: { found: 250, copied: 0, registered: 0, skipped } }));
@@ -463,7 +507,12 @@ describe('buildNotification: redaction', () => {
       type: 'inspection.failed',
       batch: { bucket: 'drop-bucket', prefix: `tower-${apiKey}/flight-1/`, id: 'batch-1' },
       asset: { id: 915, name: `tower ${password}` },
-      inspection: { id: 1417, projectId: 745411, name: `flight by ${username}`, status: { id: 2, name: `x ${apiKey}` } },
+      inspection: {
+        id: 1417,
+        projectId: 745411,
+        name: `flight by ${username}`,
+        status: { id: 2, name: `x ${apiKey}` },
+      },
       images: {
         found: 2,
         copied: 1,
@@ -481,7 +530,12 @@ describe('buildNotification: redaction', () => {
     const built = buildNotification(input);
 
     // Assess
-    const outgoing = [built.snsMessage, decode(built.snsMessage).email, built.subject, JSON.stringify(built.messageAttributes)];
+    const outgoing = [
+      built.snsMessage,
+      decode(built.snsMessage).email,
+      built.subject,
+      JSON.stringify(built.messageAttributes),
+    ];
     for (const text of outgoing) {
       for (const value of [password, apiKey, username, jwt, 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9']) {
         expect(text).not.toContain(value);
@@ -553,7 +607,12 @@ describe('buildNotification: what SNS accepts', () => {
   }
 
   const keyLike = ofBytes('tower-123/', 'flight-2026-11-28-', 1_023) + '/';
-  const unicodeKeyLike = ofBytes('Tour Eiffel \u2013 \u00e9t\u00e9 \ud83d\uddfc/Ren\u00e9e\u2019s \u201ctower\u201d/', '\u00fc\u6771\ud83d\ude81', 1_023) + '/';
+  const unicodeKeyLike =
+    ofBytes(
+      'Tour Eiffel \u2013 \u00e9t\u00e9 \ud83d\uddfc/Ren\u00e9e\u2019s \u201ctower\u201d/',
+      '\u00fc\u6771\ud83d\ude81',
+      1_023,
+    ) + '/';
   const folders = [
     keyLike,
     unicodeKeyLike,
@@ -609,7 +668,8 @@ describe('buildNotification: what SNS accepts', () => {
     expect(subjects[2]).toMatch(/^Inspection timed out: tower-123\/flight-.*\.\.\.$/);
     expect(subjects[3]).toMatch(/^Late photos not processed: tower-123\/flight-.*\.\.\. \(\d+\)$/);
     expect(subjects[4]).toMatch(/^Already processing, not started again: tower-123\/flight-.*\.\.\.$/);
-    for (const subject of subjects) expect(() => checkPublish({ TopicArn: topicArn, Subject: subject, Message: 'm' })).not.toThrow();
+    for (const subject of subjects)
+      expect(() => checkPublish({ TopicArn: topicArn, Subject: subject, Message: 'm' })).not.toThrow();
   });
 
   it('stays within what SNS accepts with the largest message: 10,000 skipped keys of 1 KB', () => {
@@ -636,7 +696,9 @@ describe('buildNotification: what SNS accepts', () => {
 
   it('matches SNS: a subject of MAX_SUBJECT_CHARS is accepted, and one of 100 characters is refused', () => {
     // Prepare
-    const built = buildNotification(designInput({ type: 'inspection.timed_out', batch: { bucket: 'b', prefix: keyLike, id: 'i' } }));
+    const built = buildNotification(
+      designInput({ type: 'inspection.timed_out', batch: { bucket: 'b', prefix: keyLike, id: 'i' } }),
+    );
     const hundred = built.subject.padEnd(100, 'x');
 
     // Act
@@ -654,6 +716,8 @@ describe('buildNotification: what SNS accepts', () => {
     expect(refusal).toBeInstanceOf(SnsRequestError);
     expect(refusal).toMatchObject({ code: 'InvalidParameter', statusCode: 400, message: 'Invalid parameter: Subject' });
     expect(() => checkPublish({ ...publishOf(built), Subject: 'x'.repeat(MAX_SUBJECT_CHARS) })).not.toThrow();
-    expect(() => checkPublish({ ...publishOf(built), Subject: 'x'.repeat(MAX_SUBJECT_CHARS + 1) })).toThrow(SnsRequestError);
+    expect(() => checkPublish({ ...publishOf(built), Subject: 'x'.repeat(MAX_SUBJECT_CHARS + 1) })).toThrow(
+      SnsRequestError,
+    );
   });
 });

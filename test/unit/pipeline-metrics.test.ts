@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvocationMetrics } from '../../functions/shared/invocation-metrics';
 import { flightFigures } from '../../local/pipeline/flight-figures';
 import { MetricLog } from '../../local/pipeline/metric-log';
-import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { pix4dCallMetrics } from '../../src/observability/pix4d-call-metrics';
+import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { RecordedMetrics } from '../helpers/recorded-metrics';
-import { ScriptedAnswer, ScriptedServer, startScriptedServer } from '../helpers/scripted-server';
+import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from '../helpers/scripted-server';
 
 /**
  * The functions' metrics as CloudWatch would read them: Powertools' EMF lines, one per dimension set, parsed by the
@@ -34,13 +34,48 @@ describe('invocation metrics', () => {
 
     // Assess
     expect(log.invalid).toEqual([]);
-    const streams = log.records.map(({ namespace, name, unit, values, dimensions, batchId }) => ({ namespace, name, unit, values, dimensions, batchId }));
+    const streams = log.records.map(({ namespace, name, unit, values, dimensions, batchId }) => ({
+      namespace,
+      name,
+      unit,
+      values,
+      dimensions,
+      batchId,
+    }));
     expect(streams).toEqual(
       expect.arrayContaining([
-        { namespace: 'InspectPipeline', name: 'InspectionsFailed', unit: 'Count', values: [1], dimensions: { service: 'inspect-pipeline', cause: 'system' }, batchId: 'm-tower-1-flight-1-abc' },
-        { namespace: 'InspectPipeline', name: 'FailuresByStage', unit: 'Count', values: [1], dimensions: { service: 'inspect-pipeline', stage: 'copy' }, batchId: 'm-tower-1-flight-1-abc' },
-        { namespace: 'InspectPipeline', name: 'TimeToNotification', unit: 'Seconds', values: [42.5], dimensions: { service: 'inspect-pipeline' }, batchId: 'm-tower-1-flight-1-abc' },
-        { namespace: 'InspectPipeline', name: 'PhotosCopied', unit: 'Count', values: [3, 4], dimensions: { service: 'inspect-pipeline' }, batchId: 'm-tower-1-flight-1-abc' },
+        {
+          namespace: 'InspectPipeline',
+          name: 'InspectionsFailed',
+          unit: 'Count',
+          values: [1],
+          dimensions: { service: 'inspect-pipeline', cause: 'system' },
+          batchId: 'm-tower-1-flight-1-abc',
+        },
+        {
+          namespace: 'InspectPipeline',
+          name: 'FailuresByStage',
+          unit: 'Count',
+          values: [1],
+          dimensions: { service: 'inspect-pipeline', stage: 'copy' },
+          batchId: 'm-tower-1-flight-1-abc',
+        },
+        {
+          namespace: 'InspectPipeline',
+          name: 'TimeToNotification',
+          unit: 'Seconds',
+          values: [42.5],
+          dimensions: { service: 'inspect-pipeline' },
+          batchId: 'm-tower-1-flight-1-abc',
+        },
+        {
+          namespace: 'InspectPipeline',
+          name: 'PhotosCopied',
+          unit: 'Count',
+          values: [3, 4],
+          dimensions: { service: 'inspect-pipeline' },
+          batchId: 'm-tower-1-flight-1-abc',
+        },
       ]),
     );
     expect(streams).toHaveLength(4);
@@ -58,7 +93,9 @@ describe('invocation metrics', () => {
     metrics.publish();
 
     // Assess
-    expect(log.records.map((record) => [record.name, record.dimensions.trigger, record.values])).toEqual([['BatchesClosed', 'manifest', [1]]]);
+    expect(log.records.map((record) => [record.name, record.dimensions.trigger, record.values])).toEqual([
+      ['BatchesClosed', 'manifest', [1]],
+    ]);
   });
 });
 
@@ -66,7 +103,12 @@ describe('the EMF reader', () => {
   it('keeps a line that is not EMF, or names a dimension it does not carry, as invalid with the reason', () => {
     // Prepare
     const log = new MetricLog();
-    const directive = (dimensions: string[][]) => ({ Timestamp: 1, CloudWatchMetrics: [{ Namespace: 'InspectPipeline', Dimensions: dimensions, Metrics: [{ Name: 'PhotosCopied', Unit: 'Count' }] }] });
+    const directive = (dimensions: string[][]) => ({
+      Timestamp: 1,
+      CloudWatchMetrics: [
+        { Namespace: 'InspectPipeline', Dimensions: dimensions, Metrics: [{ Name: 'PhotosCopied', Unit: 'Count' }] },
+      ],
+    });
 
     // Act
     log.add(JSON.stringify({ _aws: directive([['service']]), PhotosCopied: 2 }));
@@ -85,7 +127,11 @@ describe('the EMF reader', () => {
   it("gives a flight's figures from its own lines only", () => {
     // Prepare
     const log = new MetricLog();
-    for (const [batchId, bytes, seconds] of [['b-1', 1_000, 10], ['b-1', 3_000, 20], ['b-2', 99_000, 99]] as const) {
+    for (const [batchId, bytes, seconds] of [
+      ['b-1', 1_000, 10],
+      ['b-1', 3_000, 20],
+      ['b-2', 99_000, 99],
+    ] as const) {
       const metrics = new InvocationMetrics((line) => log.add(line));
       metrics.about(batchId);
       metrics.record('BytesCopied', bytes);
@@ -125,7 +171,18 @@ describe('Pix4D request metrics', () => {
       if (path === '/v1/inspections/2/') return { status: 404, body: { detail: 'Not found.' } };
       inspectionRequests += 1;
       if (inspectionRequests <= 2) return { status: 503, body: 'busy' };
-      return { status: 200, body: { id: 1, project_id: 7, asset: 3, status: { id: 1, name: 'Created' }, pcs_task_uuid: null, name: 'F', created_at: new Date().toISOString() } };
+      return {
+        status: 200,
+        body: {
+          id: 1,
+          project_id: 7,
+          asset: 3,
+          status: { id: 1, name: 'Created' },
+          pcs_task_uuid: null,
+          name: 'F',
+          created_at: new Date().toISOString(),
+        },
+      };
     };
     const server = await startScriptedServer((request) => answers(request.path));
     servers.push(server);

@@ -66,14 +66,18 @@ describe('loadPix4dAccount', () => {
     // Assess
     expect(account).toStrictEqual({ username: USERNAME, password: PASSWORD, apiKey: API_KEY });
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toStrictEqual({ SecretId: SECRET_ARN });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toStrictEqual({
+      SecretId: SECRET_ARN,
+    });
   });
 
   it('passes organizationUuid through', async () => {
     // Prepare
-    secretsManager.on(GetSecretValueCommand).resolves(
-      secretWith({ username: USERNAME, password: PASSWORD, apiKey: API_KEY, organizationUuid: ORGANIZATION_UUID }),
-    );
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves(
+        secretWith({ username: USERNAME, password: PASSWORD, apiKey: API_KEY, organizationUuid: ORGANIZATION_UUID }),
+      );
 
     // Act
     const account = await loadPix4dAccount(SECRET_ARN, client);
@@ -84,9 +88,11 @@ describe('loadPix4dAccount', () => {
 
   it('treats a blank or null organizationUuid as absent and ignores extra fields', async () => {
     // Prepare
-    secretsManager.on(GetSecretValueCommand).resolves(
-      secretWith({ username: USERNAME, password: PASSWORD, apiKey: API_KEY, organizationUuid: ' ', notes: 'ops' }),
-    );
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves(
+        secretWith({ username: USERNAME, password: PASSWORD, apiKey: API_KEY, organizationUuid: ' ', notes: 'ops' }),
+      );
     secretsManager
       .on(GetSecretValueCommand, { SecretId: OTHER_SECRET_ARN })
       .resolves(secretWith({ username: USERNAME, password: PASSWORD, apiKey: API_KEY, organizationUuid: null }));
@@ -202,9 +208,11 @@ describe('loadPix4dAccount', () => {
 
   it('names every mistyped or empty field without quoting values', async () => {
     // Prepare
-    secretsManager.on(GetSecretValueCommand).resolves(
-      secretWith({ username: [USERNAME], password: 99317731, apiKey: '  ', organizationUuid: { id: API_KEY } }),
-    );
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves(
+        secretWith({ username: [USERNAME], password: 99317731, apiKey: '  ', organizationUuid: { id: API_KEY } }),
+      );
 
     // Act
     const error = await loadError();

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dUnexpectedResponseError } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
-import { ScriptedAnswer, ScriptedServer, startScriptedServer } from '../helpers/scripted-server';
+import { type ScriptedAnswer, type ScriptedServer, startScriptedServer } from '../helpers/scripted-server';
 
 /**
  * The real client against answers the simulator does not give but the service may: the files of
@@ -32,9 +32,13 @@ afterEach(async () => {
 });
 
 /** A server that answers `METHOD /path` from `routes`, the token endpoint with a string `expires_in`, else 404. */
-async function serve(routes: Record<string, ScriptedAnswer | (() => ScriptedAnswer | 'drop')>): Promise<ScriptedServer> {
+async function serve(
+  routes: Record<string, ScriptedAnswer | (() => ScriptedAnswer | 'drop')>,
+): Promise<ScriptedServer> {
   server = await startScriptedServer(({ method, path }) => {
-    const route = routes[`${method} ${path}`] ?? (`${method} ${path}` === TOKEN_ENDPOINT ? { status: 200, body: TOKEN } : undefined);
+    const route =
+      routes[`${method} ${path}`] ??
+      (`${method} ${path}` === TOKEN_ENDPOINT ? { status: 200, body: TOKEN } : undefined);
     if (route === undefined) return { status: 404, body: { detail: 'Not found.' } };
     return typeof route === 'function' ? route() : route;
   });
@@ -51,7 +55,8 @@ function clientOf(at: ScriptedServer): Pix4dInspectClient {
   });
 }
 
-const requestsTo = (at: ScriptedServer, endpoint: string) => at.requests.filter(({ method, path }) => `${method} ${path}` === endpoint);
+const requestsTo = (at: ScriptedServer, endpoint: string) =>
+  at.requests.filter(({ method, path }) => `${method} ${path}` === endpoint);
 
 describe('Pix4dInspectClient reading the answers it may be given', () => {
   it('keeps a token whose expires_in is a string of digits for its lifetime', async () => {
@@ -66,7 +71,10 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
     // Assess
     expect(requestsTo(at, TOKEN_ENDPOINT)).toHaveLength(1);
     const reads = requestsTo(at, 'GET /v1/inspections/1417/');
-    expect(reads.map((request) => request.headers.authorization)).toEqual([`Bearer ${TOKEN.api_token}`, `Bearer ${TOKEN.api_token}`]);
+    expect(reads.map((request) => request.headers.authorization)).toEqual([
+      `Bearer ${TOKEN.api_token}`,
+      `Bearer ${TOKEN.api_token}`,
+    ]);
   });
 
   it('reads an inspection with null in every field it can do without', async () => {
@@ -77,7 +85,13 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
     const inspection = await clientOf(at).getInspection(1418);
 
     // Assess
-    expect(inspection).toMatchObject({ id: 1418, project_id: null, status: { id: 1, name: 'Created' }, pcs_task_uuid: null, name: null });
+    expect(inspection).toMatchObject({
+      id: 1418,
+      project_id: null,
+      status: { id: 1, name: 'Created' },
+      pcs_task_uuid: null,
+      name: null,
+    });
     expect(inspection.created_at).toBeUndefined();
     expect(inspection.asset).toMatchObject({ id: 915 });
   });
@@ -90,15 +104,25 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
     const inspection = await clientOf(at).getInspection(1417);
 
     // Assess
-    expect(inspection).toMatchObject({ id: 1417, project_id: 745411, asset: { id: 915 }, status: { id: 7, name: 'Processing completed' } });
+    expect(inspection).toMatchObject({
+      id: 1417,
+      project_id: 745411,
+      asset: { id: 915 },
+      status: { id: 7, name: 'Processing completed' },
+    });
   });
 
   it('reads a created inspection that gives its asset as a bare id', async () => {
     // Prepare
-    const at = await serve({ 'POST /v1/inspections/': { status: 201, body: answer('inspection-created-bare-asset.json') } });
+    const at = await serve({
+      'POST /v1/inspections/': { status: 201, body: answer('inspection-created-bare-asset.json') },
+    });
 
     // Act
-    const inspection = await clientOf(at).createInspection({ asset: 915, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const inspection = await clientOf(at).createInspection({
+      asset: 915,
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
 
     // Assess
     expect(inspection).toMatchObject({ id: 1419, asset: 915, status: { id: 1, name: 'Created' } });
@@ -107,7 +131,9 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
 
   it("reads the tutorial's s3_credentials answer into credentials", async () => {
     // Prepare
-    const at = await serve({ 'GET /v1/inspections/1417/s3_credentials/': { status: 200, body: answer('s3-credentials-tutorial.json') } });
+    const at = await serve({
+      'GET /v1/inspections/1417/s3_credentials/': { status: 200, body: answer('s3-credentials-tutorial.json') },
+    });
 
     // Act
     const credentials = await clientOf(at).getS3Credentials(1417);
@@ -136,7 +162,9 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
 
   it('does not fail on an s3_credentials answer whose region is null', async () => {
     // Prepare
-    const at = await serve({ 'GET /v1/inspections/1417/s3_credentials/': { status: 200, body: answer('s3-credentials-region-null.json') } });
+    const at = await serve({
+      'GET /v1/inspections/1417/s3_credentials/': { status: 200, body: answer('s3-credentials-region-null.json') },
+    });
 
     // Act
     const credentials = await clientOf(at).getS3Credentials(1417);
@@ -148,7 +176,9 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
 
   it('counts images registered when the count is a string of digits', async () => {
     // Prepare
-    const at = await serve({ 'POST /v1/inspections/1417/register_images/': { status: 200, body: answer('register-images-string-count.json') } });
+    const at = await serve({
+      'POST /v1/inspections/1417/register_images/': { status: 200, body: answer('register-images-string-count.json') },
+    });
     const keys = ['user-199a56ab/project-883349/DJI_0389.JPG', 'user-199a56ab/project-883349/DJI_0390.JPG'];
 
     // Act
@@ -162,7 +192,9 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
 
   it('fails a 200 answer without id with Pix4dUnexpectedResponseError naming the field and the endpoint', async () => {
     // Prepare
-    const at = await serve({ 'GET /v1/inspections/1417/': { status: 200, body: answer('inspection-missing-id.json') } });
+    const at = await serve({
+      'GET /v1/inspections/1417/': { status: 200, body: answer('inspection-missing-id.json') },
+    });
 
     // Act
     const outcome = await clientOf(at)
@@ -184,7 +216,8 @@ describe('Pix4dInspectClient reading the answers it may be given', () => {
     // Prepare
     let reads = 0;
     const at = await serve({
-      'GET /v1/inspections/1417/': () => (++reads === 1 ? 'drop' : { status: 200, body: answer('inspection-tutorial.json') }),
+      'GET /v1/inspections/1417/': () =>
+        ++reads === 1 ? 'drop' : { status: 200, body: answer('inspection-tutorial.json') },
     });
 
     // Act

@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
-import { startSimulator, Simulator } from '../../local/simulator/simulator';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dCreateUnconfirmedError, Pix4dServerError } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
@@ -46,10 +46,15 @@ function newClient(): Pix4dInspectClient {
 }
 
 function callsSince(mark: number): string[] {
-  return simulator.requests.slice(mark).map((request) => `${request.method} ${request.path} ${request.status}${request.fault ? ` (${request.fault})` : ''}`);
+  return simulator.requests
+    .slice(mark)
+    .map(
+      (request) => `${request.method} ${request.path} ${request.status}${request.fault ? ` (${request.fault})` : ''}`,
+    );
 }
 
-const inspectionsNamed = (name: string) => simulator.holdings().inspections.filter((inspection) => inspection.name === name);
+const inspectionsNamed = (name: string) =>
+  simulator.holdings().inspections.filter((inspection) => inspection.name === name);
 const assetsNamed = (name: string) => simulator.holdings().assets.filter((asset) => asset.name === name);
 
 async function newAsset(client: Pix4dInspectClient, name: string) {
@@ -70,7 +75,11 @@ describe('creating an inspection', () => {
     const mark = simulator.requests.length;
 
     // Act
-    const inspection = await client.createInspection({ asset: asset.id, name, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const inspection = await client.createInspection({
+      asset: asset.id,
+      name,
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
 
     // Assess
     expect(inspectionsNamed(name)).toEqual([expect.objectContaining({ id: inspection.id, assetId: asset.id })]);
@@ -85,11 +94,19 @@ describe('creating an inspection', () => {
     const mark = simulator.requests.length;
 
     // Act
-    const inspection = await client.createInspection({ asset: asset.id, name: 'No effect', processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const inspection = await client.createInspection({
+      asset: asset.id,
+      name: 'No effect',
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
 
     // Assess
     expect(inspectionsNamed('No effect')).toEqual([expect.objectContaining({ id: inspection.id })]);
-    expect(callsSince(mark)).toEqual(['POST /v1/inspections/ 503 (scripted)', 'GET /v1/inspections/ 200', 'POST /v1/inspections/ 201']);
+    expect(callsSince(mark)).toEqual([
+      'POST /v1/inspections/ 503 (scripted)',
+      'GET /v1/inspections/ 200',
+      'POST /v1/inspections/ 201',
+    ]);
   });
 
   it('takes what an earlier attempt created instead of posting, when told one may have', async () => {
@@ -154,7 +171,12 @@ describe('creating an inspection', () => {
     // Prepare: two flights of the asset with the same name, created moments ago by other runs
     const client = newClient();
     const asset = await newAsset(client, 'Tower same-name');
-    const flight = (run: string) => ({ asset: asset.id, name: 'Monthly', description: `run ${run}`, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const flight = (run: string) => ({
+      asset: asset.id,
+      name: 'Monthly',
+      description: `run ${run}`,
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
     await client.createInspection(flight('a'));
     await client.createInspection(flight('b'));
     simulator.injectFault({ action: 'lose-answer', status: 504, method: 'POST', pathIncludes: '/v1/inspections/' });
@@ -171,7 +193,12 @@ describe('creating an inspection', () => {
     // Prepare: another flight of the asset with the same name, just created; this create is dropped before any effect
     const client = newClient();
     const asset = await newAsset(client, 'Tower other-run');
-    const flight = (run: string) => ({ asset: asset.id, name: 'Daily', description: `(run ${run})`, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const flight = (run: string) => ({
+      asset: asset.id,
+      name: 'Daily',
+      description: `(run ${run})`,
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
     const other = await client.createInspection(flight('other'));
     simulator.injectFault({ action: 'disconnect', method: 'POST', pathIncludes: '/v1/inspections/' });
 
@@ -184,11 +211,16 @@ describe('creating an inspection', () => {
     expect(inspectionsNamed('Daily')).toHaveLength(2);
   });
 
-  it('sends again when several recent inspections of that name are all other runs\'', async () => {
+  it("sends again when several recent inspections of that name are all other runs'", async () => {
     // Prepare
     const client = newClient();
     const asset = await newAsset(client, 'Tower many-runs');
-    const flight = (run: string) => ({ asset: asset.id, name: 'Weekly', description: `(run ${run})`, processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const flight = (run: string) => ({
+      asset: asset.id,
+      name: 'Weekly',
+      description: `(run ${run})`,
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
     for (const run of ['a', 'b', 'c']) await client.createInspection(flight(run));
     simulator.injectFault({ action: 'answer', status: 502, method: 'POST', pathIncludes: '/v1/inspections/' });
 
@@ -205,7 +237,13 @@ describe('creating an inspection', () => {
     const client = newClient();
     const asset = await newAsset(client, 'Tower no-list');
     simulator.injectFault({ action: 'lose-answer', status: 502, method: 'POST', pathIncludes: '/v1/inspections/' });
-    simulator.injectFault({ action: 'answer', status: 405, method: 'GET', pathIncludes: '/v1/inspections/', body: { detail: 'Method "GET" not allowed.' } });
+    simulator.injectFault({
+      action: 'answer',
+      status: 405,
+      method: 'GET',
+      pathIncludes: '/v1/inspections/',
+      body: { detail: 'Method "GET" not allowed.' },
+    });
 
     // Act
     const error = await client
@@ -214,7 +252,9 @@ describe('creating an inspection', () => {
 
     // Assess
     expect(error).toBeInstanceOf(Pix4dCreateUnconfirmedError);
-    expect((error as Error).message).toMatch(/POST \/v1\/inspections\/ may have created an inspection named "No list" of asset \d+ after .*the list could not be read/);
+    expect((error as Error).message).toMatch(
+      /POST \/v1\/inspections\/ may have created an inspection named "No list" of asset \d+ after .*the list could not be read/,
+    );
     expect((error as Pix4dCreateUnconfirmedError).endpoint).toBe('GET /v1/inspections/');
     expect(inspectionsNamed('No list')).toHaveLength(1);
   });
@@ -229,11 +269,17 @@ describe('creating an inspection', () => {
     const mark = simulator.requests.length;
 
     // Act
-    const inspection = await client.createInspection({ asset: asset.id, name: 'Last page', processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const inspection = await client.createInspection({
+      asset: asset.id,
+      name: 'Last page',
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
 
     // Assess
     expect(inspectionsNamed('Last page')).toEqual([expect.objectContaining({ id: inspection.id })]);
-    expect(callsSince(mark).filter((call) => call.startsWith('GET /v1/inspections/ 200')).length).toBeGreaterThanOrEqual(2);
+    expect(
+      callsSince(mark).filter((call) => call.startsWith('GET /v1/inspections/ 200')).length,
+    ).toBeGreaterThanOrEqual(2);
     expect(callsSince(mark).filter((call) => call.startsWith('POST'))).toHaveLength(1);
   });
 });
@@ -248,7 +294,9 @@ describe('creating an asset', () => {
     const asset = await client.createAsset({ name: 'Tower lost asset', type: 1 });
 
     // Assess
-    expect(assetsNamed('Tower lost asset')).toEqual([{ id: asset.id, name: 'Tower lost asset', type: 1, latitude: null, longitude: null }]);
+    expect(assetsNamed('Tower lost asset')).toEqual([
+      { id: asset.id, name: 'Tower lost asset', type: 1, latitude: null, longitude: null },
+    ]);
   });
 });
 
@@ -257,7 +305,11 @@ describe('registering images', () => {
     // Prepare
     const client = newClient();
     const asset = await newAsset(client, 'Tower register');
-    const inspection = await client.createInspection({ asset: asset.id, name: 'Register', processing_parameters: DEFAULT_PROCESSING_PARAMETERS });
+    const inspection = await client.createInspection({
+      asset: asset.id,
+      name: 'Register',
+      processing_parameters: DEFAULT_PROCESSING_PARAMETERS,
+    });
     const credentials = await client.getS3Credentials(inspection.id);
     const keys = ['a.jpg', 'b.jpg', 'c.jpg'].map((name) => credentials.keyFor(name));
     const bucket = simulator.embeddedS3.client();
@@ -270,7 +322,10 @@ describe('registering images', () => {
 
     // Assess
     expect(registration).toEqual({ registered: 3, calls: 1 });
-    expect(simulator.holdings().inspections.find((held) => held.id === inspection.id)).toMatchObject({ images: 3, registeredAgain: 3 });
+    expect(simulator.holdings().inspections.find((held) => held.id === inspection.id)).toMatchObject({
+      images: 3,
+      registeredAgain: 3,
+    });
   });
 });
 

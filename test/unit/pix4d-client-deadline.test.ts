@@ -2,12 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
-import { startSimulator, Simulator } from '../../local/simulator/simulator';
-import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
+import { type Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dApiError, Pix4dServerError, Pix4dTimeoutError, TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
-import { scaledTimers, ScaledTimers } from '../helpers/scaled-timers';
 import { rejectionOf } from '../helpers/rejection';
+import { type ScaledTimers, scaledTimers } from '../helpers/scaled-timers';
 
 /**
  * `withDeadline`: a call bounded by the time its Lambda invocation has left ends by then with a transient error,
@@ -55,7 +55,10 @@ function clientRecordingWaits() {
 }
 
 /** A client on wall-clock timers that record each request timeout, with short retry waits. */
-function clientFor(options: Partial<Pix4dClientOptions> = {}, target: Simulator = simulator): { client: Pix4dInspectClient; timers: ScaledTimers } {
+function clientFor(
+  options: Partial<Pix4dClientOptions> = {},
+  target: Simulator = simulator,
+): { client: Pix4dInspectClient; timers: ScaledTimers } {
   const timers = scaledTimers(1);
   const client = new Pix4dInspectClient({
     account,
@@ -134,7 +137,8 @@ describe('a call through withDeadline', () => {
     // No waits between attempts: the attempts follow each other until the deadline, the last one cut.
     const { client, timers } = clientFor({ requestTimeoutMs: 300, random: () => 0 });
     const inspection = await newInspection(client);
-    for (let i = 0; i < 12; i++) simulator.injectFault({ action: 'delay', ms: 450, pathIncludes: `/inspections/${inspection.id}/` });
+    for (let i = 0; i < 12; i++)
+      simulator.injectFault({ action: 'delay', ms: 450, pathIncludes: `/inspections/${inspection.id}/` });
     const firstAttempt = timers.timeouts.length;
     const deadline = timers.now() + 1_000;
 
@@ -157,7 +161,8 @@ describe('a call through withDeadline', () => {
     // Prepare
     const { client, timers, waits } = clientRecordingWaits();
     const inspection = await newInspection(client);
-    for (let i = 0; i < 40; i++) simulator.injectFault({ action: 'answer', status: 503, pathIncludes: `/inspections/${inspection.id}/` });
+    for (let i = 0; i < 40; i++)
+      simulator.injectFault({ action: 'answer', status: 503, pathIncludes: `/inspections/${inspection.id}/` });
     const mark = simulator.requests.length;
     const deadline = timers.now() + 1_000;
 
@@ -178,7 +183,7 @@ describe('a call through withDeadline', () => {
     expect(answered).toHaveLength(waits.length + 1);
   });
 
-  it("rejects with a Pix4dTimeoutError naming the endpoint and sends nothing once the deadline has passed", async () => {
+  it('rejects with a Pix4dTimeoutError naming the endpoint and sends nothing once the deadline has passed', async () => {
     // Prepare
     const { client, timers } = clientFor();
     const inspection = await newInspection(client);
@@ -225,7 +230,10 @@ describe('views of one client', () => {
     const second = client.withDeadline(timers.now() + 10_000);
 
     // Act
-    await Promise.all([first.createAsset({ name: 'View 1', type: 1 }), second.createAsset({ name: 'View 2', type: 1 })]);
+    await Promise.all([
+      first.createAsset({ name: 'View 1', type: 1 }),
+      second.createAsset({ name: 'View 2', type: 1 }),
+    ]);
     await client.createAsset({ name: 'Client', type: 1 });
     await first.withDeadline(timers.now() + 5_000).createAsset({ name: 'View of a view', type: 1 });
 
@@ -284,12 +292,16 @@ describe('startProcessing through a view', () => {
     const rejectedAt = timers.now();
     const processCallsOfFirstStep = requestsSince(mark).filter((request) => request.path.endsWith('/process/'));
     await sleep(1_100);
-    const retried = await client.withDeadline(timers.now() + 5_000).startProcessing(inspection.id, { statusBefore: inspection.status });
+    const retried = await client
+      .withDeadline(timers.now() + 5_000)
+      .startProcessing(inspection.id, { statusBefore: inspection.status });
 
     // Assess
     expectTransient(error);
     expect(rejectedAt).toBeLessThanOrEqual(deadline + SLACK_MS);
-    expect(processCallsOfFirstStep).toEqual([{ method: 'POST', path: `/v1/inspections/${inspection.id}/process/`, status: 0, fault: 'stalled' }]);
+    expect(processCallsOfFirstStep).toEqual([
+      { method: 'POST', path: `/v1/inspections/${inspection.id}/process/`, status: 0, fault: 'stalled' },
+    ]);
     expect(retried.confirmedByStatus).toBe(false);
     const processCalls = requestsSince(mark).filter((request) => request.path.endsWith('/process/'));
     expect(processCalls.map((request) => request.status)).toEqual([0, 202]);
@@ -299,7 +311,13 @@ describe('startProcessing through a view', () => {
     // Prepare
     const { client, timers, waits } = clientRecordingWaits();
     const inspection = await readyInspection(client);
-    for (let i = 0; i < 40; i++) simulator.injectFault({ action: 'answer', status: 503, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
+    for (let i = 0; i < 40; i++)
+      simulator.injectFault({
+        action: 'answer',
+        status: 503,
+        method: 'POST',
+        pathIncludes: `/inspections/${inspection.id}/process/`,
+      });
     const mark = simulator.requests.length;
     const deadline = timers.now() + 1_000;
 
@@ -377,7 +395,10 @@ describe('with timers 60 times as fast as the wall clock', () => {
     // Act
     const [stalled, delayed] = await Promise.allSettled([
       fetch(`${fast.apiUrl}/v1/assets/`).then(() => Date.now() - startedAt),
-      fetch(`${fast.apiUrl}/v1/auth/token/`, { method: 'POST' }).then((response) => ({ status: response.status, after: Date.now() - startedAt })),
+      fetch(`${fast.apiUrl}/v1/auth/token/`, { method: 'POST' }).then((response) => ({
+        status: response.status,
+        after: Date.now() - startedAt,
+      })),
     ]);
     const stallEndedAfter = Date.now() - startedAt;
 
@@ -389,7 +410,12 @@ describe('with timers 60 times as fast as the wall clock', () => {
     expect(stallEndedAfter).toBeLessThan(10_000);
     expect(delayed).toMatchObject({ status: 'fulfilled', value: { status: 403 } });
     expect((delayed as PromiseFulfilledResult<{ after: number }>).value.after).toBeGreaterThanOrEqual(450);
-    expect(requestsSince(mark, fast)).toContainEqual({ method: 'GET', path: '/v1/assets/', status: 0, fault: 'stalled' });
+    expect(requestsSince(mark, fast)).toContainEqual({
+      method: 'GET',
+      path: '/v1/assets/',
+      status: 0,
+      fault: 'stalled',
+    });
   });
 
   it('rides out a 3-minute stall of status polling: each 60-second invocation fails transiently, and one after the stall succeeds', async () => {

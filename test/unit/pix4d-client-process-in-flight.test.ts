@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
-import { Pix4dApiError, Pix4dProcessingUnconfirmedError, TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
-import { inspectionReadyToProcess, simulatorPerFile } from '../helpers/simulator-per-file';
+import { type Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
+import { type Pix4dApiError, Pix4dProcessingUnconfirmedError, TRANSIENT_PIX4D_ERRORS } from '../../src/pix4d/errors';
 import { rejectionOf } from '../helpers/rejection';
+import { inspectionReadyToProcess, simulatorPerFile } from '../helpers/simulator-per-file';
 
 /**
  * `process/` consumes allowance, so it is never in flight twice: after a request that went unanswered (client-side
@@ -42,14 +42,16 @@ async function readyInspection(client: Pix4dInspectClient) {
 
 /** The `process/` requests of one inspection since `mark`, as `status (fault)`. */
 function processCallsSince(mark: number, inspectionId: number): string[] {
-  return simulator().requests
-    .slice(mark)
+  return simulator()
+    .requests.slice(mark)
     .filter((request) => request.path === `/v1/inspections/${inspectionId}/process/`)
     .map((request) => `${request.status}${request.fault ? ` (${request.fault})` : ''}`);
 }
 
 function processingStarted(inspectionId: number): boolean | undefined {
-  return simulator().holdings().inspections.find((held) => held.id === inspectionId)?.processingStarted;
+  return simulator()
+    .holdings()
+    .inspections.find((held) => held.id === inspectionId)?.processingStarted;
 }
 
 describe('a process/ that times out client-side while the service starts processing slowly', () => {
@@ -57,7 +59,12 @@ describe('a process/ that times out client-side while the service starts process
     // Prepare: the service acts on process/ 900 ms after it came, three request timeouts after the client gave up.
     const client = clientFor();
     const inspection = await readyInspection(client);
-    simulator().injectFault({ action: 'slow', ms: 900, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
+    simulator().injectFault({
+      action: 'slow',
+      ms: 900,
+      method: 'POST',
+      pathIncludes: `/inspections/${inspection.id}/process/`,
+    });
     const mark = simulator().requests.length;
 
     // Act
@@ -74,20 +81,31 @@ describe('a process/ that times out client-side while the service starts process
     // Prepare: the invocation has 700 ms, the service acts after 1,000.
     const client = clientFor();
     const inspection = await readyInspection(client);
-    simulator().injectFault({ action: 'slow', ms: 1_000, method: 'POST', pathIncludes: `/inspections/${inspection.id}/process/` });
+    simulator().injectFault({
+      action: 'slow',
+      ms: 1_000,
+      method: 'POST',
+      pathIncludes: `/inspections/${inspection.id}/process/`,
+    });
     const mark = simulator().requests.length;
     const firstAttemptAt = Date.now();
 
     // Act
-    const error = await rejectionOf<Pix4dApiError>(client.withDeadline(firstAttemptAt + 700).startProcessing(inspection.id));
-    const retried = await client.withDeadline(Date.now() + 5_000).startProcessing(inspection.id, { statusBefore: inspection.status, earlierAttemptAt: firstAttemptAt });
+    const error = await rejectionOf<Pix4dApiError>(
+      client.withDeadline(firstAttemptAt + 700).startProcessing(inspection.id),
+    );
+    const retried = await client
+      .withDeadline(Date.now() + 5_000)
+      .startProcessing(inspection.id, { statusBefore: inspection.status, earlierAttemptAt: firstAttemptAt });
 
     // Assess
     expect(error).toBeInstanceOf(Pix4dProcessingUnconfirmedError);
     expect(error.transient).toBe(true);
     expect(TRANSIENT_PIX4D_ERRORS).toContain(error.name);
     expect(error.message).toContain(`POST /v1/inspections/${inspection.id}/process/`);
-    expect(error.message).toMatch(/may have started, or may still start: the request went unanswered \(Pix4dTimeoutError\)/);
+    expect(error.message).toMatch(
+      /may have started, or may still start: the request went unanswered \(Pix4dTimeoutError\)/,
+    );
     expect(error.message).toContain(`"${inspection.status.name}"`);
     expect(retried.confirmedByStatus).toBe(true);
     expect(processCallsSince(mark, inspection.id)).toEqual(['202']);
@@ -115,8 +133,22 @@ describe('a process/ that times out client-side while the service starts process
 
 describe('a process/ lost before it reached the service', () => {
   it.each([
-    ['cut on arrival', (inspectionId: number) => simulator().injectFault({ action: 'disconnect', method: 'POST', pathIncludes: `/inspections/${inspectionId}/process/` }), '0 (disconnect)'],
-    ['held unanswered past the request timeout', (inspectionId: number) => simulator().stall(500, { method: 'POST', pathIncludes: `/inspections/${inspectionId}/process/` }), '0 (stalled)'],
+    [
+      'cut on arrival',
+      (inspectionId: number) =>
+        simulator().injectFault({
+          action: 'disconnect',
+          method: 'POST',
+          pathIncludes: `/inspections/${inspectionId}/process/`,
+        }),
+      '0 (disconnect)',
+    ],
+    [
+      'held unanswered past the request timeout',
+      (inspectionId: number) =>
+        simulator().stall(500, { method: 'POST', pathIncludes: `/inspections/${inspectionId}/process/` }),
+      '0 (stalled)',
+    ],
   ])('(%s) is sent again once, after processSettleMs of an unchanged status', async (_case, lose, lost) => {
     // Prepare
     const client = clientFor();
@@ -134,7 +166,9 @@ describe('a process/ lost before it reached the service', () => {
     expect(processCallsSince(mark, inspection.id)).toEqual([lost, '202']);
     expect(processingStarted(inspection.id)).toBe(true);
     // Between the lost request and the resend, the status was read over the settle time, not once.
-    const calls = simulator().requests.slice(mark).filter((request) => request.path.includes(`/inspections/${inspection.id}/`));
+    const calls = simulator()
+      .requests.slice(mark)
+      .filter((request) => request.path.includes(`/inspections/${inspection.id}/`));
     const lostAt = calls.findIndex((request) => request.method === 'POST');
     const resentAt = calls.findIndex((request) => request.method === 'POST' && request.status === 202);
     const reads = calls.slice(lostAt + 1, resentAt).map((request) => `${request.method} ${request.status}`);
@@ -155,7 +189,10 @@ describe('a process/ lost before it reached the service', () => {
     const retriedAt = Date.now();
 
     // Act
-    const retried = await client.startProcessing(inspection.id, { statusBefore: inspection.status, earlierAttemptAt: firstAttemptAt });
+    const retried = await client.startProcessing(inspection.id, {
+      statusBefore: inspection.status,
+      earlierAttemptAt: firstAttemptAt,
+    });
     const resentAfter = Date.now() - retriedAt;
 
     // Assess

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
+import { type Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import { Pix4dUnauthorizedError } from '../../src/pix4d/errors';
-import { inspectionReadyToProcess, simulatorPerFile } from '../helpers/simulator-per-file';
 import { rejectionOf } from '../helpers/rejection';
+import { inspectionReadyToProcess, simulatorPerFile } from '../helpers/simulator-per-file';
 
 /**
  * Every attempt of a call takes a token that is valid when it is sent: a retry wait (Retry-After, backoff) longer
@@ -38,7 +38,11 @@ function clientFor(options: Partial<Pix4dClientOptions> = {}) {
 }
 
 function callsSince(mark: number): string[] {
-  return simulator().requests.slice(mark).map((request) => `${request.method} ${request.path} ${request.status}${request.fault ? ` (${request.fault})` : ''}`);
+  return simulator()
+    .requests.slice(mark)
+    .map(
+      (request) => `${request.method} ${request.path} ${request.status}${request.fault ? ` (${request.fault})` : ''}`,
+    );
 }
 
 /** An inspection with one registered image, ready for `process/`, made with long-lived tokens. */
@@ -53,7 +57,12 @@ describe('a retry wait longer than the token has left', () => {
     simulator().settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
     const client = clientFor();
     await client.getInspection(inspection.id);
-    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, pathIncludes: `/inspections/${inspection.id}/` });
+    simulator().injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: WAIT_SECONDS,
+      pathIncludes: `/inspections/${inspection.id}/`,
+    });
     const mark = simulator().requests.length;
 
     // Act
@@ -78,11 +87,20 @@ describe('a retry wait longer than the token has left', () => {
     await client.getInspection(inspection.id);
     const path = `/inspections/${inspection.id}/`;
     simulator().injectFault({ action: 'answer', status: 503, afterAuthentication: true, pathIncludes: path });
-    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
+    simulator().injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: WAIT_SECONDS,
+      afterAuthentication: true,
+      pathIncludes: path,
+    });
     const mark = simulator().requests.length;
 
     // Act
-    const error = await client.getInspection(inspection.id).then(() => undefined, (failure: unknown) => failure as Error);
+    const error = await client.getInspection(inspection.id).then(
+      () => undefined,
+      (failure: unknown) => failure as Error,
+    );
 
     // Assess
     expect(error).toBeUndefined();
@@ -103,8 +121,20 @@ describe('a retry wait longer than the token has left', () => {
     simulator().settings.tokenTtlSeconds = TOKEN_TTL_SECONDS;
     const client = clientFor();
     const path = `/inspections/${inspection.id}/process/`;
-    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
-    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: WAIT_SECONDS, afterAuthentication: true, pathIncludes: path });
+    simulator().injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: WAIT_SECONDS,
+      afterAuthentication: true,
+      pathIncludes: path,
+    });
+    simulator().injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: WAIT_SECONDS,
+      afterAuthentication: true,
+      pathIncludes: path,
+    });
     const mark = simulator().requests.length;
 
     // Act
@@ -119,7 +149,11 @@ describe('a retry wait longer than the token has left', () => {
       `POST /v1/inspections/${inspection.id}/process/ 202`,
     ]);
     expect(callsSince(mark).filter((call) => call.includes(' 401'))).toEqual([]);
-    expect(simulator().holdings().inspections.find((held) => held.id === inspection.id)?.processingStarted).toBe(true);
+    expect(
+      simulator()
+        .holdings()
+        .inspections.find((held) => held.id === inspection.id)?.processingStarted,
+    ).toBe(true);
   });
 });
 
@@ -134,7 +168,12 @@ describe('a 401 on a token that was valid when sent', () => {
       },
     });
     await client.getInspection(inspection.id);
-    simulator().injectFault({ action: 'answer', status: 429, retryAfterSeconds: 0.05, pathIncludes: `/inspections/${inspection.id}/` });
+    simulator().injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: 0.05,
+      pathIncludes: `/inspections/${inspection.id}/`,
+    });
     const mark = simulator().requests.length;
 
     // Act

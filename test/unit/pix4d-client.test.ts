@@ -1,11 +1,11 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../local/s3/embedded-s3';
-import { startSimulator, Simulator } from '../../local/simulator/simulator';
 import { DEFAULT_SIMULATOR_SETTINGS } from '../../local/simulator/settings';
-import { Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
+import { type Pix4dClientOptions, Pix4dInspectClient } from '../../src/pix4d/client';
 import {
   ImageRegistrationMismatchError,
   Pix4dAuthenticationError,
@@ -129,7 +129,9 @@ describe('the tutorial path, end to end', () => {
     expect(start.status.id).not.toBe(7);
     expect(detail).toMatchObject({ status: { id: 7, name: 'Processing completed' }, report_status: 'available' });
     expect(detail.project_id).toEqual(expect.any(Number));
-    const stored = await simulator.embeddedS3.client().send(new GetObjectCommand({ Bucket: simulator.bucket, Key: key }));
+    const stored = await simulator.embeddedS3
+      .client()
+      .send(new GetObjectCommand({ Bucket: simulator.bucket, Key: key }));
     expect(Buffer.from(await stored.Body!.transformToByteArray())).toEqual(photo);
   });
 });
@@ -139,8 +141,16 @@ describe('authentication', () => {
     // Prepare
     const organizationUuid = '3f2b8c1e-0d4a-4e59-9a6b-2c7d8e9f0a1b';
     const organization = await startSimulator({ account: { ...account, organizationUuid } });
-    const withHeader = new Pix4dInspectClient({ account: { ...account, organizationUuid }, authUrl: organization.apiUrl, apiUrl: organization.apiUrl });
-    const withoutHeader = new Pix4dInspectClient({ account, authUrl: organization.apiUrl, apiUrl: organization.apiUrl });
+    const withHeader = new Pix4dInspectClient({
+      account: { ...account, organizationUuid },
+      authUrl: organization.apiUrl,
+      apiUrl: organization.apiUrl,
+    });
+    const withoutHeader = new Pix4dInspectClient({
+      account,
+      authUrl: organization.apiUrl,
+      apiUrl: organization.apiUrl,
+    });
 
     try {
       // Act
@@ -247,7 +257,12 @@ describe('retries', () => {
     // Prepare
     const { client, delays } = clientFor();
     const inspection = await newInspection(client);
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: 3, pathIncludes: `/inspections/${inspection.id}/` });
+    simulator.injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: 3,
+      pathIncludes: `/inspections/${inspection.id}/`,
+    });
 
     // Act
     const detail = await client.getInspection(inspection.id);
@@ -278,9 +293,12 @@ describe('retries', () => {
 
   it('stops after the attempt budget with Pix4dServerError naming status and endpoint', async () => {
     // Prepare
-    const { client, delays } = clientFor({ backoff: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, maxTotalMs: 10_000 } });
+    const { client, delays } = clientFor({
+      backoff: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, maxTotalMs: 10_000 },
+    });
     const inspection = await newInspection(client);
-    for (let i = 0; i < 5; i++) simulator.injectFault({ action: 'answer', status: 503, pathIncludes: `/inspections/${inspection.id}/` });
+    for (let i = 0; i < 5; i++)
+      simulator.injectFault({ action: 'answer', status: 503, pathIncludes: `/inspections/${inspection.id}/` });
 
     // Act
     const error = await rejectionOf<Pix4dServerError>(client.getInspection(inspection.id));
@@ -295,9 +313,16 @@ describe('retries', () => {
 
   it('stops when the next wait would pass the total time budget', async () => {
     // Prepare
-    const { client, delays } = clientFor({ backoff: { maxAttempts: 10, baseDelayMs: 10, maxDelayMs: 100, maxTotalMs: 2_000 } });
+    const { client, delays } = clientFor({
+      backoff: { maxAttempts: 10, baseDelayMs: 10, maxDelayMs: 100, maxTotalMs: 2_000 },
+    });
     const inspection = await newInspection(client);
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: 5, pathIncludes: `/inspections/${inspection.id}/` });
+    simulator.injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: 5,
+      pathIncludes: `/inspections/${inspection.id}/`,
+    });
 
     // Act
     const error = await rejectionOf<Error>(client.getInspection(inspection.id));
@@ -322,9 +347,13 @@ describe('retries', () => {
 
   it('reports Pix4dTimeoutError when every attempt times out', async () => {
     // Prepare
-    const { client } = clientFor({ requestTimeoutMs: 200, backoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 5_000 } });
+    const { client } = clientFor({
+      requestTimeoutMs: 200,
+      backoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 5_000 },
+    });
     const inspection = await newInspection(client);
-    for (let i = 0; i < 2; i++) simulator.injectFault({ action: 'delay', ms: 1_000, pathIncludes: `/inspections/${inspection.id}/` });
+    for (let i = 0; i < 2; i++)
+      simulator.injectFault({ action: 'delay', ms: 1_000, pathIncludes: `/inspections/${inspection.id}/` });
 
     // Act
     const error = await rejectionOf<Error>(client.getInspection(inspection.id));
@@ -358,7 +387,9 @@ describe('retries', () => {
     const credentials = await client.getS3Credentials(inspection.id);
     const keys = ['a.jpg', 'b.jpg', 'c.jpg'].map((name) => credentials.keyFor(name));
     const bucket = simulator.embeddedS3.client();
-    await Promise.all(keys.map((Key) => bucket.send(new PutObjectCommand({ Bucket: simulator.bucket, Key, Body: 'x' }))));
+    await Promise.all(
+      keys.map((Key) => bucket.send(new PutObjectCommand({ Bucket: simulator.bucket, Key, Body: 'x' }))),
+    );
     const registration = await client.registerImages(inspection.id, keys);
     await client.startProcessing(inspection.id);
     const statuses = [];
@@ -378,8 +409,9 @@ describe('errors for other 4xx answers', () => {
     const { client } = clientFor();
 
     // Act
-    const error = await rejectionOf<Pix4dBadRequestError>(client
-      .createInspection({ asset: 999_999, processing_parameters: DEFAULT_PROCESSING_PARAMETERS }));
+    const error = await rejectionOf<Pix4dBadRequestError>(
+      client.createInspection({ asset: 999_999, processing_parameters: DEFAULT_PROCESSING_PARAMETERS }),
+    );
 
     // Assess
     expect(error).toBeInstanceOf(Pix4dBadRequestError);
@@ -423,7 +455,9 @@ describe('errors for other 4xx answers', () => {
     simulator.injectFault({
       action: 'answer',
       status: 400,
-      body: { detail: `bad request from ${account.username} with key ${account.apiKey} and password ${account.password}` },
+      body: {
+        detail: `bad request from ${account.username} with key ${account.apiKey} and password ${account.password}`,
+      },
       pathIncludes: `/inspections/${inspection.id}/`,
     });
 
@@ -440,7 +474,12 @@ describe('errors for other 4xx answers', () => {
     // Prepare
     const { client } = clientFor();
     const inspection = await newInspection(client);
-    simulator.injectFault({ action: 'answer', status: 200, body: { id: 'not-a-number', status: {} }, pathIncludes: `/inspections/${inspection.id}/` });
+    simulator.injectFault({
+      action: 'answer',
+      status: 200,
+      body: { id: 'not-a-number', status: {} },
+      pathIncludes: `/inspections/${inspection.id}/`,
+    });
 
     // Act
     const error = await rejectionOf<Error>(client.getInspection(inspection.id));
@@ -461,7 +500,11 @@ describe('image registration', () => {
     const keys = Array.from({ length: 1_200 }, (_, i) => credentials.keyFor(`DCIM/${String(i).padStart(4, '0')}.JPG`));
     const bucket = simulator.embeddedS3.client();
     for (let i = 0; i < keys.length; i += 50) {
-      await Promise.all(keys.slice(i, i + 50).map((Key) => bucket.send(new PutObjectCommand({ Bucket: simulator.bucket, Key, Body: 'x' }))));
+      await Promise.all(
+        keys
+          .slice(i, i + 50)
+          .map((Key) => bucket.send(new PutObjectCommand({ Bucket: simulator.bucket, Key, Body: 'x' }))),
+      );
     }
     const mark = simulator.requests.length;
 
@@ -478,11 +521,17 @@ describe('image registration', () => {
     // Prepare
     const { client } = clientFor();
     const inspection = await newInspection(client);
-    simulator.injectFault({ action: 'answer', status: 200, body: { nb_images_registered: 1 }, pathIncludes: '/register_images/' });
+    simulator.injectFault({
+      action: 'answer',
+      status: 200,
+      body: { nb_images_registered: 1 },
+      pathIncludes: '/register_images/',
+    });
 
     // Act
-    const error = await rejectionOf<ImageRegistrationMismatchError>(client
-      .registerImages(inspection.id, ['p/a.jpg', 'p/b.jpg']));
+    const error = await rejectionOf<ImageRegistrationMismatchError>(
+      client.registerImages(inspection.id, ['p/a.jpg', 'p/b.jpg']),
+    );
 
     // Assess
     expect(error).toBeInstanceOf(ImageRegistrationMismatchError);
@@ -556,13 +605,19 @@ describe('temporary S3 credentials', () => {
 
     // Act
     const credentials = await client.getS3Credentials(inspection.id);
-    const printed = [JSON.stringify(credentials), inspect(credentials), `${JSON.stringify({ state: credentials })}`].join('\n');
+    const printed = [
+      JSON.stringify(credentials),
+      inspect(credentials),
+      `${JSON.stringify({ state: credentials })}`,
+    ].join('\n');
 
     // Assess
     expect(credentials.bucket).toBe(simulator.bucket);
     expect(credentials.region).toBe('us-east-1');
     expect(credentials.accessKeyId).toMatch(/^ASIA/);
-    expect(credentials.expiration.getTime() - credentials.serverTime.getTime()).toBe(600_000 - credentials.serverTime.getMilliseconds());
+    expect(credentials.expiration.getTime() - credentials.serverTime.getTime()).toBe(
+      600_000 - credentials.serverTime.getMilliseconds(),
+    );
     expect(credentials.remainingMs()).toBeGreaterThan(590_000);
     expect(printed).not.toContain(credentials.secretAccessKey);
     expect(printed).not.toContain(credentials.sessionToken);
@@ -607,11 +662,17 @@ describe('temporary S3 credentials', () => {
     const key = credentials.keyFor('video/flight.mp4');
 
     // Act
-    await new Upload({ client: s3, params: { Bucket: credentials.bucket, Key: key, Body: body }, partSize: 5 * 1024 * 1024 }).done();
+    await new Upload({
+      client: s3,
+      params: { Bucket: credentials.bucket, Key: key, Body: body },
+      partSize: 5 * 1024 * 1024,
+    }).done();
     s3.destroy();
 
     // Assess
-    const stored = await simulator.embeddedS3.client().send(new GetObjectCommand({ Bucket: simulator.bucket, Key: key }));
+    const stored = await simulator.embeddedS3
+      .client()
+      .send(new GetObjectCommand({ Bucket: simulator.bucket, Key: key }));
     const bytes = Buffer.from(await stored.Body!.transformToByteArray());
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
   });

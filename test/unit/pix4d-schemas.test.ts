@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
-  Asset,
+  type Asset,
   assetListSchema,
   assetSchema,
-  Inspection,
+  type Inspection,
   inspectionListSchema,
   inspectionSchema,
   registerImagesResponseSchema,
@@ -47,7 +47,12 @@ interface AcceptedCase {
   readonly expected: unknown;
 }
 
-function accepted<S extends z.ZodType>(file: string, schema: S, use: (parsed: z.output<S>) => unknown, expected: unknown): AcceptedCase {
+function accepted<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  use: (parsed: z.output<S>) => unknown,
+  expected: unknown,
+): AcceptedCase {
   return { file, read: (json) => use(schema.parse(json)), expected };
 }
 
@@ -71,36 +76,61 @@ const TUTORIAL_INSPECTION = {
 };
 
 const ACCEPTED: AcceptedCase[] = [
-  accepted('token-tutorial-authentication.json', tokenResponseSchema, (t) => ({ api_token: t.api_token, expires_in: t.expires_in }), {
-    api_token: '<ACCESS_TOKEN>',
-    expires_in: 36000,
-  }),
-  accepted('token-tutorial-first-example.json', tokenResponseSchema, (t) => ({ api_token: t.api_token, expires_in: t.expires_in }), {
-    api_token: '<INSPECT_JWT_TOKEN>',
-    expires_in: 172800,
-  }),
-  accepted('token-strings-and-extras.json', tokenResponseSchema, (t) => ({ api_token: t.api_token, expires_in: t.expires_in }), {
-    api_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjb21wYW55QHBpeDRkLmNvbSJ9.c2lnbmF0dXJl',
-    expires_in: 36000,
-  }),
+  accepted(
+    'token-tutorial-authentication.json',
+    tokenResponseSchema,
+    (t) => ({ api_token: t.api_token, expires_in: t.expires_in }),
+    {
+      api_token: '<ACCESS_TOKEN>',
+      expires_in: 36000,
+    },
+  ),
+  accepted(
+    'token-tutorial-first-example.json',
+    tokenResponseSchema,
+    (t) => ({ api_token: t.api_token, expires_in: t.expires_in }),
+    {
+      api_token: '<INSPECT_JWT_TOKEN>',
+      expires_in: 172800,
+    },
+  ),
+  accepted(
+    'token-strings-and-extras.json',
+    tokenResponseSchema,
+    (t) => ({ api_token: t.api_token, expires_in: t.expires_in }),
+    {
+      api_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjb21wYW55QHBpeDRkLmNvbSJ9.c2lnbmF0dXJl',
+      expires_in: 36000,
+    },
+  ),
   accepted('s3-credentials-tutorial.json', s3CredentialsResponseSchema, (c) => ({ ...c }), {
     ...TUTORIAL_S3,
     expiration: new Date('2021-05-10T21:55:47Z'),
     region: 'us-east-1',
   }),
-  accepted('s3-credentials-region-null.json', s3CredentialsResponseSchema, (c) => ({ ...c, hasRegion: c.region !== undefined }), {
-    ...TUTORIAL_S3,
-    key: 'user-199a56ab-7ac6-d6d1-4778-5b4d338fc9de/project-883349/',
-    expiration: new Date('2021-05-19T21:55:47Z'),
-    region: undefined,
-    hasRegion: false,
-    endpoint: null,
-  }),
-  accepted('s3-credentials-region-absent.json', s3CredentialsResponseSchema, (c) => ({ ...c, hasRegion: c.region !== undefined }), {
-    ...TUTORIAL_S3,
-    expiration: new Date('2021-05-19T21:55:47Z'),
-    hasRegion: false,
-  }),
+  accepted(
+    's3-credentials-region-null.json',
+    s3CredentialsResponseSchema,
+    (c) => ({ ...c, hasRegion: c.region !== undefined }),
+    {
+      ...TUTORIAL_S3,
+      key: 'user-199a56ab-7ac6-d6d1-4778-5b4d338fc9de/project-883349/',
+      expiration: new Date('2021-05-19T21:55:47Z'),
+      region: undefined,
+      hasRegion: false,
+      endpoint: null,
+    },
+  ),
+  accepted(
+    's3-credentials-region-absent.json',
+    s3CredentialsResponseSchema,
+    (c) => ({ ...c, hasRegion: c.region !== undefined }),
+    {
+      ...TUTORIAL_S3,
+      expiration: new Date('2021-05-19T21:55:47Z'),
+      hasRegion: false,
+    },
+  ),
   accepted('register-images-tutorial.json', registerImagesResponseSchema, (r) => r.nb_images_registered, 10),
   accepted('register-images-string-count.json', registerImagesResponseSchema, (r) => r.nb_images_registered, 2),
   accepted('inspection-tutorial.json', inspectionSchema, inspectionUse, TUTORIAL_INSPECTION),
@@ -138,7 +168,12 @@ const ACCEPTED: AcceptedCase[] = [
     type: 1,
     createdAt: new Date('2020-09-17T15:09:42.289Z'),
   }),
-  accepted('asset-nulls-and-strings.json', assetSchema, assetUse, { id: 917, name: 'Demo Cell Tower', type: 1, createdAt: undefined }),
+  accepted('asset-nulls-and-strings.json', assetSchema, assetUse, {
+    id: 917,
+    name: 'Demo Cell Tower',
+    type: 1,
+    createdAt: undefined,
+  }),
   accepted('assets-paginated.json', assetListSchema, (page) => ({ items: page.items.map(assetUse), next: page.next }), {
     items: [
       { id: 915, name: 'Demo Cell Tower', type: 1, createdAt: new Date('2020-09-17T15:09:42.289Z') },
@@ -146,34 +181,57 @@ const ACCEPTED: AcceptedCase[] = [
     ],
     next: 'https://api.inspect.pix4d.com/v1/assets/?page=2',
   }),
-  accepted('assets-plain-list.json', assetListSchema, (page) => ({ items: page.items.map(assetUse), next: page.next }), {
-    items: [
-      { id: 915, name: 'Demo Cell Tower', type: 1, createdAt: new Date('2020-09-17T15:09:42.289Z') },
-      { id: 918, name: 'Tower 918', type: 1, createdAt: undefined },
-    ],
-    next: undefined,
-  }),
-  accepted('inspections-paginated.json', inspectionListSchema, (page) => ({ items: page.items.map(inspectionUse), next: page.next }), {
-    items: [
-      TUTORIAL_INSPECTION,
-      { id: 1419, projectId: null, assetId: 915, status: { id: 1, name: 'Created' }, pcsTaskUuid: null, name: null, createdAt: undefined },
-    ],
-    next: undefined,
-  }),
-  accepted('inspections-plain-list.json', inspectionListSchema, (page) => ({ items: page.items.map(inspectionUse), next: page.next }), {
-    items: [
-      {
-        id: 1420,
-        projectId: 745413,
-        assetId: 916,
-        status: { id: 3, name: 'Processing' },
-        pcsTaskUuid: '0d6c5f0e-8c1b-4c55-9a47-7e3c1b2a9f10',
-        name: 'Rooftop tower',
-        createdAt: new Date('2021-06-15T13:20:39Z'),
-      },
-    ],
-    next: undefined,
-  }),
+  accepted(
+    'assets-plain-list.json',
+    assetListSchema,
+    (page) => ({ items: page.items.map(assetUse), next: page.next }),
+    {
+      items: [
+        { id: 915, name: 'Demo Cell Tower', type: 1, createdAt: new Date('2020-09-17T15:09:42.289Z') },
+        { id: 918, name: 'Tower 918', type: 1, createdAt: undefined },
+      ],
+      next: undefined,
+    },
+  ),
+  accepted(
+    'inspections-paginated.json',
+    inspectionListSchema,
+    (page) => ({ items: page.items.map(inspectionUse), next: page.next }),
+    {
+      items: [
+        TUTORIAL_INSPECTION,
+        {
+          id: 1419,
+          projectId: null,
+          assetId: 915,
+          status: { id: 1, name: 'Created' },
+          pcsTaskUuid: null,
+          name: null,
+          createdAt: undefined,
+        },
+      ],
+      next: undefined,
+    },
+  ),
+  accepted(
+    'inspections-plain-list.json',
+    inspectionListSchema,
+    (page) => ({ items: page.items.map(inspectionUse), next: page.next }),
+    {
+      items: [
+        {
+          id: 1420,
+          projectId: 745413,
+          assetId: 916,
+          status: { id: 3, name: 'Processing' },
+          pcsTaskUuid: '0d6c5f0e-8c1b-4c55-9a47-7e3c1b2a9f10',
+          name: 'Rooftop tower',
+          createdAt: new Date('2021-06-15T13:20:39Z'),
+        },
+      ],
+      next: undefined,
+    },
+  ),
 ];
 
 /** A copy of `json` with the value at `path` replaced, or removed when `value` is `REMOVED`. */
@@ -200,13 +258,33 @@ interface RefusedCase {
   readonly received: string;
 }
 
-function refused(file: string, schema: z.ZodType, path: readonly (string | number)[], value: unknown, received: string): RefusedCase {
+function refused(
+  file: string,
+  schema: z.ZodType,
+  path: readonly (string | number)[],
+  value: unknown,
+  received: string,
+): RefusedCase {
   const label = value === REMOVED ? `without ${path.join('.')}` : `with ${path.join('.')} = ${JSON.stringify(value)}`;
-  return { label: `${file} ${label}`, file, schema, json: changed(answer(file), path, value), field: path.join('.'), received };
+  return {
+    label: `${file} ${label}`,
+    file,
+    schema,
+    json: changed(answer(file), path, value),
+    field: path.join('.'),
+    received,
+  };
 }
 
 const REFUSED: RefusedCase[] = [
-  { label: 'inspection-missing-id.json as is', file: 'inspection-missing-id.json', schema: inspectionSchema, json: answer('inspection-missing-id.json'), field: 'id', received: 'missing' },
+  {
+    label: 'inspection-missing-id.json as is',
+    file: 'inspection-missing-id.json',
+    schema: inspectionSchema,
+    json: answer('inspection-missing-id.json'),
+    field: 'id',
+    received: 'missing',
+  },
   refused('inspection-tutorial.json', inspectionSchema, ['id'], null, 'null'),
   refused('inspection-tutorial.json', inspectionSchema, ['id'], '', 'an empty string'),
   refused('inspection-tutorial.json', inspectionSchema, ['id'], '1417.5', '"1417.5"'),
@@ -224,8 +302,8 @@ const REFUSED: RefusedCase[] = [
   refused('token-tutorial-authentication.json', tokenResponseSchema, ['expires_in'], null, 'null'),
   refused('token-tutorial-authentication.json', tokenResponseSchema, ['expires_in'], '', 'an empty string'),
   refused('token-tutorial-authentication.json', tokenResponseSchema, ['expires_in'], '0', '0'),
-  ...(['access_key', 'secret_key', 'session_token', 'expiration', 'bucket', 'key', 'server_time'] as const).map((field) =>
-    refused('s3-credentials-tutorial.json', s3CredentialsResponseSchema, [field], REMOVED, 'missing'),
+  ...(['access_key', 'secret_key', 'session_token', 'expiration', 'bucket', 'key', 'server_time'] as const).map(
+    (field) => refused('s3-credentials-tutorial.json', s3CredentialsResponseSchema, [field], REMOVED, 'missing'),
   ),
   refused('s3-credentials-tutorial.json', s3CredentialsResponseSchema, ['expiration'], 'soon', '"soon"'),
   refused('s3-credentials-tutorial.json', s3CredentialsResponseSchema, ['region'], 1, '1'),
@@ -250,28 +328,34 @@ describe('Pix4Dinspect answers', () => {
     expect(files.filter((file) => !covered.has(file))).toEqual([]);
   });
 
-  it.each(ACCEPTED.map((reading) => [reading.file, reading] as const))('reads %s', (_file, { file, read, expected }) => {
-    // Prepare
-    const json = answer(file);
+  it.each(ACCEPTED.map((reading) => [reading.file, reading] as const))(
+    'reads %s',
+    (_file, { file, read, expected }) => {
+      // Prepare
+      const json = answer(file);
 
-    // Act
-    const used = read(json);
+      // Act
+      const used = read(json);
 
-    // Assess
-    expect(used).toEqual(expected);
-  });
+      // Assess
+      expect(used).toEqual(expected);
+    },
+  );
 
-  it.each(REFUSED.map((refusal) => [refusal.label, refusal] as const))('refuses %s, naming the field', (_label, { schema, json, field, received }) => {
-    // Prepare: the answer is built with the case
+  it.each(REFUSED.map((refusal) => [refusal.label, refusal] as const))(
+    'refuses %s, naming the field',
+    (_label, { schema, json, field, received }) => {
+      // Prepare: the answer is built with the case
 
-    // Act
-    const result = schema.safeParse(json);
+      // Act
+      const result = schema.safeParse(json);
 
-    // Assess
-    expect(result.success).toBe(false);
-    const issues = result.error!.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-    expect(issues).toContainEqual({ path: field, message: expect.stringContaining(`got ${received}`) });
-  });
+      // Assess
+      expect(result.success).toBe(false);
+      const issues = result.error!.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+      expect(issues).toContainEqual({ path: field, message: expect.stringContaining(`got ${received}`) });
+    },
+  );
 
   it.each([
     ['assets-paginated.json', assetListSchema, ['results', 1, 'name']],
@@ -299,8 +383,16 @@ describe('Pix4Dinspect answers', () => {
     const inspection = inspectionSchema.parse(json);
 
     // Assess
-    expect(inspection).toMatchObject({ owner: json.owner, share_tokens: [], outputs: json.outputs, organization_uuid: null });
-    expect(inspection.asset).toMatchObject({ site: { code: 'GE-0042', operator: 'Example Telecom' }, tags: ['rooftop'] });
+    expect(inspection).toMatchObject({
+      owner: json.owner,
+      share_tokens: [],
+      outputs: json.outputs,
+      organization_uuid: null,
+    });
+    expect(inspection.asset).toMatchObject({
+      site: { code: 'GE-0042', operator: 'Example Telecom' },
+      tags: ['rooftop'],
+    });
     expect(inspection.status).toMatchObject({ progress: 0.42 });
   });
 
@@ -312,7 +404,15 @@ describe('Pix4Dinspect answers', () => {
     const inspection = inspectionSchema.parse(json);
 
     // Assess
-    for (const field of ['can_retry', 'retries', 'annotations', 'is_main', 'updated_at', 'processing_parameters', 'report_status']) {
+    for (const field of [
+      'can_retry',
+      'retries',
+      'annotations',
+      'is_main',
+      'updated_at',
+      'processing_parameters',
+      'report_status',
+    ]) {
       expect(inspection[field], field).toBeNull();
     }
     expect(inspection.asset).toMatchObject({ name: null, type: null, created_at: null });

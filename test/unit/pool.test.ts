@@ -116,7 +116,9 @@ describe('mapWithConcurrency', () => {
     const fn = async (item: number) => item;
 
     // Act
-    const outcomes = await Promise.allSettled([0, -1, 1.5, Number.NaN].map((limit) => mapWithConcurrency([1], limit, fn)));
+    const outcomes = await Promise.allSettled(
+      [0, -1, 1.5, Number.NaN].map((limit) => mapWithConcurrency([1], limit, fn)),
+    );
 
     // Assess
     for (const outcome of outcomes) {

@@ -1,11 +1,11 @@
 /// <reference path="../../examples/piexifjs.d.ts" />
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dump, insert, type ExifDict } from 'piexifjs';
+import { dump, type ExifDict, insert } from 'piexifjs';
 import { describe, expect, it } from 'vitest';
 import { photoStation, samplePhoto } from '../../examples/make-sample-flight';
 import { parseManifest } from '../../src/batch/manifest';
-import { METADATA_BYTES, readPhotoMetadata, type PhotoMetadata } from '../../src/preflight/photo-metadata';
+import { METADATA_BYTES, type PhotoMetadata, readPhotoMetadata } from '../../src/preflight/photo-metadata';
 import {
   assessFlight,
   DEFAULT_PREFLIGHT_THRESHOLDS,
@@ -24,7 +24,10 @@ function jpegWithExif(exif: ExifDict): Buffer {
 
 /** Photos named `P0001.JPG`... with the metadata `at(index)` gives. */
 function flight(count: number, at: (index: number) => PhotoMetadata): FlightPhoto[] {
-  return Array.from({ length: count }, (_, index) => ({ name: `P${String(index + 1).padStart(4, '0')}.JPG`, metadata: at(index) }));
+  return Array.from({ length: count }, (_, index) => ({
+    name: `P${String(index + 1).padStart(4, '0')}.JPG`,
+    metadata: at(index),
+  }));
 }
 
 const TOWER = { latitude: 46.5197, longitude: 6.5663 };
@@ -64,7 +67,22 @@ describe('readPhotoMetadata', () => {
   it('gives southern and western positions and altitudes below sea level their sign', async () => {
     // Prepare
     const photo = jpegWithExif({
-      GPS: { 1: 'S', 2: [[33, 1], [51, 1], [3_000, 100]], 3: 'W', 4: [[70, 1], [30, 1], [0, 1]], 5: 1, 6: [[12_500, 1000]] },
+      GPS: {
+        1: 'S',
+        2: [
+          [33, 1],
+          [51, 1],
+          [3_000, 100],
+        ],
+        3: 'W',
+        4: [
+          [70, 1],
+          [30, 1],
+          [0, 1],
+        ],
+        5: 1,
+        6: [[12_500, 1000]],
+      },
     });
 
     // Act
@@ -78,7 +96,17 @@ describe('readPhotoMetadata', () => {
 
   it('takes the GPS time (UTC) when the photo gives no offset, else its local time as UTC, and says so', async () => {
     // Prepare
-    const withGpsTime = jpegWithExif({ Exif: { 36867: '2026:11:28 11:00:00' }, GPS: { 29: '2026:11:28', 7: [[10, 1], [0, 1], [5, 1]] } });
+    const withGpsTime = jpegWithExif({
+      Exif: { 36867: '2026:11:28 11:00:00' },
+      GPS: {
+        29: '2026:11:28',
+        7: [
+          [10, 1],
+          [0, 1],
+          [5, 1],
+        ],
+      },
+    });
     const withoutZone = jpegWithExif({ Exif: { 36867: '2026:11:28 11:00:00' } });
 
     // Act
@@ -92,11 +120,31 @@ describe('readPhotoMetadata', () => {
   it('finds nothing in a photo without Exif, no position where a camera without a fix wrote 0, 0, and survives a cut', async () => {
     // Prepare
     const plain = jpegBytes(4_096, 3);
-    const noFix = jpegWithExif({ '0th': { 271: 'DJI' }, GPS: { 1: 'N', 2: [[0, 1], [0, 1], [0, 1]], 3: 'E', 4: [[0, 1], [0, 1], [0, 1]] } });
+    const noFix = jpegWithExif({
+      '0th': { 271: 'DJI' },
+      GPS: {
+        1: 'N',
+        2: [
+          [0, 1],
+          [0, 1],
+          [0, 1],
+        ],
+        3: 'E',
+        4: [
+          [0, 1],
+          [0, 1],
+          [0, 1],
+        ],
+      },
+    });
     const cut = samplePhoto(1).subarray(0, 200);
 
     // Act
-    const [none, zero, partial] = await Promise.all([readPhotoMetadata(plain), readPhotoMetadata(noFix), readPhotoMetadata(cut)]);
+    const [none, zero, partial] = await Promise.all([
+      readPhotoMetadata(plain),
+      readPhotoMetadata(noFix),
+      readPhotoMetadata(cut),
+    ]);
 
     // Assess
     expect(none).toEqual({});
@@ -173,11 +221,15 @@ describe('assessFlight', () => {
     const lenient = assessFlight(photos, DEFAULT_PREFLIGHT_THRESHOLDS);
 
     // Assess
-    expect(strict.refusal).toMatch(/^3 of 30 photos geotagged \(10%\), below minGeotaggedShare 0\.9 \(90%\); without GPS: P0004\.JPG, /);
+    expect(strict.refusal).toMatch(
+      /^3 of 30 photos geotagged \(10%\), below minGeotaggedShare 0\.9 \(90%\); without GPS: P0004\.JPG, /,
+    );
     expect(strict.refusal).toContain(`P${String(3 + MAX_LISTED_PHOTOS).padStart(4, '0')}.JPG and 7 more`);
     expect(strict.refusal).not.toContain(`P${String(4 + MAX_LISTED_PHOTOS).padStart(4, '0')}.JPG`);
     expect(lenient.refusal).toBeUndefined();
-    expect(lenient.warnings).toEqual(['27 of 30 photos have no GPS position (P0004.JPG, P0005.JPG, P0006.JPG and 24 more)']);
+    expect(lenient.warnings).toEqual([
+      '27 of 30 photos have no GPS position (P0004.JPG, P0005.JPG, P0006.JPG and 24 more)',
+    ]);
   });
 
   it('warns on mixed cameras, a long capture span, a wide spread and zone-less capture times', () => {
@@ -199,7 +251,9 @@ describe('assessFlight', () => {
       'photos from 2 cameras: DJI FC3411 (4), DJI FC6310 (4)',
       '1 photos give their capture time without a time zone; it is taken as UTC (P0001.JPG)',
       'capture times span 7 hours (2026-11-28T06:00:00.000Z to 2026-11-28T13:00:00.000Z), more than maxFlightHours 6: more than one flight in one folder?',
-      expect.stringMatching(/^positions spread over 5,\d{3} m, more than maxSpreadMeters 2,000: photos of more than one site\?$/),
+      expect.stringMatching(
+        /^positions spread over 5,\d{3} m, more than maxSpreadMeters 2,000: photos of more than one site\?$/,
+      ),
     ]);
   });
 
@@ -225,7 +279,13 @@ describe('pre-flight thresholds in manifest.json', () => {
     const thresholds = withOverrides({ ...DEFAULT_PREFLIGHT_THRESHOLDS, maxPhotos: 4_000 }, manifest.preflight);
 
     // Assess
-    expect(thresholds).toEqual({ minPhotos: 2, maxPhotos: null, minGeotaggedShare: 0.5, maxFlightHours: 6, maxSpreadMeters: 2_000 });
+    expect(thresholds).toEqual({
+      minPhotos: 2,
+      maxPhotos: null,
+      minGeotaggedShare: 0.5,
+      maxFlightHours: 6,
+      maxSpreadMeters: 2_000,
+    });
   });
 
   it.each([

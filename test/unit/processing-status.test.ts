@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   classifyStatus,
-  decideAfterPoll,
   DEFAULT_POLL_POLICY,
   DEFAULT_STATUS_CLASSES,
+  decideAfterPoll,
   parseStatusClasses,
   pollsWithin,
   waitBeforePoll,
@@ -185,7 +185,12 @@ describe('decideAfterPoll', () => {
     const late = new Date(deadline.getTime() + 60_000);
 
     // Act
-    const completed = decideAfterPoll({ ...base, status: { id: 7, name: 'Processing completed' }, pollCount: 9, now: late });
+    const completed = decideAfterPoll({
+      ...base,
+      status: { id: 7, name: 'Processing completed' },
+      pollCount: 9,
+      now: late,
+    });
     const failed = decideAfterPoll({ ...base, status: { id: 12, name: 'Processing failed' }, pollCount: 9, now: late });
 
     // Assess

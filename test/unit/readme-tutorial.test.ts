@@ -1,4 +1,4 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -59,8 +59,16 @@ describe('the README tutorial against the simulator', () => {
 
     // Act
     const { stdout } = await new Promise<{ stdout: string }>((resolveRun, reject) => {
-      execFile('bash', ['-c', script], { cwd: workDir, timeout: 60_000, env: { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' } }, (error, out, err) =>
-        error ? reject(new Error(`${error.message}\n${out}\n${err}`)) : resolveRun({ stdout: out }),
+      execFile(
+        'bash',
+        ['-c', script],
+        {
+          cwd: workDir,
+          timeout: 60_000,
+          env: { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+        },
+        (error, out, err) =>
+          error ? reject(new Error(`${error.message}\n${out}\n${err}`)) : resolveRun({ stdout: out }),
       );
     });
 

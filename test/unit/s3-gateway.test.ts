@@ -9,18 +9,18 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { DEFAULT_PROCESSING_PARAMETERS, s3CredentialsResponseSchema } from '../../src/pix4d/schemas';
 import { createS3Client } from '../../local/s3/embedded-s3.js';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator.js';
-import type { SimulatorSettings } from '../../local/simulator/settings.js';
 import { NodeSha256 } from '../../local/simulator/s3-request.js';
+import type { SimulatorSettings } from '../../local/simulator/settings.js';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator.js';
+import { DEFAULT_PROCESSING_PARAMETERS, type s3CredentialsResponseSchema } from '../../src/pix4d/schemas';
 
 /**
  * The simulator's S3 endpoint, spoken to with SDK clients built from the `s3_credentials/` answer: it must accept
@@ -114,12 +114,21 @@ async function refusal(send: Promise<unknown>): Promise<{ code: string | undefin
  * A plain `fetch` of an object through the simulator's S3 endpoint, SigV4-signed with `from` and `sessionToken`
  * (null: none).
  */
-async function signedFetch(method: 'GET' | 'HEAD', from: S3Credentials, key: string, sessionToken: string | null = from.session_token): Promise<Response> {
+async function signedFetch(
+  method: 'GET' | 'HEAD',
+  from: S3Credentials,
+  key: string,
+  sessionToken: string | null = from.session_token,
+): Promise<Response> {
   const url = new URL(`${simulator.s3Endpoint}/${from.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`);
   const signer = new SignatureV4({
     service: 's3',
     region: from.region ?? 'us-east-1',
-    credentials: { accessKeyId: from.access_key, secretAccessKey: from.secret_key, ...(sessionToken === null ? {} : { sessionToken }) },
+    credentials: {
+      accessKeyId: from.access_key,
+      secretAccessKey: from.secret_key,
+      ...(sessionToken === null ? {} : { sessionToken }),
+    },
     sha256: NodeSha256,
     uriEscapePath: false,
   });
@@ -207,13 +216,17 @@ describe('accepted writes', () => {
     for (const [index, key] of keys.entries()) {
       await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: bodies[index] }));
     }
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key}/awkward/` }));
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key}/awkward/` }),
+    );
 
     // Assess
     for (const [index, key] of keys.entries()) {
       expect(sha256(await readDirect(key)), key).toBe(sha256(bodies[index] as Buffer));
       const viaGateway = await client.send(new GetObjectCommand({ Bucket: credentials.bucket, Key: key }));
-      expect(sha256((await viaGateway.Body?.transformToByteArray()) ?? new Uint8Array()), key).toBe(sha256(bodies[index] as Buffer));
+      expect(sha256((await viaGateway.Body?.transformToByteArray()) ?? new Uint8Array()), key).toBe(
+        sha256(bodies[index] as Buffer),
+      );
     }
     expect((listed.Contents ?? []).map((object) => object.Key).sort()).toEqual([...keys].sort());
   });
@@ -235,14 +248,20 @@ describe('accepted writes', () => {
 
     // Assess
     expect(sha256(await readDirect(key))).toBe(sha256(body));
-    const parts = simulator.s3Requests.slice(before).filter((request) => request.method === 'PUT' && request.key === key);
+    const parts = simulator.s3Requests
+      .slice(before)
+      .filter((request) => request.method === 'PUT' && request.key === key);
     expect(parts.length).toBe(3);
     for (const part of parts) expect(part.status).toBe(200);
   });
 
   it("stores a streamed body sent with the SDK's default checksum behaviour (aws-chunked) byte for byte", async () => {
     // Prepare
-    const defaultClient = gatewayClient(credentials, {}, { requestChecksumCalculation: 'WHEN_SUPPORTED', responseChecksumValidation: 'WHEN_SUPPORTED' });
+    const defaultClient = gatewayClient(
+      credentials,
+      {},
+      { requestChecksumCalculation: 'WHEN_SUPPORTED', responseChecksumValidation: 'WHEN_SUPPORTED' },
+    );
     const sent: Record<string, string>[] = [];
     defaultClient.middlewareStack.add(
       (next) => async (args) => {
@@ -257,12 +276,19 @@ describe('accepted writes', () => {
 
     // Act
     await defaultClient.send(
-      new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: Readable.from(chunks), ContentLength: body.length }),
+      new PutObjectCommand({
+        Bucket: credentials.bucket,
+        Key: key,
+        Body: Readable.from(chunks),
+        ContentLength: body.length,
+      }),
     );
 
     // Assess
     const headers = sent.at(-1) ?? {};
-    const chunked = /aws-chunked/i.test(headers['content-encoding'] ?? '') || (headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
+    const chunked =
+      /aws-chunked/i.test(headers['content-encoding'] ?? '') ||
+      (headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
     expect(chunked, `the SDK did not send aws-chunked: ${JSON.stringify(headers)}`).toBe(true);
     const stored = await readDirect(key);
     expect(stored.length).toBe(body.length);
@@ -272,10 +298,13 @@ describe('accepted writes', () => {
   it('lists with a prefix inside the inspection prefix', async () => {
     // Prepare
     const keys = [`${credentials.key}/list/a.jpg`, `${credentials.key}/list/b.jpg`];
-    for (const key of keys) await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' }));
+    for (const key of keys)
+      await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' }));
 
     // Act
-    const listed = await client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key}/list/` }));
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key}/list/` }),
+    );
 
     // Assess
     expect(listed.$metadata.httpStatusCode).toBe(200);
@@ -296,7 +325,10 @@ describe('refusals', () => {
 
     // Act
     const refusals = [];
-    for (const key of keys) refusals.push(await refusal(client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' }))));
+    for (const key of keys)
+      refusals.push(
+        await refusal(client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' }))),
+      );
 
     // Assess
     for (const refused of refusals) expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
@@ -311,7 +343,9 @@ describe('refusals', () => {
     const key = `${credentials.key}/DJI_0001.JPG`;
 
     // Act
-    const refused = await refusal(client.send(new PutObjectCommand({ Bucket: 'someone-elses-bucket', Key: key, Body: 'x' })));
+    const refused = await refusal(
+      client.send(new PutObjectCommand({ Bucket: 'someone-elses-bucket', Key: key, Body: 'x' })),
+    );
 
     // Assess
     expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
@@ -325,7 +359,9 @@ describe('refusals', () => {
     const key = `${credentials.key}/unknown-key.jpg`;
 
     // Act
-    const refused = await refusal(stranger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+    const refused = await refusal(
+      stranger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })),
+    );
 
     // Assess
     expect(refused).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
@@ -340,7 +376,9 @@ describe('refusals', () => {
     const key = `${credentials.key}/wrong-secret.jpg`;
 
     // Act
-    const refused = await refusal(forger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+    const refused = await refusal(
+      forger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })),
+    );
 
     // Assess
     expect(refused).toEqual({ code: 'SignatureDoesNotMatch', status: 403 });
@@ -354,7 +392,9 @@ describe('refusals', () => {
     const key = `${credentials.key}/wrong-token.jpg`;
 
     // Act
-    const refused = await refusal(mixed.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+    const refused = await refusal(
+      mixed.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })),
+    );
 
     // Assess
     expect(refused).toEqual({ code: 'InvalidToken', status: 400 });
@@ -367,7 +407,9 @@ describe('refusals', () => {
     const key = `${credentials.key}/no-token.jpg`;
 
     // Act
-    const refused = await refusal(tokenless.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+    const refused = await refusal(
+      tokenless.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })),
+    );
 
     // Assess
     expect(refused).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
@@ -380,14 +422,20 @@ describe('refusals', () => {
     const shortLived = await newInspectionCredentials();
     const shortClient = gatewayClient(shortLived);
     const existing = `${shortLived.key}/before.jpg`;
-    const before = await shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: existing, Body: 'x' }));
+    const before = await shortClient.send(
+      new PutObjectCommand({ Bucket: shortLived.bucket, Key: existing, Body: 'x' }),
+    );
     await sleep(1_200);
     const key = `${shortLived.key}/after.jpg`;
     const mark = simulator.s3Requests.length;
 
     // Act
-    const refusedPut = await refusal(shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: key, Body: 'x' })));
-    const refusedHead = await refusal(shortClient.send(new HeadObjectCommand({ Bucket: shortLived.bucket, Key: existing })));
+    const refusedPut = await refusal(
+      shortClient.send(new PutObjectCommand({ Bucket: shortLived.bucket, Key: key, Body: 'x' })),
+    );
+    const refusedHead = await refusal(
+      shortClient.send(new HeadObjectCommand({ Bucket: shortLived.bucket, Key: existing })),
+    );
 
     // Assess
     expect(before.$metadata.httpStatusCode).toBe(200);
@@ -403,12 +451,18 @@ describe('refusals', () => {
 
   it("refuses the embedded S3 server's own S3RVER keys", async () => {
     // Prepare
-    const insider = createS3Client({ endpoint: simulator.s3Endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
+    const insider = createS3Client({
+      endpoint: simulator.s3Endpoint,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      maxAttempts: 1,
+    });
     clients.push(insider);
     const key = `${credentials.key}/insider.jpg`;
 
     // Act
-    const refused = await refusal(insider.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+    const refused = await refusal(
+      insider.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })),
+    );
 
     // Assess
     expect(refused.status).toBe(403);
@@ -451,20 +505,24 @@ describe('refusals', () => {
     const key = `${other.key}/../${mine}/climbed.jpg`;
 
     // Act
-    const refused = await refusal(client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })));
+    const refused = await refusal(
+      client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'x' })),
+    );
 
     // Assess
     expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
     expect(await existsDirect(`${credentials.key}/climbed.jpg`)).toBe(false);
   });
 
-  it("refuses DeleteObjects (bulk delete) of objects under the prefix with 403 AccessDenied", async () => {
+  it('refuses DeleteObjects (bulk delete) of objects under the prefix with 403 AccessDenied', async () => {
     // Prepare
     const key = `${credentials.key}/keep-me-too.jpg`;
     await client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: key, Body: 'keep' }));
 
     // Act
-    const refused = await refusal(client.send(new DeleteObjectsCommand({ Bucket: credentials.bucket, Delete: { Objects: [{ Key: key }] } })));
+    const refused = await refusal(
+      client.send(new DeleteObjectsCommand({ Bucket: credentials.bucket, Delete: { Objects: [{ Key: key }] } })),
+    );
 
     // Assess
     expect(refused).toEqual({ code: 'AccessDenied', status: 403 });
@@ -480,7 +538,13 @@ describe('refusals', () => {
 
     // Act
     const refused = await refusal(
-      client.send(new CopyObjectCommand({ Bucket: credentials.bucket, Key: target, CopySource: `${credentials.bucket}/${source}` })),
+      client.send(
+        new CopyObjectCommand({
+          Bucket: credentials.bucket,
+          Key: target,
+          CopySource: `${credentials.bucket}/${source}`,
+        }),
+      ),
     );
 
     // Assess
@@ -494,9 +558,13 @@ describe('refusals', () => {
 
     // Act
     const noPrefix = await refusal(client.send(new ListObjectsV2Command({ Bucket: credentials.bucket })));
-    const otherPrefix = await refusal(client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${other.key}/` })));
+    const otherPrefix = await refusal(
+      client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${other.key}/` })),
+    );
     const userPrefix = await refusal(
-      client.send(new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key.split('/')[0]}/` })),
+      client.send(
+        new ListObjectsV2Command({ Bucket: credentials.bucket, Prefix: `${credentials.key.split('/')[0]}/` }),
+      ),
     );
 
     // Assess
@@ -515,9 +583,15 @@ describe('refusals', () => {
 
     // Act
     await refusal(client.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: outside, Body: 'x' })));
-    await refusal(stranger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/s.jpg`, Body: 'x' })));
-    await refusal(forger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/f.jpg`, Body: 'x' })));
-    await refusal(tokenless.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/t.jpg`, Body: 'x' })));
+    await refusal(
+      stranger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/s.jpg`, Body: 'x' })),
+    );
+    await refusal(
+      forger.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/f.jpg`, Body: 'x' })),
+    );
+    await refusal(
+      tokenless.send(new PutObjectCommand({ Bucket: credentials.bucket, Key: `${credentials.key}/t.jpg`, Body: 'x' })),
+    );
 
     // Assess
     const recorded = simulator.s3Requests.slice(before);
@@ -546,7 +620,12 @@ describe('refusals on the wire', () => {
 
     // Assess
     expect(beforeExpiry.status).toBe(200);
-    expect(head).toEqual({ status: 400, contentType: 'application/xml', requestId: expect.stringMatching(/^[0-9A-F]{16}$/), body: '' });
+    expect(head).toEqual({
+      status: 400,
+      contentType: 'application/xml',
+      requestId: expect.stringMatching(/^[0-9A-F]{16}$/),
+      body: '',
+    });
     expect(get.status).toBe(400);
     expect(get.body).toContain('<Code>ExpiredToken</Code>');
     expect(get.body).toContain('<Message>The provided token has expired.</Message>');

@@ -7,12 +7,12 @@ import { crc32 } from 'node:zlib';
 import { ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type AwsChunkedDecoder,
   createAwsChunkedDecoder,
   decodedHeadersForForwarding,
   isAwsChunked,
   parseSigV4Authorization,
   verifySigV4,
-  type AwsChunkedDecoder,
 } from '../../local/simulator/s3-request.js';
 
 const ACCESS_KEY_ID = 'ASIASIMULATORKEY0001';
@@ -43,9 +43,17 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      captured.push({ method: req.method ?? '', rawUrl: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      captured.push({
+        method: req.method ?? '',
+        rawUrl: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      });
       const isList = req.method === 'GET' && (req.url ?? '').includes('list-type=2');
-      res.writeHead(200, isList ? { 'content-type': 'application/xml' } : { etag: '"00000000000000000000000000000000"' });
+      res.writeHead(
+        200,
+        isList ? { 'content-type': 'application/xml' } : { etag: '"00000000000000000000000000000000"' },
+      );
       res.end(isList ? LIST_RESULT_XML : undefined);
     });
   });
@@ -110,7 +118,9 @@ function headerString(headers: IncomingHttpHeaders, name: string): string {
 describe('parseSigV4Authorization', () => {
   it('parses the Authorization header of a real SDK request', async () => {
     // Prepare
-    const request = await captureRequest((s3) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.txt', Body: 'hello' })));
+    const request = await captureRequest((s3) =>
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.txt', Body: 'hello' })),
+    );
 
     // Act
     const parsed = parseSigV4Authorization(headerString(request.headers, 'authorization'));
@@ -118,7 +128,9 @@ describe('parseSigV4Authorization', () => {
     // Assess
     expect(parsed).toMatchObject({ accessKeyId: ACCESS_KEY_ID, region: 'us-east-1', service: 's3' });
     expect(parsed?.date).toBe(headerString(request.headers, 'x-amz-date').slice(0, 8));
-    expect(parsed?.signedHeaders).toEqual(expect.arrayContaining(['host', 'x-amz-content-sha256', 'x-amz-date', 'x-amz-security-token']));
+    expect(parsed?.signedHeaders).toEqual(
+      expect.arrayContaining(['host', 'x-amz-content-sha256', 'x-amz-date', 'x-amz-security-token']),
+    );
     expect(parsed?.signature).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -169,7 +181,9 @@ describe('verifySigV4', () => {
   it('accepts a PutObject with an awkward key signed with the right secret', async () => {
     // Prepare
     const request = await captureRequest((s3) =>
-      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, Body: 'photo bytes', ContentType: 'image/jpeg' })),
+      s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, Body: 'photo bytes', ContentType: 'image/jpeg' }),
+      ),
     );
 
     // Act
@@ -184,7 +198,9 @@ describe('verifySigV4', () => {
 
   it('rejects the same request checked against a wrong secret', async () => {
     // Prepare
-    const request = await captureRequest((s3) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, Body: 'photo bytes' })));
+    const request = await captureRequest((s3) =>
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, Body: 'photo bytes' })),
+    );
 
     // Act
     const verified = await verifySigV4(request, `${SECRET_ACCESS_KEY}x`);
@@ -196,7 +212,9 @@ describe('verifySigV4', () => {
   it('rejects a request whose signed header, path or method was altered', async () => {
     // Prepare
     const request = await captureRequest((s3) =>
-      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, Body: 'photo bytes', ContentType: 'image/jpeg' })),
+      s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, Body: 'photo bytes', ContentType: 'image/jpeg' }),
+      ),
     );
     const alteredHeaders = [
       { ...request, headers: { ...request.headers, 'content-type': 'text/plain' } },
@@ -209,23 +227,31 @@ describe('verifySigV4', () => {
     ];
 
     // Act
-    const results = await Promise.all([...alteredHeaders, ...alteredTarget].map((altered) => verifySigV4(altered, SECRET_ACCESS_KEY)));
+    const results = await Promise.all(
+      [...alteredHeaders, ...alteredTarget].map((altered) => verifySigV4(altered, SECRET_ACCESS_KEY)),
+    );
 
     // Assess
-    expect(parseSigV4Authorization(headerString(request.headers, 'authorization'))?.signedHeaders).toContain('content-type');
+    expect(parseSigV4Authorization(headerString(request.headers, 'authorization'))?.signedHeaders).toContain(
+      'content-type',
+    );
     expect(results).toEqual([false, false, false, false, false]);
   });
 
   it('returns false for a missing or malformed Authorization header', async () => {
     // Prepare
-    const request = await captureRequest((s3) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.txt', Body: 'hello' })));
+    const request = await captureRequest((s3) =>
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.txt', Body: 'hello' })),
+    );
     const withoutAuth = { ...request, headers: { ...request.headers, authorization: undefined } };
     const garbled = { ...request, headers: { ...request.headers, authorization: 'AWS4-HMAC-SHA256 nonsense' } };
     const badDate = { ...request, headers: { ...request.headers, 'x-amz-date': 'yesterday' } };
     const badQuery = { ...request, rawUrl: `${request.rawUrl}?prefix=%E0%A4%A` };
 
     // Act
-    const results = await Promise.all([withoutAuth, garbled, badDate, badQuery].map((candidate) => verifySigV4(candidate, SECRET_ACCESS_KEY)));
+    const results = await Promise.all(
+      [withoutAuth, garbled, badDate, badQuery].map((candidate) => verifySigV4(candidate, SECRET_ACCESS_KEY)),
+    );
 
     // Assess
     expect(results).toEqual([false, false, false, false]);
@@ -250,7 +276,13 @@ describe('verifySigV4', () => {
     // Prepare
     const request = await captureRequest((s3) =>
       s3.send(
-        new UploadPartCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, UploadId: 'upload/id+with=odd chars', PartNumber: 3, Body: Buffer.from('part') }),
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: AWKWARD_KEY,
+          UploadId: 'upload/id+with=odd chars',
+          PartNumber: 3,
+          Body: Buffer.from('part'),
+        }),
       ),
     );
 
@@ -270,7 +302,10 @@ describe('aws-chunked bodies sent by the SDK', () => {
 
   beforeAll(async () => {
     // Uneven source chunks so the SDK's aws-chunked frames have several sizes.
-    const source = Readable.from([payload.subarray(0, 1000), payload.subarray(1000, 40_000), payload.subarray(40_000)], { objectMode: false });
+    const source = Readable.from(
+      [payload.subarray(0, 1000), payload.subarray(1000, 40_000), payload.subarray(40_000)],
+      { objectMode: false },
+    );
     request = await captureRequest((s3) =>
       s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: AWKWARD_KEY, Body: source, ContentLength: payload.length })),
     );
@@ -278,7 +313,9 @@ describe('aws-chunked bodies sent by the SDK', () => {
 
   it('is detected as aws-chunked while a plain PutObject is not', async () => {
     // Prepare
-    const plain = await captureRequest((s3) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.txt', Body: 'hello' })));
+    const plain = await captureRequest((s3) =>
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.txt', Body: 'hello' })),
+    );
 
     // Act
     const detected = [isAwsChunked(request.headers), isAwsChunked(plain.headers)];
@@ -301,7 +338,9 @@ describe('aws-chunked bodies sent by the SDK', () => {
 
   it('decodes to exactly the original bytes and exposes the crc32 trailer', async () => {
     // Prepare
-    const decoder = createAwsChunkedDecoder({ decodedContentLength: Number(request.headers['x-amz-decoded-content-length']) });
+    const decoder = createAwsChunkedDecoder({
+      decodedContentLength: Number(request.headers['x-amz-decoded-content-length']),
+    });
 
     // Act
     const { body, trailers } = await decode([request.body], decoder);
@@ -394,7 +433,11 @@ describe('createAwsChunkedDecoder', () => {
     ['a chunk header ended by a bare LF', '3\nabc\r\n0\r\n\r\n', /not terminated by CRLF/],
     ['input ending before the final 0-size chunk', '3\r\nabc\r\n', /before the final 0-size chunk/],
     ['input ending inside chunk data', '10\r\nabc', /before the final 0-size chunk/],
-    ['input ending before the end of the trailers', '3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n', /before the end of the trailers/],
+    [
+      'input ending before the end of the trailers',
+      '3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n',
+      /before the end of the trailers/,
+    ],
     ['a malformed trailer', '3\r\nabc\r\n0\r\nno colon here\r\n\r\n', /trailer is malformed/],
     ['data after the final chunk', '3\r\nabc\r\n0\r\n\r\nextra', /data after its final chunk/],
   ])('errors on %s', async (_case, framing, message) => {

@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator.js';
 import type { SimulatorSettings } from '../../local/simulator/settings.js';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator.js';
+import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
 
 /**
  * The simulated Pix4Dinspect API, spoken to over HTTP only (global fetch and the real curl), to show it is as
@@ -28,7 +28,10 @@ interface Answer {
 
 /** The raw `s3_credentials/` answer, as the service sends it. */
 /** The simulator's `s3_credentials/` answer: every field a string, as in the tutorial's example. */
-type S3Credentials = Record<'access_key' | 'secret_key' | 'session_token' | 'expiration' | 'bucket' | 'key' | 'server_time' | 'region', string>;
+type S3Credentials = Record<
+  'access_key' | 'secret_key' | 'session_token' | 'expiration' | 'bucket' | 'key' | 'server_time' | 'region',
+  string
+>;
 
 interface InspectionView {
   id: number;
@@ -61,7 +64,9 @@ async function call(
   const response = await fetch(`${options.baseUrl ?? simulator.apiUrl}${path}`, {
     method,
     headers: options.headers ?? apiHeaders(),
-    ...(options.body === undefined ? {} : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
+    ...(options.body === undefined
+      ? {}
+      : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
   });
   const text = await response.text();
   let body: unknown = text;
@@ -84,7 +89,9 @@ async function requestToken(baseUrl: string, username: string, password: string,
 }
 
 async function createInspection(): Promise<{ id: number; key: string }> {
-  const created = await call('POST', '/v1/inspections/', { body: { asset: assetId, processing_parameters: PROCESSING_PARAMETERS } });
+  const created = await call('POST', '/v1/inspections/', {
+    body: { asset: assetId, processing_parameters: PROCESSING_PARAMETERS },
+  });
   expect(created.status).toBe(201);
   const id = (created.body as { id: number }).id;
   const credentials = await call('GET', `/v1/inspections/${id}/s3_credentials/`);
@@ -107,9 +114,14 @@ async function putObjects(keys: readonly string[]): Promise<void> {
 /** An inspection with `count` uploaded and registered images, ready for `process/`. */
 async function registeredInspection(count = 2): Promise<{ id: number; key: string }> {
   const inspection = await createInspection();
-  const keys = Array.from({ length: count }, (_, index) => `${inspection.key}/DJI_${String(index).padStart(4, '0')}.JPG`);
+  const keys = Array.from(
+    { length: count },
+    (_, index) => `${inspection.key}/DJI_${String(index).padStart(4, '0')}.JPG`,
+  );
   await putObjects(keys);
-  const registered = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, { body: { image_keys: keys } });
+  const registered = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, {
+    body: { image_keys: keys },
+  });
   expect(registered.status).toBe(200);
   return inspection;
 }
@@ -138,7 +150,11 @@ function expectFieldError(answer: Answer, field: string): void {
   for (const message of list as unknown[]) expect(typeof message).toBe('string');
 }
 
-async function pollUntil(id: number, done: (view: InspectionView) => boolean, limitMs = 10_000): Promise<InspectionView[]> {
+async function pollUntil(
+  id: number,
+  done: (view: InspectionView) => boolean,
+  limitMs = 10_000,
+): Promise<InspectionView[]> {
   const seen: InspectionView[] = [];
   const deadline = Date.now() + limitMs;
   for (;;) {
@@ -155,7 +171,12 @@ beforeAll(async () => {
   simulator = await startSimulator();
   initialSettings = { ...simulator.settings };
   bucketClient = simulator.embeddedS3.client();
-  token = await requestToken(simulator.apiUrl, simulator.account.username, simulator.account.password, simulator.account.apiKey);
+  token = await requestToken(
+    simulator.apiUrl,
+    simulator.account.username,
+    simulator.account.password,
+    simulator.account.apiKey,
+  );
   const asset = await call('POST', '/v1/assets/', { body: { name: 'Demo Cell Tower', type: 1 } });
   expect(asset.status).toBe(201);
   assetId = (asset.body as { id: number }).id;
@@ -173,10 +194,16 @@ afterAll(async () => {
 describe('API key (X-Api-Key)', () => {
   it('answers 403 at the token endpoint when the API key is missing', async () => {
     // Prepare
-    const body = new URLSearchParams({ username: simulator.account.username, password: simulator.account.password }).toString();
+    const body = new URLSearchParams({
+      username: simulator.account.username,
+      password: simulator.account.password,
+    }).toString();
 
     // Act
-    const answer = await call('POST', '/v1/auth/token/', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+    const answer = await call('POST', '/v1/auth/token/', {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body,
+    });
 
     // Assess
     expect(answer.status).toBe(403);
@@ -185,7 +212,10 @@ describe('API key (X-Api-Key)', () => {
 
   it('answers 403 at the token endpoint when the API key is wrong', async () => {
     // Prepare
-    const body = new URLSearchParams({ username: simulator.account.username, password: simulator.account.password }).toString();
+    const body = new URLSearchParams({
+      username: simulator.account.username,
+      password: simulator.account.password,
+    }).toString();
 
     // Act
     const answer = await call('POST', '/v1/auth/token/', {
@@ -263,7 +293,9 @@ describe('token (Authorization: Bearer)', () => {
     // Prepare
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const forged = Buffer.from(JSON.stringify({ ...claims, exp: (claims.exp as number) + 1_000_000 })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...claims, exp: (claims.exp as number) + 1_000_000 })).toString(
+      'base64url',
+    );
     const headers = apiHeaders({ Authorization: `Bearer ${header}.${forged}.${signature}` });
 
     // Act
@@ -276,12 +308,21 @@ describe('token (Authorization: Bearer)', () => {
   it('answers 401 for an expired token', async () => {
     // Prepare
     simulator.settings.tokenTtlSeconds = 1;
-    const shortLived = await requestToken(simulator.apiUrl, simulator.account.username, simulator.account.password, simulator.account.apiKey);
-    const before = await call('GET', `/v1/assets/${assetId}/`, { headers: apiHeaders({ Authorization: `Bearer ${shortLived}` }) });
+    const shortLived = await requestToken(
+      simulator.apiUrl,
+      simulator.account.username,
+      simulator.account.password,
+      simulator.account.apiKey,
+    );
+    const before = await call('GET', `/v1/assets/${assetId}/`, {
+      headers: apiHeaders({ Authorization: `Bearer ${shortLived}` }),
+    });
     await sleep(1_200);
 
     // Act
-    const after = await call('GET', `/v1/assets/${assetId}/`, { headers: apiHeaders({ Authorization: `Bearer ${shortLived}` }) });
+    const after = await call('GET', `/v1/assets/${assetId}/`, {
+      headers: apiHeaders({ Authorization: `Bearer ${shortLived}` }),
+    });
 
     // Assess
     expect(before.status).toBe(200);
@@ -290,7 +331,10 @@ describe('token (Authorization: Bearer)', () => {
 
   it('answers 401 at the token endpoint for a wrong password', async () => {
     // Prepare
-    const body = new URLSearchParams({ username: simulator.account.username, password: `${simulator.account.password}!` }).toString();
+    const body = new URLSearchParams({
+      username: simulator.account.username,
+      password: `${simulator.account.password}!`,
+    }).toString();
 
     // Act
     const answer = await call('POST', '/v1/auth/token/', {
@@ -310,13 +354,18 @@ describe('token endpoint body forms', () => {
     const body = answer.body as { api_token: string; expires_in: number };
     expect(body.api_token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(body.expires_in).toBe(simulator.settings.tokenTtlSeconds);
-    const used = await call('GET', `/v1/assets/${assetId}/`, { headers: apiHeaders({ Authorization: `Bearer ${body.api_token}` }) });
+    const used = await call('GET', `/v1/assets/${assetId}/`, {
+      headers: apiHeaders({ Authorization: `Bearer ${body.api_token}` }),
+    });
     expect(used.status).toBe(200);
   }
 
   it('accepts an urlencoded body', async () => {
     // Prepare
-    const body = new URLSearchParams({ username: simulator.account.username, password: simulator.account.password }).toString();
+    const body = new URLSearchParams({
+      username: simulator.account.username,
+      password: simulator.account.password,
+    }).toString();
 
     // Act
     const answer = await call('POST', '/v1/auth/token/', {
@@ -379,13 +428,20 @@ describe('token endpoint body forms', () => {
     const args = [
       '--silent',
       '--show-error',
-      '--request', 'POST',
-      '--url', `${simulator.apiUrl}/v1/auth/token/`,
-      '--header', `X-Api-Key: ${simulator.account.apiKey}`,
-      '--header', 'Content-Type: application/json',
-      '--form', `username=${simulator.account.username}`,
-      '--form', `password=${simulator.account.password}`,
-      '--write-out', '\n%{http_code}',
+      '--request',
+      'POST',
+      '--url',
+      `${simulator.apiUrl}/v1/auth/token/`,
+      '--header',
+      `X-Api-Key: ${simulator.account.apiKey}`,
+      '--header',
+      'Content-Type: application/json',
+      '--form',
+      `username=${simulator.account.username}`,
+      '--form',
+      `password=${simulator.account.password}`,
+      '--write-out',
+      '\n%{http_code}',
     ];
 
     // Act
@@ -402,11 +458,16 @@ describe('token endpoint body forms', () => {
     const args = [
       '--silent',
       '--show-error',
-      '-X', 'POST',
-      '-d', `username=${simulator.account.username}&password=${simulator.account.password}`,
-      '--header', `X-Api-Key: ${simulator.account.apiKey}`,
-      '--header', 'Content-Type: application/json',
-      '--write-out', '\n%{http_code}',
+      '-X',
+      'POST',
+      '-d',
+      `username=${simulator.account.username}&password=${simulator.account.password}`,
+      '--header',
+      `X-Api-Key: ${simulator.account.apiKey}`,
+      '--header',
+      'Content-Type: application/json',
+      '--write-out',
+      '\n%{http_code}',
       `${simulator.apiUrl}/v1/auth/token/`,
     ];
 
@@ -498,7 +559,9 @@ describe('validation (400 with field errors)', () => {
     await putObjects([foreignKey]);
 
     // Act
-    const answer = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, { body: { image_keys: [foreignKey] } });
+    const answer = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, {
+      body: { image_keys: [foreignKey] },
+    });
 
     // Assess
     expectFieldError(answer, 'image_keys');
@@ -515,7 +578,9 @@ describe('validation (400 with field errors)', () => {
     const climbing = `${inspection.key}/../${otherProject}/DJI_0001.JPG`;
 
     // Act
-    const answer = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, { body: { image_keys: [climbing] } });
+    const answer = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, {
+      body: { image_keys: [climbing] },
+    });
 
     // Assess
     expectFieldError(answer, 'image_keys');
@@ -540,12 +605,19 @@ describe('validation (400 with field errors)', () => {
   it('refuses 500 keys in one call, and accepts 499 present keys', async () => {
     // Prepare
     const inspection = await createInspection();
-    const keys = Array.from({ length: 500 }, (_, index) => `${inspection.key}/IMG_${String(index).padStart(4, '0')}.jpg`);
+    const keys = Array.from(
+      { length: 500 },
+      (_, index) => `${inspection.key}/IMG_${String(index).padStart(4, '0')}.jpg`,
+    );
     await putObjects(keys);
 
     // Act
-    const tooMany = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, { body: { image_keys: keys } });
-    const justEnough = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, { body: { image_keys: keys.slice(0, 499) } });
+    const tooMany = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, {
+      body: { image_keys: keys },
+    });
+    const justEnough = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, {
+      body: { image_keys: keys.slice(0, 499) },
+    });
 
     // Assess
     expectFieldError(tooMany, 'image_keys');
@@ -558,7 +630,9 @@ describe('validation (400 with field errors)', () => {
     const inspection = await createInspection();
 
     // Act
-    const answer = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, { body: { image_keys: [] } });
+    const answer = await call('POST', `/v1/inspections/${inspection.id}/register_images/`, {
+      body: { image_keys: [] },
+    });
 
     // Assess
     expectFieldError(answer, 'image_keys');
@@ -800,7 +874,9 @@ describe('s3_credentials', () => {
   it("has every field of the tutorial's answer, with expiration = server_time + credentialsTtlSeconds", async () => {
     // Prepare
     simulator.settings.credentialsTtlSeconds = 900;
-    const created = await call('POST', '/v1/inspections/', { body: { asset: assetId, processing_parameters: PROCESSING_PARAMETERS } });
+    const created = await call('POST', '/v1/inspections/', {
+      body: { asset: assetId, processing_parameters: PROCESSING_PARAMETERS },
+    });
     const id = (created.body as { id: number }).id;
 
     // Act
@@ -809,7 +885,16 @@ describe('s3_credentials', () => {
     // Assess
     expect(answer.status).toBe(200);
     const body = answer.body as S3Credentials;
-    for (const field of ['access_key', 'secret_key', 'session_token', 'expiration', 'bucket', 'key', 'server_time', 'region'] as const) {
+    for (const field of [
+      'access_key',
+      'secret_key',
+      'session_token',
+      'expiration',
+      'bucket',
+      'key',
+      'server_time',
+      'region',
+    ] as const) {
       expect(typeof body[field], field).toBe('string');
       expect(body[field].length, field).toBeGreaterThan(0);
     }
@@ -906,7 +991,7 @@ describe('injected faults', () => {
     expect(simulator.requests.filter((request) => request.fault === 'lost answer').length).toBeGreaterThanOrEqual(12);
   });
 
-  it("lose-answer on process/ answers 502 although processing started", async () => {
+  it('lose-answer on process/ answers 502 although processing started', async () => {
     // Prepare
     simulator.settings.processingSeconds = 60;
     const inspection = await registeredInspection();
@@ -922,7 +1007,11 @@ describe('injected faults', () => {
     expect(view.pcs_task_uuid).not.toBeNull();
     const retry = await call('POST', `/v1/inspections/${inspection.id}/process/`);
     expect(retry.status).toBe(400);
-    expect(simulator.requests.some((request) => request.path === `/v1/inspections/${inspection.id}/process/` && request.status === 502)).toBe(true);
+    expect(
+      simulator.requests.some(
+        (request) => request.path === `/v1/inspections/${inspection.id}/process/` && request.status === 502,
+      ),
+    ).toBe(true);
   });
 });
 
@@ -934,16 +1023,32 @@ describe('lists', () => {
 
     // Act
     const first = await call('GET', '/v1/inspections/');
-    const firstPage = first.body as { count: number; next: string | null; previous: string | null; results: { id: number }[] };
-    const second = await fetch(firstPage.next!, { headers: apiHeaders() }).then((response) => response.json() as Promise<typeof firstPage>);
+    const firstPage = first.body as {
+      count: number;
+      next: string | null;
+      previous: string | null;
+      results: { id: number }[];
+    };
+    const second = await fetch(firstPage.next!, { headers: apiHeaders() }).then(
+      (response) => response.json() as Promise<typeof firstPage>,
+    );
     const past = await call('GET', '/v1/inspections/?page=99');
 
     // Assess
     expect(first.status).toBe(200);
-    expect(firstPage).toMatchObject({ count: total, previous: null, next: `${simulator.apiUrl}/v1/inspections/?page=2` });
+    expect(firstPage).toMatchObject({
+      count: total,
+      previous: null,
+      next: `${simulator.apiUrl}/v1/inspections/?page=2`,
+    });
     expect(firstPage.results).toHaveLength(100);
     expect(second.previous).toBe(`${simulator.apiUrl}/v1/inspections/?page=1`);
-    expect([...firstPage.results, ...second.results].map((inspection) => inspection.id)).toEqual(simulator.holdings().inspections.map((inspection) => inspection.id).slice(0, firstPage.results.length + second.results.length));
+    expect([...firstPage.results, ...second.results].map((inspection) => inspection.id)).toEqual(
+      simulator
+        .holdings()
+        .inspections.map((inspection) => inspection.id)
+        .slice(0, firstPage.results.length + second.results.length),
+    );
     expect(past).toMatchObject({ status: 404, body: { detail: 'Invalid page.' } });
   });
 });
@@ -1001,7 +1106,10 @@ describe('stall', () => {
     const during = await Promise.allSettled([
       call('POST', '/v1/auth/token/', {
         headers: { 'X-Api-Key': simulator.account.apiKey, 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ username: simulator.account.username, password: simulator.account.password }).toString(),
+        body: new URLSearchParams({
+          username: simulator.account.username,
+          password: simulator.account.password,
+        }).toString(),
       }),
       call('GET', `/v1/assets/${assetId}/`),
     ]);
@@ -1011,10 +1119,12 @@ describe('stall', () => {
     expect(during.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
     expect(after.status).toBe(200);
     const seen = simulator.requests.slice(mark);
-    expect(seen.filter((request) => request.fault === 'stalled').map((request) => `${request.method} ${request.path}`).sort()).toEqual([
-      `GET /v1/assets/${assetId}/`,
-      'POST /v1/auth/token/',
-    ]);
+    expect(
+      seen
+        .filter((request) => request.fault === 'stalled')
+        .map((request) => `${request.method} ${request.path}`)
+        .sort(),
+    ).toEqual([`GET /v1/assets/${assetId}/`, 'POST /v1/auth/token/']);
     expect(seen.at(-1)).toEqual({ method: 'GET', path: `/v1/assets/${assetId}/`, status: 200 });
   });
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -62,7 +62,9 @@ function waitForLines(running: Running, lines: number, limitMs = 15_000): Promis
     }, limitMs);
     const onExit = () => {
       cleanup();
-      reject(new Error(`exited before printing ${lines} line(s); stdout: ${running.stdout()} stderr: ${running.stderr()}`));
+      reject(
+        new Error(`exited before printing ${lines} line(s); stdout: ${running.stdout()} stderr: ${running.stderr()}`),
+      );
     };
     const cleanup = () => {
       clearTimeout(timer);
@@ -76,7 +78,10 @@ function waitForLines(running: Running, lines: number, limitMs = 15_000): Promis
 }
 
 /** The exit of the process, or a rejection when it does not exit within `limitMs` (it is then killed). */
-async function exitWithin(running: Running, limitMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+async function exitWithin(
+  running: Running,
+  limitMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -91,7 +96,9 @@ async function exitWithin(running: Running, limitMs: number): Promise<{ code: nu
   }
 }
 
-async function tokenRequest(banner: Pick<JsonBanner, 'apiUrl' | 'username' | 'password' | 'apiKey'>): Promise<Response> {
+async function tokenRequest(
+  banner: Pick<JsonBanner, 'apiUrl' | 'username' | 'password' | 'apiKey'>,
+): Promise<Response> {
   return fetch(`${banner.apiUrl}/v1/auth/token/`, {
     method: 'POST',
     headers: { 'X-Api-Key': banner.apiKey, 'Content-Type': 'application/json' },
@@ -147,7 +154,8 @@ describe('simulator CLI --json', () => {
         apiKey: expect.any(String),
       }),
     );
-    for (const field of ['bucket', 'username', 'password', 'apiKey'] as const) expect(banner[field].length, field).toBeGreaterThan(0);
+    for (const field of ['bucket', 'username', 'password', 'apiKey'] as const)
+      expect(banner[field].length, field).toBeGreaterThan(0);
     expect(token.status).toBe(200);
     expect(tokenBody.api_token).toEqual(expect.any(String));
     expect(exit).toEqual({ code: 0, signal: null });
@@ -165,7 +173,9 @@ describe('simulator CLI --json', () => {
     await exitWithin(running, 10_000);
 
     // Assess
-    const banner = JSON.parse(firstLine as string) as { settings?: { processingSeconds?: number; retryAfterSeconds?: number } };
+    const banner = JSON.parse(firstLine as string) as {
+      settings?: { processingSeconds?: number; retryAfterSeconds?: number };
+    };
     expect(banner.settings?.processingSeconds).toBe(1);
     expect(banner.settings?.retryAfterSeconds).toBe(9);
   });

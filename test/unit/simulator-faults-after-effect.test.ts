@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, Simulator } from '../../local/simulator/simulator';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
 
 /**
  * The simulator's scripted faults that tests of the client's token and `process/` handling rely on, over raw HTTP:
@@ -15,7 +15,10 @@ beforeAll(async () => {
   const answer = await fetch(`${simulator.apiUrl}/v1/auth/token/`, {
     method: 'POST',
     headers: { 'X-Api-Key': simulator.account.apiKey, 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username: simulator.account.username, password: simulator.account.password }).toString(),
+    body: new URLSearchParams({
+      username: simulator.account.username,
+      password: simulator.account.password,
+    }).toString(),
   });
   token = ((await answer.json()) as { api_token: string }).api_token;
 });
@@ -27,7 +30,11 @@ afterAll(async () => {
 function post(path: string, body: unknown, options: { token?: string; signal?: AbortSignal } = {}) {
   return fetch(`${simulator.apiUrl}${path}`, {
     method: 'POST',
-    headers: { 'X-Api-Key': simulator.account.apiKey, Authorization: `Bearer ${options.token ?? token}`, 'Content-Type': 'application/json' },
+    headers: {
+      'X-Api-Key': simulator.account.apiKey,
+      Authorization: `Bearer ${options.token ?? token}`,
+      'Content-Type': 'application/json',
+    },
     body: JSON.stringify(body),
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -40,8 +47,14 @@ describe('scripted faults', () => {
     simulator.injectFault({ action: 'delay', ms: 400, method: 'POST', pathIncludes: '/v1/assets/' });
 
     // Act
-    const slow = await post('/v1/assets/', { name: 'Slow tower', type: 1 }, { signal: AbortSignal.timeout(100) }).catch((error: Error) => error.name);
-    const delayed = await post('/v1/assets/', { name: 'Delayed tower', type: 1 }, { signal: AbortSignal.timeout(100) }).catch((error: Error) => error.name);
+    const slow = await post('/v1/assets/', { name: 'Slow tower', type: 1 }, { signal: AbortSignal.timeout(100) }).catch(
+      (error: Error) => error.name,
+    );
+    const delayed = await post(
+      '/v1/assets/',
+      { name: 'Delayed tower', type: 1 },
+      { signal: AbortSignal.timeout(100) },
+    ).catch((error: Error) => error.name);
     await new Promise((resolve) => setTimeout(resolve, 600));
 
     // Assess
@@ -51,7 +64,13 @@ describe('scripted faults', () => {
 
   it('answer afterAuthentication: a refused token gets its 401 and leaves the fault to the next accepted request', async () => {
     // Prepare
-    simulator.injectFault({ action: 'answer', status: 429, retryAfterSeconds: 2, afterAuthentication: true, pathIncludes: '/v1/assets/' });
+    simulator.injectFault({
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: 2,
+      afterAuthentication: true,
+      pathIncludes: '/v1/assets/',
+    });
 
     // Act
     const refused = await post('/v1/assets/', { name: 'x', type: 1 }, { token: 'not-a-token' });

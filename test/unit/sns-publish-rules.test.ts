@@ -82,7 +82,11 @@ describe('checkPublish: destination and message', () => {
 
     // Assess
     for (const input of accepted) expectAccepted(input);
-    expectRefused(none, 'InvalidParameter', 'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter');
+    expectRefused(
+      none,
+      'InvalidParameter',
+      'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter',
+    );
   });
 
   it('accepts a TopicArn of 6 elements and refuses one of 5, or an empty one', () => {
@@ -154,7 +158,17 @@ describe('checkPublish: Subject', () => {
 
   it('refuses an empty subject, a leading space, line breaks, tabs, control characters and non-ASCII text', () => {
     // Prepare
-    const subjects = ['', ' leading space', 'two\nlines', 'carriage\rreturn', 'tab\there', 'bell\u0007', 'del\u007F', 'été', 'tower 🗼'];
+    const subjects = [
+      '',
+      ' leading space',
+      'two\nlines',
+      'carriage\rreturn',
+      'tab\there',
+      'bell\u0007',
+      'del\u007F',
+      'été',
+      'tower 🗼',
+    ];
 
     // Act
     const errors = subjects.map((Subject) => refusal(request({ Subject })));
@@ -192,7 +206,11 @@ describe('checkPublish: size', () => {
 
     // Assess
     expectAccepted(accepted);
-    expectRefused(request({ Message: `${twoByteCharacters}a` }), 'InvalidParameter', 'Invalid parameter: Message too long');
+    expectRefused(
+      request({ Message: `${twoByteCharacters}a` }),
+      'InvalidParameter',
+      'Invalid parameter: Message too long',
+    );
   });
 
   it('counts the name, data type and value of every attribute, string or binary', () => {
@@ -244,7 +262,11 @@ describe('checkPublish: MessageStructure json', () => {
 
     // Assess
     for (const input of inputs) {
-      expectRefused(input, 'InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+      expectRefused(
+        input,
+        'InvalidParameter',
+        'Invalid parameter: Message Structure - JSON message body failed to parse',
+      );
     }
   });
 
@@ -264,7 +286,11 @@ describe('checkPublish: MessageStructure json', () => {
 
     // Assess
     for (const input of inputs) {
-      expectRefused(input, 'InvalidParameter', 'Invalid parameter: Message Structure - No default entry in JSON message body');
+      expectRefused(
+        input,
+        'InvalidParameter',
+        'Invalid parameter: Message Structure - No default entry in JSON message body',
+      );
     }
   });
 
@@ -326,7 +352,10 @@ describe('checkPublish: message attribute names', () => {
 
     // Assess
     errors.forEach((error, index) => {
-      expect({ code: error.code, message: error.message }).toEqual({ code: 'ParameterValueInvalid', message: cases[index]?.[1] });
+      expect({ code: error.code, message: error.message }).toEqual({
+        code: 'ParameterValueInvalid',
+        message: cases[index]?.[1],
+      });
     });
   });
 
@@ -371,7 +400,12 @@ describe('checkPublish: message attribute names', () => {
   it('refuses the reserved prefixes AWS. and Amazon. in any case, but takes SNS’s own reserved attributes', () => {
     // Prepare
     const reserved = ['AWS.custom', 'aws.custom', 'Aws.Sns.SMS.SenderID', 'Amazon.custom', 'AMAZON.custom', 'amazon.x'];
-    const snsOwn = ['AWS.SNS.SMS.SenderID', 'AWS.SNS.SMS.SMSType', 'AWS.SNS.MOBILE.APNS.TTL', 'AWS.MM.SMS.OriginationNumber'];
+    const snsOwn = [
+      'AWS.SNS.SMS.SenderID',
+      'AWS.SNS.SMS.SMSType',
+      'AWS.SNS.MOBILE.APNS.TTL',
+      'AWS.MM.SMS.OriginationNumber',
+    ];
 
     // Act
     const errors = reserved.map((name) => refusal(withAttribute(name, { DataType: 'String', StringValue: 'v' })));
@@ -431,7 +465,11 @@ describe('checkPublish: message attribute data types', () => {
     // Assess
     expect(longest).toHaveLength(256);
     expectAccepted(accepted);
-    expectRefused(withAttribute('attr1', { DataType: `${longest}x`, StringValue: 'v' }), 'ParameterValueInvalid', invalidType('attr1'));
+    expectRefused(
+      withAttribute('attr1', { DataType: `${longest}x`, StringValue: 'v' }),
+      'ParameterValueInvalid',
+      invalidType('attr1'),
+    );
   });
 
   it('refuses an unknown type, a wrong case, an empty label and a prefix without its period', () => {
@@ -521,7 +559,20 @@ describe('checkPublish: message attribute values', () => {
 
   it('accepts integers, decimals, exponents and values beyond 10^9 as numbers', () => {
     // Prepare
-    const values = ['0', '1', '-1', '+7', '99.12', '-0.00001', '.5', '1.', '1e3', '2.5E-4', '1755790334457', '1000000000.123456'];
+    const values = [
+      '0',
+      '1',
+      '-1',
+      '+7',
+      '99.12',
+      '-0.00001',
+      '.5',
+      '1.',
+      '1e3',
+      '2.5E-4',
+      '1755790334457',
+      '1000000000.123456',
+    ];
 
     // Act
     const inputs = values.map((StringValue) => withAttribute('n', { DataType: 'Number', StringValue }));

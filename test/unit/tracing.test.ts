@@ -5,10 +5,16 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalAwsServices } from '../../local/aws/local-aws-services';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../local/s3/embedded-s3';
-import { startSimulator, type Simulator } from '../../local/simulator/simulator';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/s3/embedded-s3';
+import { type Simulator, startSimulator } from '../../local/simulator/simulator';
 import type { InspectionRequest } from '../../src/ingest/batch-events';
-import type { CopyChunkResult, PollState, PreparedInspection, ProcessingState, RegistrationResult } from '../../src/workflow/workflow-state';
+import type {
+  CopyChunkResult,
+  PollState,
+  PreparedInspection,
+  ProcessingState,
+  RegistrationResult,
+} from '../../src/workflow/workflow-state';
 import { dropFlight, photos } from '../helpers/flights';
 import { startXrayDaemon, type TraceDocument, type XrayDaemon } from '../helpers/xray-daemon';
 
@@ -30,7 +36,11 @@ const WAITER_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:BatchWait
 const PREFIX = 'tower-t/flight-1/';
 const HANDLER_SUBSEGMENT = '## index.handler';
 // The function's own role credentials, as Lambda puts them in its environment (s3rver accepts only this key id).
-const ROLE = { accessKeyId: 'S3RVER', secretAccessKey: `role-secret-${randomBytes(12).toString('hex')}`, sessionToken: `role-token-${randomBytes(24).toString('hex')}` };
+const ROLE = {
+  accessKeyId: 'S3RVER',
+  secretAccessKey: `role-secret-${randomBytes(12).toString('hex')}`,
+  sessionToken: `role-token-${randomBytes(24).toString('hex')}`,
+};
 
 type Handler = (event: never, context: Context) => Promise<unknown>;
 
@@ -113,7 +123,10 @@ function documentsOf(invocation: Invocation<unknown>): TraceDocument[] {
 
 const isPix4dCall = (document: TraceDocument) => document.name.startsWith('Pix4Dinspect ');
 
-let handlers: Record<'ingest' | 'checkBatch' | 'prepare' | 'copy' | 'register' | 'startProcessing' | 'checkStatus' | 'notify', Handler>;
+let handlers: Record<
+  'ingest' | 'checkBatch' | 'prepare' | 'copy' | 'register' | 'startProcessing' | 'checkStatus' | 'notify',
+  Handler
+>;
 
 beforeAll(async () => {
   daemon = await startXrayDaemon();
@@ -126,7 +139,11 @@ beforeAll(async () => {
     executions: {
       start: async (arn, name, input) => {
         executions.push({ arn, name, input });
-        return { outcome: 'started', executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${name}`, startDate: new Date() };
+        return {
+          outcome: 'started',
+          executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${name}`,
+          startDate: new Date(),
+        };
       },
     },
   });
@@ -177,10 +194,17 @@ beforeAll(async () => {
     ingest: (await import('../../functions/ingest/handler.js')).createHandler() as Handler,
     checkBatch: (await import('../../functions/check-batch/handler.js')).createHandler() as Handler,
     prepare: (await import('../../functions/prepare/handler.js')).createHandler(stepRuntimeFromEnv()) as Handler,
-    copy: (await import('../../functions/copy/handler.js')).createHandler((context) => ({ ...copyRuntime(context), destinationEndpoint: simulator.s3Endpoint })) as Handler,
+    copy: (await import('../../functions/copy/handler.js')).createHandler((context) => ({
+      ...copyRuntime(context),
+      destinationEndpoint: simulator.s3Endpoint,
+    })) as Handler,
     register: (await import('../../functions/register/handler.js')).createHandler(stepRuntimeFromEnv()) as Handler,
-    startProcessing: (await import('../../functions/start-processing/handler.js')).createHandler(stepRuntimeFromEnv()) as Handler,
-    checkStatus: (await import('../../functions/check-status/handler.js')).createHandler(stepRuntimeFromEnv()) as Handler,
+    startProcessing: (await import('../../functions/start-processing/handler.js')).createHandler(
+      stepRuntimeFromEnv(),
+    ) as Handler,
+    checkStatus: (await import('../../functions/check-status/handler.js')).createHandler(
+      stepRuntimeFromEnv(),
+    ) as Handler,
     notify: (await import('../../functions/notify/handler.js')).createHandler(stepRuntimeFromEnv()) as Handler,
   };
 });
@@ -194,7 +218,6 @@ afterAll(async () => {
   await embedded?.close();
   await daemon?.close();
 });
-
 
 const API = {
   token: 'Pix4Dinspect POST /v1/auth/token/',
@@ -221,11 +244,19 @@ function runDocuments(name: string): TraceDocument[] {
 }
 
 function pix4dCallsOf(name: string): Set<string> {
-  return new Set(runDocuments(name).filter(isPix4dCall).map((document) => document.name));
+  return new Set(
+    runDocuments(name)
+      .filter(isPix4dCall)
+      .map((document) => document.name),
+  );
 }
 
 function awsCallsOf(name: string): Set<string> {
-  return new Set(runDocuments(name).filter((document) => document.namespace === 'aws').map((document) => `${document.name} ${String(document.aws?.operation)}`));
+  return new Set(
+    runDocuments(name)
+      .filter((document) => document.namespace === 'aws')
+      .map((document) => `${document.name} ${String(document.aws?.operation)}`),
+  );
 }
 
 function handlerSegmentOf(invocation: Invocation<unknown>): TraceDocument {
@@ -245,29 +276,62 @@ function pix4dHandouts(): { tokens: string[]; s3Secrets: string[] } {
   });
   return {
     tokens: answers.flatMap((answer) => (answer.api_token ? [answer.api_token] : [])),
-    s3Secrets: answers.flatMap((answer) => (answer.secret_key && answer.session_token ? [answer.secret_key, answer.session_token] : [])),
+    s3Secrets: answers.flatMap((answer) =>
+      answer.secret_key && answer.session_token ? [answer.secret_key, answer.session_token] : [],
+    ),
   };
 }
 
 describe('a traced run of the pipeline', () => {
   beforeAll(async () => {
     await dropFlight(embedded.client(), DROP_BUCKET, PREFIX, photos(6), { asset: { name: 'Tower T' } });
-    const head = await embedded.client().send(new HeadObjectCommand({ Bucket: DROP_BUCKET, Key: `${PREFIX}manifest.json` }));
+    const head = await embedded
+      .client()
+      .send(new HeadObjectCommand({ Bucket: DROP_BUCKET, Key: `${PREFIX}manifest.json` }));
     const notification = {
-      Records: [{ eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: DROP_BUCKET }, object: { key: `${PREFIX}manifest.json`, eTag: head.ETag } } }],
+      Records: [
+        {
+          eventName: 'ObjectCreated:Put',
+          eventTime: new Date().toISOString(),
+          s3: { bucket: { name: DROP_BUCKET }, object: { key: `${PREFIX}manifest.json`, eTag: head.ETag } },
+        },
+      ],
     };
-    invoked('ingest', await invoke(handlers.ingest, 'ingest', { Records: [{ messageId: 'm-1', body: JSON.stringify(notification) }] } as SQSEvent));
+    invoked(
+      'ingest',
+      await invoke(handlers.ingest, 'ingest', {
+        Records: [{ messageId: 'm-1', body: JSON.stringify(notification) }],
+      } as SQSEvent),
+    );
     // The inspection workflow, as its state machine calls the functions.
     const execution = executions.find((started) => started.arn === INSPECTION_ARN)!;
     const request = JSON.parse(execution.input) as InspectionRequest;
-    const prepared = invoked('prepare', await invoke<PreparedInspection>(handlers.prepare, 'prepare', { request, batchId: execution.name }));
+    const prepared = invoked(
+      'prepare',
+      await invoke<PreparedInspection>(handlers.prepare, 'prepare', { request, batchId: execution.name }),
+    );
     const ids = { runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id };
     const copy: CopyChunkResult[] = [];
     for (const chunk of prepared.chunks) {
-      copy.push(invoked('copy', await invoke<CopyChunkResult>(handlers.copy, 'copy', { ...ids, dropBucket: DROP_BUCKET, chunkIndex: chunk.index })));
+      copy.push(
+        invoked(
+          'copy',
+          await invoke<CopyChunkResult>(handlers.copy, 'copy', {
+            ...ids,
+            dropBucket: DROP_BUCKET,
+            chunkIndex: chunk.index,
+          }),
+        ),
+      );
     }
-    const registration = invoked('register', await invoke<RegistrationResult>(handlers.register, 'register', { ...ids, copy }));
-    const processing = invoked('start-processing', await invoke<ProcessingState>(handlers.startProcessing, 'start-processing', ids));
+    const registration = invoked(
+      'register',
+      await invoke<RegistrationResult>(handlers.register, 'register', { ...ids, copy }),
+    );
+    const processing = invoked(
+      'start-processing',
+      await invoke<ProcessingState>(handlers.startProcessing, 'start-processing', ids),
+    );
     let poll: PollState = processing.poll;
     while (poll.outcome === 'in_progress') {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -275,9 +339,19 @@ describe('a traced run of the pipeline', () => {
       poll = invoked('check-status', await invoke<PollState>(handlers.checkStatus, 'check-status', input));
     }
     const state = { ...request, prepared, copy, registration, processing: { ...processing, poll } };
-    invoked('notify', await invoke(handlers.notify, 'notify', { batchId: execution.name, type: 'inspection.completed', state }));
+    invoked(
+      'notify',
+      await invoke(handlers.notify, 'notify', { batchId: execution.name, type: 'inspection.completed', state }),
+    );
     // The batch waiter's step, on the same folder.
-    invoked('check-batch', await invoke(handlers.checkBatch, 'check-batch', { batch: request.batch, quietPeriodSeconds: 600, watchId: 'w-traced' }));
+    invoked(
+      'check-batch',
+      await invoke(handlers.checkBatch, 'check-batch', {
+        batch: request.batch,
+        quietPeriodSeconds: 600,
+        watchId: 'w-traced',
+      }),
+    );
     await daemon.settled();
     processingDeadline = processing.deadline;
     inspectionId = ids.inspectionId;
@@ -287,7 +361,16 @@ describe('a traced run of the pipeline', () => {
 
   it('gives each invocation one handler subsegment, without a copy of its result', () => {
     // Assess
-    expect(Object.keys(run)).toEqual(['ingest', 'prepare', 'copy', 'register', 'start-processing', 'check-status', 'notify', 'check-batch']);
+    expect(Object.keys(run)).toEqual([
+      'ingest',
+      'prepare',
+      'copy',
+      'register',
+      'start-processing',
+      'check-status',
+      'notify',
+      'check-batch',
+    ]);
     for (const invocation of Object.values(run).flat()) {
       const handler = handlerSegmentOf(invocation);
       expect(handler.annotations).toEqual({ ColdStart: expect.any(Boolean), Service: 'inspect-pipeline' });
@@ -297,23 +380,30 @@ describe('a traced run of the pipeline', () => {
       // invocation did below it.
       expect(handler.parent_id).toBe(invocation.parentId);
       const ids = new Set(documentsOf(invocation).map((document) => document.id));
-      for (const document of documentsOf(invocation)) if (document.id !== handler.id) expect(ids).toContain(document.parent_id);
+      for (const document of documentsOf(invocation))
+        if (document.id !== handler.id) expect(ids).toContain(document.parent_id);
     }
   });
 
   it('records the calls of the default SDK clients of every function', () => {
     // Assess
     expect(awsCallsOf('ingest')).toEqual(new Set(['SFN StartExecution']));
-    expect(awsCallsOf('prepare')).toEqual(new Set(['SecretsManager GetSecretValue', 'S3 GetObject', 'S3 ListObjectsV2', 'S3 PutObject']));
+    expect(awsCallsOf('prepare')).toEqual(
+      new Set(['SecretsManager GetSecretValue', 'S3 GetObject', 'S3 ListObjectsV2', 'S3 PutObject']),
+    );
     // The copy's own clients, with Inspect's credentials, too: HeadObject checks each upload's size in Inspect's bucket.
-    expect(awsCallsOf('copy')).toEqual(new Set(['SecretsManager GetSecretValue', 'S3 GetObject', 'S3 PutObject', 'S3 HeadObject']));
+    expect(awsCallsOf('copy')).toEqual(
+      new Set(['SecretsManager GetSecretValue', 'S3 GetObject', 'S3 PutObject', 'S3 HeadObject']),
+    );
     expect(awsCallsOf('notify')).toContain('SNS Publish');
     expect(awsCallsOf('check-batch')).toEqual(new Set(['S3 ListMultipartUploads', 'S3 ListObjectsV2', 'S3 PutObject']));
   });
 
   it('makes each Pix4Dinspect call a subsegment named after its endpoint, annotated with it alone', () => {
     // Assess
-    expect(pix4dCallsOf('prepare')).toEqual(new Set([API.token, API.createAsset, API.createInspection, API.credentials]));
+    expect(pix4dCallsOf('prepare')).toEqual(
+      new Set([API.token, API.createAsset, API.createInspection, API.credentials]),
+    );
     expect(pix4dCallsOf('copy')).toEqual(new Set([API.token, API.credentials]));
     expect(pix4dCallsOf('register')).toEqual(new Set([API.token, API.register]));
     expect(pix4dCallsOf('start-processing')).toEqual(new Set([API.token, API.inspection, API.process]));
@@ -337,7 +427,10 @@ describe('a traced run of the pipeline', () => {
     // A token request is part of the call that needed it.
     const tokens = calls.filter((call) => call.name === API.token);
     expect(tokens.length).toBeGreaterThan(0);
-    for (const token of tokens) expect(calls.find((call) => call.id === token.parent_id)?.name).toMatch(/^Pix4Dinspect (GET|POST) \/v1\/(assets|inspections)\//);
+    for (const token of tokens)
+      expect(calls.find((call) => call.id === token.parent_id)?.name).toMatch(
+        /^Pix4Dinspect (GET|POST) \/v1\/(assets|inspections)\//,
+      );
   });
 
   it('records the error of a Pix4Dinspect call that fails, scrubbed as the client scrubs it', async () => {
@@ -345,11 +438,24 @@ describe('a traced run of the pipeline', () => {
     const { account } = simulator;
     const token = pix4dHandouts().tokens.at(-1)!;
     // A service that echoes what it was sent.
-    const echo = { detail: `echo: password=${account.password} X-Api-Key=${account.apiKey} Authorization=Bearer ${token}` };
-    simulator.injectFault({ method: 'GET', pathIncludes: '/v1/inspections/', action: 'answer', status: 429, retryAfterSeconds: 600, body: echo });
+    const echo = {
+      detail: `echo: password=${account.password} X-Api-Key=${account.apiKey} Authorization=Bearer ${token}`,
+    };
+    simulator.injectFault({
+      method: 'GET',
+      pathIncludes: '/v1/inspections/',
+      action: 'answer',
+      status: 429,
+      retryAfterSeconds: 600,
+      body: echo,
+    });
 
     // Act
-    const invocation = await invoke(handlers.checkStatus, 'check-status', { inspectionId, deadline: processingDeadline, pollCount: 9 });
+    const invocation = await invoke(handlers.checkStatus, 'check-status', {
+      inspectionId,
+      deadline: processingDeadline,
+      pollCount: 9,
+    });
     await daemon.settled();
 
     // Assess
@@ -367,10 +473,20 @@ describe('a traced run of the pipeline', () => {
   it('flags a Pix4Dinspect call answered with an error; the handler records the error its caller throws', async () => {
     // Prepare
     const { account } = simulator;
-    simulator.injectFault({ method: 'GET', pathIncludes: '/v1/inspections/', action: 'answer', status: 403, body: { detail: `echo: ${account.password} ${account.apiKey}` } });
+    simulator.injectFault({
+      method: 'GET',
+      pathIncludes: '/v1/inspections/',
+      action: 'answer',
+      status: 403,
+      body: { detail: `echo: ${account.password} ${account.apiKey}` },
+    });
 
     // Act
-    const invocation = await invoke(handlers.checkStatus, 'check-status', { inspectionId, deadline: processingDeadline, pollCount: 10 });
+    const invocation = await invoke(handlers.checkStatus, 'check-status', {
+      inspectionId,
+      deadline: processingDeadline,
+      pollCount: 10,
+    });
     await daemon.settled();
 
     // Assess
@@ -390,7 +506,14 @@ describe('a traced run of the pipeline', () => {
     // One token per function that calls Pix4Dinspect; credentials for the prepare and each copy.
     expect(tokens.length).toBeGreaterThanOrEqual(5);
     expect(s3Secrets.length).toBeGreaterThanOrEqual(2 * 3);
-    const secrets = [simulator.account.password, simulator.account.apiKey, ...tokens, ...s3Secrets, ROLE.secretAccessKey, ROLE.sessionToken];
+    const secrets = [
+      simulator.account.password,
+      simulator.account.apiKey,
+      ...tokens,
+      ...s3Secrets,
+      ROLE.secretAccessKey,
+      ROLE.sessionToken,
+    ];
 
     // Assess
     expect(daemon.datagrams.length).toBeGreaterThan(100);
@@ -403,7 +526,9 @@ describe('the tracer off Lambda', () => {
     // Prepare
     process.env.POWERTOOLS_TRACE_ENABLED = 'false';
     vi.resetModules();
-    const { tracedClient, tracedClients, pix4dTracing, tracedPix4dCalls } = await import('../../functions/shared/tracing.js');
+    const { tracedClient, tracedClients, pix4dTracing, tracedPix4dCalls } = await import(
+      '../../functions/shared/tracing.js'
+    );
     const before = daemon.datagrams.length;
     const failure = new Error('refused');
     const calls: string[] = [];
@@ -412,13 +537,16 @@ describe('the tracer off Lambda', () => {
     const client = tracedClient(new S3Client({}));
     const { other } = tracedClients({ other: new S3Client({}) });
     const answer = await pix4dTracing.around('GET /v1/inspections/{id}/', async () => 42);
-    const refused = await pix4dTracing.around('GET /v1/inspections/{id}/', () => Promise.reject(failure)).catch((error: unknown) => error);
+    const refused = await pix4dTracing
+      .around('GET /v1/inspections/{id}/', () => Promise.reject(failure))
+      .catch((error: unknown) => error);
     const observer = tracedPix4dCalls({ failed: (endpoint, answerClass) => calls.push(`${endpoint} ${answerClass}`) });
     observer.failed?.('POST /v1/assets/', '5xx');
     await daemon.settled(100);
 
     // Assess
-    for (const sdkClient of [client, other]) expect(sdkClient.middlewareStack.identify().join(' ')).not.toContain('XRaySDKInstrumentation');
+    for (const sdkClient of [client, other])
+      expect(sdkClient.middlewareStack.identify().join(' ')).not.toContain('XRaySDKInstrumentation');
     expect(answer).toBe(42);
     expect(refused).toBe(failure);
     expect(calls).toEqual(['POST /v1/assets/ 5xx']);

@@ -1,27 +1,38 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EmbeddedS3 } from '../../local/s3/embedded-s3';
 import type { Simulator } from '../../local/simulator/simulator';
 import { ManifestError } from '../../src/batch/manifest';
-import { decideForEvent, InspectionRequest } from '../../src/ingest/batch-events';
+import { decideForEvent, type InspectionRequest } from '../../src/ingest/batch-events';
 import { buildNotification } from '../../src/notify/notification';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
 import { notifyOutcome } from '../../src/workflow/notify-outcome';
-import { BatchSummary, NoPhotosError, prepareInspection } from '../../src/workflow/prepare-inspection';
+import { type BatchSummary, NoPhotosError, prepareInspection } from '../../src/workflow/prepare-inspection';
 import { checkProcessing, startProcessing } from '../../src/workflow/processing-steps';
 import { RUN_FILES } from '../../src/workflow/run-files';
 import { RunStore } from '../../src/workflow/run-store';
 import type { StepDependencies } from '../../src/workflow/step-dependencies';
-import { ChunkRecord, chunkRecordName, copyChunk, CopyIncompleteError, registerPhotos } from '../../src/workflow/transfer-steps';
-import type { CopyChunkResult, PollState, PreparedInspection, ProcessingState } from '../../src/workflow/workflow-state';
-import { dropFlight, DroppedFile, jpegBytes } from '../helpers/flights';
-import { RecordingPublisher } from '../helpers/recording-publisher';
+import {
+  type ChunkRecord,
+  CopyIncompleteError,
+  chunkRecordName,
+  copyChunk,
+  registerPhotos,
+} from '../../src/workflow/transfer-steps';
+import type {
+  CopyChunkResult,
+  PollState,
+  PreparedInspection,
+  ProcessingState,
+} from '../../src/workflow/workflow-state';
+import { type DroppedFile, dropFlight, jpegBytes } from '../helpers/flights';
 import { RecordedMetrics } from '../helpers/recorded-metrics';
+import { RecordingPublisher } from '../helpers/recording-publisher';
 import { stepDependenciesIn, stepWorldPerFile } from '../helpers/step-world';
 
 /**
@@ -31,7 +42,11 @@ import { stepDependenciesIn, stepWorldPerFile } from '../helpers/step-world';
  */
 
 const DROP_BUCKET = 'drop-steps';
-const MANIFEST = { asset: { name: 'Tower X' }, inspection: { name: 'Flight X' }, processing_parameters: { detect_antennas: false } };
+const MANIFEST = {
+  asset: { name: 'Tower X' },
+  inspection: { name: 'Flight X' },
+  processing_parameters: { detect_antennas: false },
+};
 const TEXT_NAMED_JPG = 'This is a flight log, not a photo.\n';
 
 /** Photos with awkward keys (spaces, +, %, unicode; one file name in two sub-folders), and files to skip. */
@@ -97,7 +112,11 @@ function eventKey(key: string): string {
 }
 
 /** Drops the files (and the manifest, last), then takes the decision the ingest function would for its event. */
-async function dropBatch(prefix: string, files: readonly DroppedFile[], manifest?: string | object): Promise<{ request: InspectionRequest; batchId: string }> {
+async function dropBatch(
+  prefix: string,
+  files: readonly DroppedFile[],
+  manifest?: string | object,
+): Promise<{ request: InspectionRequest; batchId: string }> {
   await dropFlight(s3, DROP_BUCKET, prefix, files, manifest ?? {});
   const key = `${prefix}manifest.json`;
   const head = await s3.send(new HeadObjectCommand({ Bucket: DROP_BUCKET, Key: key }));
@@ -117,14 +136,26 @@ async function copyAll(prepared: PreparedInspection, deps: StepDependencies): Pr
   const results: CopyChunkResult[] = [];
   for (const chunk of prepared.chunks) {
     results.push(
-      await copyChunk({ runPrefix: prepared.runPrefix, dropBucket: DROP_BUCKET, inspectionId: prepared.inspection.id, chunkIndex: chunk.index }, deps),
+      await copyChunk(
+        {
+          runPrefix: prepared.runPrefix,
+          dropBucket: DROP_BUCKET,
+          inspectionId: prepared.inspection.id,
+          chunkIndex: chunk.index,
+        },
+        deps,
+      ),
     );
   }
   return results;
 }
 
 /** Polls the status as the state machine's loop does (without its waits) until processing is over. */
-async function pollUntilDone(inspectionId: number, processing: ProcessingState, deps: StepDependencies): Promise<PollState> {
+async function pollUntilDone(
+  inspectionId: number,
+  processing: ProcessingState,
+  deps: StepDependencies,
+): Promise<PollState> {
   let poll = processing.poll;
   for (let round = 0; round < 300 && poll.outcome === 'in_progress'; round++) {
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -145,7 +176,9 @@ async function bytesOf(bucket: string, key: string): Promise<Buffer> {
 }
 
 function requestsSince(mark: number, method: string, pathPattern: RegExp): { path: string; status: number }[] {
-  return simulator.requests.slice(mark).filter((request) => request.method === method && pathPattern.test(request.path));
+  return simulator.requests
+    .slice(mark)
+    .filter((request) => request.method === method && pathPattern.test(request.path));
 }
 
 function expectedKeys(prefix: string, paths: readonly string[]): string[] {
@@ -185,7 +218,15 @@ describe('prepareInspection', () => {
         { key: `${prefix}fake.jpg`, reason: expect.stringMatching(/^content is not a JPEG image \(named \.jpg/) },
         { key: `${prefix}notes.txt`, reason: 'unsupported extension (.txt)' },
       ],
-      flight: { photos: 5, geotagged: 0, capturedFrom: null, capturedTo: null, cameras: [], centroid: null, altitude: null },
+      flight: {
+        photos: 5,
+        geotagged: 0,
+        capturedFrom: null,
+        capturedTo: null,
+        cameras: [],
+        centroid: null,
+        altitude: null,
+      },
       warnings: [expect.stringMatching(/^5 of 5 photos have no GPS position/)],
     });
   });
@@ -218,8 +259,14 @@ describe('prepareInspection', () => {
 
     // Assess
     expect(requestsSince(mark, 'POST', /^\/v1\/(inspections|assets)\/$/)).toEqual([]);
-    expect(simulator.holdings().inspections.filter((inspection) => inspection.id === prepared.inspection.id)).toHaveLength(1);
-    expect(simulator.holdings().inspections.filter((inspection) => inspection.name === 'Flight X' && inspection.assetId === prepared.asset.id)).toHaveLength(1);
+    expect(
+      simulator.holdings().inspections.filter((inspection) => inspection.id === prepared.inspection.id),
+    ).toHaveLength(1);
+    expect(
+      simulator
+        .holdings()
+        .inspections.filter((inspection) => inspection.name === 'Flight X' && inspection.assetId === prepared.asset.id),
+    ).toHaveLength(1);
   });
 
   it('finds the inspection a lost answer created when the step is retried, instead of creating another', async () => {
@@ -234,8 +281,11 @@ describe('prepareInspection', () => {
       backoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxTotalMs: 1_000 },
     });
     simulator.injectFault({ action: 'lose-answer', status: 504, method: 'POST', pathIncludes: '/v1/inspections/' });
-    for (let i = 0; i < 2; i++) simulator.injectFault({ action: 'answer', status: 503, method: 'GET', pathIncludes: '/v1/inspections/' });
-    await expect(prepareInspection(request, batchId, { ...deps, pix4d: async () => impatient })).rejects.toMatchObject({ name: 'Pix4dServerError' });
+    for (let i = 0; i < 2; i++)
+      simulator.injectFault({ action: 'answer', status: 503, method: 'GET', pathIncludes: '/v1/inspections/' });
+    await expect(prepareInspection(request, batchId, { ...deps, pix4d: async () => impatient })).rejects.toMatchObject({
+      name: 'Pix4dServerError',
+    });
     const mark = simulator.requests.length;
 
     // Act: Step Functions retries the step
@@ -250,7 +300,10 @@ describe('prepareInspection', () => {
   it('refuses an invalid manifest with a ManifestError naming the problem, before creating anything', async () => {
     // Prepare
     const { deps } = await harness();
-    const manifest = readFileSync(join(__dirname, '..', 'fixtures', 'manifests', 'invalid-unknown-parameter.json'), 'utf8');
+    const manifest = readFileSync(
+      join(__dirname, '..', 'fixtures', 'manifests', 'invalid-unknown-parameter.json'),
+      'utf8',
+    );
     const { request, batchId } = await dropBatch('tower-bad/flight-1/', PHOTO_FILES, manifest);
     const mark = simulator.requests.length;
 
@@ -269,7 +322,9 @@ describe('prepareInspection', () => {
   it('refuses a batch with no photo (only a .txt) with NoPhotosError, before creating anything', async () => {
     // Prepare
     const { deps } = await harness();
-    const { request, batchId } = await dropBatch('tower-text/flight-1/', [{ relativePath: 'readme.txt', body: 'no photos today' }]);
+    const { request, batchId } = await dropBatch('tower-text/flight-1/', [
+      { relativePath: 'readme.txt', body: 'no photos today' },
+    ]);
     const mark = simulator.requests.length;
 
     // Act
@@ -304,12 +359,23 @@ describe('copyChunk and registerPhotos', () => {
     expect(results.reduce((sum, result) => sum + result.copied, 0)).toBe(4);
     expect(results.reduce((sum, result) => sum + result.skipped, 0)).toBe(1);
     const landed = await snapshot(simulator.bucket, `${keyPrefix}/`);
-    expect(landed.map((object) => object.key).sort()).toEqual(expectedKeys(keyPrefix, kept.map((file) => file.relativePath)));
-    for (const file of kept) expect(await bytesOf(simulator.bucket, `${keyPrefix}/${file.relativePath}`)).toEqual(file.body);
+    expect(landed.map((object) => object.key).sort()).toEqual(
+      expectedKeys(
+        keyPrefix,
+        kept.map((file) => file.relativePath),
+      ),
+    );
+    for (const file of kept)
+      expect(await bytesOf(simulator.bucket, `${keyPrefix}/${file.relativePath}`)).toEqual(file.body);
     const store = new RunStore(s3, workBucket);
-    const records = await Promise.all(prepared.chunks.map((chunk) => store.read<ChunkRecord>(prepared.runPrefix, chunkRecordName(chunk.index))));
+    const records = await Promise.all(
+      prepared.chunks.map((chunk) => store.read<ChunkRecord>(prepared.runPrefix, chunkRecordName(chunk.index))),
+    );
     expect(records.flatMap((record) => record.skipped)).toEqual([
-      { key: `${prefix}${replaced!.relativePath}`, reason: expect.stringMatching(/^content is not a JPEG image \(named \.JPG/) },
+      {
+        key: `${prefix}${replaced!.relativePath}`,
+        reason: expect.stringMatching(/^content is not a JPEG image \(named \.JPG/),
+      },
     ]);
   });
 
@@ -322,7 +388,10 @@ describe('copyChunk and registerPhotos', () => {
     const mark = simulator.requests.length;
 
     // Act
-    const registration = await registerPhotos({ runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id, copy }, deps);
+    const registration = await registerPhotos(
+      { runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id, copy },
+      deps,
+    );
 
     // Assess
     expect(registration).toEqual({ copied: 5, registered: 5, calls: 1 });
@@ -340,7 +409,10 @@ describe('copyChunk and registerPhotos', () => {
     const mark = simulator.requests.length;
 
     // Act
-    const outcome = registerPhotos({ runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id, copy: copy.slice(0, 2) }, deps);
+    const outcome = registerPhotos(
+      { runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id, copy: copy.slice(0, 2) },
+      deps,
+    );
 
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(CopyIncompleteError);
@@ -358,12 +430,21 @@ describe('the whole run, step by step', () => {
     const dropWithBatch = await snapshot(DROP_BUCKET);
     const prepared = await prepareInspection(request, batchId, deps);
     const copy = await copyAll(prepared, deps);
-    const registration = await registerPhotos({ runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id, copy }, deps);
+    const registration = await registerPhotos(
+      { runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id, copy },
+      deps,
+    );
     const mark = simulator.requests.length;
 
     // Act
-    const processing = await startProcessing({ runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id }, deps);
-    const restarted = await startProcessing({ runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id }, deps);
+    const processing = await startProcessing(
+      { runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id },
+      deps,
+    );
+    const restarted = await startProcessing(
+      { runPrefix: prepared.runPrefix, inspectionId: prepared.inspection.id },
+      deps,
+    );
     const poll = await pollUntilDone(prepared.inspection.id, processing, deps);
     const outcome = await notifyOutcome(
       {
@@ -410,7 +491,8 @@ describe('the whole run, step by step', () => {
     const sns = JSON.parse(published!.snsMessage) as { default: string; email: string };
     expect(JSON.parse(sns.default)).toEqual(published!.message);
     expect(sns.email).toContain('Flight X');
-    for (const secret of [simulator.account.password, simulator.account.apiKey]) expect(published!.snsMessage).not.toContain(secret);
+    for (const secret of [simulator.account.password, simulator.account.apiKey])
+      expect(published!.snsMessage).not.toContain(secret);
     expect(await snapshot(DROP_BUCKET)).toEqual(dropWithBatch);
     expect(dropWithBatch.length - dropBefore.length).toBe(9);
   });
@@ -423,10 +505,13 @@ describe('Check processing status, when the status cannot be read', () => {
     const metrics = new RecordedMetrics();
 
     // Act
-    const checking = checkProcessing({ inspectionId: 987_654, deadline: new Date(Date.now() + 3_600_000).toISOString(), pollCount: 4 }, {
-      ...deps,
-      metrics,
-    });
+    const checking = checkProcessing(
+      { inspectionId: 987_654, deadline: new Date(Date.now() + 3_600_000).toISOString(), pollCount: 4 },
+      {
+        ...deps,
+        metrics,
+      },
+    );
 
     // Assess
     await expect(checking).rejects.toThrow(/987654/);
@@ -438,7 +523,10 @@ describe('Check processing status, when the status cannot be read', () => {
     const { deps } = await harness();
 
     // Act
-    const poll = await checkProcessing({ inspectionId: 987_654, deadline: new Date(Date.now() - 1_000).toISOString(), pollCount: 4 }, deps);
+    const poll = await checkProcessing(
+      { inspectionId: 987_654, deadline: new Date(Date.now() - 1_000).toISOString(), pollCount: 4 },
+      deps,
+    );
 
     // Assess
     expect(poll).toEqual({ outcome: 'timed_out', waitSeconds: 0, pollCount: 5, status: null });
@@ -451,12 +539,19 @@ describe('Notify, retried', () => {
     const { deps, publisher, workBucket } = await harness();
     const { request, batchId } = await dropAwkwardBatch('tower-notify/flight-1/');
     const prepared = await prepareInspection(request, batchId, deps);
-    const input = { batchId, type: 'inspection.failed' as const, state: { ...request, prepared, error: { Error: 'PhotoCopyError', Cause: 'test' }, failure: { stage: 'copy' } } };
+    const input = {
+      batchId,
+      type: 'inspection.failed' as const,
+      state: { ...request, prepared, error: { Error: 'PhotoCopyError', Cause: 'test' }, failure: { stage: 'copy' } },
+    };
     const warnings: unknown[] = [];
     const metrics = new RecordedMetrics();
     const recording = {
       ...deps,
-      logger: { ...deps.logger, warn: (message: string, attributes?: Record<string, unknown>) => warnings.push({ message, ...attributes }) },
+      logger: {
+        ...deps.logger,
+        warn: (message: string, attributes?: Record<string, unknown>) => warnings.push({ message, ...attributes }),
+      },
       metrics,
     };
 
@@ -472,7 +567,12 @@ describe('Notify, retried', () => {
     expect(publisher.published).toHaveLength(1);
     expect(first).toEqual({ type: 'inspection.failed', subject: publisher.published[0]!.subject, cause: 'system' });
     expect(again).toEqual(first);
-    expect(warnings).toEqual([expect.objectContaining({ record: 'batch state failed', error: { name: 'InternalError', message: 'S3 refused the write (test)' } })]);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        record: 'batch state failed',
+        error: { name: 'InternalError', message: 'S3 refused the write (test)' },
+      }),
+    ]);
     expect(metrics.points.filter((point) => point.name !== 'TimeToNotification')).toEqual([
       { name: 'InspectionsFailed', value: 1, dimensions: { cause: 'system' } },
       { name: 'FailuresByStage', value: 1, dimensions: { stage: 'copy' } },
@@ -505,7 +605,11 @@ describe('SnsNotificationPublisher', () => {
       asset: { id: 915, name: 'tower-123' },
       inspection: { id: 1417, projectId: 745411, name: 'flight-1', status: { id: 7, name: 'Processing completed' } },
       images: { found: 2, copied: 2, registered: 2, skipped: [] },
-      timings: { closedAt: '2026-11-28T10:00:00Z', processingStartedAt: '2026-11-28T10:05:00Z', finishedAt: '2026-11-28T10:30:00Z' },
+      timings: {
+        closedAt: '2026-11-28T10:00:00Z',
+        processingStartedAt: '2026-11-28T10:05:00Z',
+        finishedAt: '2026-11-28T10:30:00Z',
+      },
     });
     const publisher = new SnsNotificationPublisher(new SNSClient({ region: 'eu-west-1' }), topicArn);
 
@@ -541,7 +645,10 @@ describe('SnsNotificationPublisher', () => {
       error: { stage: 'manifest', message: 'manifest.json is empty' },
       timings: { closedAt: '2026-11-28T10:00:00Z', processingStartedAt: null, finishedAt: '2026-11-28T10:00:05Z' },
     });
-    const publisher = new SnsNotificationPublisher(new SNSClient({ region: 'eu-west-1' }), 'arn:aws:sns:eu-west-1:123456789012:t');
+    const publisher = new SnsNotificationPublisher(
+      new SNSClient({ region: 'eu-west-1' }),
+      'arn:aws:sns:eu-west-1:123456789012:t',
+    );
 
     // Act
     const outcome = publisher.publish(built);
