@@ -96,6 +96,9 @@ export interface InspectionWorkflowProps {
  * Notify timed out -> Succeed "Inspection timed out" (counted by the InspectionsTimedOut metric); a notification
  * that could not be published -> Fail "<name> did not publish".
  */
+/** The state a task's Catch goes to: records the stage, then notifies the failure. */
+type FailAt = (stage: string) => sfn.IChainable;
+
 export class InspectionWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   private readonly throttling: RetrySchedule;
@@ -106,8 +109,43 @@ export class InspectionWorkflow extends Construct {
     const throttleRetry = props.throttleRetry ?? DEFAULT_THROTTLE_RETRY;
     this.throttling = throttleSchedule(throttleRetry);
     this.notifying = notifySchedule(Duration.seconds(Math.max(NOTIFY_RETRY.toSeconds(), throttleRetry.toSeconds())));
+    const notifyFailed = this.failureEnding(props);
+    const failAt: FailAt = (stage) =>
+      new sfn.Pass(this, `${capitalize(stage)} failed`, {
+        result: sfn.Result.fromObject({ stage }),
+        resultPath: '$.failure',
+      }).next(notifyFailed);
+
+    const prepare = this.prepareStep(props, failAt);
+    const copyPhotos = this.copyStep(props, failAt);
+    const register = this.registerStep(props, failAt);
+    const start = this.startStep(props, failAt);
+    const { wait, check, done } = this.pollingLoop(props, failAt, notifyFailed);
+
+    const definition = prepare.next(copyPhotos).next(register).next(start).next(wait).next(check).next(done);
+    const deadline = props.deadline ?? Duration.hours(48);
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      comment: 'One closed drop-bucket batch -> one Pix4Dinspect inspection and one notification',
+      timeout: Duration.seconds(deadline.toSeconds() + (props.preparationAllowance ?? Duration.hours(12)).toSeconds()),
+      tracingEnabled: true,
+      logs: executionLogging(this, props.logRetention),
+    });
+    acknowledgeInvokeWildcards(this.stateMachine, [
+      props.prepare,
+      props.copy,
+      props.register,
+      props.startProcessing,
+      props.checkStatus,
+      props.notify,
+    ]);
+  }
+
+  /** "Notify failed", then how the run ends: Succeeded when the person's input was refused, Failed otherwise. */
+  private failureEnding(props: InspectionWorkflowProps): sfn.INextable & sfn.IChainable {
     // The notify step answers the failure's cause (`$.notification.cause`); a missing one counts as the system's.
-    const notifyFailed = this.notify('Notify failed', props.notify, 'inspection.failed').next(
+    return this.notify('Notify failed', props.notify, 'inspection.failed').next(
       new sfn.Choice(this, 'Caused by the input?')
         .when(
           sfn.Condition.and(
@@ -125,12 +163,10 @@ export class InspectionWorkflow extends Construct {
           }),
         ),
     );
-    const failAt = (stage: string) =>
-      new sfn.Pass(this, `${capitalize(stage)} failed`, {
-        result: sfn.Result.fromObject({ stage }),
-        resultPath: '$.failure',
-      }).next(notifyFailed);
+  }
 
+  /** "Prepare inspection", and the runs it ends at once: late photos, a skipped close, nothing new. */
+  private prepareStep(props: InspectionWorkflowProps, failAt: FailAt): tasks.LambdaInvoke {
     // Preparing again returns what the first attempt prepared once it was recorded.
     const prepare = this.invoke(
       'Prepare inspection',
@@ -154,6 +190,11 @@ export class InspectionWorkflow extends Construct {
     prepare.addCatch(new sfn.Succeed(this, 'Nothing new'), { errors: ['NothingNewError'] });
     prepare.addCatch(failAt('prepare'), { resultPath: '$.error' });
 
+    return prepare;
+  }
+
+  /** "Copy photos": a Map of "Copy chunk" over the prepared chunks. */
+  private copyStep(props: InspectionWorkflowProps, failAt: FailAt): sfn.Map {
     const copyChunk = this.invoke(
       'Copy chunk',
       props.copy,
@@ -181,6 +222,10 @@ export class InspectionWorkflow extends Construct {
     }).itemProcessor(copyChunk);
     copyPhotos.addCatch(failAt('copy'), { resultPath: '$.error' });
 
+    return copyPhotos;
+  }
+
+  private registerStep(props: InspectionWorkflowProps, failAt: FailAt): tasks.LambdaInvoke {
     const register = this.invoke(
       'Register photos',
       props.register,
@@ -195,6 +240,10 @@ export class InspectionWorkflow extends Construct {
     // Registering a key again names the same image, so a step retried after it took effect is harmless.
     register.addCatch(failAt('register'), { resultPath: '$.error' });
 
+    return register;
+  }
+
+  private startStep(props: InspectionWorkflowProps, failAt: FailAt): tasks.LambdaInvoke {
     // A retried start reads the status it recorded before its first request, so processing never starts twice.
     const start = this.invoke(
       'Start processing',
@@ -208,6 +257,11 @@ export class InspectionWorkflow extends Construct {
     );
     start.addCatch(failAt('processing'), { resultPath: '$.error' });
 
+    return start;
+  }
+
+  /** "Wait for processing" / "Check processing status" / "Processing done?", and the notifications it ends in. */
+  private pollingLoop(props: InspectionWorkflowProps, failAt: FailAt, notifyFailed: sfn.IChainable) {
     const wait = new sfn.Wait(this, 'Wait for processing', {
       time: sfn.WaitTime.secondsPath('$.processing.poll.waitSeconds'),
     });
@@ -247,24 +301,7 @@ export class InspectionWorkflow extends Construct {
       .otherwise(wait);
     keepPolling.next(wait);
 
-    const definition = prepare.next(copyPhotos).next(register).next(start).next(wait).next(check).next(done);
-    const deadline = props.deadline ?? Duration.hours(48);
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      comment: 'One closed drop-bucket batch -> one Pix4Dinspect inspection and one notification',
-      timeout: Duration.seconds(deadline.toSeconds() + (props.preparationAllowance ?? Duration.hours(12)).toSeconds()),
-      tracingEnabled: true,
-      logs: executionLogging(this, props.logRetention),
-    });
-    acknowledgeInvokeWildcards(this.stateMachine, [
-      props.prepare,
-      props.copy,
-      props.register,
-      props.startProcessing,
-      props.checkStatus,
-      props.notify,
-    ]);
+    return { wait, check, done };
   }
 
   /**

@@ -181,5 +181,8 @@ function missingTopic() {
 /** Builds a value on first use and keeps it: configuration is read at the first invocation of a container. */
 export function once<T>(build: () => T): () => T {
   let value: { built: T } | undefined;
-  return () => (value ??= { built: build() }).built;
+  return () => {
+    value ??= { built: build() };
+    return value.built;
+  };
 }

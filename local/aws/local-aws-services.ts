@@ -46,6 +46,7 @@ export interface LocalAwsServicesOptions {
 /** Step Functions' quotas on StartExecution (service quotas page and API reference). */
 const MAX_EXECUTION_INPUT_BYTES = 262_144;
 const MAX_EXECUTION_NAME_CHARS = 80;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Step Functions refuses control characters in a name.
 const FORBIDDEN_NAME_CHARACTERS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/u;
 
 export class LocalAwsServices {

@@ -157,7 +157,7 @@ function checkMessageStructure(structure: string | undefined, message: string): 
     throw invalidParameter('Invalid parameter: Message Structure - JSON message body failed to parse');
   }
   // A JSON array or scalar has no top-level key, so it has no `default` either.
-  if (!isJsonObject(body) || typeof body['default'] !== 'string') {
+  if (!isJsonObject(body) || typeof body.default !== 'string') {
     throw invalidParameter('Invalid parameter: Message Structure - No default entry in JSON message body');
   }
 }

@@ -156,9 +156,7 @@ function authorize(
 ): S3Refusal | undefined {
   if (target.bucket !== issued.bucket) return accessDenied();
   const inside = (key: string | undefined) =>
-    key !== undefined &&
-    key.startsWith(`${issued.keyPrefix}/`) &&
-    !key.split('/').some((segment) => segment === '.' || segment === '..');
+    key?.startsWith(`${issued.keyPrefix}/`) && !key.split('/').some((segment) => segment === '.' || segment === '..');
 
   if (target.key === undefined) {
     const listing =

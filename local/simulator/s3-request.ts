@@ -148,7 +148,7 @@ export async function verifySigV4(request: IncomingS3Request, secretAccessKey: s
     const queryStart = request.rawUrl.indexOf('?');
     const path = queryStart === -1 ? request.rawUrl : request.rawUrl.slice(0, queryStart);
     const query = queryStart === -1 ? {} : parseRawQuery(request.rawUrl.slice(queryStart + 1));
-    const host = headers['host'] ?? headerValue(request.headers, 'host') ?? 'localhost';
+    const host = headers.host ?? headerValue(request.headers, 'host') ?? 'localhost';
 
     // The signer re-adds x-amz-security-token from the credentials, so pass it only when it was signed.
     const sessionToken = signed.has('x-amz-security-token') ? headers['x-amz-security-token'] : undefined;
@@ -168,7 +168,7 @@ export async function verifySigV4(request: IncomingS3Request, secretAccessKey: s
         unsignableHeaders: signed.has('x-amz-content-sha256') ? undefined : new Set(['x-amz-content-sha256']),
       },
     );
-    const recomputed = parseSigV4Authorization(signedRequest.headers['authorization']);
+    const recomputed = parseSigV4Authorization(signedRequest.headers.authorization);
     if (!recomputed) return false;
     return (
       recomputed.signedHeaders.join(';') === authorization.signedHeaders.join(';') &&

@@ -1098,16 +1098,14 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
 
   it('the ready stack: the exact DropBucketName and WorkBucketName keys, even beside an embedded pipeline', async () => {
     // Prepare
-    cloudFormation
-      .on(DescribeStacksCommand, { StackName: 'InspectPipeline' })
-      .resolves(
-        outputs({
-          DropBucketName: 'ready-drop',
-          WorkBucketName: 'ready-work',
-          PhotosDropBucketName1A2B3C4D: 'photos-drop',
-          Other: 'x',
-        }),
-      );
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'InspectPipeline' }).resolves(
+      outputs({
+        DropBucketName: 'ready-drop',
+        WorkBucketName: 'ready-work',
+        PhotosDropBucketName1A2B3C4D: 'photos-drop',
+        Other: 'x',
+      }),
+    );
 
     // Act
     const targets = await resolveStack({ stack: 'InspectPipeline', region: 'eu-west-1' });
@@ -1124,15 +1122,13 @@ describe('--stack outputs (CloudFormation DescribeStacks, mocked)', () => {
 
   it('one embedded pipeline: the keys <id>DropBucketName<hash> and <id>WorkBucketName<hash>, found without --pipeline', async () => {
     // Prepare
-    cloudFormation
-      .on(DescribeStacksCommand)
-      .resolves(
-        outputs({
-          PhotosDropBucketName1A2B3C4D: 'photos-drop',
-          PhotosWorkBucketNameDEADBEEF: 'photos-work',
-          ApiUrl: 'https://x',
-        }),
-      );
+    cloudFormation.on(DescribeStacksCommand).resolves(
+      outputs({
+        PhotosDropBucketName1A2B3C4D: 'photos-drop',
+        PhotosWorkBucketNameDEADBEEF: 'photos-work',
+        ApiUrl: 'https://x',
+      }),
+    );
 
     // Act
     const targets = await resolveStack({ stack: 'MyApp', region: 'eu-west-1' });

@@ -29,7 +29,7 @@ function only(metrics: readonly AlarmMetric[], alarm: string): AlarmMetric {
 /** `MAX([a, b])`, `SUM([a, b])`, `a + b` or `a`: the expressions the pipeline's alarms use. */
 function evaluate(alarm: AlarmDefinition, observe: Observation): number | undefined {
   const expression = alarm.expression!.replace(/\s+/g, '');
-  const valueOf = (id: string) => {
+  const valueOfMember = (id: string) => {
     const metric = alarm.metrics.find((candidate) => candidate.id === id);
     if (!metric) throw new Error(`${alarm.logicalId}: the expression names ${id}, which is not one of its metrics`);
     return observe(metric);
@@ -38,7 +38,7 @@ function evaluate(alarm: AlarmDefinition, observe: Observation): number | undefi
   const ids = listed ? listed[2]!.split(',') : /^[\w+]+$/.test(expression) ? expression.split('+') : undefined;
   if (!ids) throw new Error(`${alarm.logicalId}: the expression ${alarm.expression} is not one evaluated here`);
   // As in metric math, a member without data points drops out; none with data leaves the expression without one.
-  const values = ids.map(valueOf).filter((value): value is number => value !== undefined);
+  const values = ids.map(valueOfMember).filter((value): value is number => value !== undefined);
   if (values.length === 0) return undefined;
   return listed?.[1] === 'MAX' ? Math.max(...values) : values.reduce((sum, value) => sum + value, 0);
 }

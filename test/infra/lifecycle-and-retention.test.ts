@@ -7,6 +7,7 @@ import { VENDED_LOGS_PREFIX } from '../../lib/execution-logging';
 
 /** What the stack keeps, for how long, and what survives its deletion: from CDK context to the template. */
 
+// biome-ignore lint/suspicious/noExplicitAny: template properties are read by path as CloudFormation writes them.
 type Resource = { Type: string; DeletionPolicy?: string; Properties: Record<string, any> };
 
 const synth = (settings: Record<string, unknown> = {}) =>

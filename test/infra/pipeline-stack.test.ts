@@ -887,7 +887,7 @@ describe('InspectPipeline stack: pre-flight thresholds', () => {
       maxSpreadMeters: 2000,
     });
     for (const [step, [, fn]] of stepFunctions(pipeline.resources)) {
-      expect((fn.Properties?.Environment as { Variables: Json }).Variables, step).not.toHaveProperty(
+      expect((fn.Properties!.Environment as { Variables: Json }).Variables, step).not.toHaveProperty(
         'PREFLIGHT_THRESHOLDS',
       );
     }
@@ -911,12 +911,12 @@ describe('InspectPipeline stack: pre-flight thresholds', () => {
     const outputs = configured.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.parse(placeholderOf(outputs.PreflightThresholds?.Value))).toStrictEqual(expected);
     const withVariable = [...stepFunctions(configured.resources)]
-      .filter(([, [, fn]]) => 'PREFLIGHT_THRESHOLDS' in (fn.Properties?.Environment as { Variables: Json }).Variables)
+      .filter(([, [, fn]]) => 'PREFLIGHT_THRESHOLDS' in (fn.Properties!.Environment as { Variables: Json }).Variables)
       .map(([step]) => step);
     expect(withVariable).toStrictEqual(['prepare']);
     const [, prepare] = stepFunction(configured.resources, 'prepare');
     expect(
-      JSON.parse((prepare.Properties?.Environment as { Variables: Json }).Variables.PREFLIGHT_THRESHOLDS as string),
+      JSON.parse((prepare.Properties!.Environment as { Variables: Json }).Variables.PREFLIGHT_THRESHOLDS as string),
     ).toStrictEqual(expected);
   });
 
@@ -1005,7 +1005,7 @@ describe('InspectPipeline stack: CDK context', () => {
     const [, ingest] = stepFunction(configured.resources, 'ingest');
 
     // Act
-    const variables = (ingest.Properties?.Environment as { Variables: Json }).Variables;
+    const variables = (ingest.Properties!.Environment as { Variables: Json }).Variables;
 
     // Assess
     expect(variables.QUIET_PERIOD_SECONDS).toBe('0');
@@ -1019,7 +1019,7 @@ describe('InspectPipeline stack: CDK context', () => {
     // Act
     const deadlines = functions.map(([step, fn]) => [
       step,
-      (fn.Properties?.Environment as { Variables: Json }).Variables.DEADLINE_HOURS,
+      (fn.Properties!.Environment as { Variables: Json }).Variables.DEADLINE_HOURS,
     ]);
 
     // Assess

@@ -329,7 +329,7 @@ describe('the package, packed and installed into another CDK app', () => {
 
     // Act
     const deployed = pipelineFunctions(template).map(([, fn]) => {
-      const key = (fn.Properties?.Code as { S3Key: string }).S3Key;
+      const key = (fn.Properties!.Code as { S3Key: string }).S3Key;
       const asset = join(appDir, 'cdk.out', `asset.${key.replace(/\.zip$/, '')}`);
       return { step: fn.Metadata?.[STEP_METADATA_KEY] as string, asset };
     });

@@ -273,7 +273,7 @@ function droppedFolders(steps: readonly Step[]): string[] {
   return [...new Set(folders)];
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** What the README promises of a command's output beyond its status, read from its own text and comment. */
 function assessOutput(step: Step, result: BashResult, expect: ExpectStatic): void {
@@ -375,7 +375,7 @@ async function runServerBlock(readmeServer: Server, readmeSteps: readonly Step[]
     for (const folder of droppedFolders(steps)) {
       await waitForOutput(
         running,
-        new RegExp(`inspection\\.[a-z_]+\\b.*${escape(folder)}`),
+        new RegExp(`inspection\\.[a-z_]+\\b.*${escapeRegExp(folder)}`),
         NOTIFICATION_LIMIT_MS,
       ).catch((error: Error) => {
         result = `started; no notification for ${folder}`;

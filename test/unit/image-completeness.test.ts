@@ -249,8 +249,8 @@ function tiff({ littleEndian = true, directory = 'last', strips = 4 }: TiffOptio
     else u32(value, at + 8);
   });
   if (strips > 1) {
-    offsets.forEach((offset, i) => u32(offset, arraysAt + i * 4));
-    offsets.forEach((_, i) => u32(8, arraysAt + strips * 4 + i * 4));
+    for (const [i, offset] of offsets.entries()) u32(offset, arraysAt + i * 4);
+    for (const i of offsets.keys()) u32(8, arraysAt + strips * 4 + i * 4);
   }
   for (let i = 0; i < dataSize; i++) file[dataAt + i] = (i * 37) & 0xff;
   return file;

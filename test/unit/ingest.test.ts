@@ -122,7 +122,7 @@ function expectAction<A extends IngestDecision['action']>(
 describe('executionName', () => {
   it('gives at most 80 characters of [A-Za-z0-9_-]', () => {
     // Prepare
-    const prefixes = ['tower-123/flight-1/', 'a'.repeat(300) + '/b/', 'Tower 12 (north)/Flight #3 + extra/', '/', ''];
+    const prefixes = ['tower-123/flight-1/', `${'a'.repeat(300)}/b/`, 'Tower 12 (north)/Flight #3 + extra/', '/', ''];
 
     // Act
     const names = prefixes.map((prefix) => executionName('m', prefix, DROP_BUCKET, '"etag"'));

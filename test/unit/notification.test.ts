@@ -606,13 +606,12 @@ describe('buildNotification: what SNS accepts', () => {
     );
   }
 
-  const keyLike = ofBytes('tower-123/', 'flight-2026-11-28-', 1_023) + '/';
-  const unicodeKeyLike =
-    ofBytes(
-      'Tour Eiffel \u2013 \u00e9t\u00e9 \ud83d\uddfc/Ren\u00e9e\u2019s \u201ctower\u201d/',
-      '\u00fc\u6771\ud83d\ude81',
-      1_023,
-    ) + '/';
+  const keyLike = `${ofBytes('tower-123/', 'flight-2026-11-28-', 1_023)}/`;
+  const unicodeKeyLike = `${ofBytes(
+    'Tour Eiffel \u2013 \u00e9t\u00e9 \ud83d\uddfc/Ren\u00e9e\u2019s \u201ctower\u201d/',
+    '\u00fc\u6771\ud83d\ude81',
+    1_023,
+  )}/`;
   const folders = [
     keyLike,
     unicodeKeyLike,

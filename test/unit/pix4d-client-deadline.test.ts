@@ -431,7 +431,7 @@ describe('with timers 60 times as fast as the wall clock', () => {
       faster.stall(3 * 60_000, { method: 'GET', pathIncludes: `/inspections/${inspection.id}/` });
 
       // Act
-      let detail;
+      let detail: Awaited<ReturnType<typeof client.getInspection>> | undefined;
       for (let invocation = 0; invocation < 8 && !detail; invocation++) {
         try {
           detail = await client.withDeadline(timers.now() + 60_000).getInspection(inspection.id);

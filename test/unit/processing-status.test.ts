@@ -110,7 +110,7 @@ describe('parseStatusClasses', () => {
     });
 
     // Assess
-    messages.forEach((message, index) => expect(message).toMatch(cases[index]![1]));
+    for (const [index, message] of messages.entries()) expect(message).toMatch(cases[index]![1]);
   });
 });
 

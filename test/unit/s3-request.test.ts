@@ -378,9 +378,9 @@ describe('aws-chunked bodies sent by the SDK', () => {
     for (const dropped of ['content-encoding', 'x-amz-decoded-content-length', 'x-amz-trailer', 'transfer-encoding']) {
       expect(forwarded).not.toHaveProperty(dropped);
     }
-    expect(forwarded['authorization']).toBe(headers['authorization']);
+    expect(forwarded.authorization).toBe(headers.authorization);
     expect(forwarded['x-amz-security-token']).toBe(SESSION_TOKEN);
-    expect(forwarded['host']).toBe(headers['host']);
+    expect(forwarded.host).toBe(headers.host);
   });
 });
 

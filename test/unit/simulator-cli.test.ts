@@ -114,7 +114,7 @@ async function refusesConnections(url: string): Promise<boolean> {
     await answer.arrayBuffer();
     return false;
   } catch (error) {
-    const code = ((error as Error & { cause?: { code?: string } }).cause ?? {}).code;
+    const code = (error as Error & { cause?: { code?: string } }).cause?.code;
     return code === 'ECONNREFUSED';
   }
 }

@@ -235,7 +235,8 @@ let processingDeadline = '';
 let inspectionId = 0;
 
 function invoked<R>(name: string, invocation: Invocation<R>): R {
-  (run[name] ??= []).push(invocation);
+  run[name] ??= [];
+  run[name].push(invocation);
   return resultOf(invocation);
 }
 
