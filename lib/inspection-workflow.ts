@@ -118,8 +118,24 @@ export class InspectionWorkflow extends Construct {
 
     const prepare = this.prepareStep(props, failAt);
     const copyPhotos = this.copyStep(props, failAt);
-    const register = this.registerStep(props, failAt);
-    const start = this.startStep(props, failAt);
+    // Registering a key again names the same image, so a step retried after it took effect is harmless.
+    const register = this.stageTask(
+      'Register photos',
+      props.register,
+      { 'runPrefix.$': '$.prepared.runPrefix', 'inspectionId.$': '$.prepared.inspection.id', 'copy.$': '$.copy' },
+      '$.registration',
+      'register',
+      failAt,
+    );
+    // A retried start reads the status it recorded before its first request, so processing never starts twice.
+    const start = this.stageTask(
+      'Start processing',
+      props.startProcessing,
+      { 'runPrefix.$': '$.prepared.runPrefix', 'inspectionId.$': '$.prepared.inspection.id' },
+      '$.processing',
+      'processing',
+      failAt,
+    );
     const { wait, check, done } = this.pollingLoop(props, failAt, notifyFailed);
 
     const definition = prepare.next(copyPhotos).next(register).next(start).next(wait).next(check).next(done);
@@ -225,39 +241,18 @@ export class InspectionWorkflow extends Construct {
     return copyPhotos;
   }
 
-  private registerStep(props: InspectionWorkflowProps, failAt: FailAt): tasks.LambdaInvoke {
-    const register = this.invoke(
-      'Register photos',
-      props.register,
-      {
-        'runPrefix.$': '$.prepared.runPrefix',
-        'inspectionId.$': '$.prepared.inspection.id',
-        'copy.$': '$.copy',
-      },
-      '$.registration',
-      { errors: TIMEOUT_ERRORS },
-    );
-    // Registering a key again names the same image, so a step retried after it took effect is harmless.
-    register.addCatch(failAt('register'), { resultPath: '$.error' });
-
-    return register;
-  }
-
-  private startStep(props: InspectionWorkflowProps, failAt: FailAt): tasks.LambdaInvoke {
-    // A retried start reads the status it recorded before its first request, so processing never starts twice.
-    const start = this.invoke(
-      'Start processing',
-      props.startProcessing,
-      {
-        'runPrefix.$': '$.prepared.runPrefix',
-        'inspectionId.$': '$.prepared.inspection.id',
-      },
-      '$.processing',
-      { errors: TIMEOUT_ERRORS },
-    );
-    start.addCatch(failAt('processing'), { resultPath: '$.error' });
-
-    return start;
+  /** A step that retries its own timeouts and ends the run failed at `stage` otherwise. */
+  private stageTask(
+    name: string,
+    fn: lambda.IFunction,
+    payload: Record<string, string>,
+    resultPath: string,
+    stage: string,
+    failAt: FailAt,
+  ): tasks.LambdaInvoke {
+    const task = this.invoke(name, fn, payload, resultPath, { errors: TIMEOUT_ERRORS });
+    task.addCatch(failAt(stage), { resultPath: '$.error' });
+    return task;
   }
 
   /** "Wait for processing" / "Check processing status" / "Processing done?", and the notifications it ends in. */
