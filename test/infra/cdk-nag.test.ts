@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CfnElement, type PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, type PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ANALYTICS_REPORTING_ENABLED_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, cdkJsonContext, type InspectPipelineApp, STACK_ID } from '../../lib/app';
+import { InspectPipeline } from '../../lib/inspect-pipeline';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
 import { acknowledgementsIn } from '../helpers/acknowledgements';
 
@@ -187,6 +189,26 @@ describe('cdk-nag AwsSolutions on the app', () => {
       },
     ]);
     expect(acknowledgements.filter(({ path }) => path === '' || path === STACK_ID)).toStrictEqual([]);
+  });
+
+  it('synthesizes the construct embedded with an imported drop bucket in an environment-agnostic stack, no finding', () => {
+    // Prepare: the bucket's ARN holds the partition as a token, as any bucket imported by name in such a stack
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const stack = new Stack(app, 'Embedded');
+    new InspectPipeline(stack, 'Photos', {
+      existingDropBucket: s3.Bucket.fromBucketName(stack, 'Drop', 'my-drone-photos'),
+    });
+
+    // Act
+    const synth = (): unknown => app.synth();
+
+    // Assess
+    expect(synth).not.toThrow();
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toStrictEqual([]);
+    expect(acknowledgementsIn(app).map(({ id }) => id)).toContain(
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::my-drone-photos/*]',
+    );
   });
 
   it('is enabled by buildApp: an unacknowledged finding fails synthesis', () => {
