@@ -1,9 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { BatchWatch } from '../../src/ingest/batch-events';
 import { checkSettlement, recordWatch } from '../../src/ingest/batch-settlement';
+import { createAwsS3Client } from '../../src/s3-client';
 import { keepRecord } from '../../src/workflow/record-progress';
 import { type Environment, requireEnv } from '../shared/config';
 import { type EmfOutput, InvocationMetrics } from '../shared/invocation-metrics';
@@ -23,7 +24,7 @@ export interface CheckBatchDependencies {
 /** The check-batch function's settings from its environment, and its S3 client (traced when it is the default). */
 export function checkBatchDependenciesFromEnv(
   env: Environment = process.env,
-  s3: S3Client = tracedClient(new S3Client({})),
+  s3: S3Client = tracedClient(createAwsS3Client()),
 ): CheckBatchDependencies {
   return { s3, workBucket: requireEnv('WORK_BUCKET', env), now: () => new Date() };
 }

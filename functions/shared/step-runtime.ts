@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
@@ -8,6 +8,7 @@ import { pix4dCallMetrics } from '../../src/observability/pix4d-call-metrics';
 import { type Pix4dAccount, type Pix4dInspectApi, Pix4dInspectClient } from '../../src/pix4d/client';
 import { processingParametersSchema } from '../../src/pix4d/schemas';
 import { preflightOverridesSchema, withOverrides } from '../../src/preflight/preflight';
+import { createAwsS3Client } from '../../src/s3-client';
 import { parseStatusClasses } from '../../src/status/processing-status';
 import { systemTimers, type Timers } from '../../src/timers';
 import { SnsNotificationPublisher } from '../../src/workflow/notification-publisher';
@@ -98,6 +99,15 @@ export interface StepClients {
   readonly sns: SNSClient;
 }
 
+/** The clients a Lambda container builds from its environment, traced. */
+export function defaultStepClients(): StepClients {
+  return tracedClients({
+    s3: createAwsS3Client(),
+    secretsManager: new SecretsManagerClient({}),
+    sns: new SNSClient({}),
+  });
+}
+
 export interface StepRuntimeOptions {
   /** @default process.env */
   readonly env?: Environment;
@@ -126,9 +136,7 @@ export function stepRuntimeFromEnv(options: StepRuntimeOptions = {}): Invocation
   const authUrl = optionalEnv('PIX4D_AUTH_URL', '', env);
   const apiUrl = optionalEnv('PIX4D_API_URL', '', env);
   const topicArn = optionalEnv('TOPIC_ARN', '', env);
-  const clients =
-    options.clients ??
-    tracedClients({ s3: new S3Client({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}) });
+  const clients = options.clients ?? defaultStepClients();
   let current: { account: Pix4dAccount; client: Pix4dInspectClient } | undefined;
   const accounts: Pix4dAccountCache = new Map();
 

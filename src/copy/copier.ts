@@ -6,7 +6,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -14,7 +14,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type BackoffPolicy, fullJitterDelay } from '../pix4d/backoff';
 import type { TemporaryS3Credentials } from '../pix4d/temporary-s3-credentials';
 import { redact } from '../redact';
-import { createS3Client } from '../s3-client';
+import { createAwsS3Client, createS3Client } from '../s3-client';
 import type { S3CredentialsSource } from './credentials-source';
 import { mapWithConcurrency } from './pool';
 
@@ -334,9 +334,7 @@ class DestinationClients {
         logger: sdkLogger,
       };
       client = this.instrument(
-        this.endpoint
-          ? createS3Client({ ...config, endpoint: this.endpoint })
-          : new S3Client({ ...config, requestChecksumCalculation: 'WHEN_REQUIRED' }),
+        this.endpoint ? createS3Client({ ...config, endpoint: this.endpoint }) : createAwsS3Client(config),
       );
       this.clients.set(credentials, client);
     }
