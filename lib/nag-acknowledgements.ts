@@ -10,17 +10,28 @@ import type { IConstruct } from 'constructs';
 export function arnInFinding(resource: IConstruct & { node: IConstruct['node'] }, literalArn: string): string {
   const child = resource.node.defaultChild;
   if (child) return `<${Stack.of(resource).getLogicalId(child as never)}.Arn>`;
-  return Token.isUnresolved(literalArn) ? asFindingText(Stack.of(resource).resolve(literalArn)) : literalArn;
+  return Token.isUnresolved(literalArn) ? asTemplateText(Stack.of(resource).resolve(literalArn)) : literalArn;
 }
 
-/** A resolved CloudFormation value as text: `<Id>` for a Ref, `<Id.Attribute>` for a Fn::GetAtt, a Fn::Join joined. */
-function asFindingText(value: unknown): string {
+/**
+ * A resolved CloudFormation value as the text cdk-nag (and a reader of the template) writes for it: `<Id>` for a Ref
+ * (`<AWS::Partition>` for a pseudo parameter), `<Id.Attribute>` for a Fn::GetAtt, a Fn::Join joined. Anything else
+ * throws, naming it, so that an unexpected token cannot pass unnoticed.
+ */
+export function asTemplateText(value: unknown): string {
   if (typeof value === 'string') return value;
-  const token = (value ?? {}) as { Ref?: string; 'Fn::GetAtt'?: string[]; 'Fn::Join'?: [string, unknown[]] };
-  if (token.Ref) return `<${token.Ref}>`;
-  if (token['Fn::GetAtt']) return `<${token['Fn::GetAtt'].join('.')}>`;
-  if (token['Fn::Join']) return token['Fn::Join'][1].map(asFindingText).join(token['Fn::Join'][0]);
-  throw new Error(`Cannot write ${JSON.stringify(value)} as cdk-nag writes it in a finding`);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const token = (value ?? {}) as { Ref?: unknown; 'Fn::GetAtt'?: unknown; 'Fn::Join'?: unknown };
+  if (typeof token.Ref === 'string') return `<${token.Ref}>`;
+  const getAtt = token['Fn::GetAtt'];
+  if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
+  if (typeof getAtt === 'string') return `<${getAtt}>`;
+  const join = token['Fn::Join'];
+  if (Array.isArray(join)) {
+    const [separator, parts] = join as [string, unknown[]];
+    return parts.map(asTemplateText).join(separator);
+  }
+  throw new Error(`Cannot write ${JSON.stringify(value)} as template text`);
 }
 
 /**

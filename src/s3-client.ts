@@ -6,13 +6,7 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
  * s3rver stores framing and all.
  */
 export function createS3Client(config: S3ClientConfig & { endpoint: string }): S3Client {
-  return new S3Client({
-    region: 'us-east-1',
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...config,
-  });
+  return createAwsS3Client({ region: 'us-east-1', forcePathStyle: true, ...config });
 }
 
 /**

@@ -166,8 +166,6 @@ export interface LocalPipeline {
   close(): Promise<void>;
 }
 
-const WORKFLOW_STEPS = ['prepare', 'copy', 'register', 'start-processing', 'check-status', 'notify'] as const;
-
 /** What the steps of a start share: the run's options, the stack it follows, its clock, S3 and Pix4Dinspect. */
 interface PipelineParts {
   readonly options: LocalPipelineOptions;
@@ -404,11 +402,14 @@ function startStepFunctions(
   copyProgress: CopyProgress,
   lastState: Map<string, string>,
 ): LocalStepFunctions {
+  // The functions the machines' Task states invoke, as the template names them.
+  const invoked = new Set(
+    [...Object.values(stack.inspection.tasks), ...Object.values(stack.waiter.tasks)].filter(
+      (task): task is PipelineStep => task !== 'start-execution',
+    ),
+  );
   const functions = Object.fromEntries(
-    [...WORKFLOW_STEPS, 'check-batch' as const].map((step) => [
-      step,
-      { arn: stack.functions[step].arn, lambda: lambdaOf(step) },
-    ]),
+    [...invoked].map((step) => [step, { arn: stack.functions[step].arn, lambda: lambdaOf(step) }]),
   );
   return new LocalStepFunctions({
     machines: { inspection: stack.inspection, waiter: stack.waiter },

@@ -43,11 +43,6 @@ export class MetricLog {
       this.invalid.push({ line, reason: error instanceof Error ? error.message : String(error) });
     }
   }
-
-  /** The records of one batch (by the `batchId` its functions named). */
-  ofBatch(batchId: string): MetricRecord[] {
-    return this.records.filter((record) => record.batchId === batchId);
-  }
 }
 
 /** The metrics of one EMF line; throws with the reason when the line is not valid EMF. */

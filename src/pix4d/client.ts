@@ -767,8 +767,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     budget: CallBudget,
     authorized = false,
   ): Promise<BufferedAnswer> {
-    const observer = this.options.observer;
-    if (!observer) return this.sendAttempts(request, options, budget, authorized);
+    const observer = this.options.observer ?? NO_OBSERVER;
     const name = endpointName(request);
     const observed: CallObservation = { observer, name, last: undefined };
     const run = async () => {
@@ -789,7 +788,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
     options: CallOptions,
     budget: CallBudget,
     authorized: boolean,
-    observed?: CallObservation,
+    observed: CallObservation,
   ): Promise<BufferedAnswer> {
     const endpoint = `${request.method} ${request.path}`;
     const startedAt = this.now();
@@ -807,10 +806,8 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
       } catch (error) {
         outcome = this.connectionError(error, endpoint, signal, timeoutMs);
       }
-      if (observed) {
-        observed.last = outcome instanceof Pix4dApiError ? answerClassOf(outcome) : statusClassOf(outcome.status);
-        observed.observer.attempted?.(observed.name, observed.last);
-      }
+      observed.last = outcome instanceof Pix4dApiError ? answerClassOf(outcome) : statusClassOf(outcome.status);
+      observed.observer.attempted?.(observed.name, observed.last);
       if (!(outcome instanceof Pix4dApiError) && outcome.status >= 300 && outcome.status < 400)
         throw this.redirectError(outcome, endpoint);
       // A 401 had no effect, so even a create or `process/` may be repeated.
@@ -819,7 +816,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         this.logger?.debug('Token refused; authenticating again', { endpoint });
         // Only the token refused: another call may have replaced it already.
         if (this.session.token === token) this.session.token = undefined;
-        if (observed) observed.observer.retrying?.(observed.name);
+        observed.observer.retrying?.(observed.name);
         continue;
       }
       const retried = outcome instanceof Pix4dApiError || RETRIED_STATUSES.has(outcome.status);
@@ -844,7 +841,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
         attempt: failures,
         delayMs: delay,
       });
-      if (observed) observed.observer.retrying?.(observed.name);
+      observed.observer.retrying?.(observed.name);
       await this.sleep(delay);
     }
   }
@@ -1079,6 +1076,9 @@ function trimSlash(url: string): string {
 }
 
 /** One call as its observer sees it: the endpoint's name and what answered its last attempt. */
+/** A client without an observer tells nobody. */
+const NO_OBSERVER: Pix4dCallObserver = {};
+
 interface CallObservation {
   readonly observer: Pix4dCallObserver;
   readonly name: string;

@@ -25,7 +25,8 @@ export interface NotifyOutcome {
 export async function notifyOutcome(input: NotifyInput, deps: StepDependencies): Promise<NotifyOutcome> {
   const { state } = input;
   deps.metrics.about(input.batchId);
-  const cause = input.type === 'inspection.failed' ? { cause: causeOf(state) } : {};
+  const failureCause = input.type === 'inspection.failed' ? causeOf(state) : undefined;
+  const cause = failureCause ? { cause: failureCause } : {};
   const prepared = state.prepared;
   const runPrefix = prepared?.runPrefix ?? RunStore.prefixFor(input.batchId);
   const store = new RunStore(deps.s3, deps.config.workBucket);
@@ -46,6 +47,9 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
   const skippedWhileCopying = chunkRecords.flatMap((record) => record?.skipped ?? []);
   const batch = prepared?.batch ?? state.batch;
   const poll = state.processing?.poll;
+  const error = input.type === 'inspection.failed' ? describeFailure(state) : undefined;
+  // One reading of the clock, for the message and the metrics alike.
+  const finishedAt = deps.now().toISOString();
 
   const notification: NotificationInput = {
     type: input.type,
@@ -67,19 +71,24 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
     },
     flight: summary?.flight ?? null,
     warnings: summary?.warnings ?? [],
-    ...(input.type === 'inspection.failed' ? { error: describeFailure(state) } : {}),
+    ...(error ? { error } : {}),
     ...(isNoticeType(input.type) ? { notice: causeMessage(state.error?.Cause) } : {}),
     ...(state.processing?.deadline ? { deadline: state.processing.deadline } : {}),
     timings: {
-      closedAt: state.closedAt ?? deps.now().toISOString(),
+      closedAt: state.closedAt ?? finishedAt,
       processingStartedAt: state.processing?.startedAt ?? null,
-      finishedAt: deps.now().toISOString(),
+      finishedAt,
     },
     secrets: [...deps.secrets()],
   };
   const built = buildNotification(notification, { inspectBaseUrl: deps.config.inspectBaseUrl });
   await deps.publisher.publish(built);
-  recordOutcomeMetrics(input, deps);
+  recordOutcomeMetrics(
+    deps.metrics,
+    input.type,
+    { closedAt: state.closedAt, processingStartedAt: state.processing?.startedAt, finishedAt },
+    failureCause && error ? { cause: failureCause, stage: error.stage } : undefined,
+  );
   const outcome: NotifyOutcome = { type: input.type, subject: built.subject, ...cause };
   // Published: from here nothing may fail the step, or a retry would publish the outcome again.
   await keepRecord(deps, RUN_FILES.notified, () =>
@@ -151,16 +160,23 @@ function sumCopied(state: WorkflowState): number {
  * The outcome's metrics, recorded as soon as it is published (they are published when the invocation ends, even
  * one that fails after this): the outcome, a failure by cause and stage, and the run's durations.
  */
-function recordOutcomeMetrics(input: NotifyInput, deps: StepDependencies): void {
-  const { state } = input;
-  const metrics = deps.metrics;
-  switch (input.type) {
+function recordOutcomeMetrics(
+  metrics: StepDependencies['metrics'],
+  type: NotifyInput['type'],
+  timings: {
+    readonly closedAt?: string | undefined;
+    readonly processingStartedAt?: string | undefined;
+    readonly finishedAt: string;
+  },
+  failure: { readonly cause: FailureCause; readonly stage: string } | undefined,
+): void {
+  switch (type) {
     case 'inspection.completed':
       metrics.record('InspectionsCompleted', 1);
       break;
     case 'inspection.failed':
-      metrics.record('InspectionsFailed', 1, { cause: causeOf(state) });
-      metrics.record('FailuresByStage', 1, { stage: describeFailure(state).stage });
+      metrics.record('InspectionsFailed', 1, { cause: failure?.cause ?? 'system' });
+      metrics.record('FailuresByStage', 1, { stage: failure?.stage ?? 'unknown' });
       break;
     case 'inspection.timed_out':
       metrics.record('InspectionsTimedOut', 1);
@@ -172,14 +188,15 @@ function recordOutcomeMetrics(input: NotifyInput, deps: StepDependencies): void 
       metrics.record('RunsSkipped', 1);
       return;
   }
-  const now = deps.now().getTime();
-  const closedAt = state.closedAt ? Date.parse(state.closedAt) : undefined;
-  const startedAt = state.processing?.startedAt ? Date.parse(state.processing.startedAt) : undefined;
+  const at = (time: string | undefined) => (time ? Date.parse(time) : undefined);
+  const closedAt = at(timings.closedAt);
+  const startedAt = at(timings.processingStartedAt);
+  const finishedAt = Date.parse(timings.finishedAt);
   const seconds = (from: number, to: number) => Math.max(0, (to - from) / 1000);
   if (closedAt !== undefined && startedAt !== undefined)
     metrics.record('TimeToProcessingStart', seconds(closedAt, startedAt));
-  if (startedAt !== undefined) metrics.record('ProcessingDuration', seconds(startedAt, now));
-  if (closedAt !== undefined) metrics.record('TimeToNotification', seconds(closedAt, now));
+  if (startedAt !== undefined) metrics.record('ProcessingDuration', seconds(startedAt, finishedAt));
+  if (closedAt !== undefined) metrics.record('TimeToNotification', seconds(closedAt, finishedAt));
 }
 
 /** A failure of the person's flight or manifest (`input`), or of the pipeline and its services (`system`). */

@@ -69,11 +69,13 @@ export async function prepareInspection(
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const runPrefix = RunStore.prefixFor(batchId);
   deps.metrics.about(batchId);
-  const earlier = await store.find<PreparedInspection>(runPrefix, RUN_FILES.prepared);
+  // Read together: a retried Prepare that got as far as the summary does not count the close again.
+  const [earlier, summarized] = await Promise.all([
+    store.find<PreparedInspection>(runPrefix, RUN_FILES.prepared),
+    store.find(runPrefix, RUN_FILES.summary),
+  ]);
   if (earlier) return earlier;
-  // Counted once per run: a retried Prepare finds the summary its earlier attempt wrote.
-  if (!(await store.find(runPrefix, RUN_FILES.summary)))
-    deps.metrics.record('BatchesClosed', 1, { trigger: request.closedBy });
+  if (!summarized) deps.metrics.record('BatchesClosed', 1, { trigger: request.closedBy });
 
   const { batch } = request;
   const manifest = request.manifest ? await readManifest(deps, batch.bucket, request.manifest.key) : {};

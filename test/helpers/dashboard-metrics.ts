@@ -1,4 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
+import { streamKey } from '../../local/pipeline/metric-usage';
 import { placeholderOf, type TemplateJson, templateJson } from './template-values';
 
 /**
@@ -119,10 +120,8 @@ function widgetOf(dashboard: string, widget: MetricWidgetJson): DashboardWidget 
 export function dashboardMetrics(template: Template | TemplateJson): DashboardMetric[] {
   const unique = new Map<string, DashboardMetric>();
   for (const widget of dashboardWidgets(template)) {
-    for (const { namespace, name, dimensions } of widget.lines) {
-      const sorted = Object.fromEntries(Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b)));
-      unique.set(JSON.stringify([namespace, name, sorted]), { namespace, name, dimensions: sorted });
-    }
+    for (const { namespace, name, dimensions } of widget.lines)
+      unique.set(streamKey({ namespace, name, dimensions }), { namespace, name, dimensions });
   }
   return [...unique.values()];
 }
