@@ -76,7 +76,10 @@ function usageErrorFrom(error: unknown, line: CommandLine<Options>, options: Opt
     const name = /--([a-z0-9-]+)/i.exec(message)?.[1];
     const option = name === undefined ? undefined : options[name];
     if (option?.type === 'boolean') return new UsageError(`--${name} takes no value${helpHint(line.command)}`);
-    return new UsageError(`--${name ?? quoted} needs a value${helpHint(line.command)}`);
+    // parseArgs takes a following "-x" for the next option, so a value such as a password starting with "-"
+    // has to be attached with "=".
+    const dashed = message.includes('ambiguous') ? `; a value starting with "-" is written --${name}=-…` : '';
+    return new UsageError(`--${name ?? quoted} needs a value${dashed}${helpHint(line.command)}`);
   }
   return new UsageError(`${message}${helpHint(line.command)}`);
 }

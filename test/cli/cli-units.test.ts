@@ -777,6 +777,7 @@ describe('arguments and targets', () => {
     { args: ['status', '--unknown'], named: '--unknown' },
     { args: ['status', '--profil', 'ops'], named: 'did you mean --profile?' },
     { args: ['status', '--profile'], named: '--profile needs a value' },
+    { args: ['status', '--profile', '-ops'], named: 'a value starting with "-" is written --profile=-…' },
     { args: ['retry'], named: 'ASSET/FLIGHT' },
     { args: ['retry', 'a/b', '--yse'], named: 'did you mean --yes?' },
   ])('main $args: exit 2, one line "$named" on stderr, nothing on stdout', async ({ args, named }) => {

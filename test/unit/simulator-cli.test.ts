@@ -201,9 +201,10 @@ describe('simulator CLI human output', () => {
   it('mentions the API base URL, S3 endpoint, username, password and API key', async () => {
     // Prepare
     const username = `pilot-${randomBytes(3).toString('hex')}@example.com`;
-    const password = randomBytes(9).toString('base64url');
+    // A password may start with "-" (as random base64url text does one time in 32): it is attached with "=".
+    const password = `-${randomBytes(9).toString('base64url')}`;
     const apiKey = randomBytes(12).toString('hex');
-    const running = runCli(['--username', username, '--password', password, '--api-key', apiKey]);
+    const running = runCli(['--username', username, `--password=${password}`, '--api-key', apiKey]);
 
     // Act
     const lines = await waitForLines(running, 6);
@@ -232,6 +233,7 @@ describe('simulator CLI bad options', () => {
     [['--lost-answer-rate', '-0.1'], '--lost-answer-rate'],
     [['--processing-outcome', 'maybe'], '--processing-outcome'],
     [['--bogus'], '--bogus'],
+    [['--password', '-dash-first'], 'a value starting with "-" is written --password=-…'],
   ];
 
   for (const [args, option] of cases) {
