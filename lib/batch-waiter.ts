@@ -5,17 +5,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { executionLogging } from './execution-logging';
-import { taskTimeoutFor } from './inspection-workflow';
+import { lambdaStep } from './lambda-step';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
-import {
-  DEFAULT_THROTTLE_RETRY,
-  retryOn,
-  STEP_SCHEDULE,
-  THROTTLING_ERRORS,
-  TIMEOUT_ERRORS,
-  TRANSIENT_ERRORS,
-  throttleSchedule,
-} from './retry-policies';
+import { DEFAULT_THROTTLE_RETRY, retryOn, STEP_SCHEDULE, TIMEOUT_ERRORS, throttleSchedule } from './retry-policies';
 
 export interface BatchWaiterProps {
   /** The function that lists the batch and says whether it has settled. */
@@ -48,22 +40,19 @@ export class BatchWaiter extends Construct {
     const wait = new sfn.Wait(this, 'Wait for quiet period', {
       time: sfn.WaitTime.secondsPath('$.settlement.waitSeconds'),
     });
-    const check = new tasks.LambdaInvoke(this, 'Check batch', {
-      lambdaFunction: props.checkBatch,
-      payload: sfn.TaskInput.fromObject({
+    const check = lambdaStep(this, 'Check batch', {
+      fn: props.checkBatch,
+      payload: {
         'batch.$': '$.batch',
         'quietPeriodSeconds.$': '$.quietPeriodSeconds',
         'watchId.$': '$$.Execution.Name',
         // The previous check's answer: when it saw a multipart upload in progress, the upload's end counts as activity.
         'previous.$': '$.settlement',
-      }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      taskTimeout: taskTimeoutFor(props.checkBatch),
+      },
       resultPath: '$.settlement',
+      throttling,
+      errors: TIMEOUT_ERRORS,
     });
-    check.addRetry(retryOn(THROTTLING_ERRORS, throttling));
-    check.addRetry(retryOn([...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], STEP_SCHEDULE));
     const checkFailed = new sfn.Fail(this, 'Batch check failed', {
       error: 'BatchCheckFailed',
       causePath: '$.error.Cause',

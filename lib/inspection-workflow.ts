@@ -1,42 +1,25 @@
 import { Duration } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { executionLogging } from './execution-logging';
+import { invokeTask, type LambdaStepProps, lambdaStep } from './lambda-step';
 import { acknowledgeInvokeWildcards } from './nag-acknowledgements';
 import {
   DEFAULT_THROTTLE_RETRY,
   notifySchedule,
   type RetrySchedule,
   retryOn,
-  STEP_SCHEDULE,
   THROTTLING_ERRORS,
   TIMEOUT_ERRORS,
   TRANSIENT_ERRORS,
   throttleSchedule,
 } from './retry-policies';
 
-/**
- * Step Functions waits this much longer than a function's own timeout before it gives up on the invocation
- * (`States.Timeout`): the function's timeout fires first; this only ends an invocation the Lambda service lost.
- */
-export const TASK_TIMEOUT_MARGIN = Duration.seconds(30);
-
-/** The timeout of a task that invokes `fn`: the function's timeout and the margin. */
-export function taskTimeoutFor(fn: lambda.IFunction): sfn.Timeout {
-  const timeout = fn instanceof lambda.Function && fn.timeout ? fn.timeout : Duration.minutes(15);
-  return sfn.Timeout.duration(Duration.seconds(timeout.toSeconds() + TASK_TIMEOUT_MARGIN.toSeconds()));
-}
-
 /** How a task retries besides waiting out throttling; the defaults fit the steps that run once per batch. */
-interface TaskRetry {
-  /** Errors retried besides the transient ones (`TRANSIENT_ERRORS`). @default none */
-  readonly errors?: string[];
-  /** @default STEP_SCHEDULE */
-  readonly schedule?: RetrySchedule;
-}
+type TaskRetry = Pick<LambdaStepProps, 'errors' | 'schedule'>;
 
 /**
  * The status check runs for up to 48 hours, so it outlasts a Pix4Dinspect outage of many minutes (ten attempts
@@ -187,10 +170,7 @@ export class InspectionWorkflow extends Construct {
     const prepare = this.invoke(
       'Prepare inspection',
       props.prepare,
-      {
-        'request.$': '$',
-        'batchId.$': '$$.Execution.Name',
-      },
+      { 'request.$': '$', 'batchId.$': '$$.Execution.Name' },
       '$.prepared',
       { errors: [...TIMEOUT_ERRORS, 'FolderClaimContendedError'] },
     );
@@ -311,17 +291,13 @@ export class InspectionWorkflow extends Construct {
     resultPath: string | undefined,
     retry: TaskRetry = {},
   ): tasks.LambdaInvoke {
-    const task = new tasks.LambdaInvoke(this, name, {
-      lambdaFunction: fn,
-      payload: sfn.TaskInput.fromObject(payload),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      taskTimeout: taskTimeoutFor(fn),
+    return lambdaStep(this, name, {
+      fn,
+      payload,
       ...(resultPath ? { resultPath } : {}),
+      throttling: this.throttling,
+      ...retry,
     });
-    task.addRetry(retryOn(THROTTLING_ERRORS, this.throttling));
-    task.addRetry(retryOn([...TRANSIENT_ERRORS, ...(retry.errors ?? [])], retry.schedule ?? STEP_SCHEDULE));
-    return task;
   }
 
   /**
@@ -329,12 +305,9 @@ export class InspectionWorkflow extends Construct {
    * a failure to notify then ends the run failed, which the system-failure alarm pages for.
    */
   private notify(name: string, fn: lambda.IFunction, type: string): tasks.LambdaInvoke {
-    const task = new tasks.LambdaInvoke(this, name, {
-      lambdaFunction: fn,
-      payload: sfn.TaskInput.fromObject({ type, 'state.$': '$', 'batchId.$': '$$.Execution.Name' }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      taskTimeout: taskTimeoutFor(fn),
+    const task = invokeTask(this, name, {
+      fn,
+      payload: { type, 'state.$': '$', 'batchId.$': '$$.Execution.Name' },
       resultPath: '$.notification',
     });
     task.addRetry(retryOn([...THROTTLING_ERRORS, ...TRANSIENT_ERRORS, ...TIMEOUT_ERRORS], this.notifying));

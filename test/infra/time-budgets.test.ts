@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INVOCATION_RESERVE_MS } from '../../functions/shared/step-runtime';
-import { TASK_TIMEOUT_MARGIN } from '../../lib/inspection-workflow';
+import { TASK_TIMEOUT_MARGIN } from '../../lib/lambda-step';
 import type { PipelineStep } from '../../lib/pipeline-functions';
 import { type LocalMachine, type SynthesizedStack, synthesizeStack } from '../../local/pipeline/synthesized-stack';
 import { AWS_THROTTLING_ERRORS, AWS_TRANSIENT_ERRORS } from '../../src/aws-errors';
