@@ -19,6 +19,18 @@ export interface AccessLogsBucketProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** What every bucket of the pipeline has: public access blocked, TLS only, SSE-S3. */
+export const PRIVATE_BUCKET = {
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  encryption: s3.BucketEncryption.S3_MANAGED,
+} as const satisfies s3.BucketProps;
+
+/** A private bucket's settings with its server access logs written to `accessLogs` under `prefix`. */
+export function privateBucketLoggedTo(accessLogs: s3.IBucket, prefix: string): s3.BucketProps {
+  return { ...PRIVATE_BUCKET, serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: prefix };
+}
+
 /**
  * The target bucket of S3 server access logs.
  *
@@ -41,9 +53,7 @@ export class AccessLogsBucket extends Construct {
     this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...PRIVATE_BUCKET,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
         {

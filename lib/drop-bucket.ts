@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { AccessLogsBucket, assertPositiveDays } from './access-logs-bucket';
+import { AccessLogsBucket, assertPositiveDays, privateBucketLoggedTo } from './access-logs-bucket';
 
 /** Prefix of the drop bucket's objects in the access logs bucket. */
 export const DROP_BUCKET_ACCESS_LOGS_PREFIX = 'drop-bucket/';
@@ -99,12 +99,8 @@ export class DropBucket extends Construct {
 
     this.accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs').bucket;
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...privateBucketLoggedTo(this.accessLogs, DROP_BUCKET_ACCESS_LOGS_PREFIX),
       versioned: true,
-      serverAccessLogsBucket: this.accessLogs,
-      serverAccessLogsPrefix: DROP_BUCKET_ACCESS_LOGS_PREFIX,
       lifecycleRules: [
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(abortIncompleteUploadDays) },
         { id: 'ExpireReplacedVersions', noncurrentVersionExpiration: Duration.days(noncurrentVersionDays) },

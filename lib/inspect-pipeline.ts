@@ -168,16 +168,9 @@ export class InspectPipeline extends Construct {
   constructor(scope: Construct, id: string, props: InspectPipelineProps = {}) {
     super(scope, id);
     assertConcurrency(this, props);
-    const credentials = new Pix4dCredentials(this, 'Pix4dCredentials', {
-      existingSecret: props.existingSecret,
-      secretArn: props.secretArn,
-      secretName: props.secretName,
-    });
-    const notifications = new Notifications(this, 'Notifications', {
-      existingTopic: props.existingTopic,
-      topicArn: props.topicArn,
-      notificationEmail: props.notificationEmail,
-    });
+    // The secret and topic props carry the same names here as on their constructs.
+    const credentials = new Pix4dCredentials(this, 'Pix4dCredentials', props);
+    const notifications = new Notifications(this, 'Notifications', props);
     const preflight = preflightThresholdsOf(props.preflight);
     const deadline = props.deadline ?? Duration.hours(48);
     assertRunDataOutlivesRuns(props.runRetentionDays, deadline);

@@ -3,7 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BATCH_STATE_PREFIX } from '../src/batch-state/batch-state';
 import { RUNS_PREFIX } from '../src/workflow/run-store';
-import { AccessLogsBucket, assertPositiveDays } from './access-logs-bucket';
+import { AccessLogsBucket, assertPositiveDays, privateBucketLoggedTo } from './access-logs-bucket';
 
 /** Prefix of the work bucket's objects in the access logs bucket. */
 export const WORK_BUCKET_ACCESS_LOGS_PREFIX = 'work-bucket/';
@@ -54,11 +54,7 @@ export class WorkBucket extends Construct {
 
     this.accessLogs = props.accessLogs ?? new AccessLogsBucket(this, 'AccessLogs').bucket;
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      serverAccessLogsBucket: this.accessLogs,
-      serverAccessLogsPrefix: WORK_BUCKET_ACCESS_LOGS_PREFIX,
+      ...privateBucketLoggedTo(this.accessLogs, WORK_BUCKET_ACCESS_LOGS_PREFIX),
       lifecycleRules: [
         // Only the pipeline writes here, and never multipart for long: a day is ample.
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
