@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { isConditionalWriteConflict } from '../aws-errors';
+import { JsonObjects } from '../json-objects';
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { CreateAssetInput } from '../pix4d/schemas';
 
@@ -52,14 +53,15 @@ export class AssetRegistryBusyError extends Error {
   override name = 'AssetRegistryBusyError';
 }
 
-export class AssetRegistry {
+export class AssetRegistry extends JsonObjects {
   private readonly prefix: string;
   private readonly staleClaimMs: number;
   private readonly waitForOtherMs: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(private readonly options: AssetRegistryOptions) {
+  constructor(options: AssetRegistryOptions) {
+    super(options.s3, options.bucket);
     this.prefix = options.prefix ?? ASSET_REGISTRY_PREFIX;
     this.staleClaimMs = options.staleClaimMs ?? 360_000;
     this.waitForOtherMs = options.waitForOtherMs ?? 60_000;
@@ -129,13 +131,8 @@ export class AssetRegistry {
   }
 
   private async read(key: string): Promise<{ entry: RegistryEntry; eTag: string } | undefined> {
-    try {
-      const answer = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      return { entry: JSON.parse(await answer.Body!.transformToString()) as RegistryEntry, eTag: answer.ETag ?? '' };
-    } catch (error) {
-      if ((error as Error).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
+    const found = await this.getJson(key);
+    return found && { entry: found.value as RegistryEntry, eTag: found.etag };
   }
 
   /** The ETag of this run's claim when it now owns the creation: a new record, or a stale claim replaced. */
@@ -152,16 +149,7 @@ export class AssetRegistry {
       ...(attemptedAt === undefined ? {} : { attemptedAt }),
     };
     try {
-      const answer = await this.options.s3.send(
-        new PutObjectCommand({
-          Bucket: this.options.bucket,
-          Key: key,
-          Body: JSON.stringify(entry),
-          ContentType: 'application/json',
-          ...(staleETag ? { IfMatch: staleETag } : { IfNoneMatch: '*' }),
-        }),
-      );
-      return answer.ETag ?? '';
+      return await this.putJson(key, entry, staleETag ? { ifMatch: staleETag } : { ifNoneMatch: '*' });
     } catch (error) {
       await ignorePreconditionFailed(error);
       return undefined;
@@ -169,15 +157,7 @@ export class AssetRegistry {
   }
 
   private async write(key: string, entry: RegistryEntry, ifMatch: string): Promise<void> {
-    await this.options.s3.send(
-      new PutObjectCommand({
-        Bucket: this.options.bucket,
-        Key: key,
-        Body: JSON.stringify(entry),
-        ContentType: 'application/json',
-        IfMatch: ifMatch,
-      }),
-    );
+    await this.putJson(key, entry, { ifMatch });
   }
 }
 

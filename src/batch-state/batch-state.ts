@@ -1,6 +1,7 @@
-import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { mapWithConcurrency } from '../copy/pool';
+import { JsonObjects } from '../json-objects';
 
 /**
  * Where each batch stands, one JSON record per run under `batches/` in the work bucket, written by the workflow
@@ -45,12 +46,7 @@ export type BatchState = z.infer<typeof batchStateSchema>;
 
 export const BATCH_STATE_PREFIX = 'batches/';
 
-export class BatchStateStore {
-  constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-  ) {}
-
+export class BatchStateStore extends JsonObjects {
   static keyFor(batchId: string): string {
     return `${BATCH_STATE_PREFIX}${batchId}.json`;
   }
@@ -58,26 +54,11 @@ export class BatchStateStore {
   /** Records the run's state; the steps of one run write one after the other, so the last write is the latest. */
   async record(state: Omit<BatchState, 'updatedAt'>, now: Date = new Date()): Promise<void> {
     const record: BatchState = { ...state, updatedAt: now.toISOString() };
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: BatchStateStore.keyFor(state.batchId),
-        Body: JSON.stringify(record),
-        ContentType: 'application/json',
-      }),
-    );
+    await this.putJson(BatchStateStore.keyFor(state.batchId), record);
   }
 
   async find(batchId: string): Promise<BatchState | undefined> {
-    try {
-      const answer = await this.s3.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: BatchStateStore.keyFor(batchId) }),
-      );
-      return batchStateSchema.parse(JSON.parse(await answer.Body!.transformToString()));
-    } catch (error) {
-      if ((error as Error).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
+    return this.parsed(BatchStateStore.keyFor(batchId));
   }
 
   /** The most recently updated records, newest first. */
@@ -92,10 +73,14 @@ export class BatchStateStore {
       }
     }
     entries.sort((a, b) => b.modified - a.modified);
-    const records = await mapWithConcurrency(entries.slice(0, limit), 8, async ({ key }) => {
-      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return batchStateSchema.parse(JSON.parse(await answer.Body!.transformToString()));
-    });
-    return records.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    const records = await mapWithConcurrency(entries.slice(0, limit), 8, ({ key }) => this.parsed(key));
+    return records
+      .filter((record): record is BatchState => record !== undefined)
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  }
+
+  private async parsed(key: string): Promise<BatchState | undefined> {
+    const found = await this.getJson(key);
+    return found === undefined ? undefined : batchStateSchema.parse(found.value);
   }
 }

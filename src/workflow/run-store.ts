@@ -1,5 +1,5 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isConditionalWriteConflict } from '../aws-errors';
+import { JsonObjects, type WriteCondition } from '../json-objects';
 
 /** Per-run files; the work bucket's lifecycle rule expires them. */
 export const RUNS_PREFIX = 'runs/';
@@ -8,12 +8,7 @@ export const RUNS_PREFIX = 'runs/';
  * What a workflow run keeps in the work bucket under `runs/<batch id>/`: lists too large for Step Functions state
  * (256 KB) and markers that make a retried step safe. Lifecycle rules expire them.
  */
-export class RunStore {
-  constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-  ) {}
-
+export class RunStore extends JsonObjects {
   static prefixFor(batchId: string): string {
     return `${RUNS_PREFIX}${batchId}/`;
   }
@@ -24,7 +19,7 @@ export class RunStore {
   }
 
   async write(runPrefix: string, name: string, value: unknown): Promise<void> {
-    await this.put(runPrefix, name, value, {});
+    await this.putJson(`${runPrefix}${name}`, value);
   }
 
   async read<T>(runPrefix: string, name: string): Promise<T> {
@@ -39,13 +34,7 @@ export class RunStore {
 
   /** The file and the ETag it was read with, for `writeIf`. */
   async findVersioned<T>(runPrefix: string, name: string): Promise<{ value: T; etag: string } | undefined> {
-    try {
-      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${runPrefix}${name}` }));
-      return { value: JSON.parse(await answer.Body!.transformToString()) as T, etag: answer.ETag ?? '' };
-    } catch (error) {
-      if ((error as Error).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
+    return (await this.getJson(`${runPrefix}${name}`)) as { value: T; etag: string } | undefined;
   }
 
   /**
@@ -54,28 +43,12 @@ export class RunStore {
    */
   async writeIf(runPrefix: string, name: string, value: unknown, etag?: string): Promise<boolean> {
     try {
-      await this.put(runPrefix, name, value, etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag });
+      const condition: WriteCondition = etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag };
+      await this.putJson(`${runPrefix}${name}`, value, condition);
       return true;
     } catch (error) {
       if (isConditionalWriteConflict(error)) return false;
       throw error;
     }
-  }
-
-  private async put(
-    runPrefix: string,
-    name: string,
-    value: unknown,
-    condition: { IfNoneMatch?: string; IfMatch?: string },
-  ): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: `${runPrefix}${name}`,
-        Body: JSON.stringify(value),
-        ContentType: 'application/json',
-        ...condition,
-      }),
-    );
   }
 }
