@@ -45,11 +45,7 @@ export const MAX_SNS_MESSAGE_BYTES = 200 * 1024;
 export const UNKNOWN_NAME = '(unknown)';
 
 /** Safety rails for the other texts (far above realistic values; an S3 key has at most 1,024 bytes). */
-const MAX_NAME_CHARS = 256;
-const MAX_KEY_CHARS = 1_024;
-const MAX_REASON_CHARS = 500;
-const MAX_STAGE_CHARS = 64;
-const MAX_SUBJECT_STAGE_CHARS = 24;
+const MAX_CHARS = Object.freeze({ name: 256, key: 1_024, reason: 500, stage: 64, subjectStage: 24 });
 const ELLIPSIS = '…';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -103,7 +99,7 @@ const imagesSchema = z
   });
 
 const errorSchema = z.strictObject({
-  stage: z.string().min(1).max(MAX_STAGE_CHARS),
+  stage: z.string().min(1).max(MAX_CHARS.stage),
   message: z.string().min(1).max(MAX_ERROR_MESSAGE_CHARS),
 });
 
@@ -125,7 +121,7 @@ const longitude = z.number().min(-180).max(180);
 const flightSchema = z.strictObject({
   capturedFrom: isoTimestamp.nullable(),
   capturedTo: isoTimestamp.nullable(),
-  cameras: z.array(z.string().min(1).max(MAX_NAME_CHARS)).max(MAX_CAMERAS_LISTED),
+  cameras: z.array(z.string().min(1).max(MAX_CHARS.name)).max(MAX_CAMERAS_LISTED),
   /** Photos with a GPS position, of `photos`. */
   geotagged: count,
   photos: count,
@@ -280,8 +276,8 @@ export function buildNotification(input: NotificationInput, options: Notificatio
 
   const clean = textCleaner(input.secrets ?? []);
   const skipped = input.images.skipped.map((image) => ({
-    key: clean(image.key, MAX_KEY_CHARS) || UNKNOWN_NAME,
-    reason: clean(image.reason, MAX_REASON_CHARS) || 'unknown reason',
+    key: clean(image.key, MAX_CHARS.key) || UNKNOWN_NAME,
+    reason: clean(image.reason, MAX_CHARS.reason) || 'unknown reason',
   }));
   const skippedTotal = Math.max(input.images.skippedTotal ?? skipped.length, skipped.length);
 
@@ -330,7 +326,7 @@ function textCleaner(secrets: readonly (string | undefined)[]): Cleaner {
 }
 
 /** A name, or '(unknown)' when missing or blank. */
-function nameOr(clean: Cleaner, text: string | null | undefined, maxChars = MAX_NAME_CHARS): string {
+function nameOr(clean: Cleaner, text: string | null | undefined, maxChars = MAX_CHARS.name): string {
   return clean(text?.trim(), maxChars).trim() || UNKNOWN_NAME;
 }
 
@@ -362,7 +358,7 @@ function assembleMessage(
         projectId: input.inspection.projectId ?? null,
         name: nameOr(clean, input.inspection.name),
         status: input.inspection.status
-          ? { id: input.inspection.status.id, name: clean(input.inspection.status.name, MAX_NAME_CHARS) }
+          ? { id: input.inspection.status.id, name: clean(input.inspection.status.name, MAX_CHARS.name) }
           : null,
         url: inspectionUrl(input.inspection.projectId, inspectBaseUrl),
       }
@@ -372,9 +368,9 @@ function assembleMessage(
     version: 1 as const,
     type: input.type,
     batch: {
-      bucket: clean(input.batch.bucket, MAX_NAME_CHARS),
-      prefix: clean(input.batch.prefix, MAX_KEY_CHARS),
-      id: clean(input.batch.id, MAX_NAME_CHARS),
+      bucket: clean(input.batch.bucket, MAX_CHARS.name),
+      prefix: clean(input.batch.prefix, MAX_CHARS.key),
+      id: clean(input.batch.id, MAX_CHARS.name),
     },
     asset: { id: input.asset.id, name: nameOr(clean, input.asset.name) },
     inspection,
@@ -408,7 +404,7 @@ function assembleMessage(
         ...head,
         type: input.type,
         error: {
-          stage: clean(input.error?.stage?.trim(), MAX_STAGE_CHARS).trim() || 'unknown',
+          stage: clean(input.error?.stage?.trim(), MAX_CHARS.stage).trim() || 'unknown',
           message: clean(input.error?.message?.trim(), MAX_ERROR_MESSAGE_CHARS).trim() || 'no error message',
         },
         timings,
@@ -447,7 +443,7 @@ function flightBlock(flight: NotificationInput['flight'], clean: Cleaner): Fligh
     capturedTo: flight.capturedTo === null ? null : toIsoWithZone(flight.capturedTo),
     cameras: flight.cameras
       .slice(0, MAX_CAMERAS_LISTED)
-      .map((camera) => clean(camera, MAX_NAME_CHARS))
+      .map((camera) => clean(camera, MAX_CHARS.name))
       .filter((camera) => camera !== ''),
     geotagged: flight.geotagged,
     photos: flight.photos,
@@ -494,7 +490,7 @@ function buildSubject(message: NotificationV1): string {
       return fitSubject('Inspection completed: ', label, ` (${message.images.registered} photos)`);
     case 'inspection.failed':
       return fitSubject(
-        `Inspection failed at ${asciiTruncate(toAscii(message.error.stage), MAX_SUBJECT_STAGE_CHARS)}: `,
+        `Inspection failed at ${asciiTruncate(toAscii(message.error.stage), MAX_CHARS.subjectStage)}: `,
         label,
         '',
       );

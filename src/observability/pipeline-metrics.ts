@@ -45,71 +45,40 @@ export const FAILURE_STAGES = [
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'timeout';
 export const STATUS_CLASSES: readonly StatusClass[] = ['2xx', '3xx', '4xx', '5xx', 'network', 'timeout'];
 
+/** A metric of `unit`: what one data point means, and its dimensions besides `service`. */
+function metricOf<const U extends MetricUnitName>(unit: U) {
+  return <const D extends readonly string[]>(description: string, ...dimensions: D) => ({
+    unit,
+    dimensions,
+    description,
+  });
+}
+const count = metricOf('Count');
+const bytes = metricOf('Bytes');
+const seconds = metricOf('Seconds');
+const bytesPerSecond = metricOf('Bytes/Second');
+
 export const PIPELINE_METRICS = {
-  BatchesClosed: {
-    unit: 'Count',
-    dimensions: ['trigger'],
-    description: 'A batch closed (trigger: manifest or quiet-period) and its run began',
-  },
-  InspectionsCompleted: { unit: 'Count', dimensions: [], description: 'A run ended with a completed processing' },
-  InspectionsFailed: {
-    unit: 'Count',
-    dimensions: ['cause'],
-    description: 'A run ended failed (cause: input or system)',
-  },
-  FailuresByStage: { unit: 'Count', dimensions: ['stage'], description: 'A failed run, by the stage it failed at' },
-  InspectionsTimedOut: { unit: 'Count', dimensions: [], description: 'Processing passed its deadline' },
-  LatePhotosReported: {
-    unit: 'Count',
-    dimensions: [],
-    description: 'Photos arrived in a folder whose inspection had already started',
-  },
-  RunsSkipped: { unit: 'Count', dimensions: [], description: 'A close of a folder that another run already handles' },
-  PhotosCopied: { unit: 'Count', dimensions: [], description: 'Photos copied into Pix4Dinspect' },
-  BytesCopied: { unit: 'Bytes', dimensions: [], description: 'Bytes copied into Pix4Dinspect' },
-  CopyThroughput: { unit: 'Bytes/Second', dimensions: [], description: "One chunk's bytes over its copy time" },
-  S3CredentialRefreshes: {
-    unit: 'Count',
-    dimensions: [],
-    description: "Pix4Dinspect's temporary S3 credentials fetched again during a copy",
-  },
-  TimeToProcessingStart: {
-    unit: 'Seconds',
-    dimensions: [],
-    description: 'From the batch closing to processing started',
-  },
-  ProcessingDuration: { unit: 'Seconds', dimensions: [], description: 'From processing started to its outcome' },
-  TimeToNotification: { unit: 'Seconds', dimensions: [], description: 'From the batch closing to its notification' },
-  Pix4dApiCalls: {
-    unit: 'Count',
-    dimensions: ['statusClass'],
-    description: 'Pix4Dinspect requests sent, by what answered',
-  },
-  Pix4dApiRetries: {
-    unit: 'Count',
-    dimensions: [],
-    description: 'Pix4Dinspect requests sent again after a transient failure',
-  },
-  Pix4dApiErrors: {
-    unit: 'Count',
-    dimensions: ['statusClass'],
-    description: 'Pix4Dinspect calls that failed after their retries, by what answered last',
-  },
-  ManifestsMisplaced: {
-    unit: 'Count',
-    dimensions: [],
-    description: 'A file named like a manifest outside a batch folder',
-  },
-  RecordsNotWritten: {
-    unit: 'Count',
-    dimensions: [],
-    description: "An operator record (the CLI's status) could not be written",
-  },
-  StatusChecksFailed: {
-    unit: 'Count',
-    dimensions: [],
-    description: 'A processing status check failed and was tried again',
-  },
+  BatchesClosed: count('A batch closed (trigger: manifest or quiet-period) and its run began', 'trigger'),
+  InspectionsCompleted: count('A run ended with a completed processing'),
+  InspectionsFailed: count('A run ended failed (cause: input or system)', 'cause'),
+  FailuresByStage: count('A failed run, by the stage it failed at', 'stage'),
+  InspectionsTimedOut: count('Processing passed its deadline'),
+  LatePhotosReported: count('Photos arrived in a folder whose inspection had already started'),
+  RunsSkipped: count('A close of a folder that another run already handles'),
+  PhotosCopied: count('Photos copied into Pix4Dinspect'),
+  BytesCopied: bytes('Bytes copied into Pix4Dinspect'),
+  CopyThroughput: bytesPerSecond("One chunk's bytes over its copy time"),
+  S3CredentialRefreshes: count("Pix4Dinspect's temporary S3 credentials fetched again during a copy"),
+  TimeToProcessingStart: seconds('From the batch closing to processing started'),
+  ProcessingDuration: seconds('From processing started to its outcome'),
+  TimeToNotification: seconds('From the batch closing to its notification'),
+  Pix4dApiCalls: count('Pix4Dinspect requests sent, by what answered', 'statusClass'),
+  Pix4dApiRetries: count('Pix4Dinspect requests sent again after a transient failure'),
+  Pix4dApiErrors: count('Pix4Dinspect calls that failed after their retries, by what answered last', 'statusClass'),
+  ManifestsMisplaced: count('A file named like a manifest outside a batch folder'),
+  RecordsNotWritten: count("An operator record (the CLI's status) could not be written"),
+  StatusChecksFailed: count('A processing status check failed and was tried again'),
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof PIPELINE_METRICS;

@@ -209,6 +209,9 @@ const PROCESS_WATCH_READS = 6;
 /** 401s answered with a fresh token and a repeat, per call. */
 const MAX_TOKEN_REFUSALS = 1;
 const EXCERPT_LENGTH = 300;
+/** The collections a create posts to, with the shapes of one member and of a page of the list. */
+const ASSETS = { path: '/v1/assets/', schema: assetSchema, listSchema: assetListSchema } as const;
+const INSPECTIONS = { path: '/v1/inspections/', schema: inspectionSchema, listSchema: inspectionListSchema } as const;
 const TOKEN_ENDPOINT = 'POST /v1/auth/token/';
 
 /**
@@ -274,9 +277,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
 
   createAsset(input: CreateAssetInput, options: CreateOptions = {}): Promise<Asset> {
     return this.createOnce(this.budget(), options, {
-      path: '/v1/assets/',
-      schema: assetSchema,
-      listSchema: assetListSchema,
+      ...ASSETS,
       body: input,
       described: `an asset named "${input.name}" of type ${input.type}`,
       isSame: (asset) => asset.name === input.name && asset.type === input.type,
@@ -286,9 +287,7 @@ export class Pix4dInspectClient implements Pix4dInspectApi {
 
   createInspection(input: CreateInspectionInput, options: CreateOptions = {}): Promise<Inspection> {
     return this.createOnce(this.budget(), options, {
-      path: '/v1/inspections/',
-      schema: inspectionSchema,
-      listSchema: inspectionListSchema,
+      ...INSPECTIONS,
       body: input,
       described: `an inspection${input.name === undefined ? '' : ` named "${input.name}"`} of asset ${input.asset}`,
       isSame: (inspection) =>

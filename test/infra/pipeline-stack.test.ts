@@ -19,14 +19,9 @@ import { placeholderOf } from '../helpers/template-values';
 const PIX4D_CALLERS: readonly PipelineStep[] = ['prepare', 'copy', 'register', 'start-processing', 'check-status'];
 
 /** The Lambdas behind the Task states of the inspection workflow; they read DEADLINE_HOURS (pipelineConfigFromEnv). */
-const WORKFLOW_STEPS: readonly PipelineStep[] = [
-  'prepare',
-  'copy',
-  'register',
-  'start-processing',
-  'check-status',
-  'notify',
-];
+const WORKFLOW_STEPS: readonly PipelineStep[] = PIPELINE_STEPS.filter(
+  (step) => step !== 'ingest' && step !== 'check-batch',
+);
 
 const INSPECTION_STATE_NAMES = [
   'Prepare inspection',
