@@ -17,6 +17,7 @@ import {
   preflightOverridesSchema,
   withOverrides,
 } from '../src/preflight/preflight';
+import { PROCESSING_HISTORY_KEY } from '../src/status/processing-history';
 import type { StatusClasses } from '../src/status/processing-status';
 import { suggest } from '../src/suggest';
 import { RUNS_PREFIX } from '../src/workflow/run-store';
@@ -74,10 +75,18 @@ export interface InspectPipelineProps {
   readonly defaultProcessingParameters?: Partial<ProcessingParameters>;
   /** Time allowed for processing before `inspection.timed_out`. @default 48 hours */
   readonly deadline?: Duration;
-  /** First wait between status checks; it grows 1.5x per check. @default 60 seconds */
-  readonly pollInitialWait?: Duration;
-  /** Longest wait between status checks. @default 15 minutes */
+  /**
+   * How often the status is read around a processing's expected end (learnt from past runs), and the shortest
+   * wait between status checks. @default 60 seconds
+   */
+  readonly pollInterval?: Duration;
+  /** Longest wait between status checks once the expected end has passed. @default 15 minutes */
   readonly pollMaxWait?: Duration;
+  /**
+   * Processing time per photo expected while the work bucket holds no past run (the schedule learns the real
+   * figure from each completed run). @default 10 seconds
+   */
+  readonly expectedProcessingPerPhoto?: Duration;
   /** Which statuses count as success and failure. @default id 7 / "Processing completed"; fail|error|abort|cancel */
   readonly statusClasses?: StatusClasses;
   /** Photos per copy invocation. @default 100 */
@@ -266,8 +275,12 @@ export class InspectPipeline extends Construct {
           props.defaultProcessingParameters && JSON.stringify(props.defaultProcessingParameters),
         ),
         ...optional('PHOTOS_PER_CHUNK', props.photosPerChunk?.toString()),
-        ...optional('POLL_INITIAL_SECONDS', props.pollInitialWait?.toSeconds().toString()),
+        ...optional('POLL_INTERVAL_SECONDS', props.pollInterval?.toSeconds().toString()),
         ...optional('POLL_MAX_SECONDS', props.pollMaxWait?.toSeconds().toString()),
+        ...optional(
+          'EXPECTED_SECONDS_PER_PHOTO',
+          props.expectedProcessingPerPhoto && String(props.expectedProcessingPerPhoto.toMilliseconds() / 1000),
+        ),
         ...optional('STATUS_CLASSES', props.statusClasses && JSON.stringify(props.statusClasses)),
       },
       stepEnvironment: {
@@ -375,6 +388,10 @@ function grantCalls({ fn, workflow, waiter, drop, work, credentials, notificatio
     allow(reader, ['s3:GetObject'], [runFiles]);
   for (const writer of [fn.prepare, fn.copy, fn['start-processing'], fn.notify])
     allow(writer, ['s3:PutObject'], [runFiles]);
+  // Past processing times, at which the poll schedule aims (one object, the start reads it, notify adds to it).
+  const processingHistory = work.bucket.arnForObjects(PROCESSING_HISTORY_KEY);
+  allow(fn['start-processing'], ['s3:GetObject'], [processingHistory]);
+  allow(fn.notify, ['s3:GetObject', 's3:PutObject'], [processingHistory]);
   // Where each batch stands, for the operator CLI (`batches/<run>.json`).
   for (const recorder of [fn.prepare, fn['check-batch'], fn.register, fn['start-processing'], fn.notify])
     allow(recorder, ['s3:PutObject'], [batchRecords]);

@@ -114,7 +114,13 @@ export class InspectionWorkflow extends Construct {
     const start = this.stageTask(
       'Start processing',
       props.startProcessing,
-      { 'runPrefix.$': '$.prepared.runPrefix', 'inspectionId.$': '$.prepared.inspection.id' },
+      {
+        'runPrefix.$': '$.prepared.runPrefix',
+        'inspectionId.$': '$.prepared.inspection.id',
+        // How long processing should take, and the copy's share of the run's state transitions.
+        'photos.$': '$.registration.registered',
+        'chunks.$': 'States.ArrayLength($.prepared.chunks)',
+      },
       '$.processing',
       'processing',
       failAt,
@@ -248,6 +254,10 @@ export class InspectionWorkflow extends Construct {
         'inspectionId.$': '$.prepared.inspection.id',
         'deadline.$': '$.processing.deadline',
         'pollCount.$': '$.processing.poll.pollCount',
+        'startedAt.$': '$.processing.startedAt',
+        'expectedSeconds.$': '$.processing.expectedSeconds',
+        'pollBudget.$': '$.processing.pollBudget',
+        'waitedSeconds.$': '$.processing.poll.waitSeconds',
       },
       '$.processing.poll',
       POLL_RETRY,

@@ -171,6 +171,11 @@ const SETTINGS = {
     numeric,
     z.number().gt(0).refine(inWholeSeconds(Duration.minutes)),
   ),
+  expectedSecondsPerPhoto: setting(
+    'a number of seconds of at least 0.001 and at most 3600 (e.g. 10 or 2.5)',
+    numeric,
+    z.number().min(0.001).max(3_600),
+  ),
   photosPerChunk: setting('a whole number from 1 to 1000', numeric, wholeNumber(1, 1000)),
   copyConcurrency: setting(
     `a whole number from 1 to ${MAX_MAP_CONCURRENCY} (the Copy photos Map runs at most ${MAX_MAP_CONCURRENCY} iterations at once)`,
@@ -358,6 +363,10 @@ function pipelineProps(settings: Settings): InspectPipelineProps {
     defaultProcessingParameters: settings.defaultProcessingParameters,
     deadline: settings.deadlineHours === undefined ? undefined : Duration.hours(settings.deadlineHours),
     pollMaxWait: minutes(settings.pollMaxMinutes),
+    expectedProcessingPerPhoto:
+      settings.expectedSecondsPerPhoto === undefined
+        ? undefined
+        : Duration.millis(Math.round(settings.expectedSecondsPerPhoto * 1000)),
     photosPerChunk: settings.photosPerChunk,
     copyConcurrency: settings.copyConcurrency,
     copyReservedConcurrency: settings.copyReservedConcurrency,

@@ -52,10 +52,13 @@ export function pipelineConfigFromEnv(env: Environment = process.env): PipelineC
       partSizeBytes: number('COPY_PART_SIZE_MIB', 8, { min: 5, max: 512 }) * 1024 * 1024,
     },
     deadlineHours: number('DEADLINE_HOURS', defaults.deadlineHours, { min: 0 }),
-    pollPolicy: {
-      initialWaitSeconds: number('POLL_INITIAL_SECONDS', defaults.pollPolicy.initialWaitSeconds, { min: 1 }),
-      factor: number('POLL_FACTOR', defaults.pollPolicy.factor, { min: 1 }),
-      maxWaitSeconds: number('POLL_MAX_SECONDS', defaults.pollPolicy.maxWaitSeconds, { min: 1 }),
+    pollSchedule: {
+      ...defaults.pollSchedule,
+      intervalSeconds: number('POLL_INTERVAL_SECONDS', defaults.pollSchedule.intervalSeconds, { min: 1 }),
+      maxWaitSeconds: number('POLL_MAX_SECONDS', defaults.pollSchedule.maxWaitSeconds, { min: 1 }),
+      defaultSecondsPerPhoto: number('EXPECTED_SECONDS_PER_PHOTO', defaults.pollSchedule.defaultSecondsPerPhoto, {
+        min: 0.001,
+      }),
     },
     statusClasses: parseStatusClasses(env.STATUS_CLASSES),
     inspectBaseUrl: optionalEnv('INSPECT_BASE_URL', defaults.inspectBaseUrl, env),

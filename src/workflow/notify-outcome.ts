@@ -1,6 +1,7 @@
 import { BatchStateStore } from '../batch-state/batch-state';
 import { buildNotification, isNoticeType, type NotificationInput, type NotificationV1 } from '../notify/notification';
 import { type FailureCause, INPUT_ERRORS } from '../observability/pipeline-metrics';
+import { ProcessingHistory } from '../status/processing-history';
 import { endFolderRun } from './close-decision';
 import type { BatchSummary } from './prepare-inspection';
 import { keepRecord } from './record-progress';
@@ -98,12 +99,28 @@ export async function notifyOutcome(input: NotifyInput, deps: StepDependencies):
     } satisfies PublishedOutcome),
   );
   await recordOutcome(deps, input, built.message);
+  await recordProcessingTime(deps, input, finishedAt);
   deps.logger.info('Outcome published', {
     type: input.type,
     batch: notification.batch.prefix,
     inspectionId: prepared?.inspection.id,
   });
   return outcome;
+}
+
+/** A completed processing's time per photo, for the schedule of the next runs' polls. */
+async function recordProcessingTime(deps: StepDependencies, input: NotifyInput, finishedAt: string): Promise<void> {
+  const processing = input.state.processing;
+  const photos = input.state.registration?.registered ?? 0;
+  if (input.type !== 'inspection.completed' || processing?.startedAt === undefined || photos < 1) return;
+  // The middle of the span between the last two polls, rather than the notification's time: a learnt time that
+  // carried this run's lateness would aim the next runs late.
+  const span = processing.poll.endedWithin;
+  const endedAt = span ? (Date.parse(span.after) + Date.parse(span.by)) / 2 : Date.parse(finishedAt);
+  const seconds = Math.max(0, (endedAt - Date.parse(processing.startedAt)) / 1000);
+  await keepRecord(deps, 'processing history', () =>
+    new ProcessingHistory(deps.s3, deps.config.workBucket).add({ photos, seconds, finishedAt }),
+  );
 }
 
 /** What a run published, kept so that a retried step neither publishes again nor leaves the record unwritten. */

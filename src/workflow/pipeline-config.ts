@@ -1,12 +1,8 @@
 import type { CopyOptions } from '../copy/copier';
 import { DEFAULT_PROCESSING_PARAMETERS, type ProcessingParameters } from '../pix4d/schemas';
 import { DEFAULT_PREFLIGHT_THRESHOLDS, type PreflightThresholds } from '../preflight/preflight';
-import {
-  DEFAULT_POLL_POLICY,
-  DEFAULT_STATUS_CLASSES,
-  type PollPolicy,
-  type StatusClasses,
-} from '../status/processing-status';
+import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../status/poll-schedule';
+import { DEFAULT_STATUS_CLASSES, type StatusClasses } from '../status/processing-status';
 
 /** Settings of the workflow steps; the Lambdas read them from their environment, local mode passes them in. */
 export interface PipelineConfig {
@@ -21,7 +17,7 @@ export interface PipelineConfig {
   readonly copy: CopyOptions;
   /** Time allowed from the start of processing to its end. @default 48 */
   readonly deadlineHours: number;
-  readonly pollPolicy: PollPolicy;
+  readonly pollSchedule: PollSchedule;
   readonly statusClasses: StatusClasses;
   /** Base of inspection links. @default https://inspect.pix4d.com */
   readonly inspectBaseUrl: string;
@@ -35,7 +31,7 @@ export const DEFAULT_PIPELINE_CONFIG: Omit<PipelineConfig, 'workBucket'> = {
   photosPerChunk: 100,
   copy: {},
   deadlineHours: 48,
-  pollPolicy: DEFAULT_POLL_POLICY,
+  pollSchedule: DEFAULT_POLL_SCHEDULE,
   statusClasses: DEFAULT_STATUS_CLASSES,
   inspectBaseUrl: 'https://inspect.pix4d.com',
   preflight: DEFAULT_PREFLIGHT_THRESHOLDS,

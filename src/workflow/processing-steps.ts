@@ -1,11 +1,13 @@
 import type { Pix4dInspectApi } from '../pix4d/client';
 import type { InspectionStatus } from '../pix4d/schemas';
-import { decideAfterPoll, waitBeforePoll } from '../status/processing-status';
+import { nextWaitSeconds, pollBudget } from '../status/poll-schedule';
+import { expectedProcessing, ProcessingHistory } from '../status/processing-history';
+import { decideAfterPoll } from '../status/processing-status';
 import { recordProgress } from './record-progress';
 import { RUN_FILES } from './run-files';
 import { RunStore } from './run-store';
 import type { StepDependencies } from './step-dependencies';
-import type { CheckInput, PollState, ProcessingState } from './workflow-state';
+import type { CheckInput, PollState, ProcessingState, StartInput } from './workflow-state';
 
 interface ProcessingStartRecord {
   readonly statusBefore: InspectionStatus;
@@ -17,12 +19,10 @@ interface ProcessingStartRecord {
  * bucket, so that a retried step (after a timeout or a lost answer) sees that processing already started instead
  * of asking again.
  */
-export async function startProcessing(
-  input: { runPrefix: string; inspectionId: number },
-  deps: StepDependencies,
-): Promise<ProcessingState> {
+export async function startProcessing(input: StartInput, deps: StepDependencies): Promise<ProcessingState> {
   deps.metrics.about(RunStore.batchIdOf(input.runPrefix));
   const store = new RunStore(deps.s3, deps.config.workBucket);
+  const history = new ProcessingHistory(deps.s3, deps.config.workBucket);
   const api = await deps.pix4d();
   const earlier = await store.find<ProcessingStartRecord>(input.runPrefix, RUN_FILES.processingStart);
   let record = earlier;
@@ -40,19 +40,39 @@ export async function startProcessing(
     ...(earlier ? { earlierAttemptAt: Date.parse(earlier.requestedAt) } : {}),
   });
   const startedAt = new Date(record.requestedAt);
-  const deadline = new Date(startedAt.getTime() + deps.config.deadlineHours * 3_600_000);
+  const deadlineSeconds = deps.config.deadlineHours * 3_600;
+  const deadline = new Date(startedAt.getTime() + deadlineSeconds * 1000);
+  const expected = expectedProcessing(
+    input.photos ?? 0,
+    await history.runs(),
+    deadlineSeconds,
+    deps.config.pollSchedule,
+  );
+  const budget = pollBudget(input.chunks ?? 0);
   await recordProgress(deps, input.runPrefix, 'processing');
   deps.logger.info('Processing started', {
     inspectionId: input.inspectionId,
     status: start.status,
     confirmedByStatus: start.confirmedByStatus,
+    expectedSeconds: expected.seconds,
+    expectationFromRuns: expected.basedOnRuns,
+  });
+  const waitSeconds = nextWaitSeconds({
+    elapsedSeconds: (deps.now().getTime() - startedAt.getTime()) / 1000,
+    expectedSeconds: expected.seconds,
+    secondsLeft: Math.max(1, (deadline.getTime() - deps.now().getTime()) / 1000),
+    pollCount: 0,
+    pollBudget: budget,
+    schedule: deps.config.pollSchedule,
   });
   return {
     startedAt: startedAt.toISOString(),
     deadline: deadline.toISOString(),
+    expectedSeconds: expected.seconds,
+    pollBudget: budget,
     poll: {
       outcome: 'in_progress',
-      waitSeconds: waitBeforePoll(0, deps.config.pollPolicy),
+      waitSeconds,
       pollCount: 0,
       status: { id: start.status.id, name: start.status.name },
     },
@@ -81,13 +101,18 @@ export async function checkProcessing(input: CheckInput, deps: StepDependencies)
     return { outcome: 'timed_out', waitSeconds: 0, pollCount: input.pollCount + 1, status: null };
   }
   const status = { id: inspection.status.id, name: inspection.status.name };
+  const now = deps.now();
   const decision = decideAfterPoll({
     status,
     pollCount: input.pollCount + 1,
-    now: deps.now(),
+    now,
+    // A run started before the schedule aimed at an expected end has none: its waits grow from its start.
+    startedAt: new Date(input.startedAt ?? now),
     deadline,
+    expectedSeconds: input.expectedSeconds ?? 0,
+    pollBudget: input.pollBudget ?? pollBudget(0),
     classes: deps.config.statusClasses,
-    policy: deps.config.pollPolicy,
+    schedule: deps.config.pollSchedule,
   });
   deps.logger.info('Processing status', {
     inspectionId: input.inspectionId,
@@ -95,5 +120,13 @@ export async function checkProcessing(input: CheckInput, deps: StepDependencies)
     outcome: decision.outcome,
     poll: decision.pollCount,
   });
-  return { ...decision, status };
+  return { ...decision, status, ...endedWithin(decision.outcome, now, input.waitedSeconds) };
+}
+
+/** For a completed processing, the span in which it ended: since the previous poll, up to this one. */
+function endedWithin(outcome: PollState['outcome'], now: Date, waitedSeconds: number | undefined) {
+  if (outcome !== 'completed' || waitedSeconds === undefined) return {};
+  return {
+    endedWithin: { after: new Date(now.getTime() - waitedSeconds * 1000).toISOString(), by: now.toISOString() },
+  };
 }

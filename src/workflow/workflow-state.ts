@@ -51,11 +51,29 @@ export interface PollState {
   readonly waitSeconds: number;
   readonly pollCount: number;
   readonly status: { readonly id: number; readonly name: string } | null;
+  /** When completed: processing ended after the previous poll and by this one (ISO times). */
+  readonly endedWithin?: { readonly after: string; readonly by: string };
+}
+
+export interface StartInput {
+  readonly runPrefix: string;
+  readonly inspectionId: number;
+  /**
+   * Photos registered: with the history of past runs, how long processing is expected to take. Absent in a run
+   * that started before the schedule used it: then processing is expected to end at once and the waits grow.
+   */
+  readonly photos?: number;
+  /** Copy chunks the run made: their state transitions come out of the poll budget. @default 0 */
+  readonly chunks?: number;
 }
 
 export interface ProcessingState {
   readonly startedAt: string;
   readonly deadline: string;
+  /** Seconds from the start that processing is expected to take: the poll schedule aims at that end. */
+  readonly expectedSeconds: number;
+  /** Polls the run may make up to the deadline (`pollBudget`). */
+  readonly pollBudget: number;
   readonly poll: PollState;
 }
 
@@ -65,6 +83,12 @@ export interface CheckInput {
   readonly inspectionId: number;
   readonly deadline: string;
   readonly pollCount: number;
+  /** The schedule's inputs; absent in a run that started before they existed. */
+  readonly startedAt?: string;
+  readonly expectedSeconds?: number;
+  readonly pollBudget?: number;
+  /** The wait before this poll: how long ago the previous one was. */
+  readonly waitedSeconds?: number;
 }
 
 /** The whole state as the notify step receives it: any part may be missing, depending on where the run stopped. */

@@ -344,7 +344,13 @@ describe('Inspection workflow: how a run ends', () => {
     const handlers = {
       'Prepare inspection': () => prepared,
       'Register photos': () => ({ registered: 0 }),
-      'Start processing': () => ({ deadline: '2030-01-01T00:00:00.000Z', poll: { waitSeconds: 1, pollCount: 0 } }),
+      'Start processing': () => ({
+        startedAt: '2029-12-30T00:00:00.000Z',
+        deadline: '2030-01-01T00:00:00.000Z',
+        expectedSeconds: 3_600,
+        pollBudget: 100,
+        poll: { waitSeconds: 1, pollCount: 0 },
+      }),
       'Check processing status': () => ({ outcome: 'timed_out', waitSeconds: 1, pollCount: 1 }),
       'Notify timed out': () => ({ type: 'inspection.timed_out', subject: 'Inspection timed out: tower-1/flight-1' }),
     };

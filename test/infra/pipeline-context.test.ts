@@ -132,6 +132,8 @@ describe('CDK context: values', () => {
     ['deadlineHours', '8749', /deadlineHours must be a number of hours above 0 and at most 8748/],
     ['deadlineHours', 'soon', /deadlineHours must be a number of hours .*, got soon$/],
     ['pollMaxMinutes', '0', /pollMaxMinutes must be a number of minutes above 0/],
+    ['expectedSecondsPerPhoto', '0', /expectedSecondsPerPhoto must be a number of seconds of at least 0.001/],
+    ['expectedSecondsPerPhoto', 'slow', /expectedSecondsPerPhoto must be a number of seconds .*, got slow$/],
     [
       'throttleRetryMinutes',
       '0.5',
@@ -322,6 +324,7 @@ describe('CDK context: values', () => {
       defaultAssetType: '2',
       deadlineHours: '8748',
       pollMaxMinutes: '5',
+      expectedSecondsPerPhoto: '2.5',
       photosPerChunk: '1000',
       copyConcurrency: '40',
       copyReservedConcurrency: '20',
@@ -349,6 +352,7 @@ describe('CDK context: values', () => {
       quietPeriod: pipeline.quietPeriod?.toSeconds(),
       deadline: pipeline.deadline?.toHours(),
       pollMaxWait: pipeline.pollMaxWait?.toSeconds(),
+      expectedProcessingPerPhoto: pipeline.expectedProcessingPerPhoto?.toMilliseconds(),
       throttleRetry: pipeline.throttleRetry?.toMinutes(),
     }).toStrictEqual({
       notificationEmail: 'ops@example.com',
@@ -359,6 +363,7 @@ describe('CDK context: values', () => {
       defaultAssetType: 2,
       deadline: 8748,
       pollMaxWait: Duration.minutes(5).toSeconds(),
+      expectedProcessingPerPhoto: 2_500,
       photosPerChunk: 1000,
       copyConcurrency: 40,
       copyReservedConcurrency: 20,

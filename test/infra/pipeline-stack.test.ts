@@ -2,11 +2,13 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pipelineConfigFromEnv } from '../../functions/shared/step-runtime';
 import { buildApp, cdkJsonContext, type InspectPipelineApp, STACK_ID } from '../../lib/app';
 import { InspectPipeline } from '../../lib/inspect-pipeline';
 import type { InspectPipelineStack } from '../../lib/inspect-pipeline-stack';
 import { PIPELINE_STEPS, type PipelineStep, STEP_METADATA_KEY } from '../../lib/pipeline-functions';
 import { matchesOutputKey, PIPELINE_OUTPUT_NAMES } from '../../lib/pipeline-outputs';
+import { DEFAULT_POLL_SCHEDULE } from '../../src/status/poll-schedule';
 import { placeholderOf } from '../helpers/template-values';
 
 /**
@@ -992,7 +994,13 @@ describe('InspectPipeline stack: CDK context', () => {
   let configured: Synthesized;
 
   beforeAll(() => {
-    configured = synthesize({ quietPeriodMinutes: '0', deadlineHours: '24', notificationEmail: 'ops@example.com' });
+    configured = synthesize({
+      quietPeriodMinutes: '0',
+      deadlineHours: '24',
+      notificationEmail: 'ops@example.com',
+      pollMaxMinutes: '5',
+      expectedSecondsPerPhoto: '2.5',
+    });
   });
 
   it('passes quietPeriodMinutes to the ingest function in seconds', () => {
@@ -1020,6 +1028,27 @@ describe('InspectPipeline stack: CDK context', () => {
     // Assess
     expect(deadlines).toStrictEqual(WORKFLOW_STEPS.map((step) => [step, '24']));
     expect(definitionOf(inspection as CfnResourceJson).TimeoutSeconds).toBeGreaterThan(24 * HOUR);
+  });
+
+  it('gives the status functions the poll schedule of the context, as their runtime reads it', () => {
+    // Prepare
+    const schedules = (['start-processing', 'check-status'] as const).map((step) => {
+      const variables = (stepFunction(configured.resources, step)[1].Properties!.Environment as { Variables: Json })
+        .Variables;
+      const literal = Object.entries(variables).filter(([, value]) => typeof value === 'string');
+
+      // Act
+      return pipelineConfigFromEnv({ ...Object.fromEntries(literal), WORK_BUCKET: 'work' }).pollSchedule;
+    });
+
+    // Assess
+    for (const schedule of schedules) {
+      expect(schedule).toStrictEqual({
+        ...DEFAULT_POLL_SCHEDULE,
+        maxWaitSeconds: 300,
+        defaultSecondsPerPhoto: 2.5,
+      });
+    }
   });
 
   it('subscribes notificationEmail to the notification topic', () => {

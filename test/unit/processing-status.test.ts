@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLL_SCHEDULE, pollBudget } from '../../src/status/poll-schedule';
 import {
   classifyStatus,
-  DEFAULT_POLL_POLICY,
   DEFAULT_STATUS_CLASSES,
   decideAfterPoll,
   parseStatusClasses,
-  pollsWithin,
-  waitBeforePoll,
 } from '../../src/status/processing-status';
 
 const HOUR = 3_600;
@@ -114,49 +112,29 @@ describe('parseStatusClasses', () => {
   });
 });
 
-describe('waitBeforePoll', () => {
-  it('waits 60, 90, 135, 203... seconds, capped at 15 minutes', () => {
-    // Prepare
-    const pollCounts = [0, 1, 2, 3, 4, 5, 6, 7, 8, 1_000];
-
-    // Act
-    const waits = pollCounts.map((pollCount) => waitBeforePoll(pollCount, DEFAULT_POLL_POLICY));
-
-    // Assess
-    expect(waits).toEqual([60, 90, 135, 203, 304, 456, 683, 900, 900, 900]);
-  });
-
-  it('waits whole seconds, at least one, and refuses a bad poll count or policy', () => {
-    // Prepare
-    const tiny = { initialWaitSeconds: 0.2, factor: 2, maxWaitSeconds: 10 };
-
-    // Act
-    const waits = [0, 1, 2, 3, 10].map((pollCount) => waitBeforePoll(pollCount, tiny));
-
-    // Assess
-    expect(waits).toEqual([1, 1, 1, 2, 10]);
-    expect(() => waitBeforePoll(-1, DEFAULT_POLL_POLICY)).toThrow(RangeError);
-    expect(() => waitBeforePoll(1.5, DEFAULT_POLL_POLICY)).toThrow(RangeError);
-    expect(() => waitBeforePoll(0, { ...DEFAULT_POLL_POLICY, factor: 0.5 })).toThrow(/factor/);
-  });
-});
-
 describe('decideAfterPoll', () => {
+  const startedAt = new Date('2026-11-28T10:00:00Z');
   const deadline = new Date('2026-11-30T10:00:00Z');
-  const base = { classes: DEFAULT_STATUS_CLASSES, policy: DEFAULT_POLL_POLICY, deadline };
+  const base = {
+    classes: DEFAULT_STATUS_CLASSES,
+    schedule: DEFAULT_POLL_SCHEDULE,
+    startedAt,
+    deadline,
+    expectedSeconds: 2 * HOUR,
+    pollBudget: pollBudget(1),
+  };
   const processing = { id: 4, name: 'Processing' };
+  const sinceStart = (seconds: number): Date => new Date(startedAt.getTime() + seconds * 1000);
 
-  it('waits the next growing interval while in progress and far from the deadline', () => {
-    // Prepare
-    const now = new Date('2026-11-28T10:00:00Z');
-
+  it('waits as the schedule says while in progress: sparsely before the expected end, every minute near it', () => {
     // Act
-    const afterFirst = decideAfterPoll({ ...base, status: processing, pollCount: 1, now });
-    const afterThird = decideAfterPoll({ ...base, status: processing, pollCount: 3, now });
+    const early = decideAfterPoll({ ...base, status: processing, pollCount: 1, now: sinceStart(60) });
+    const near = decideAfterPoll({ ...base, status: processing, pollCount: 9, now: sinceStart(2 * HOUR - 300) });
 
     // Assess
-    expect(afterFirst).toEqual({ outcome: 'in_progress', waitSeconds: 90, pollCount: 1 });
-    expect(afterThird).toEqual({ outcome: 'in_progress', waitSeconds: 203, pollCount: 3 });
+    expect(early.outcome).toBe('in_progress');
+    expect(early.waitSeconds).toBeGreaterThan(10 * 60);
+    expect(near).toEqual({ outcome: 'in_progress', waitSeconds: 60, pollCount: 9 });
   });
 
   it('never waits past the deadline, at least one second, and times out at the deadline', () => {
@@ -198,39 +176,16 @@ describe('decideAfterPoll', () => {
     expect(failed).toEqual({ outcome: 'failed', waitSeconds: 0, pollCount: 9 });
   });
 
-  it('makes the last poll of a processing that never ends exactly at a 48 h deadline', () => {
-    // Prepare
-    const start = new Date('2026-11-28T10:00:00Z');
-    const end = new Date(start.getTime() + 48 * HOUR * 1000);
-    let now = new Date(start.getTime() + waitBeforePoll(0, DEFAULT_POLL_POLICY) * 1000);
-    let pollCount = 0;
-    let decision = { outcome: 'in_progress', waitSeconds: 0, pollCount: 0 };
-
-    // Act
-    while (decision.outcome === 'in_progress') {
-      pollCount += 1;
-      decision = decideAfterPoll({ ...base, deadline: end, status: processing, pollCount, now });
-      now = new Date(now.getTime() + decision.waitSeconds * 1000);
-    }
-
-    // Assess
-    expect(decision.outcome).toBe('timed_out');
-    expect(now.getTime()).toBe(end.getTime());
-    expect(pollCount).toBe(pollsWithin(48 * HOUR, DEFAULT_POLL_POLICY));
-  });
-});
-
-describe('pollsWithin', () => {
-  it('needs at most 30 polls for 6 hours and 197 for the 48-hour deadline with the defaults', () => {
-    // Prepare
-    const durations = [0, 60, 61, 6 * HOUR, 48 * HOUR];
-
-    // Act
-    const polls = durations.map((seconds) => pollsWithin(seconds, DEFAULT_POLL_POLICY));
-
-    // Assess
-    expect(polls[3]).toBeLessThanOrEqual(30);
-    expect(polls).toEqual([1, 1, 2, 29, 197]);
-    expect(() => pollsWithin(Number.POSITIVE_INFINITY, DEFAULT_POLL_POLICY)).toThrow(RangeError);
+  it('refuses a bad poll count or date', () => {
+    // Act, Assess
+    expect(() => decideAfterPoll({ ...base, status: processing, pollCount: -1, now: sinceStart(60) })).toThrow(
+      RangeError,
+    );
+    expect(() => decideAfterPoll({ ...base, status: processing, pollCount: 1.5, now: sinceStart(60) })).toThrow(
+      RangeError,
+    );
+    expect(() => decideAfterPoll({ ...base, status: processing, pollCount: 1, now: new Date('soon') })).toThrow(
+      /valid dates/,
+    );
   });
 });
