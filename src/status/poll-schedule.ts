@@ -30,28 +30,35 @@ export const DEFAULT_POLL_SCHEDULE: PollSchedule = Object.freeze({
 export const MAX_RUN_TRANSITIONS = 400;
 /** Transitions of a poll: Wait for processing, Check processing status, Processing done?. */
 export const TRANSITIONS_PER_POLL = 3;
-/**
- * Transitions outside the loop, besides the copy Map's: Prepare to Start processing and a notification (about 10
- * when nothing fails), with room for retried steps and status checks that fail and go through "Keep polling".
- */
-const RESERVED_TRANSITIONS = 40;
-/** Transitions of one copy chunk: its iteration and its task, with room for a retry. */
-const TRANSITIONS_PER_CHUNK = 3;
-/** Polls kept for the time past the expected end, whatever the approach took. */
-const OVERRUN_POLLS = 10;
-/** Past the expected end, each wait is this share of the time past it: the delay stays within that share. */
-const OVERRUN_SHARE = 0.1;
-/** Before the window, each wait is this share of the time left to it: an early end is seen within a third of it. */
-const APPROACH_SHARE = 0.25;
-/** The window's half-width, as a share of the expected time. */
-const WINDOW_SHARE = 0.1;
-const MAX_WINDOW_HALF_SECONDS = 30 * 60;
-/** Polls the window leaves to the approach and the overrun. */
-const WINDOW_RESERVE_POLLS = 30;
+/** State transitions outside the poll loop that the budget sets aside. */
+const RESERVED = Object.freeze({
+  /**
+   * Prepare to Start processing and a notification (about 10 when nothing fails), with room for retried steps and
+   * status checks that fail and go through "Keep polling".
+   */
+  transitions: 40,
+  /** Each copy chunk: its iteration and its task, with room for a retry. */
+  perChunk: 3,
+});
+
+/** The schedule's proportions. */
+const SHAPE = Object.freeze({
+  /** Before the window, each wait is this share of the time left to it: an early end is seen within a third of it. */
+  approachShare: 0.25,
+  /** The window's half-width, as a share of the expected time, and its most, in seconds. */
+  windowShare: 0.1,
+  maxWindowHalfSeconds: 30 * 60,
+  /** Polls the window leaves to the approach and the overrun. */
+  windowReservePolls: 30,
+  /** Past the expected end, each wait is this share of the time past it: the delay stays within that share. */
+  overrunShare: 0.1,
+  /** Polls kept for the time past the expected end, whatever the approach took. */
+  overrunPolls: 10,
+});
 
 /** Polls one run may make: what `MAX_RUN_TRANSITIONS` leaves after the other states, at least 30. */
 export function pollBudget(chunks: number): number {
-  const left = MAX_RUN_TRANSITIONS - RESERVED_TRANSITIONS - TRANSITIONS_PER_CHUNK * Math.max(0, chunks);
+  const left = MAX_RUN_TRANSITIONS - RESERVED.transitions - RESERVED.perChunk * Math.max(0, chunks);
   return Math.max(30, Math.floor(left / TRANSITIONS_PER_POLL));
 }
 
@@ -66,8 +73,8 @@ export function windowHalfWidth(
   budget: number = pollBudget(1),
 ): number {
   const step = schedule.intervalSeconds;
-  const affordable = step * Math.floor((budget - WINDOW_RESERVE_POLLS) / 2);
-  return Math.max(step, Math.min(MAX_WINDOW_HALF_SECONDS, affordable, WINDOW_SHARE * expectedSeconds));
+  const affordable = step * Math.floor((budget - SHAPE.windowReservePolls) / 2);
+  return Math.max(step, Math.min(SHAPE.maxWindowHalfSeconds, affordable, SHAPE.windowShare * expectedSeconds));
 }
 
 export interface WaitInput {
@@ -101,14 +108,16 @@ export function nextWaitSeconds(input: WaitInput): number {
     const untilWindow = expected - half - elapsed;
     const windowPolls = Math.ceil((2 * half) / step) + 1;
     // Polls of the approach are those the window and the overrun do not need.
-    const approachPolls = Math.max(1, pollsLeft - windowPolls - OVERRUN_POLLS);
+    const approachPolls = Math.max(1, pollsLeft - windowPolls - SHAPE.overrunPolls);
     const closing =
-      untilWindow <= 2 * step ? untilWindow : Math.min(APPROACH_SHARE * untilWindow, schedule.approachMaxWaitSeconds);
+      untilWindow <= 2 * step
+        ? untilWindow
+        : Math.min(SHAPE.approachShare * untilWindow, schedule.approachMaxWaitSeconds);
     wait = Math.max(step, closing, Math.ceil(untilWindow / approachPolls));
   } else if (elapsed < expected + half) {
     wait = step;
   } else {
-    const backoff = Math.min(schedule.maxWaitSeconds, Math.max(step, OVERRUN_SHARE * (elapsed - expected)));
+    const backoff = Math.min(schedule.maxWaitSeconds, Math.max(step, SHAPE.overrunShare * (elapsed - expected)));
     wait = Math.max(backoff, budgetedWait(secondsLeft, pollsLeft));
   }
   return Math.max(1, Math.min(Math.round(wait), Math.ceil(secondsLeft)));
@@ -120,8 +129,8 @@ export function nextWaitSeconds(input: WaitInput): number {
  * deadline would spend more polls than are left.
  */
 function budgetedWait(secondsLeft: number, pollsLeft: number): number {
-  const growth = 1 + OVERRUN_SHARE;
-  return Math.ceil((OVERRUN_SHARE * secondsLeft) / (growth ** pollsLeft - 1));
+  const growth = 1 + SHAPE.overrunShare;
+  return Math.ceil((SHAPE.overrunShare * secondsLeft) / (growth ** pollsLeft - 1));
 }
 
 function checkSchedule(schedule: PollSchedule): void {
