@@ -16,6 +16,7 @@ import type { TemporaryS3Credentials } from '../pix4d/temporary-s3-credentials';
 import { redact } from '../redact';
 import { createAwsS3Client, createS3Client } from '../s3-client';
 import type { S3CredentialsSource } from './credentials-source';
+import { withHeapHeadroom } from './heap-headroom';
 import { mapWithConcurrency } from './pool';
 
 /**
@@ -227,11 +228,13 @@ export async function copyPhotos(
     options.instrumentClient,
   );
   try {
-    const outcomes = await mapWithConcurrency(items, settings.concurrency, async (item) => {
-      const outcome = await copyWithAttempts(item, source, credentials, destinations, settings);
-      if ('key' in outcome) options.onObjectCopied?.({ relativePath: outcome.relativePath, bytes: outcome.bytes });
-      return outcome;
-    });
+    const outcomes = await withHeapHeadroom(() =>
+      mapWithConcurrency(items, settings.concurrency, async (item) => {
+        const outcome = await copyWithAttempts(item, source, credentials, destinations, settings);
+        if ('key' in outcome) options.onObjectCopied?.({ relativePath: outcome.relativePath, bytes: outcome.bytes });
+        return outcome;
+      }),
+    );
     const copied = outcomes.filter((outcome): outcome is CopiedPhoto => 'key' in outcome);
     const skipped = outcomes.filter((outcome): outcome is SkippedPhoto => 'reason' in outcome);
     return { copied, skipped, bytes: copied.reduce((sum, photo) => sum + photo.bytes, 0) };
