@@ -176,9 +176,3 @@ export function simulatePolling(input: {
   }
   return { polls, seenAtSeconds: elapsed, seen: false };
 }
-
-/** Polls a processing of `durationSeconds` takes when it was expected to take as long, up to a 48-hour deadline. */
-export function pollsWithin(durationSeconds: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE): number {
-  return simulatePolling({ durationSeconds, expectedSeconds: durationSeconds, deadlineSeconds: 48 * 3600, schedule })
-    .polls;
-}

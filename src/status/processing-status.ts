@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_POLL_SCHEDULE, nextWaitSeconds, type PollSchedule } from './poll-schedule';
 
-export { DEFAULT_POLL_SCHEDULE as DEFAULT_POLL_POLICY, pollsWithin } from './poll-schedule';
-
 /**
  * The "Wait for processing" loop of the workflow (DESIGN.md, Workflow step 5): which inspection statuses end the
  * loop, how long to wait before the next poll (`poll-schedule.ts`), and when to give up.
