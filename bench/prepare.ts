@@ -4,7 +4,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { build } from 'esbuild';
 import { parseNumberOption, UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
 import { flightPhoto } from '../local/flight-photos';
@@ -14,6 +13,7 @@ import { mapWithConcurrency } from '../src/copy/pool';
 import { decideForEvent } from '../src/ingest/batch-events';
 import { METADATA_BYTES } from '../src/preflight/photo-metadata';
 import { DEFAULT_PREFLIGHT_THRESHOLDS } from '../src/preflight/preflight';
+import { bundleScript } from './bench-setup';
 import type { BenchServers } from './bench-types';
 import type { PrepareRun, PrepareWorkerInput } from './prepare-worker';
 
@@ -112,7 +112,8 @@ async function runBenchmark(photos: number, photoBytes: number | undefined) {
         account: simulator.account,
       };
       const upload = await dropFlight(embeddedS3.client(), photos, photoBytes);
-      const worker = await bundleWorker(folder);
+      // Bundled as the Lambda is, so that its memory is a bundle's, not that of tsx's loader.
+      const worker = await bundleScript('prepare-worker', folder);
       log(`Prepare step: ${photos.toLocaleString('en-US')} photos, in a process of its own...`);
       const run = await prepareWorker(worker, {
         servers,
@@ -198,25 +199,6 @@ function padded(photo: Buffer, size: number): Buffer {
     missing -= 4 + body;
   }
   return Buffer.concat([photo.subarray(0, at), ...segments, photo.subarray(at)]);
-}
-
-/**
- * The worker bundled as CDK bundles the functions (bundle, minify, CommonJS, platform node, nothing external; the
- * target is this Node's major version), so that its memory is a bundle's, not that of tsx's loader.
- */
-async function bundleWorker(folder: string): Promise<string> {
-  const outfile = join(folder, 'prepare-worker.js');
-  await build({
-    entryPoints: [join(__dirname, 'prepare-worker.ts')],
-    outfile,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    format: 'cjs',
-    target: `node${process.versions.node.split('.')[0]}`,
-    logLevel: 'error',
-  });
-  return outfile;
 }
 
 function prepareWorker(bundle: string, input: PrepareWorkerInput): Promise<PrepareRun> {
