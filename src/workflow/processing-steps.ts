@@ -24,7 +24,10 @@ export async function startProcessing(input: StartInput, deps: StepDependencies)
   const store = new RunStore(deps.s3, deps.config.workBucket);
   const history = new ProcessingHistory(deps.s3, deps.config.workBucket);
   const api = await deps.pix4d();
-  const earlier = await store.find<ProcessingStartRecord>(input.runPrefix, RUN_FILES.processingStart);
+  const [earlier, pastRuns] = await Promise.all([
+    store.find<ProcessingStartRecord>(input.runPrefix, RUN_FILES.processingStart),
+    history.runs(),
+  ]);
   let record = earlier;
   if (!record) {
     const inspection = await api.getInspection(input.inspectionId);
@@ -42,12 +45,7 @@ export async function startProcessing(input: StartInput, deps: StepDependencies)
   const startedAt = new Date(record.requestedAt);
   const deadlineSeconds = deps.config.deadlineHours * 3_600;
   const deadline = new Date(startedAt.getTime() + deadlineSeconds * 1000);
-  const expected = expectedProcessing(
-    input.photos ?? 0,
-    await history.runs(),
-    deadlineSeconds,
-    deps.config.pollSchedule,
-  );
+  const expected = expectedProcessing(input.photos ?? 0, pastRuns, deadlineSeconds, deps.config.pollSchedule);
   const budget = pollBudget(input.chunks ?? 0);
   await recordProgress(deps, input.runPrefix, 'processing');
   deps.logger.info('Processing started', {
@@ -57,10 +55,11 @@ export async function startProcessing(input: StartInput, deps: StepDependencies)
     expectedSeconds: expected.seconds,
     expectationFromRuns: expected.basedOnRuns,
   });
+  const now = deps.now().getTime();
   const waitSeconds = nextWaitSeconds({
-    elapsedSeconds: (deps.now().getTime() - startedAt.getTime()) / 1000,
+    elapsedSeconds: (now - startedAt.getTime()) / 1000,
     expectedSeconds: expected.seconds,
-    secondsLeft: Math.max(1, (deadline.getTime() - deps.now().getTime()) / 1000),
+    secondsLeft: Math.max(1, (deadline.getTime() - now) / 1000),
     pollCount: 0,
     pollBudget: budget,
     schedule: deps.config.pollSchedule,
@@ -106,8 +105,9 @@ export async function checkProcessing(input: CheckInput, deps: StepDependencies)
     status,
     pollCount: input.pollCount + 1,
     now,
-    // A run started before the schedule aimed at an expected end has none: its waits grow from its start.
-    startedAt: new Date(input.startedAt ?? now),
+    // A run started before the schedule aimed at an expected end has neither its start nor an expectation: its
+    // start is its deadline less the deadline's hours, and with nothing expected its waits grow from that start.
+    startedAt: new Date(input.startedAt ?? deadline.getTime() - deps.config.deadlineHours * 3_600_000),
     deadline,
     expectedSeconds: input.expectedSeconds ?? 0,
     pollBudget: input.pollBudget ?? pollBudget(0),

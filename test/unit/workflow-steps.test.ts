@@ -533,6 +533,30 @@ describe('Check processing status, when the status cannot be read', () => {
   });
 });
 
+describe('Check processing status, of a run that started before the schedule had its inputs', () => {
+  it('takes the run as started its deadline hours before the deadline, and waits a tenth of the time since', async () => {
+    // Prepare: a check input without startedAt, expectedSeconds or pollBudget, 10 hours into a 48-hour deadline
+    const { deps } = await harness();
+    const api = await deps.pix4d();
+    const asset = await api.createAsset({ name: 'tower-legacy', type: 1 });
+    const inspection = await api.createInspection({
+      asset: asset.id,
+      processing_parameters: deps.config.defaultProcessingParameters,
+    });
+    const deadline = new Date(Date.now() + (deps.config.deadlineHours - 10) * 3_600_000);
+
+    // Act
+    const poll = await checkProcessing(
+      { inspectionId: inspection.id, deadline: deadline.toISOString(), pollCount: 12 },
+      deps,
+    );
+
+    // Assess: 10 % of 10 hours, at most the longest wait
+    expect(poll.outcome).toBe('in_progress');
+    expect(poll.waitSeconds).toBe(deps.config.pollSchedule.maxWaitSeconds);
+  });
+});
+
 describe('Notify, retried', () => {
   it('publishes once: a batch record it cannot write is logged and counted, and a retried step writes it', async () => {
     // Prepare: the batch record cannot be written once, after the outcome is published
