@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { mapWithConcurrency } from '../src/copy/pool';
 
 /** Where the number of a photo is written in its content (the comment segment after SOI). */
@@ -62,13 +62,10 @@ export async function putPhotos(
  */
 export async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<number> {
   let deleted = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
     const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
     await mapWithConcurrency(keys, 16, (key) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
     deleted += keys.length;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   return deleted;
 }

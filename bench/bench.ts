@@ -12,6 +12,7 @@ import { parseNumberOption, UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
 import { embeddedS3Credentials } from '../local/s3/embedded-s3';
 import { DEFAULT_CONCURRENCY } from '../src/copy/copier';
+import { median } from '../src/median';
 import { Pix4dInspectClient } from '../src/pix4d/client';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../src/pix4d/schemas';
 import { createS3Client } from '../src/s3-client';
@@ -623,11 +624,6 @@ function throughputLines(throughput: Results['throughput']): string[] {
 function target(name: string, value: number | null, comparison: '<=' | '>=', limit: number | null) {
   const met = value === null || limit === null ? null : comparison === '<=' ? value <= limit : value >= limit;
   return { name, value, comparison, limit: limit === null ? null : round2(limit), met };
-}
-
-function median(numbers: number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 function round2(value: number): number {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { parseNumberOption, UsageError } from '../local/cli-options';
 import { parseCommandLine, runMain, versionLine } from '../local/command-line';
+import { median } from '../src/median';
 
 /**
  * `npm run -s bench:cold-start -- [--json] [--runs N] [--functions a,b] [--node PATH]`: what
@@ -237,10 +238,8 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 function stat(values: number[]): Stat {
   const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
   const p90 = sorted[Math.ceil(0.9 * sorted.length) - 1]!;
-  return { median, p90 };
+  return { median: median(sorted), p90 };
 }
 
 /** One fresh Node process; its wall time is from spawn to exit, as seen from here. */

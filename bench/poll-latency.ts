@@ -1,7 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { LocalPipeline, LocalPipelineEvent, LocalPipelineOptions } from '../local/pipeline/local-pipeline';
+import { processingSkippingClock } from '../local/pipeline/simulated-clock';
+import { median } from '../src/median';
 import { MAX_RUN_TRANSITIONS } from '../src/status/poll-schedule';
 import { PROCESSING_HISTORY_KEY, type ProcessingSample } from '../src/status/processing-history';
+import { putPhotos } from './bench-data';
 
 /**
  * How soon the notification follows the end of processing, and what the polling costs: flights run by the local
@@ -80,19 +83,13 @@ export async function measurePollLatency(startLocalPipeline: StartLocalPipeline)
 async function flyOnce(start: StartLocalPipeline, duration: number, share: number): Promise<FlightRun> {
   // A few seconds off the round figure, so that no poll meets the end by the round numbers alone.
   const processingSeconds = Number.isFinite(share) ? Math.round(duration * share) + 17 : 100 * HOUR;
-  let offset = 0;
   let polls = 0;
   let transitions = 0;
   const pipeline = await start({
     simulatorSettings: { processingSeconds },
     quietPeriodSeconds: 0,
     waitMs: 1,
-    clock: () => Date.now() + offset,
-    onWait: (state, input) => {
-      if (state === 'Wait for processing')
-        offset +=
-          ((input as { processing: { poll: { waitSeconds: number } } }).processing.poll.waitSeconds ?? 0) * 1000;
-    },
+    ...processingSkippingClock(),
     onEvent: (event: LocalPipelineEvent) => {
       if (event.event === 'state' && event.state === 'Check processing status') polls += 1;
       if (event.event === 'execution-ended' && event.machine === 'inspection') transitions = event.transitions;
@@ -101,11 +98,7 @@ async function flyOnce(start: StartLocalPipeline, duration: number, share: numbe
   try {
     await seedHistory(pipeline, duration);
     const prefix = `tower-${duration}/flight-${share}/`;
-    for (let i = 0; i < PHOTOS; i++) {
-      await pipeline.s3.send(
-        new PutObjectCommand({ Bucket: pipeline.dropBucket, Key: `${prefix}DCIM/IMG_${i}.JPG`, Body: jpeg(i) }),
-      );
-    }
+    await putPhotos(pipeline.s3, pipeline.dropBucket, prefix, PHOTOS, 4_096);
     await pipeline.s3.send(
       new PutObjectCommand({ Bucket: pipeline.dropBucket, Key: `${prefix}manifest.json`, Body: '{}' }),
     );
@@ -136,20 +129,4 @@ async function seedHistory(pipeline: LocalPipeline, duration: number): Promise<v
   await pipeline.s3.send(
     new PutObjectCommand({ Bucket: pipeline.workBucket, Key: PROCESSING_HISTORY_KEY, Body: JSON.stringify({ runs }) }),
   );
-}
-
-/** A small complete JPEG, distinct per photo. */
-function jpeg(index: number): Buffer {
-  const body = Buffer.alloc(4_096, 0x20);
-  body.set([0xff, 0xd8, 0xff, 0xfe, 0x00, 0x06]);
-  body.writeUInt32BE(index, 6);
-  body.set([0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00], 10);
-  body.set([0xff, 0xd9], body.length - 2);
-  return body;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

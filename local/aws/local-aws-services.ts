@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import { withoutUndefined } from '../../src/without-undefined';
-import { json, jsonError, raw, snsError } from './service-answers';
+import { type JsonVersion, json, jsonError, raw, snsError } from './service-answers';
 import { checkPublish, SnsRequestError } from './sns-publish-rules';
 
 /**
@@ -73,13 +73,7 @@ export class LocalAwsServices {
   }
 
   private secretsManager(operation: string, input: Record<string, unknown>) {
-    if (operation !== 'GetSecretValue')
-      return jsonError(
-        '1.1',
-        400,
-        'UnknownOperationException',
-        `Local mode does not serve Secrets Manager ${operation}`,
-      );
+    if (operation !== 'GetSecretValue') return unknownOperation('1.1', 'Secrets Manager', operation);
     const id = String(input.SecretId);
     const arn = [...this.options.secrets.keys()].find((candidate) => candidate === id || secretName(candidate) === id);
     if (!arn)
@@ -95,13 +89,7 @@ export class LocalAwsServices {
   }
 
   private async stepFunctions(operation: string, input: Record<string, unknown>) {
-    if (operation !== 'StartExecution')
-      return jsonError(
-        '1.0',
-        400,
-        'UnknownOperationException',
-        `Local mode does not serve Step Functions ${operation}`,
-      );
+    if (operation !== 'StartExecution') return unknownOperation('1.0', 'Step Functions', operation);
     const name = String(input.name ?? randomUUID());
     const executionInput = typeof input.input === 'string' ? input.input : '{}';
     if (Buffer.byteLength(executionInput, 'utf8') > MAX_EXECUTION_INPUT_BYTES) {
@@ -217,4 +205,9 @@ async function text(body: unknown): Promise<string> {
   for await (const chunk of body as AsyncIterable<Buffer | string>)
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The answer to an operation local mode does not serve, as AWS JSON protocols name it. */
+function unknownOperation(protocol: JsonVersion, service: string, operation: string) {
+  return jsonError(protocol, 400, 'UnknownOperationException', `Local mode does not serve ${service} ${operation}`);
 }

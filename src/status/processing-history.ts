@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isConditionalWriteConflict } from '../aws-errors';
 import { JsonObjects, type WriteCondition } from '../json-objects';
+import { median } from '../median';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from './poll-schedule';
 
 /**
@@ -37,14 +38,8 @@ export function expectedProcessing(
   limitSeconds: number,
   schedule: PollSchedule = DEFAULT_POLL_SCHEDULE,
 ): ExpectedProcessing {
-  const rates = runs.map((run) => run.seconds / run.photos).sort((a, b) => a - b);
-  const middle = Math.floor(rates.length / 2);
-  const rate =
-    rates.length === 0
-      ? schedule.defaultSecondsPerPhoto
-      : rates.length % 2 === 1
-        ? rates[middle]!
-        : (rates[middle - 1]! + rates[middle]!) / 2;
+  const rates = runs.map((run) => run.seconds / run.photos);
+  const rate = rates.length === 0 ? schedule.defaultSecondsPerPhoto : median(rates);
   const seconds = Math.min(limitSeconds, Math.max(schedule.intervalSeconds, Math.max(1, photos) * rate));
   return { seconds: Math.round(seconds), basedOnRuns: rates.length };
 }

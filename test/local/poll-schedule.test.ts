@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalPipeline, LocalPipelineEvent } from '../../local/pipeline/local-pipeline';
+import { processingSkippingClock } from '../../local/pipeline/simulated-clock';
 import { MAX_RUN_TRANSITIONS, pollBudget } from '../../src/status/poll-schedule';
 import { dropFlight, photos } from '../helpers/flights';
 import { localPipelinesPerTest } from '../helpers/local-pipelines';
@@ -11,18 +12,12 @@ import { localPipelinesPerTest } from '../helpers/local-pipelines';
 
 const HOUR = 3_600;
 
-/** A clock that each "Wait for processing" moves ahead, and what the runs did: polls and transitions. */
+/** The simulated clock, and what the runs did: polls and transitions. */
 function simulatedClock() {
-  let offset = 0;
   const polls: string[] = [];
   const transitions: number[] = [];
   const options = {
-    clock: () => Date.now() + offset,
-    onWait: (state: string, input: unknown) => {
-      if (state === 'Wait for processing')
-        offset +=
-          ((input as { processing: { poll: { waitSeconds: number } } }).processing.poll.waitSeconds ?? 0) * 1000;
-    },
+    ...processingSkippingClock(),
     onEvent: (event: LocalPipelineEvent) => {
       if (event.event === 'state' && event.state === 'Check processing status') polls.push(event.execution);
       if (event.event === 'execution-ended' && event.machine === 'inspection') transitions.push(event.transitions);
