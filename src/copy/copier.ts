@@ -24,6 +24,11 @@ import { mapWithConcurrency } from './pool';
  * Pix4Dinspect bucket, with the inspection's temporary credentials, and checks that what landed has the size of
  * what was listed.
  *
+ * Sizes. The source must answer with the listed size, or the object changed after the batch closed, and nothing is
+ * written. A single PutObject declares that size as its Content-Length: S3 stores exactly that many bytes or
+ * refuses the request, so its success is the check, and no request follows it. A multipart upload declares no
+ * total (lib-storage cuts parts from the stream until it ends), so its object is checked with a HeadObject.
+ *
  * Memory. An object at or below the multipart threshold goes through as a stream (a PutObject whose body is the
  * GetObject body): only socket and stream buffers are held. An object above it goes through lib-storage's
  * `Upload`, which holds the `queueSize` parts being sent, and, while it cuts the next part from the stream, the
@@ -178,7 +183,10 @@ export class PhotoCopyError extends Error {
   }
 }
 
-/** The destination object's size differs from the source's, attempt after attempt. */
+/**
+ * An object's size differs from the listed one: at the source (the photo changed after the batch closed; nothing
+ * is written, and no attempt follows), or at the destination after a multipart upload, attempt after attempt.
+ */
 export class CopySizeMismatchError extends Error {
   override name = 'CopySizeMismatchError';
 
@@ -187,9 +195,13 @@ export class CopySizeMismatchError extends Error {
     readonly expectedBytes: number,
     /** `undefined` when the destination gave no Content-Length. */
     readonly actualBytes: number | undefined,
+    readonly at: 'source' | 'destination' = 'destination',
   ) {
+    const bytes = `${actualBytes ?? 'an unknown number of'} bytes`;
     super(
-      `The copy of photo "${relativePath}" has ${actualBytes ?? 'an unknown number of'} bytes instead of ${expectedBytes}`,
+      at === 'source'
+        ? `Photo "${relativePath}" has ${bytes} in the drop bucket instead of the ${expectedBytes} it had when listed: it changed after the batch closed`
+        : `The copy of photo "${relativePath}" has ${bytes} instead of ${expectedBytes}`,
     );
   }
 }
@@ -208,7 +220,7 @@ export function peakBufferBytes(
 
 /**
  * Copies each item from `source` to `s3://<credentials.bucket>/<credentials.keyFor(relativePath)>`, `concurrency`
- * objects at a time, and checks each copy's size with a HeadObject. Credentials are taken from `credentials` before
+ * objects at a time, and checks sizes (see the module comment). Credentials are taken from `credentials` before
  * each object (refreshed before they expire) and refreshed when the destination says they have expired.
  *
  * Rejects with `PhotoCopyError` or `CopySizeMismatchError` for the first object that fails all its attempts (no
@@ -389,7 +401,7 @@ async function copyWithAttempts(
       const destination = destinations.for(credentials);
       const skipReason = await attempt.transfer(item, source, destination, credentials.bucket, key, settings);
       if (skipReason !== undefined) return { relativePath: item.relativePath, reason: skipReason };
-      await attempt.verify(item, destination, credentials.bucket, key);
+      if (isMultipart(item.size, settings)) await attempt.verify(item, destination, credentials.bucket, key);
       return { relativePath: item.relativePath, key, bytes: item.size };
     } catch (error) {
       lastError = error;
@@ -432,9 +444,13 @@ class Attempt {
     const received = answer.Body;
     if (!(received instanceof Readable))
       throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
+    const length = answer.ContentLength ?? item.size;
+    if (length !== item.size) {
+      received.destroy();
+      throw new CopySizeMismatchError(item.relativePath, item.size, length, 'source');
+    }
     let body: Readable = received;
     let gate: CompletenessGate | undefined;
-    const length = answer.ContentLength ?? item.size;
     if (settings.checkContent) {
       const peeked = await this.fromSource(peek(body, settings.checkContent.bytesNeeded));
       const reason = settings.checkContent.reasonToSkip(item.relativePath, peeked.firstBytes);
@@ -470,7 +486,7 @@ class Attempt {
       ...(answer.ContentType ? { ContentType: answer.ContentType } : {}),
     };
     try {
-      if (length <= settings.multipartThresholdBytes) {
+      if (!isMultipart(length, settings)) {
         await destination.send(new PutObjectCommand(params), { abortSignal: stopped.signal });
       } else {
         const upload = new Upload({
@@ -502,6 +518,7 @@ class Attempt {
   }
 
   isPermanent(error: unknown): boolean {
+    if (error instanceof CopySizeMismatchError) return error.at === 'source';
     return this.isFromSource(error) && PERMANENT_SOURCE_CODES.has(errorName(error));
   }
 
@@ -537,6 +554,10 @@ class Attempt {
   isFromSource(error: unknown): boolean {
     return typeof error === 'object' && error !== null && this.sourceErrors.has(error);
   }
+}
+
+function isMultipart(bytes: number, settings: ResolvedOptions): boolean {
+  return bytes > settings.multipartThresholdBytes;
 }
 
 /**
