@@ -183,10 +183,7 @@ export class PhotoCopyError extends Error {
   }
 }
 
-/**
- * An object's size differs from the listed one: at the source (the photo changed after the batch closed; nothing
- * is written, and no attempt follows), or at the destination after a multipart upload, attempt after attempt.
- */
+/** The copy of a multipart upload has another size than the one listed, attempt after attempt. */
 export class CopySizeMismatchError extends Error {
   override name = 'CopySizeMismatchError';
 
@@ -195,13 +192,27 @@ export class CopySizeMismatchError extends Error {
     readonly expectedBytes: number,
     /** `undefined` when the destination gave no Content-Length. */
     readonly actualBytes: number | undefined,
-    readonly at: 'source' | 'destination' = 'destination',
   ) {
-    const bytes = `${actualBytes ?? 'an unknown number of'} bytes`;
     super(
-      at === 'source'
-        ? `Photo "${relativePath}" has ${bytes} in the drop bucket instead of the ${expectedBytes} it had when listed: it changed after the batch closed`
-        : `The copy of photo "${relativePath}" has ${bytes} instead of ${expectedBytes}`,
+      `The copy of photo "${relativePath}" has ${actualBytes ?? 'an unknown number of'} bytes instead of ${expectedBytes}`,
+    );
+  }
+}
+
+/**
+ * The drop bucket answers for a photo with another size than the one listed: it was replaced after the batch
+ * closed. Nothing of it is written, and no attempt follows, here or in the workflow: another cannot change it.
+ */
+export class PhotoChangedError extends Error {
+  override name = 'PhotoChangedError';
+
+  constructor(
+    readonly relativePath: string,
+    readonly listedBytes: number,
+    readonly actualBytes: number,
+  ) {
+    super(
+      `Photo "${relativePath}" has ${actualBytes} bytes in the drop bucket instead of the ${listedBytes} it had when listed: it changed after the batch closed`,
     );
   }
 }
@@ -223,7 +234,7 @@ export function peakBufferBytes(
  * objects at a time, and checks sizes (see the module comment). Credentials are taken from `credentials` before
  * each object (refreshed before they expire) and refreshed when the destination says they have expired.
  *
- * Rejects with `PhotoCopyError` or `CopySizeMismatchError` for the first object that fails all its attempts (no
+ * Rejects with `PhotoCopyError`, `CopySizeMismatchError` or `PhotoChangedError` for the first object that fails (no
  * new object starts after it), or with the error of the credentials source when it cannot provide credentials.
  */
 export async function copyPhotos(
@@ -414,7 +425,7 @@ async function copyWithAttempts(
       await sleep(fullJitterDelay(attempts, OBJECT_BACKOFF));
     }
   }
-  if (lastError instanceof CopySizeMismatchError) throw lastError;
+  if (lastError instanceof CopySizeMismatchError || lastError instanceof PhotoChangedError) throw lastError;
   const secrets = [...used].flatMap((credentials) => [credentials.secretAccessKey, credentials.sessionToken]);
   throw new PhotoCopyError(
     item.relativePath,
@@ -445,12 +456,8 @@ class Attempt {
     if (!(received instanceof Readable))
       throw this.markSource(new Error(`GetObject of "${item.sourceKey}" gave no readable body`));
     const length = answer.ContentLength ?? item.size;
-    if (length !== item.size) {
-      received.destroy();
-      throw new CopySizeMismatchError(item.relativePath, item.size, length, 'source');
-    }
     let body: Readable = received;
-    let gate: CompletenessGate | undefined;
+    let firstBytes: Uint8Array | undefined;
     if (settings.checkContent) {
       const peeked = await this.fromSource(peek(body, settings.checkContent.bytesNeeded));
       const reason = settings.checkContent.reasonToSkip(item.relativePath, peeked.firstBytes);
@@ -459,9 +466,15 @@ class Attempt {
         return reason;
       }
       body = peeked.rest;
-      const check = settings.checkContent.completeness?.(item.relativePath, peeked.firstBytes);
-      if (check) gate = new CompletenessGate(check, length, (error) => this.markSource(error));
+      firstBytes = peeked.firstBytes;
     }
+    // After the first bytes' check: a photo replaced by a text file is skipped, as it would have been before.
+    if (length !== item.size) {
+      body.destroy();
+      throw new PhotoChangedError(item.relativePath, item.size, length);
+    }
+    const check = firstBytes && settings.checkContent?.completeness?.(item.relativePath, firstBytes);
+    const gate = check ? new CompletenessGate(check, length, (error) => this.markSource(error)) : undefined;
     // An error of the source stream stops a PutObject (lib-storage sees it itself, reading the stream); it is the
     // error that counts, not the abort it causes. So does the gate's refusal.
     let streamError: Error | undefined;
@@ -518,7 +531,7 @@ class Attempt {
   }
 
   isPermanent(error: unknown): boolean {
-    if (error instanceof CopySizeMismatchError) return error.at === 'source';
+    if (error instanceof PhotoChangedError) return true;
     return this.isFromSource(error) && PERMANENT_SOURCE_CODES.has(errorName(error));
   }
 

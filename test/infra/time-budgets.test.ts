@@ -255,6 +255,19 @@ describe('time budgets of the template', () => {
     }
   });
 
+  it('copies a chunk again after a failed photo or a short multipart copy, and never after a photo that changed', () => {
+    // Prepare
+    const [copy] = lambdaTasks(stack.inspection).filter(({ name }) => name === 'Copy chunk');
+
+    // Act
+    const retriedErrors = (copy!.state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
+
+    // Assess
+    expect(retriedErrors).toEqual(expect.arrayContaining(['PhotoCopyError', 'CopySizeMismatchError']));
+    expect(retriedErrors).not.toContain('PhotoChangedError');
+    expect(retriedErrors).not.toContain('States.ALL');
+  });
+
   it('keeps polling when the status cannot be read for a transient reason, and fails the run on any other error', () => {
     // Prepare
     const [check] = lambdaTasks(stack.inspection).filter(({ name }) => name === 'Check processing status');

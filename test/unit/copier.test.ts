@@ -19,6 +19,7 @@ import {
   type CopyOptions,
   CopySizeMismatchError,
   copyPhotos,
+  PhotoChangedError,
   PhotoCopyError,
   peakBufferBytes,
 } from '../../src/copy/copier';
@@ -548,7 +549,7 @@ describe('copyPhotos', () => {
     { route: 'a single PutObject', multipartThresholdBytes: undefined },
     { route: 'a multipart upload', multipartThresholdBytes: 0 },
   ])(
-    'fails with CopySizeMismatchError, writing nothing, when the source no longer has the listed size ($route)',
+    'fails with PhotoChangedError, writing nothing, when the source no longer has the listed size ($route)',
     async ({ multipartThresholdBytes }) => {
       // Prepare
       const inspectionId = await newInspectionId();
@@ -569,13 +570,12 @@ describe('copyPhotos', () => {
       ).catch((error: unknown) => error);
 
       // Assess
-      expect(outcome).toBeInstanceOf(CopySizeMismatchError);
+      expect(outcome).toBeInstanceOf(PhotoChangedError);
       expect(outcome).toMatchObject({
-        name: 'CopySizeMismatchError',
+        name: 'PhotoChangedError',
         relativePath: 'DCIM/replaced.jpg',
-        expectedBytes: 10_000,
+        listedBytes: 10_000,
         actualBytes: 12_345,
-        at: 'source',
       });
       expect((outcome as Error).message).toBe(
         'Photo "DCIM/replaced.jpg" has 12345 bytes in the drop bucket instead of the 10000 it had when listed: it changed after the batch closed',
@@ -615,12 +615,12 @@ describe('copyPhotos', () => {
     ).catch((error: unknown) => error);
 
     // Assess
+    expect(outcome).toBeInstanceOf(CopySizeMismatchError);
     expect(outcome).toMatchObject({
       name: 'CopySizeMismatchError',
       relativePath: 'DCIM/cut.jpg',
       expectedBytes: 6 * MiB,
       actualBytes: 5.5 * MiB,
-      at: 'destination',
     });
     expect((outcome as Error).message).toBe('The copy of photo "DCIM/cut.jpg" has 5767168 bytes instead of 6291456');
   });
