@@ -412,7 +412,6 @@ async function copyWithAttempts(
       const destination = destinations.for(credentials);
       const skipReason = await attempt.transfer(item, source, destination, credentials.bucket, key, settings);
       if (skipReason !== undefined) return { relativePath: item.relativePath, reason: skipReason };
-      if (isMultipart(item.size, settings)) await attempt.verify(item, destination, credentials.bucket, key);
       return { relativePath: item.relativePath, key, bytes: item.size };
     } catch (error) {
       lastError = error;
@@ -440,7 +439,10 @@ async function copyWithAttempts(
 class Attempt {
   private readonly sourceErrors = new WeakSet<object>();
 
-  /** Streams the object across; returns the content check's reason instead when it rules the object out. */
+  /**
+   * Streams the object across, and checks the size of a multipart upload's object; returns the content check's
+   * reason instead when it rules the object out.
+   */
   async transfer(
     item: CopyItem,
     source: CopySource,
@@ -498,8 +500,9 @@ class Attempt {
       ContentLength: length,
       ...(answer.ContentType ? { ContentType: answer.ContentType } : {}),
     };
+    const multipart = length > settings.multipartThresholdBytes;
     try {
-      if (!isMultipart(length, settings)) {
+      if (!multipart) {
         await destination.send(new PutObjectCommand(params), { abortSignal: stopped.signal });
       } else {
         const upload = new Upload({
@@ -521,10 +524,11 @@ class Attempt {
       if (gate && !gate.readableEnded) gate.destroy();
     }
     // A refused gate never lets its last chunk out, so an upload that succeeded was accepted.
+    if (multipart) await this.verify(item, destination, bucket, key);
     return undefined;
   }
 
-  async verify(item: CopyItem, destination: S3Client, bucket: string, key: string): Promise<void> {
+  private async verify(item: CopyItem, destination: S3Client, bucket: string, key: string): Promise<void> {
     const head = await destination.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     if (head.ContentLength !== item.size)
       throw new CopySizeMismatchError(item.relativePath, item.size, head.ContentLength);
@@ -567,10 +571,6 @@ class Attempt {
   isFromSource(error: unknown): boolean {
     return typeof error === 'object' && error !== null && this.sourceErrors.has(error);
   }
-}
-
-function isMultipart(bytes: number, settings: ResolvedOptions): boolean {
-  return bytes > settings.multipartThresholdBytes;
 }
 
 /**

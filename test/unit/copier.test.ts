@@ -23,7 +23,11 @@ import {
   PhotoCopyError,
   peakBufferBytes,
 } from '../../src/copy/copier';
-import { defaultRefreshMarginMs, InspectionCredentials } from '../../src/copy/credentials-source';
+import {
+  defaultRefreshMarginMs,
+  InspectionCredentials,
+  type InspectionCredentialsOptions,
+} from '../../src/copy/credentials-source';
 import { Pix4dInspectClient } from '../../src/pix4d/client';
 import { DEFAULT_PROCESSING_PARAMETERS } from '../../src/pix4d/schemas';
 import { TemporaryS3Credentials } from '../../src/pix4d/temporary-s3-credentials';
@@ -133,12 +137,14 @@ function slowSource(sourceKey: string, until: number, where: 'before-answer' | '
 }
 
 /**
- * Holds the copy's first size check (HeadObject, after a multipart upload) until `until` (epoch ms): the upload
- * is accepted with valid credentials, and its check is sent after they have expired.
+ * The copy's options for sending every object as a multipart upload, whose size check (HeadObject) is held until
+ * `until` (epoch ms) the first time: the upload is accepted with valid credentials, and its check is sent after
+ * they have expired.
  */
-function slowSizeCheck(until: number): Pick<CopyOptions, 'instrumentClient'> {
+function multipartWithLateSizeCheck(until: number): CopyOptions {
   let held = false;
-  return {
+  return options({
+    multipartThresholdBytes: 0,
     instrumentClient: (client) => {
       client.middlewareStack.add(
         (next, context) => async (args) => {
@@ -152,7 +158,25 @@ function slowSizeCheck(until: number): Pick<CopyOptions, 'instrumentClient'> {
       );
       return client;
     },
-  };
+  });
+}
+
+/**
+ * A 200 KB photo in the drop bucket, and a credentials source whose first credentials live 3 s on the S3 endpoint's
+ * clock (those after them an hour). `expired`: a moment just after the first have expired there (epoch ms); `mark`:
+ * where the gateway's requests stood.
+ */
+async function onePhotoWithShortCredentials(credentialsOptions: InspectionCredentialsOptions) {
+  simulator.settings.credentialsTtlSeconds = 3;
+  const inspectionId = await newInspectionId();
+  const credentials = new InspectionCredentials(api, inspectionId, credentialsOptions);
+  const stale = await credentials.current();
+  simulator.settings.credentialsTtlSeconds = 3_600;
+  const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
+    { path: 'DCIM/slow.jpg', bytes: 200_000 },
+  ]);
+  const expired = stale.serverTime.getTime() + 3_100;
+  return { inspectionId, credentials, stale, items, hashes, expired, mark: simulator.s3Requests.length };
 }
 
 /** The gateway's requests since `mark` for keys below `keyPrefix/`, as `METHOD relative-path status [code]`. */
@@ -341,16 +365,10 @@ describe('copyPhotos', () => {
 
   it('copies a photo once when its credentials expire while its single PutObject streams: S3 accepted the request as it began', async () => {
     // Prepare
-    simulator.settings.credentialsTtlSeconds = 3;
-    const inspectionId = await newInspectionId();
-    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0 });
-    const stale = await credentials.current();
-    simulator.settings.credentialsTtlSeconds = 3_600;
-    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
-      { path: 'DCIM/slow.jpg', bytes: 200_000 },
-    ]);
-    const slow = slowSource(items[0]!.sourceKey, stale.serverTime.getTime() + 3_100, 'mid-body');
-    const mark = simulator.s3Requests.length;
+    const { inspectionId, credentials, stale, items, hashes, expired, mark } = await onePhotoWithShortCredentials({
+      refreshMarginMs: 0,
+    });
+    const slow = slowSource(items[0]!.sourceKey, expired, 'mid-body');
 
     // Act
     const result = await copyPhotos(items, slow, credentials, options());
@@ -364,24 +382,12 @@ describe('copyPhotos', () => {
 
   it('refreshes credentials that expire before the size check (HeadObject) of a multipart upload, which meets them with a bare 400', async () => {
     // Prepare
-    simulator.settings.credentialsTtlSeconds = 3;
-    const inspectionId = await newInspectionId();
-    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0 });
-    const stale = await credentials.current();
-    simulator.settings.credentialsTtlSeconds = 3_600;
-    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
-      { path: 'DCIM/slow.jpg', bytes: 200_000 },
-    ]);
-    const sizeCheck = slowSizeCheck(stale.serverTime.getTime() + 3_100);
-    const mark = simulator.s3Requests.length;
+    const { inspectionId, credentials, stale, items, hashes, expired, mark } = await onePhotoWithShortCredentials({
+      refreshMarginMs: 0,
+    });
 
     // Act
-    const result = await copyPhotos(
-      items,
-      source(),
-      credentials,
-      options({ multipartThresholdBytes: 0, ...sizeCheck }),
-    );
+    const result = await copyPhotos(items, source(), credentials, multipartWithLateSizeCheck(expired));
 
     // Assess
     expect(result.copied).toHaveLength(1);
@@ -398,31 +404,17 @@ describe('copyPhotos', () => {
 
   it('takes a bare 400 of the size check of a multipart upload for expiry when the credentials are due, even those the source still hands out', async () => {
     // Prepare
-    simulator.settings.credentialsTtlSeconds = 3;
-    const inspectionId = await newInspectionId();
     // A margin longer than their lifetime makes the credentials due as they arrive; after asking once more, the
     // source keeps them, and the local clock standing still, it keeps handing them out: only the copier's reading of
     // the bare 400 can cause the refresh.
     const frozen = new Date();
-    const credentials = new InspectionCredentials(api, inspectionId, {
+    const { inspectionId, credentials, stale, items, hashes, expired, mark } = await onePhotoWithShortCredentials({
       refreshMarginMs: 10 * 60_000,
       now: () => frozen,
     });
-    const stale = await credentials.current();
-    simulator.settings.credentialsTtlSeconds = 3_600;
-    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
-      { path: 'DCIM/slow.jpg', bytes: 200_000 },
-    ]);
-    const sizeCheck = slowSizeCheck(stale.serverTime.getTime() + 3_100);
-    const mark = simulator.s3Requests.length;
 
     // Act
-    const result = await copyPhotos(
-      items,
-      source(),
-      credentials,
-      options({ multipartThresholdBytes: 0, ...sizeCheck }),
-    );
+    const result = await copyPhotos(items, source(), credentials, multipartWithLateSizeCheck(expired));
 
     // Assess
     expect(await destinationHash(result.copied[0]!.key)).toBe(hashes.get('DCIM/slow.jpg'));
@@ -438,26 +430,15 @@ describe('copyPhotos', () => {
 
   it('does not take a bare 400 of the size check of a multipart upload for expiry while the credentials are not due, and refreshes on the ExpiredToken that follows', async () => {
     // Prepare
-    simulator.settings.credentialsTtlSeconds = 3;
-    const inspectionId = await newInspectionId();
     // A local clock that stands still: the credentials never look due, so only S3's ExpiredToken can cause a refresh.
     const frozen = new Date();
-    const credentials = new InspectionCredentials(api, inspectionId, { refreshMarginMs: 0, now: () => frozen });
-    const stale = await credentials.current();
-    simulator.settings.credentialsTtlSeconds = 3_600;
-    const { items, hashes } = await dropPhotos(`tower-1/flight-${inspectionId}`, [
-      { path: 'DCIM/slow.jpg', bytes: 200_000 },
-    ]);
-    const sizeCheck = slowSizeCheck(stale.serverTime.getTime() + 3_100);
-    const mark = simulator.s3Requests.length;
+    const { inspectionId, credentials, stale, items, hashes, expired, mark } = await onePhotoWithShortCredentials({
+      refreshMarginMs: 0,
+      now: () => frozen,
+    });
 
     // Act
-    const result = await copyPhotos(
-      items,
-      source(),
-      credentials,
-      options({ multipartThresholdBytes: 0, ...sizeCheck }),
-    );
+    const result = await copyPhotos(items, source(), credentials, multipartWithLateSizeCheck(expired));
 
     // Assess
     expect(await destinationHash(result.copied[0]!.key)).toBe(hashes.get('DCIM/slow.jpg'));
